@@ -1,0 +1,21 @@
+//! # daiko-check — the reception checks (受付チェック / 事務点検)
+//!
+//! Owns the check catalogue of CHECKS.md (stable codes, outcomes, 返戻理由コード,
+//! messages in Japanese and English), the engine that runs the stages T, A, X, I, S, P,
+//! H, M, C, U and D over one archive, and the seam through which insurer reference data
+//! (vouchers, coverage, contracts, history) is supplied ([`reference::ReferenceData`]).
+//!
+//! Checks are functions of documents plus reference data. The engine pushes findings into
+//! a [`sink::Sink`] and knows nothing of printing, HTTP or databases. It depends on
+//! `daiko-format` (reading), `daiko-schema` (native XSD rules) and `daiko-items` (the item
+//! master); it must not depend on the store, server, report printers or CLI.
+
+pub mod catalogue;
+pub mod finding;
+pub mod report;
+pub mod sink;
+pub mod stages;
+
+pub use finding::{Finding, Outcome, ReturnReason, Severity};
+pub use report::{Report, Verdict};
+pub use sink::Sink;

@@ -1,0 +1,3 @@
+//! The check stages, one module each.
+
+pub mod items;
