@@ -13,6 +13,7 @@ pub mod archive;
 pub mod cda;
 pub mod error;
 pub mod model;
+pub mod money;
 pub mod read;
 pub mod write;
 pub mod xml;
