@@ -6,9 +6,16 @@
 //! Readers are lenient about what rules forbid (wrong codes, unpadded amounts, missing
 //! optional parts): they keep what is there for the checks. They fail only when the tree
 //! cannot be mapped at all (wrong root), with [`FormatError`].
+//!
+//! Elements are matched by local name whatever prefix or namespace they carry (the kind
+//! and namespace were already judged by [`kind_of`] and the schema check); attributes
+//! are matched unqualified, as the schemas declare them. A required element that is
+//! missing reads as the model's default (an empty string), so the checks can report it.
 
 use crate::error::FormatError;
 use crate::model::*;
+use crate::xml::Element;
+use roxmltree::Node;
 
 /// Limits applied while parsing one XML document.
 #[derive(Debug, Clone, Copy)]
@@ -23,62 +30,647 @@ pub struct ParseLimits {
 
 impl Default for ParseLimits {
     fn default() -> Self {
-        ParseLimits { max_bytes: 8 << 20, max_depth: 64, max_nodes: 200_000 }
+        ParseLimits {
+            max_bytes: 8 << 20,
+            max_depth: 64,
+            max_nodes: 200_000,
+        }
     }
 }
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Checks that `bytes` are UTF-8 (a UTF-8 BOM is allowed and skipped), that the XML
 /// declaration, if any, names UTF-8, and returns the text.
 pub fn decode(bytes: &[u8]) -> Result<&str, FormatError> {
-    let _ = bytes;
-    todo!("format-docs helper")
+    let (body, skipped) = match bytes.strip_prefix(UTF8_BOM) {
+        Some(rest) => (rest, UTF8_BOM.len()),
+        None => (bytes, 0),
+    };
+    if body.starts_with(b"\xFF\xFE") || body.starts_with(b"\xFE\xFF") {
+        return Err(FormatError::Encoding(
+            "UTF-16 byte order mark at byte 0; only UTF-8 is accepted".into(),
+        ));
+    }
+    // The declaration is ASCII, so it can be judged before the whole text is validated:
+    // a Shift_JIS file is then reported by its declared name, not by a byte offset.
+    if let Some(enc) = declared_encoding(body)
+        && !enc.eq_ignore_ascii_case(b"UTF-8")
+    {
+        return Err(FormatError::Encoding(format!(
+            "the XML declaration names encoding \"{}\"; only UTF-8 is accepted",
+            String::from_utf8_lossy(enc)
+        )));
+    }
+    std::str::from_utf8(body).map_err(|e| {
+        FormatError::Encoding(format!(
+            "invalid UTF-8 byte sequence at byte offset {}",
+            e.valid_up_to() + skipped
+        ))
+    })
+}
+
+/// The `encoding` pseudo-attribute of the XML declaration at the start of `body`, if any.
+fn declared_encoding(body: &[u8]) -> Option<&[u8]> {
+    let rest = body.strip_prefix(b"<?xml")?;
+    if !rest.first().is_some_and(|b| b.is_ascii_whitespace()) {
+        return None;
+    }
+    // A declaration is short; bound the search so a huge first line costs nothing.
+    let window = &rest[..rest.len().min(512)];
+    let end = window.windows(2).position(|w| w == b"?>")?;
+    let decl = &window[..end];
+    let at = decl.windows(8).position(|w| w == b"encoding")?;
+    let mut i = at + 8;
+    while decl.get(i).is_some_and(|b| b.is_ascii_whitespace()) {
+        i += 1;
+    }
+    if decl.get(i) != Some(&b'=') {
+        return None;
+    }
+    i += 1;
+    while decl.get(i).is_some_and(|b| b.is_ascii_whitespace()) {
+        i += 1;
+    }
+    let quote = *decl.get(i).filter(|q| **q == b'"' || **q == b'\'')?;
+    let start = i + 1;
+    let len = decl.get(start..)?.iter().position(|b| *b == quote)?;
+    decl.get(start..start + len)
 }
 
 /// Parses text into a tree: no DTD (DOCTYPE is an error), entity and node limits, depth limit.
-pub fn parse<'a>(text: &'a str, limits: &ParseLimits) -> Result<roxmltree::Document<'a>, FormatError> {
-    let _ = (text, limits);
-    todo!("format-docs helper")
+pub fn parse<'a>(
+    text: &'a str,
+    limits: &ParseLimits,
+) -> Result<roxmltree::Document<'a>, FormatError> {
+    if text.len() > limits.max_bytes {
+        return Err(FormatError::TooLarge {
+            size: text.len() as u64,
+            limit: limits.max_bytes as u64,
+        });
+    }
+    prescan(text, limits.max_depth)?;
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: false,
+        nodes_limit: limits.max_nodes,
+        ..Default::default()
+    };
+    roxmltree::Document::parse_with_options(text, options).map_err(|e| {
+        let pos = e.pos();
+        let message = match e {
+            roxmltree::Error::DtdDetected => "DOCTYPE is not allowed".to_string(),
+            roxmltree::Error::NodesLimitReached => {
+                format!("the document has more than {} nodes", limits.max_nodes)
+            }
+            other => other.to_string(),
+        };
+        FormatError::NotWellFormed {
+            line: pos.row,
+            column: pos.col,
+            message,
+        }
+    })
+}
+
+/// A linear, non-recursive scan of the markup that rejects a DOCTYPE and nesting deeper
+/// than `max_depth` before the real parser sees the text. It only counts tags; anything
+/// malformed is left for the parser to report.
+fn prescan(text: &str, max_depth: usize) -> Result<(), FormatError> {
+    let b = text.as_bytes();
+    let n = b.len();
+    let mut i = 0;
+    let mut depth = 0usize;
+    while i < n {
+        let Some(off) = b[i..].iter().position(|&c| c == b'<') else {
+            break;
+        };
+        let lt = i + off;
+        let rest = &b[lt..];
+        if rest.starts_with(b"<!--") {
+            i = skip_past(b, lt + 4, b"-->");
+        } else if rest.starts_with(b"<![CDATA[") {
+            i = skip_past(b, lt + 9, b"]]>");
+        } else if rest.starts_with(b"<!") {
+            let (line, column) = line_col(text, lt);
+            let message = if rest.len() >= 9 && rest[2..9].eq_ignore_ascii_case(b"DOCTYPE") {
+                "DOCTYPE is not allowed (no DTD, entity declarations or external references)"
+            } else {
+                "markup declarations are not allowed"
+            };
+            return Err(FormatError::NotWellFormed {
+                line,
+                column,
+                message: message.into(),
+            });
+        } else if rest.starts_with(b"<?") {
+            i = skip_past(b, lt + 2, b"?>");
+        } else if rest.starts_with(b"</") {
+            depth = depth.saturating_sub(1);
+            i = skip_past(b, lt + 2, b">");
+        } else {
+            // Start tag: find its end outside quoted attribute values.
+            let mut j = lt + 1;
+            let mut quote: Option<u8> = None;
+            let mut end = None;
+            while j < n {
+                let c = b[j];
+                match quote {
+                    Some(q) if c == q => quote = None,
+                    Some(_) => {}
+                    None if c == b'"' || c == b'\'' => quote = Some(c),
+                    None if c == b'>' => {
+                        end = Some(j);
+                        break;
+                    }
+                    None => {}
+                }
+                j += 1;
+            }
+            let Some(end) = end else { break };
+            if b[end - 1] != b'/' {
+                depth += 1;
+                if depth > max_depth {
+                    let (line, column) = line_col(text, lt);
+                    return Err(FormatError::NotWellFormed {
+                        line,
+                        column,
+                        message: format!("elements nested deeper than {max_depth} levels"),
+                    });
+                }
+            }
+            i = end + 1;
+        }
+    }
+    Ok(())
+}
+
+/// The index just after the first `pat` at or after `from` (or the end of `b`).
+fn skip_past(b: &[u8], from: usize, pat: &[u8]) -> usize {
+    match b
+        .get(from..)
+        .and_then(|s| s.windows(pat.len()).position(|w| w == pat))
+    {
+        Some(p) => from + p + pat.len(),
+        None => b.len(),
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_col(text: &str, offset: usize) -> (u32, u32) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.bytes().filter(|&c| c == b'\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |p| p + 1);
+    let column = before[line_start..].chars().count() + 1;
+    (
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(column).unwrap_or(u32::MAX),
+    )
 }
 
 /// Tells the kind of a document from its root element and namespace (and, for a CDA, its
 /// 報告区分), and the generation for non-CDA kinds (`None` for CDA documents).
-pub fn kind_of(doc: &roxmltree::Document<'_>) -> Result<(DocumentKind, Option<Generation>), FormatError> {
-    let _ = doc;
-    todo!("format-docs helper")
+pub fn kind_of(
+    doc: &roxmltree::Document<'_>,
+) -> Result<(DocumentKind, Option<Generation>), FormatError> {
+    let root = doc.root_element();
+    let name = root.tag_name().name();
+    let ns = root.tag_name().namespace().unwrap_or("");
+    let unknown = || FormatError::UnknownRoot {
+        namespace: ns.to_string(),
+        name: name.to_string(),
+    };
+    if ns == NS_HL7 {
+        if name != "ClinicalDocument" {
+            return Err(unknown());
+        }
+        let guidance = child(root, "code")
+            .and_then(|c| c.attribute("code"))
+            .is_some_and(|c| c.starts_with('2'));
+        let kind = if guidance {
+            DocumentKind::GuidanceCda
+        } else {
+            DocumentKind::CheckupCda
+        };
+        return Ok((kind, None));
+    }
+    let generation = Generation::from_namespace(ns).ok_or_else(unknown)?;
+    let kind = match name {
+        "index" => DocumentKind::Index,
+        "summary" => DocumentKind::Summary,
+        "checkupClaim" => DocumentKind::CheckupClaim,
+        "healthGuidanceClaim" => DocumentKind::GuidanceClaim,
+        _ => return Err(unknown()),
+    };
+    Ok((kind, Some(generation)))
 }
+
+// ---------------------------------------------------------------------------------------
+// Small tree helpers
+// ---------------------------------------------------------------------------------------
+
+/// The first child element with this local name.
+fn child<'a, 'i>(n: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
+    n.children()
+        .find(|c| c.is_element() && c.tag_name().name() == name)
+}
+
+/// All child elements with this local name.
+fn children<'a, 'i: 'a>(n: Node<'a, 'i>, name: &'a str) -> impl Iterator<Item = Node<'a, 'i>> + 'a {
+    n.children()
+        .filter(move |c| c.is_element() && c.tag_name().name() == name)
+}
+
+/// Follows a path of local names from `n`.
+fn at<'a, 'i>(n: Node<'a, 'i>, path: &[&str]) -> Option<Node<'a, 'i>> {
+    let mut cur = n;
+    for name in path {
+        cur = child(cur, name)?;
+    }
+    Some(cur)
+}
+
+/// An attribute of an optional element, or the empty string.
+fn attr(n: Option<Node<'_, '_>>, name: &str) -> String {
+    n.and_then(|n| n.attribute(name))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// An attribute of an optional element, when present.
+fn opt_attr(n: Option<Node<'_, '_>>, name: &str) -> Option<String> {
+    n.and_then(|n| n.attribute(name)).map(str::to_string)
+}
+
+/// The direct text of an element (text nodes joined, as written).
+fn text_of(n: Node<'_, '_>) -> String {
+    let mut texts = n
+        .children()
+        .filter(|c| c.is_text())
+        .filter_map(|c| c.text());
+    let Some(first) = texts.next() else {
+        return String::new();
+    };
+    let mut s = first.to_string();
+    for t in texts {
+        s.push_str(t);
+    }
+    s
+}
+
+fn id_of(n: Option<Node<'_, '_>>) -> Id {
+    Id {
+        root: attr(n, "root"),
+        extension: attr(n, "extension"),
+    }
+}
+
+fn opt_id(n: Option<Node<'_, '_>>) -> Option<Id> {
+    n.map(|n| id_of(Some(n)))
+}
+
+fn money_of(n: Option<Node<'_, '_>>) -> Money {
+    Money {
+        value: attr(n, "value"),
+        currency: opt_attr(n, "currency"),
+    }
+}
+
+fn opt_money(n: Option<Node<'_, '_>>) -> Option<Money> {
+    n.map(|n| money_of(Some(n)))
+}
+
+fn code_of(n: Option<Node<'_, '_>>) -> Code {
+    Code {
+        code: attr(n, "code"),
+        code_system: opt_attr(n, "codeSystem"),
+        display_name: opt_attr(n, "displayName"),
+    }
+}
+
+fn address_of(n: Node<'_, '_>) -> Address {
+    Address {
+        text: text_of(n).trim().to_string(),
+        postal_code: child(n, "postalCode").map(text_of),
+    }
+}
+
+fn expect_root<'a, 'i>(
+    doc: &'a roxmltree::Document<'i>,
+    name: &str,
+) -> Result<Node<'a, 'i>, FormatError> {
+    let root = doc.root_element();
+    if root.tag_name().name() == name {
+        Ok(root)
+    } else {
+        Err(FormatError::Structure {
+            path: format!("/{}", root.tag_name().name()),
+            message: format!("expected the root element {name}"),
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Index and summary
+// ---------------------------------------------------------------------------------------
 
 /// Reads an `index` root.
 pub fn read_index(doc: &roxmltree::Document<'_>) -> Result<Index, FormatError> {
-    let _ = doc;
-    todo!("format-docs helper")
+    let r = expect_root(doc, "index")?;
+    Ok(Index {
+        interaction_type: attr(child(r, "interactionType"), "code"),
+        creation_time: attr(child(r, "creationTime"), "value"),
+        sender: id_of(at(r, &["sender", "id"])),
+        receiver: child(r, "receiver").map(|rc| id_of(child(rc, "id"))),
+        service_event_type: attr(child(r, "serviceEventType"), "code"),
+        total_record_count: attr(child(r, "totalRecordCount"), "value"),
+    })
 }
 
 /// Reads a `summary` root.
 pub fn read_summary(doc: &roxmltree::Document<'_>) -> Result<Summary, FormatError> {
-    let _ = doc;
-    todo!("format-docs helper")
+    let r = expect_root(doc, "summary")?;
+    Ok(Summary {
+        service_event_type: attr(child(r, "serviceEventType"), "code"),
+        total_subject_count: attr(child(r, "totalSubjectCount"), "value"),
+        total_cost_amount: money_of(child(r, "totalCostAmount")),
+        total_payment_amount: money_of(child(r, "totalPaymentAmount")),
+        total_payment_by_other_program: opt_money(child(r, "totalPaymentByOtherProgram")),
+        total_claim_amount: money_of(child(r, "totalClaimAmount")),
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Claims
+// ---------------------------------------------------------------------------------------
+
+fn subject_of(n: Option<Node<'_, '_>>) -> SubjectPerson {
+    let Some(n) = n else {
+        return SubjectPerson::default();
+    };
+    let card = child(n, "insuranceCard");
+    SubjectPerson {
+        performer_organization: id_of(at(n, &["performerOrganization", "id"])),
+        insurance_card: InsuranceCard {
+            insurer_number: id_of(card.and_then(|c| child(c, "insurerNumber"))),
+            symbol: opt_id(card.and_then(|c| child(c, "symbol"))),
+            number: id_of(card.and_then(|c| child(c, "number"))),
+            branch: opt_id(card.and_then(|c| child(c, "branchCode"))),
+        },
+        name: child(n, "name").map(text_of).unwrap_or_default(),
+        addr: child(n, "addr").map(address_of).unwrap_or_default(),
+        birth_time: attr(child(n, "birthTime"), "value"),
+        gender: attr(child(n, "administrativeGender"), "code"),
+    }
+}
+
+fn charge_of(n: Node<'_, '_>) -> Charge {
+    Charge {
+        code: attr(Some(n), "code"),
+        amount: opt_money(child(n, "amount")),
+        rate: child(n, "rate").map(|r| Rate {
+            value: attr(Some(r), "value"),
+            unit: opt_attr(Some(r), "unit"),
+        }),
+    }
+}
+
+fn adjudication_of(n: Node<'_, '_>) -> Adjudication {
+    let reason = child(n, "reason");
+    Adjudication {
+        interaction_type: attr(child(n, "interactionType"), "code"),
+        record_date: attr(child(n, "recordDate"), "value"),
+        reason_code: attr(reason, "code"),
+        reason_text: reason.and_then(|r| child(r, "text")).map(text_of),
+    }
+}
+
+fn expiry_of(card: Node<'_, '_>) -> Option<String> {
+    child(card, "effectiveTime").map(|e| attr(child(e, "high"), "value"))
 }
 
 /// Reads a `checkupClaim` root.
 pub fn read_checkup_claim(doc: &roxmltree::Document<'_>) -> Result<CheckupClaim, FormatError> {
-    let _ = doc;
-    todo!("format-docs helper")
+    let r = expect_root(doc, "checkupClaim")?;
+    let card = child(r, "checkupCard");
+    let card = match card {
+        None => CheckupCard::default(),
+        Some(c) => CheckupCard {
+            id: opt_id(child(c, "id")),
+            expiry: expiry_of(c),
+            charge_basic: child(c, "chargeTypeBasic").map(charge_of),
+            charge_detail: child(c, "chargeTypeDetail").map(charge_of),
+            charge_other: child(c, "chargeTypeOther").map(charge_of),
+            charge_dock: child(c, "chargeTypeHumanDryDock").map(|d| DockCharge {
+                copayment: child(d, "copayment").map(charge_of),
+                max_insurance_limit: child(d, "maxInsuranceLimit").map(charge_of),
+            }),
+        },
+    };
+    let settlement = match child(r, "settlement") {
+        None => CheckupSettlement::default(),
+        Some(s) => CheckupSettlement {
+            claim_type: attr(child(s, "claimType"), "code"),
+            commission_type: attr(child(s, "commissionType"), "code"),
+            unit_price_basic: child(s, "unitPriceBasic").map(|u| money_of(child(u, "amount"))),
+            unit_price_detail: children(s, "unitPriceDetail")
+                .map(|u| DetailPrice {
+                    amount: money_of(child(u, "amount")),
+                    code: attr(child(u, "observation"), "code"),
+                })
+                .collect(),
+            unit_price_other: children(s, "unitPriceOther")
+                .map(|u| OtherPrice {
+                    amount: money_of(child(u, "amount")),
+                    item: child(u, "observation").map(|o| code_of(Some(o))),
+                })
+                .collect(),
+            payment_for_basic: child(s, "paymentForBasic").map(|p| money_of(child(p, "amount"))),
+            payment_for_detail: child(s, "paymentForDetail").map(|p| money_of(child(p, "amount"))),
+            payment_for_other: child(s, "paymentForOther").map(|p| money_of(child(p, "amount"))),
+            unit_amount: money_of(child(s, "unitAmount")),
+            payment_amount: money_of(child(s, "paymentAmount")),
+            payment_by_other_program: opt_money(child(s, "paymentByOtherProgram")),
+            claim_amount: money_of(child(s, "claimAmount")),
+        },
+    };
+    Ok(CheckupClaim {
+        service_event_type: attr(at(r, &["encounter", "serviceEventType"]), "code"),
+        subject: subject_of(child(r, "subjectPerson")),
+        card,
+        settlement,
+        agency_adjudication: child(r, "agencyAdjudicationResult").map(adjudication_of),
+        insurer_adjudication: child(r, "insurerAdjudicationResult").map(adjudication_of),
+    })
 }
 
 /// Reads a `healthGuidanceClaim` root.
 pub fn read_guidance_claim(doc: &roxmltree::Document<'_>) -> Result<GuidanceClaim, FormatError> {
-    let _ = doc;
-    todo!("format-docs helper")
+    let r = expect_root(doc, "healthGuidanceClaim")?;
+    let encounter = child(r, "encounter");
+    let card = match child(r, "healthGuidanceCard") {
+        None => GuidanceCard::default(),
+        Some(c) => GuidanceCard {
+            id: opt_id(child(c, "id")),
+            checkup_card_id: opt_id(child(c, "checkupCardId")),
+            expiry: expiry_of(c),
+            copayment: child(c, "copayment").map(charge_of),
+            max_insurance_limit: child(c, "maxInsuranceLimit").map(charge_of),
+        },
+    };
+    let settlement = match child(r, "settlement") {
+        None => GuidanceSettlement::default(),
+        Some(s) => {
+            let rate = child(s, "paymentRate");
+            let payment = child(s, "payment");
+            GuidanceSettlement {
+                unit_price: money_of(at(s, &["unitPrice", "amount"])),
+                payment_rate: Rate {
+                    value: attr(rate, "value"),
+                    unit: opt_attr(rate, "unit"),
+                },
+                point_count_completed: child(s, "pointCountCompleted")
+                    .map(|p| attr(Some(p), "value")),
+                point_count_intended: child(s, "pointCountIntended")
+                    .map(|p| attr(Some(p), "value")),
+                calculated_amount: money_of(child(s, "calculatedAmount")),
+                payment_status: attr(payment.and_then(|p| child(p, "status")), "code"),
+                payment_amount: money_of(payment.and_then(|p| child(p, "amount"))),
+                claim_amount: money_of(child(s, "claimAmount")),
+            }
+        }
+    };
+    Ok(GuidanceClaim {
+        service_event_type: attr(encounter.and_then(|e| child(e, "serviceEventType")), "code"),
+        guidance_level: attr(encounter.and_then(|e| child(e, "guidanceLevel")), "code"),
+        guidance_timing: attr(encounter.and_then(|e| child(e, "guidanceTiming")), "code"),
+        subject: subject_of(child(r, "subjectPerson")),
+        card,
+        settlement,
+        agency_adjudication: child(r, "agencyAdjudicationResult").map(adjudication_of),
+        insurer_adjudication: child(r, "insurerAdjudicationResult").map(adjudication_of),
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// CDA
+// ---------------------------------------------------------------------------------------
+
+/// An organisation (`representedOrganization`, `scopingOrganization`).
+fn organization_of(n: Node<'_, '_>) -> CdaOrganization {
+    let id = child(n, "id")
+        .filter(|i| i.attribute("root").is_some() || i.attribute("extension").is_some());
+    CdaOrganization {
+        id: id.map(|i| id_of(Some(i))),
+        name: child(n, "name").map(text_of),
+        telecom: child(n, "telecom")
+            .and_then(|t| t.attribute("value"))
+            .map(str::to_string),
+        addr: child(n, "addr").map(address_of),
+    }
+}
+
+fn patient_of(n: Option<Node<'_, '_>>) -> Patient {
+    let Some(role) = n else {
+        return Patient::default();
+    };
+    let person = child(role, "patient");
+    Patient {
+        // An `id` with neither root nor extension is a nullFlavor placeholder, not an id.
+        ids: children(role, "id")
+            .filter(|i| i.attribute("root").is_some() || i.attribute("extension").is_some())
+            .map(|i| id_of(Some(i)))
+            .collect(),
+        addr: child(role, "addr").map(address_of),
+        name: person
+            .and_then(|p| child(p, "name"))
+            .map(text_of)
+            .unwrap_or_default(),
+        gender: code_of(person.and_then(|p| child(p, "administrativeGenderCode"))),
+        birth_time: attr(person.and_then(|p| child(p, "birthTime")), "value"),
+    }
+}
+
+fn voucher_of(n: Node<'_, '_>) -> VoucherParticipant {
+    let entity = child(n, "associatedEntity");
+    VoucherParticipant {
+        function_code: attr(child(n, "functionCode"), "code"),
+        expiry: child(n, "time")
+            .and_then(|t| child(t, "high"))
+            .map(|h| attr(Some(h), "value")),
+        id: id_of(entity.and_then(|e| child(e, "id"))),
+        scoping_organization: opt_id(entity.and_then(|e| at(e, &["scopingOrganization", "id"]))),
+    }
+}
+
+fn section_of(n: Node<'_, '_>) -> Section {
+    Section {
+        code: code_of(child(n, "code")),
+        title: child(n, "title").map(text_of),
+        text: child(n, "text").map(Element::from_node),
+        entries: children(n, "entry").map(Element::from_node).collect(),
+    }
 }
 
 /// Reads a `ClinicalDocument` root (checkup or guidance).
 pub fn read_cda(doc: &roxmltree::Document<'_>) -> Result<ClinicalDocument, FormatError> {
-    let _ = doc;
-    todo!("format-docs helper")
+    let r = expect_root(doc, "ClinicalDocument")?;
+    let type_id = child(r, "typeId");
+    let service_event = at(r, &["documentationOf", "serviceEvent"]).map(|se| ServiceEvent {
+        code: code_of(child(se, "code")),
+        effective_time: attr(child(se, "effectiveTime"), "value"),
+        performer: at(
+            se,
+            &["performer", "assignedEntity", "representedOrganization"],
+        )
+        .map(organization_of),
+    });
+    let sections = match at(r, &["component", "structuredBody"]) {
+        None => Vec::new(),
+        Some(body) => children(body, "component")
+            .filter_map(|c| child(c, "section"))
+            .map(section_of)
+            .collect(),
+    };
+    Ok(ClinicalDocument {
+        type_id: id_of(type_id),
+        template_ids: children(r, "templateId").map(|t| id_of(Some(t))).collect(),
+        code: child(r, "code").map(|c| code_of(Some(c))),
+        title: child(r, "title").map(text_of),
+        effective_time: attr(child(r, "effectiveTime"), "value"),
+        confidentiality: code_of(child(r, "confidentialityCode")),
+        language: opt_attr(child(r, "languageCode"), "code"),
+        patient: patient_of(at(r, &["recordTarget", "patientRole"])),
+        authors: children(r, "author")
+            .map(|a| CdaAuthor {
+                time: attr(child(a, "time"), "value"),
+                organization: at(a, &["assignedAuthor", "representedOrganization"])
+                    .map(organization_of)
+                    .unwrap_or_default(),
+            })
+            .collect(),
+        vouchers: children(r, "participant")
+            .filter(|p| p.attribute("typeCode") == Some("HLD"))
+            .map(voucher_of)
+            .collect(),
+        service_event,
+        sections,
+    })
 }
 
 /// Convenience: decode, parse with default limits, and read whatever kind it is.
 pub fn read_document(bytes: &[u8]) -> Result<Document, FormatError> {
-    let _ = bytes;
-    todo!("format-docs helper")
+    let text = decode(bytes)?;
+    let doc = parse(text, &ParseLimits::default())?;
+    let (kind, _) = kind_of(&doc)?;
+    Ok(match kind {
+        DocumentKind::Index => Document::Index(read_index(&doc)?),
+        DocumentKind::Summary => Document::Summary(read_summary(&doc)?),
+        DocumentKind::CheckupCda | DocumentKind::GuidanceCda => {
+            Document::Cda(Box::new(read_cda(&doc)?))
+        }
+        DocumentKind::CheckupClaim => Document::CheckupClaim(Box::new(read_checkup_claim(&doc)?)),
+        DocumentKind::GuidanceClaim => {
+            Document::GuidanceClaim(Box::new(read_guidance_claim(&doc)?))
+        }
+    })
 }

@@ -25,7 +25,11 @@ pub enum Node {
 impl Element {
     /// A new element without attributes or children.
     pub fn new(name: impl Into<String>) -> Self {
-        Element { name: name.into(), attrs: Vec::new(), children: Vec::new() }
+        Element {
+            name: name.into(),
+            attrs: Vec::new(),
+            children: Vec::new(),
+        }
     }
     /// Builder: add an attribute.
     pub fn attr(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
@@ -44,7 +48,10 @@ impl Element {
     }
     /// The value of an attribute.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.attrs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.attrs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
     /// Child elements in order.
     pub fn elements(&self) -> impl Iterator<Item = &Element> {
@@ -83,11 +90,17 @@ impl Element {
             };
             el.attrs.push((name, a.value().to_string()));
         }
+        // Whitespace-only text between child elements is layout, not content: it is
+        // dropped so that re-indented output reads back to the same tree.
+        let has_elements = node.children().any(|c| c.is_element());
         for c in node.children() {
             if c.is_element() {
                 el.children.push(Node::Element(Element::from_node(c)));
             } else if c.is_text() {
                 if let Some(t) = c.text() {
+                    if has_elements && t.trim().is_empty() {
+                        continue;
+                    }
                     el.children.push(Node::Text(t.to_string()));
                 }
             }
@@ -95,10 +108,31 @@ impl Element {
         el
     }
 
-    /// Writes the element (and subtree) as XML text. Whitespace-only text nodes are kept.
-    pub fn write_to(&self, out: &mut String) {
+    /// Writes the element on its own lines at `depth` (two spaces per level): children
+    /// of an element-only element are indented one level deeper; an element with text
+    /// (mixed content) is written on one line exactly as stored.
+    pub fn write_indented(&self, out: &mut String, depth: usize) {
+        indent(out, depth);
+        let mixed = self.children.iter().any(|c| matches!(c, Node::Text(_)));
+        if self.children.is_empty() || mixed {
+            self.write_to(out);
+            out.push('\n');
+            return;
+        }
         out.push('<');
         out.push_str(&self.name);
+        self.write_attrs(out);
+        out.push_str(">\n");
+        for c in self.elements() {
+            c.write_indented(out, depth + 1);
+        }
+        indent(out, depth);
+        out.push_str("</");
+        out.push_str(&self.name);
+        out.push_str(">\n");
+    }
+
+    fn write_attrs(&self, out: &mut String) {
         for (n, v) in &self.attrs {
             out.push(' ');
             out.push_str(n);
@@ -106,6 +140,13 @@ impl Element {
             escape_attr(v, out);
             out.push('"');
         }
+    }
+
+    /// Writes the element (and subtree) as XML text on one line, exactly as stored.
+    pub fn write_to(&self, out: &mut String) {
+        out.push('<');
+        out.push_str(&self.name);
+        self.write_attrs(out);
         if self.children.is_empty() {
             out.push_str("/>");
             return;
@@ -120,6 +161,13 @@ impl Element {
         out.push_str("</");
         out.push_str(&self.name);
         out.push('>');
+    }
+}
+
+/// Two spaces per level.
+pub fn indent(out: &mut String, depth: usize) {
+    for _ in 0..depth {
+        out.push_str("  ");
     }
 }
 
