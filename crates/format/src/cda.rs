@@ -1,23 +1,71 @@
 //! Typed views of CDA body entries: the observations a checkup or guidance document
-//! reports, flattened out of sections, series groups (一連検査グループ) and acts.
+//! reports, flattened out of sections, series groups (一連検査グループ) and acts — and
+//! builders that make such entries and whole documents for producers.
 //!
 //! The body is stored as written ([`crate::model::Section::entries`]); these views are
 //! computed on demand for the checks and built by the sample writer.
+//!
+//! # Reading
+//! [`observations`] flattens every observation of every section in document order, each
+//! with an XPath-like location, its section code, values by `xsi:type`, flags, methods,
+//! the doctor named as author, the reference range and its series-group membership.
+//!
+//! # Building (producers: the sample generator, the server)
+//! [`ObservationBuilder`] makes one `observation` in schema order:
+//! ```
+//! use daiko_format::cda::{ObservationBuilder, Relation, series_group};
+//! // 結果あり: PQ with method, flag and reference range
+//! let tg = ObservationBuilder::new("3F015000002327101")
+//!     .pq("132", "mg/dL").method("3F01510000").interpretation("N").reference_range("30", "149", "mg/dL");
+//! // 未実施, 測定不能, 入力範囲外 (PQ then CD H/L 以上/以下), 医師の判断 with the doctor as author
+//! let not_done = ObservationBuilder::new("9N016160100000001").not_performed();
+//! let no_result = ObservationBuilder::new("3D046000001906202").not_measurable("PQ");
+//! let too_high = ObservationBuilder::new("3F015000002327101").out_of_range_high("2500", "mg/dL");
+//! let judgement = ObservationBuilder::new("9N511000000000049").st("異常なし").doctor("見本　一郎");
+//! // 一連検査グループ: container with `code nullFlavor="NA"`, COMP/RSON members
+//! let group = series_group(vec![
+//!     (Relation::Component, ObservationBuilder::new("3C015000002327101").pq("0.98", "mg/dL")),
+//!     (Relation::Reason, ObservationBuilder::new("3C015161002399949").st("理由")),
+//! ]);
+//! let entries = vec![tg.entry(), not_done.entry(), no_result.entry(), too_high.entry(), judgement.entry(), group.entry()];
+//! assert_eq!(entries.len(), 6);
+//! ```
+//! [`ActBuilder`] makes guidance `act` entries (session, plan and total containers), and
+//! [`DocumentHeader`] a whole checkup or guidance [`ClinicalDocument`] around sections
+//! made with [`section`]. [`Observation::to_element`] turns a read view back into an
+//! element (without its group members, which are flattened separately).
 
-use crate::model::Code;
-use crate::xml::Element;
+use crate::model::{Address, VoucherParticipant};
+use crate::model::{
+    CdaAuthor, CdaOrganization, ClinicalDocument, Code, Id, Patient, Section, ServiceEvent, oid,
+};
+use crate::xml::{Element, Node};
 
 /// A result value (`observation/value`) by its `xsi:type`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
     /// 数値 `PQ`: `value` and `unit` as written; `null_flavor` for 測定不能.
-    Pq { value: Option<String>, unit: Option<String>, null_flavor: Option<String> },
+    Pq {
+        value: Option<String>,
+        unit: Option<String>,
+        null_flavor: Option<String>,
+    },
     /// コード `CD` (unordered) or `CO` (ordered): `ordered` tells which.
-    Coded { ordered: bool, code: Code, null_flavor: Option<String> },
+    Coded {
+        ordered: bool,
+        code: Code,
+        null_flavor: Option<String>,
+    },
     /// 文字列 `ST`.
-    St { text: String, null_flavor: Option<String> },
+    St {
+        text: String,
+        null_flavor: Option<String>,
+    },
     /// 整数 `INT`.
-    Int { value: Option<String>, null_flavor: Option<String> },
+    Int {
+        value: Option<String>,
+        null_flavor: Option<String>,
+    },
     /// Any other `xsi:type` (e.g. `TS`, `IVL_TS`), kept as its element.
     Other { xsi_type: String, element: Element },
 }
@@ -34,6 +82,107 @@ impl Value {
             Value::Other { xsi_type, .. } => xsi_type,
         }
     }
+
+    /// The `nullFlavor` of the value (測定不能 is `NI`), if any.
+    pub fn null_flavor(&self) -> Option<&str> {
+        match self {
+            Value::Pq { null_flavor, .. }
+            | Value::Coded { null_flavor, .. }
+            | Value::St { null_flavor, .. }
+            | Value::Int { null_flavor, .. } => null_flavor.as_deref(),
+            Value::Other { element, .. } => element.get("nullFlavor"),
+        }
+    }
+
+    /// Reads a `value` element.
+    pub fn from_element(e: &Element) -> Value {
+        let written = e.get("xsi:type").unwrap_or_default();
+        // `xsi:type="v3:PQ"` when the producer bound the HL7 namespace to a prefix.
+        let local = written.rsplit(':').next().unwrap_or(written);
+        let get = |n: &str| e.get(n).map(str::to_string);
+        match local {
+            "PQ" => Value::Pq {
+                value: get("value"),
+                unit: get("unit"),
+                null_flavor: get("nullFlavor"),
+            },
+            "CD" | "CO" => Value::Coded {
+                ordered: local == "CO",
+                code: Code {
+                    code: e.get("code").unwrap_or_default().to_string(),
+                    code_system: get("codeSystem"),
+                    display_name: get("displayName"),
+                },
+                null_flavor: get("nullFlavor"),
+            },
+            "ST" => Value::St {
+                text: raw_text(e),
+                null_flavor: get("nullFlavor"),
+            },
+            "INT" => Value::Int {
+                value: get("value"),
+                null_flavor: get("nullFlavor"),
+            },
+            _ => Value::Other {
+                xsi_type: written.to_string(),
+                element: e.clone(),
+            },
+        }
+    }
+
+    /// Builds the `value` element.
+    pub fn to_element(&self) -> Element {
+        let mut e = Element::new("value").attr("xsi:type", self.xsi_type());
+        let opt = |e: Element, name: &str, v: &Option<String>| match v {
+            Some(v) => e.attr(name, v.clone()),
+            None => e,
+        };
+        match self {
+            Value::Pq {
+                value,
+                unit,
+                null_flavor,
+            } => {
+                e = opt(e, "value", value);
+                e = opt(e, "unit", unit);
+                opt(e, "nullFlavor", null_flavor)
+            }
+            Value::Coded {
+                code, null_flavor, ..
+            } => {
+                if !code.code.is_empty() {
+                    e = e.attr("code", code.code.clone());
+                }
+                e = opt(e, "codeSystem", &code.code_system);
+                e = opt(e, "displayName", &code.display_name);
+                opt(e, "nullFlavor", null_flavor)
+            }
+            Value::St { text, null_flavor } => {
+                e = opt(e, "nullFlavor", null_flavor);
+                if text.is_empty() {
+                    e
+                } else {
+                    e.text(text.clone())
+                }
+            }
+            Value::Int { value, null_flavor } => {
+                e = opt(e, "value", value);
+                opt(e, "nullFlavor", null_flavor)
+            }
+            Value::Other { element, .. } => element.clone(),
+        }
+    }
+}
+
+/// The direct text of an element, joined as written (not trimmed).
+fn raw_text(e: &Element) -> String {
+    let mut s = String::new();
+    for n in &e.children {
+        if let Node::Text(t) = n {
+            s.push_str(t);
+        }
+    }
+    s
 }
 
 /// One observation with where it sits.
@@ -73,17 +222,747 @@ pub struct GroupMember {
     pub container_path: String,
 }
 
+impl Observation {
+    /// The item code string (`""` for a group container).
+    pub fn item_code(&self) -> &str {
+        self.code.as_ref().map_or("", |c| c.code.as_str())
+    }
+
+    /// Whether this is a series-group container (its `code` carries no item code).
+    pub fn is_group_container(&self) -> bool {
+        self.code.is_none()
+    }
+
+    /// The first PQ value's number as written, when there is one.
+    pub fn pq_value(&self) -> Option<&str> {
+        self.values.iter().find_map(|v| match v {
+            Value::Pq { value, .. } => value.as_deref(),
+            _ => None,
+        })
+    }
+
+    /// The H/L flag of an out-of-input-range result (the CD in code system
+    /// 2.16.840.1.113883.5.83 after the PQ), when there is one.
+    pub fn out_of_range_flag(&self) -> Option<&str> {
+        self.values.iter().skip(1).find_map(|v| match v {
+            Value::Coded { code, .. }
+                if code.code_system.as_deref() == Some(oid::HL7_INTERPRETATION) =>
+            {
+                Some(code.code.as_str())
+            }
+            _ => None,
+        })
+    }
+
+    /// Builds the `observation` element (without group members, which are separate
+    /// observations in the flattened view).
+    pub fn to_element(&self) -> Element {
+        let mut e = Element::new("observation")
+            .attr("classCode", "OBS")
+            .attr("moodCode", self.mood.clone());
+        if self.negated {
+            e = e.attr("negationInd", "true");
+        }
+        e = e.child(match &self.code {
+            Some(c) => code_element("code", c),
+            None => Element::new("code").attr("nullFlavor", "NA"),
+        });
+        for v in &self.values {
+            e = e.child(v.to_element());
+        }
+        for i in &self.interpretation {
+            e = e.child(Element::new("interpretationCode").attr("code", i.clone()));
+        }
+        for m in &self.methods {
+            e = e.child(Element::new("methodCode").attr("code", m.clone()));
+        }
+        if let Some(name) = &self.author_name {
+            e = e.child(doctor_author(name));
+        }
+        if let Some((low, high)) = &self.reference_range {
+            e = e.child(range_element(low.as_deref(), high.as_deref(), None));
+        }
+        e
+    }
+}
+
 /// All observations of a document's body in document order, with series-group members
 /// (`entryRelationship/observation`, also inside `act`/`organizer` entries) flattened
 /// after their container.
 pub fn observations(doc: &crate::model::ClinicalDocument) -> Vec<Observation> {
-    let _ = doc;
-    todo!("format-docs helper")
+    let mut out =
+        Vec::with_capacity(doc.sections.iter().map(|s| s.entries.len()).sum::<usize>() + 8);
+    let mut path = String::with_capacity(128);
+    for (si, section) in doc.sections.iter().enumerate() {
+        for (ei, entry) in section.entries.iter().enumerate() {
+            path.clear();
+            use std::fmt::Write as _;
+            let _ = write!(
+                path,
+                "/ClinicalDocument/component/structuredBody/component[{}]/section/entry[{}]",
+                si + 1,
+                ei + 1
+            );
+            for item in entry.elements() {
+                let len = path.len();
+                path.push('/');
+                path.push_str(&item.name);
+                match item.name.as_str() {
+                    "observation" => {
+                        flatten_observation(item, &path, &section.code.code, None, &mut out)
+                    }
+                    "act" | "organizer" | "encounter" | "procedure" | "substanceAdministration" => {
+                        flatten_members(item, &path, &section.code.code, &mut out)
+                    }
+                    _ => {}
+                }
+                path.truncate(len);
+            }
+        }
+    }
+    out
 }
 
-impl Observation {
-    /// Builds the `observation` element (for writers and the sample generator).
-    pub fn to_element(&self) -> Element {
-        todo!("format-docs helper")
+/// Pushes an observation and then its `entryRelationship` members (depth first).
+fn flatten_observation(
+    obs: &Element,
+    path: &str,
+    section: &str,
+    group: Option<GroupMember>,
+    out: &mut Vec<Observation>,
+) {
+    out.push(view_of(obs, path, section, group));
+    flatten_members(obs, path, section, out);
+}
+
+/// Pushes the observations related to a container (`entryRelationship/observation`,
+/// and `component/observation` of an organizer), with the container as their group.
+fn flatten_members(container: &Element, path: &str, section: &str, out: &mut Vec<Observation>) {
+    let mut rel_index = 0usize;
+    let mut comp_index = 0usize;
+    for c in container.elements() {
+        let (index, default_relation) = match c.name.as_str() {
+            "entryRelationship" => {
+                rel_index += 1;
+                (rel_index, "")
+            }
+            "component" => {
+                comp_index += 1;
+                (comp_index, "COMP")
+            }
+            _ => continue,
+        };
+        let relation = c.get("typeCode").unwrap_or(default_relation);
+        for inner in c.elements() {
+            let member_path = format!("{path}/{}[{index}]/{}", c.name, inner.name);
+            match inner.name.as_str() {
+                "observation" => {
+                    let group = GroupMember {
+                        relation: relation.to_string(),
+                        container_path: path.to_string(),
+                    };
+                    flatten_observation(inner, &member_path, section, Some(group), out);
+                }
+                "act" | "organizer" => flatten_members(inner, &member_path, section, out),
+                _ => {}
+            }
+        }
+    }
+}
+
+fn view_of(obs: &Element, path: &str, section: &str, group: Option<GroupMember>) -> Observation {
+    let mut view = Observation {
+        path: path.to_string(),
+        section: section.to_string(),
+        code: None,
+        negated: matches!(obs.get("negationInd"), Some("true" | "1")),
+        mood: obs.get("moodCode").unwrap_or_default().to_string(),
+        values: Vec::new(),
+        interpretation: Vec::new(),
+        methods: Vec::new(),
+        author_name: None,
+        reference_range: None,
+        group,
+    };
+    for c in obs.elements() {
+        match c.name.as_str() {
+            "code" => {
+                if view.code.is_none()
+                    && let Some(code) = c.get("code")
+                {
+                    view.code = Some(Code {
+                        code: code.to_string(),
+                        code_system: c.get("codeSystem").map(str::to_string),
+                        display_name: c.get("displayName").map(str::to_string),
+                    });
+                }
+            }
+            "value" => view.values.push(Value::from_element(c)),
+            "interpretationCode" => view
+                .interpretation
+                .push(c.get("code").unwrap_or_default().to_string()),
+            "methodCode" => view
+                .methods
+                .push(c.get("code").unwrap_or_default().to_string()),
+            "author" => {
+                if view.author_name.is_none() {
+                    view.author_name = c
+                        .first("assignedAuthor")
+                        .and_then(|a| a.first("assignedPerson"))
+                        .and_then(|p| p.first("name"))
+                        .map(raw_text);
+                }
+            }
+            "referenceRange" => {
+                if view.reference_range.is_none() {
+                    let value = c.first("observationRange").and_then(|r| r.first("value"));
+                    let bound = |name: &str| {
+                        value
+                            .and_then(|v| v.first(name))
+                            .and_then(|b| b.get("value"))
+                            .map(str::to_string)
+                    };
+                    view.reference_range = Some((bound("low"), bound("high")));
+                }
+            }
+            _ => {}
+        }
+    }
+    view
+}
+
+// ---------------------------------------------------------------------------------------
+// Builders
+// ---------------------------------------------------------------------------------------
+
+/// Relation of a member to its series-group container or act (`entryRelationship/@typeCode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relation {
+    /// `COMP`: a result of the group.
+    Component,
+    /// `RSON`: why the test was done / who qualified.
+    Reason,
+}
+
+impl Relation {
+    /// The `typeCode` spelling.
+    pub fn type_code(self) -> &'static str {
+        match self {
+            Relation::Component => "COMP",
+            Relation::Reason => "RSON",
+        }
+    }
+}
+
+fn code_element(name: &str, c: &Code) -> Element {
+    let mut e = Element::new(name).attr("code", c.code.clone());
+    if let Some(cs) = &c.code_system {
+        e = e.attr("codeSystem", cs.clone());
+    }
+    if let Some(dn) = &c.display_name {
+        e = e.attr("displayName", dn.clone());
+    }
+    e
+}
+
+/// `author` naming a doctor: time and id unknown (`NI`), `assignedPerson/name`.
+fn doctor_author(name: &str) -> Element {
+    Element::new("author")
+        .child(Element::new("time").attr("nullFlavor", "NI"))
+        .child(
+            Element::new("assignedAuthor")
+                .child(Element::new("id").attr("nullFlavor", "NI"))
+                .child(Element::new("assignedPerson").child(Element::new("name").text(name))),
+        )
+}
+
+/// `referenceRange/observationRange[@moodCode='EVN.CRT']/value[@xsi:type='IVL_PQ']`.
+fn range_element(low: Option<&str>, high: Option<&str>, unit: Option<&str>) -> Element {
+    let bound = |name: &str, v: &str| {
+        let b = Element::new(name).attr("value", v);
+        match unit {
+            Some(u) => b.attr("unit", u),
+            None => b,
+        }
+    };
+    let mut value = Element::new("value").attr("xsi:type", "IVL_PQ");
+    if let Some(l) = low {
+        value = value.child(bound("low", l));
+    }
+    if let Some(h) = high {
+        value = value.child(bound("high", h));
+    }
+    Element::new("referenceRange").child(
+        Element::new("observationRange")
+            .attr("classCode", "OBS")
+            .attr("moodCode", "EVN.CRT")
+            .child(value),
+    )
+}
+
+/// Builds one `observation` (checkup item, guidance item or series-group container),
+/// writing its children in schema order whatever order the methods were called in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservationBuilder {
+    /// `None` writes `code nullFlavor="NA"` (a series-group container).
+    code: Option<Code>,
+    mood: String,
+    negated: bool,
+    values: Vec<Element>,
+    interpretation: Vec<String>,
+    methods: Vec<String>,
+    authors: Vec<Element>,
+    members: Vec<(Relation, ObservationBuilder)>,
+    ranges: Vec<Element>,
+}
+
+impl ObservationBuilder {
+    /// An `EVN` observation of an item code in the default code system (…1005 for
+    /// checkups, …1006 for guidance; the attribute is omitted as real producers do).
+    pub fn new(item_code: impl Into<String>) -> Self {
+        Self::with_code(Code::new(item_code))
+    }
+
+    /// An `EVN` observation with a full code (system and display name when set).
+    pub fn with_code(code: Code) -> Self {
+        ObservationBuilder {
+            code: Some(code),
+            mood: "EVN".into(),
+            negated: false,
+            values: Vec::new(),
+            interpretation: Vec::new(),
+            methods: Vec::new(),
+            authors: Vec::new(),
+            members: Vec::new(),
+            ranges: Vec::new(),
+        }
+    }
+
+    /// A series-group container: `code nullFlavor="NA"`, members added with [`Self::member`].
+    pub fn group_container() -> Self {
+        ObservationBuilder {
+            code: None,
+            ..Self::new("")
+        }
+    }
+
+    /// Sets the code system of the item code.
+    pub fn code_system(mut self, code_system: impl Into<String>) -> Self {
+        if let Some(c) = &mut self.code {
+            c.code_system = Some(code_system.into());
+        }
+        self
+    }
+
+    /// Sets the display name of the item code.
+    pub fn display_name(mut self, name: impl Into<String>) -> Self {
+        if let Some(c) = &mut self.code {
+            c.display_name = Some(name.into());
+        }
+        self
+    }
+
+    /// Sets `moodCode` (`EVN` by default; guidance plans use `INT`, goals `GOL`).
+    pub fn mood(mut self, mood: impl Into<String>) -> Self {
+        self.mood = mood.into();
+        self
+    }
+
+    /// Adds a value as a [`Value`].
+    pub fn value(mut self, v: &Value) -> Self {
+        self.values.push(v.to_element());
+        self
+    }
+
+    /// 数値: `value xsi:type="PQ" value=… unit=…` (an empty unit is omitted).
+    pub fn pq(mut self, value: impl Into<String>, unit: &str) -> Self {
+        let mut e = Element::new("value")
+            .attr("xsi:type", "PQ")
+            .attr("value", value);
+        if !unit.is_empty() {
+            e = e.attr("unit", unit);
+        }
+        self.values.push(e);
+        self
+    }
+
+    /// コード (unordered): `value xsi:type="CD" code=… codeSystem=…`.
+    pub fn cd(mut self, code: impl Into<String>, code_system: impl Into<String>) -> Self {
+        self.values.push(
+            Element::new("value")
+                .attr("xsi:type", "CD")
+                .attr("code", code)
+                .attr("codeSystem", code_system),
+        );
+        self
+    }
+
+    /// コード (ordered): `value xsi:type="CO" code=… codeSystem=…`.
+    pub fn co(mut self, code: impl Into<String>, code_system: impl Into<String>) -> Self {
+        self.values.push(
+            Element::new("value")
+                .attr("xsi:type", "CO")
+                .attr("code", code)
+                .attr("codeSystem", code_system),
+        );
+        self
+    }
+
+    /// 文字列: `value xsi:type="ST"` with the text.
+    pub fn st(mut self, text: impl Into<String>) -> Self {
+        let text = text.into();
+        let e = Element::new("value").attr("xsi:type", "ST");
+        self.values
+            .push(if text.is_empty() { e } else { e.text(text) });
+        self
+    }
+
+    /// 整数: `value xsi:type="INT" value=…`.
+    pub fn int(mut self, value: impl Into<String>) -> Self {
+        self.values.push(
+            Element::new("value")
+                .attr("xsi:type", "INT")
+                .attr("value", value),
+        );
+        self
+    }
+
+    /// 測定不能: performed but no result, `value xsi:type=<the item's type> nullFlavor="NI"`.
+    pub fn not_measurable(mut self, xsi_type: &str) -> Self {
+        self.values.push(
+            Element::new("value")
+                .attr("xsi:type", xsi_type)
+                .attr("nullFlavor", "NI"),
+        );
+        self
+    }
+
+    /// 未実施: `negationInd="true"` and no value (values added before are dropped).
+    pub fn not_performed(mut self) -> Self {
+        self.negated = true;
+        self.values.clear();
+        self
+    }
+
+    /// 入力範囲を超えた場合 (above): the PQ as given, then `CD H` 以上 in 2.16.840.1.113883.5.83.
+    pub fn out_of_range_high(self, value: impl Into<String>, unit: &str) -> Self {
+        self.pq(value, unit).range_flag("H", "以上")
+    }
+
+    /// 入力範囲を超えた場合 (below): the PQ as given, then `CD L` 以下 in 2.16.840.1.113883.5.83.
+    pub fn out_of_range_low(self, value: impl Into<String>, unit: &str) -> Self {
+        self.pq(value, unit).range_flag("L", "以下")
+    }
+
+    fn range_flag(mut self, code: &str, display: &str) -> Self {
+        self.values.push(
+            Element::new("value")
+                .attr("xsi:type", "CD")
+                .attr("code", code)
+                .attr("codeSystem", oid::HL7_INTERPRETATION)
+                .attr("displayName", display),
+        );
+        self
+    }
+
+    /// `interpretationCode code=…` (H, L, N).
+    pub fn interpretation(mut self, code: impl Into<String>) -> Self {
+        self.interpretation.push(code.into());
+        self
+    }
+
+    /// `methodCode code=…` (10-digit 検査方法コード, default code system …1007).
+    pub fn method(mut self, code: impl Into<String>) -> Self {
+        self.methods.push(code.into());
+        self
+    }
+
+    /// Reference range `low`–`high` in `unit` (an empty unit is omitted).
+    pub fn reference_range(mut self, low: &str, high: &str, unit: &str) -> Self {
+        let unit = Some(unit).filter(|u| !u.is_empty());
+        self.ranges.push(range_element(Some(low), Some(high), unit));
+        self
+    }
+
+    /// The doctor who made a judgement item (医師の診断), as the observation's author.
+    pub fn doctor(mut self, name: &str) -> Self {
+        self.authors.push(doctor_author(name));
+        self
+    }
+
+    /// Adds a member (`entryRelationship typeCode=COMP|RSON`).
+    pub fn member(mut self, relation: Relation, member: ObservationBuilder) -> Self {
+        self.members.push((relation, member));
+        self
+    }
+
+    /// The `observation` element.
+    pub fn build(&self) -> Element {
+        let mut e = Element::new("observation")
+            .attr("classCode", "OBS")
+            .attr("moodCode", self.mood.clone());
+        if self.negated {
+            e = e.attr("negationInd", "true");
+        }
+        e = e.child(match &self.code {
+            Some(c) => code_element("code", c),
+            None => Element::new("code").attr("nullFlavor", "NA"),
+        });
+        e.children
+            .extend(self.values.iter().cloned().map(Node::Element));
+        for i in &self.interpretation {
+            e = e.child(Element::new("interpretationCode").attr("code", i.clone()));
+        }
+        for m in &self.methods {
+            e = e.child(Element::new("methodCode").attr("code", m.clone()));
+        }
+        e.children
+            .extend(self.authors.iter().cloned().map(Node::Element));
+        for (relation, member) in &self.members {
+            e = e.child(
+                Element::new("entryRelationship")
+                    .attr("typeCode", relation.type_code())
+                    .child(member.build()),
+            );
+        }
+        e.children
+            .extend(self.ranges.iter().cloned().map(Node::Element));
+        e
+    }
+
+    /// The observation wrapped in a section `entry`.
+    pub fn entry(&self) -> Element {
+        Element::new("entry").child(self.build())
+    }
+}
+
+/// A 一連検査グループ: a container observation (`code nullFlavor="NA"`) with its members.
+pub fn series_group(members: Vec<(Relation, ObservationBuilder)>) -> ObservationBuilder {
+    let mut g = ObservationBuilder::group_container();
+    g.members = members;
+    g
+}
+
+/// Builds a guidance `act` entry: a session (support form as its code, date, staff kind
+/// as `performer/assignedEntity/code`) or a container of plan/total observations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActBuilder {
+    mood: String,
+    code: Option<Code>,
+    effective_time: Option<String>,
+    performer_code: Option<Code>,
+    members: Vec<(Relation, ObservationBuilder)>,
+}
+
+impl ActBuilder {
+    /// An act in `mood` (`EVN` done, `INT` planned) whose code is `code`, or
+    /// `code nullFlavor="NA"` when `None`.
+    pub fn new(mood: impl Into<String>, code: Option<Code>) -> Self {
+        ActBuilder {
+            mood: mood.into(),
+            code,
+            effective_time: None,
+            performer_code: None,
+            members: Vec::new(),
+        }
+    }
+
+    /// `effectiveTime value=…` (the session date).
+    pub fn effective_time(mut self, date: impl Into<String>) -> Self {
+        self.effective_time = Some(date.into());
+        self
+    }
+
+    /// The staff kind (…3020) as `performer/assignedEntity/code`.
+    pub fn performer_code(mut self, code: Code) -> Self {
+        self.performer_code = Some(code);
+        self
+    }
+
+    /// Adds a member observation.
+    pub fn member(mut self, relation: Relation, member: ObservationBuilder) -> Self {
+        self.members.push((relation, member));
+        self
+    }
+
+    /// The `act` element.
+    pub fn build(&self) -> Element {
+        let mut e = Element::new("act")
+            .attr("classCode", "ACT")
+            .attr("moodCode", self.mood.clone());
+        e = e.child(match &self.code {
+            Some(c) => code_element("code", c),
+            None => Element::new("code").attr("nullFlavor", "NA"),
+        });
+        if let Some(t) = &self.effective_time {
+            e = e.child(Element::new("effectiveTime").attr("value", t.clone()));
+        }
+        if let Some(c) = &self.performer_code {
+            e = e.child(
+                Element::new("performer").child(
+                    Element::new("assignedEntity")
+                        .child(Element::new("id").attr("nullFlavor", "NI"))
+                        .child(code_element("code", c)),
+                ),
+            );
+        }
+        for (relation, member) in &self.members {
+            e = e.child(
+                Element::new("entryRelationship")
+                    .attr("typeCode", relation.type_code())
+                    .child(member.build()),
+            );
+        }
+        e
+    }
+
+    /// The act wrapped in a section `entry`.
+    pub fn entry(&self) -> Element {
+        Element::new("entry").child(self.build())
+    }
+}
+
+/// A body section with its code in …1010, an optional title, an empty narrative `text`
+/// (as ORCA writes it) and the entries.
+pub fn section(code: &str, title: Option<&str>, entries: Vec<Element>) -> Section {
+    Section {
+        code: Code {
+            code: code.into(),
+            code_system: Some(oid::SECTION.into()),
+            display_name: None,
+        },
+        title: title.map(str::to_string),
+        text: Some(Element::new("text")),
+        entries,
+    }
+}
+
+/// The person's ids in the order producers write them: 保険者番号, 記号 (when the card
+/// has one), 番号, 枝番 (when given).
+pub fn patient_ids(
+    insurer: &str,
+    symbol: Option<&str>,
+    number: &str,
+    branch: Option<&str>,
+) -> Vec<Id> {
+    let mut ids = vec![Id::new(oid::INSURER, insurer)];
+    if let Some(s) = symbol {
+        ids.push(Id::new(oid::CARD_SYMBOL, s));
+    }
+    ids.push(Id::new(oid::CARD_NUMBER, number));
+    if let Some(b) = branch {
+        ids.push(Id::new(oid::CARD_BRANCH, b));
+    }
+    ids
+}
+
+/// An institution as `representedOrganization`: number (…102), name, phone, address.
+pub fn institution(
+    number: &str,
+    name: &str,
+    telecom: Option<&str>,
+    addr: Option<Address>,
+) -> CdaOrganization {
+    CdaOrganization {
+        id: Some(Id::new(oid::INSTITUTION, number)),
+        name: Some(name.to_string()),
+        telecom: telecom.map(str::to_string),
+        addr,
+    }
+}
+
+/// A ticket (受診券 / 利用券) to put in the CDA header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Voucher {
+    /// 11-digit 整理番号.
+    pub number: String,
+    /// 有効期限 YYYYMMDD.
+    pub expiry: Option<String>,
+}
+
+/// What a producer knows for the header of one person's CDA; [`DocumentHeader::build`]
+/// makes the [`ClinicalDocument`] the way real producers write it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentHeader {
+    /// 報告区分 (…1001): `10` checkup, `21`–`25` guidance.
+    pub report_kind: String,
+    /// Date the file was made (document `effectiveTime` and author `time`).
+    pub document_date: String,
+    pub patient: Patient,
+    /// The institution (author and performer).
+    pub institution: CdaOrganization,
+    /// 実施日: checkup date / guidance start.
+    pub service_date: String,
+    /// 受診券 (券面種別 1).
+    pub checkup_voucher: Option<Voucher>,
+    /// 利用券 (券面種別 2; guidance documents).
+    pub guidance_voucher: Option<Voucher>,
+}
+
+impl DocumentHeader {
+    /// Whether the header is for a guidance document (報告区分 2x).
+    pub fn is_guidance(&self) -> bool {
+        self.report_kind.starts_with('2')
+    }
+
+    /// The document with `sections` as its body.
+    pub fn build(&self, sections: Vec<Section>) -> ClinicalDocument {
+        let insurer = self
+            .patient
+            .id(oid::INSURER)
+            .unwrap_or_default()
+            .to_string();
+        let voucher = |kind: &str, root_prefix: &str, v: &Voucher| VoucherParticipant {
+            function_code: kind.into(),
+            expiry: v.expiry.clone(),
+            // Inside the CDA the ticket root carries the insurer: "…209.1" / "…210.1" + insurer.
+            id: Id::new(format!("{root_prefix}.1{insurer}"), v.number.clone()),
+            scoping_organization: Some(Id::new(oid::INSURER, insurer.clone())),
+        };
+        let mut vouchers = Vec::new();
+        if let Some(v) = &self.checkup_voucher {
+            vouchers.push(voucher("1", oid::CHECKUP_VOUCHER, v));
+        }
+        if let Some(v) = &self.guidance_voucher {
+            vouchers.push(voucher("2", oid::GUIDANCE_VOUCHER, v));
+        }
+        let (program, program_name) = if self.is_guidance() {
+            ("100", None)
+        } else {
+            ("010", Some("特定健診"))
+        };
+        ClinicalDocument {
+            type_id: Id::new(oid::CDA_TYPE_ID, "POCD_HD000040"),
+            template_ids: Vec::new(),
+            code: Some(Code {
+                code: self.report_kind.clone(),
+                code_system: Some(oid::REPORT_KIND.into()),
+                display_name: None,
+            }),
+            title: None,
+            effective_time: self.document_date.clone(),
+            confidentiality: Code {
+                code: "N".into(),
+                code_system: Some(oid::HL7_CONFIDENTIALITY.into()),
+                display_name: None,
+            },
+            language: None,
+            patient: self.patient.clone(),
+            authors: vec![CdaAuthor {
+                time: self.document_date.clone(),
+                organization: self.institution.clone(),
+            }],
+            vouchers,
+            service_event: Some(ServiceEvent {
+                code: Code {
+                    code: program.into(),
+                    code_system: Some(oid::PROGRAM_KIND.into()),
+                    display_name: program_name.map(str::to_string),
+                },
+                effective_time: self.service_date.clone(),
+                performer: Some(self.institution.clone()),
+            }),
+            sections,
+        }
     }
 }
