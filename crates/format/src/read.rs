@@ -674,3 +674,322 @@ pub fn read_document(bytes: &[u8]) -> Result<Document, FormatError> {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    //! Hostile and unusual input: every case is an error or a lenient read, never a panic.
+    use super::*;
+
+    fn parse_default(text: &str) -> Result<roxmltree::Document<'_>, FormatError> {
+        parse(text, &ParseLimits::default())
+    }
+
+    const INDEX_2007: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<index xmlns="http://tokuteikenshin.jp/checkup/2007">
+  <interactionType code="1"/>
+  <creationTime value="20230620"/>
+  <sender><id root="1.2.392.200119.6.102" extension="9910000018"/></sender>
+  <serviceEventType code="1"/>
+  <totalRecordCount value="2"/>
+</index>"#;
+
+    #[test]
+    fn doctype_with_entities_is_rejected_as_not_well_formed() {
+        let laughs = r#"<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>
+<index xmlns="http://tokuteikenshin.jp/checkup/2007">&lol2;</index>"#;
+        match parse_default(laughs) {
+            Err(FormatError::NotWellFormed { line, message, .. }) => {
+                assert_eq!(line, 2);
+                assert!(message.contains("DOCTYPE is not allowed"), "{message}");
+            }
+            other => panic!("expected NotWellFormed, got {other:?}"),
+        }
+        let xxe = "<?xml version=\"1.0\"?><!DOCTYPE x SYSTEM \"file:///etc/passwd\"><x/>";
+        assert!(matches!(
+            parse_default(xxe),
+            Err(FormatError::NotWellFormed { .. })
+        ));
+        let lower = "<!doctype x><x/>";
+        assert!(matches!(
+            parse_default(lower),
+            Err(FormatError::NotWellFormed { .. })
+        ));
+    }
+
+    #[test]
+    fn a_million_levels_of_nesting_are_rejected_quickly() {
+        let depth = 1_000_000;
+        let mut text = String::with_capacity(depth * 7);
+        for _ in 0..depth {
+            text.push_str("<a>");
+        }
+        for _ in 0..depth {
+            text.push_str("</a>");
+        }
+        let start = std::time::Instant::now();
+        let limits = ParseLimits {
+            max_bytes: usize::MAX,
+            ..ParseLimits::default()
+        };
+        match parse(&text, &limits) {
+            Err(FormatError::NotWellFormed {
+                message, column, ..
+            }) => {
+                assert!(message.contains("deeper than 64"), "{message}");
+                assert_eq!(column, 65 * 3 - 2);
+            }
+            other => panic!("expected a depth error, got {other:?}"),
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(1));
+    }
+
+    #[test]
+    fn nesting_up_to_the_limit_is_accepted() {
+        let limits = ParseLimits {
+            max_depth: 5,
+            ..ParseLimits::default()
+        };
+        let ok = "<a><b x='>' y=\"/>\"><c><!-- <d><e><f> --><d><![CDATA[<e><f><g>]]><e/></d></c></b></a>";
+        assert!(parse(ok, &limits).is_ok());
+        let too_deep = "<a><b><c><d><e><f/></e></d></c></b></a>";
+        assert!(
+            parse(
+                too_deep,
+                &ParseLimits {
+                    max_depth: 5,
+                    ..limits
+                }
+            )
+            .is_ok()
+        );
+        let deeper = "<a><b><c><d><e><f></f></e></d></c></b></a>";
+        assert!(matches!(
+            parse(deeper, &limits),
+            Err(FormatError::NotWellFormed { .. })
+        ));
+    }
+
+    #[test]
+    fn invalid_utf8_is_an_encoding_error_with_the_offset() {
+        let mut bytes = b"<?xml version=\"1.0\"?><index>".to_vec();
+        bytes.extend_from_slice(&[0x83, 0x65]);
+        match decode(&bytes) {
+            Err(FormatError::Encoding(m)) => assert!(m.contains("offset 28"), "{m}"),
+            other => panic!("expected an encoding error, got {other:?}"),
+        }
+        let mut with_bom = UTF8_BOM.to_vec();
+        with_bom.extend_from_slice(b"<x>\xFF</x>");
+        match decode(&with_bom) {
+            Err(FormatError::Encoding(m)) => assert!(m.contains("offset 6"), "{m}"),
+            other => panic!("expected an encoding error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn shift_jis_declaration_is_an_encoding_error() {
+        let text = b"<?xml version=\"1.0\" encoding=\"Shift_JIS\"?><index/>";
+        match decode(text) {
+            Err(FormatError::Encoding(m)) => assert!(m.contains("Shift_JIS"), "{m}"),
+            other => panic!("expected an encoding error, got {other:?}"),
+        }
+        let single = b"<?xml version='1.0' encoding = 'EUC-JP' ?><index/>";
+        assert!(matches!(decode(single), Err(FormatError::Encoding(_))));
+        assert!(matches!(
+            decode(b"\xFF\xFE<\x00"),
+            Err(FormatError::Encoding(_))
+        ));
+    }
+
+    #[test]
+    fn utf8_declarations_bom_and_no_declaration_are_accepted() {
+        assert!(
+            decode(b"<?xml version=\"1.0\" encoding=\"utf-8\" standalone=\"yes\"?><a/>").is_ok()
+        );
+        assert!(decode(b"<?xml version=\"1.0\"?><a/>").is_ok());
+        assert!(decode(b"<a/>").is_ok());
+        assert_eq!(decode(b"\xEF\xBB\xBF<a/>").ok(), Some("<a/>"));
+    }
+
+    #[test]
+    fn huge_attribute_beyond_the_size_limit_is_too_large() {
+        let text = format!("<a x=\"{}\"/>", "y".repeat(9 << 20));
+        assert!(
+            matches!(parse_default(&text), Err(FormatError::TooLarge { limit, .. }) if limit == 8 << 20)
+        );
+        // Within the size limit a long attribute is fine.
+        let text = format!("<a x=\"{}\"/>", "y".repeat(1 << 20));
+        assert!(parse_default(&text).is_ok());
+    }
+
+    #[test]
+    fn too_many_nodes_is_not_well_formed() {
+        let text = format!("<a>{}</a>", "<b/>".repeat(100));
+        let limits = ParseLimits {
+            max_nodes: 50,
+            ..ParseLimits::default()
+        };
+        assert!(matches!(
+            parse(&text, &limits),
+            Err(FormatError::NotWellFormed { .. })
+        ));
+    }
+
+    #[test]
+    fn syntax_errors_carry_line_and_column() {
+        match parse_default("<a>\n  <b></c>\n</a>") {
+            Err(FormatError::NotWellFormed { line, column, .. }) => {
+                assert_eq!((line, column), (2, 6))
+            }
+            other => panic!("expected NotWellFormed, got {other:?}"),
+        }
+        assert!(matches!(
+            parse_default(""),
+            Err(FormatError::NotWellFormed { .. })
+        ));
+        assert!(matches!(
+            parse_default("<a"),
+            Err(FormatError::NotWellFormed { .. })
+        ));
+        assert!(matches!(
+            parse_default("<a>&unknown;</a>"),
+            Err(FormatError::NotWellFormed { .. })
+        ));
+    }
+
+    #[test]
+    fn kind_of_dispatches_on_root_and_namespace() {
+        let k = |t: &str| kind_of(&parse_default(t).expect("parse"));
+        let ns24 = NS_MHLW_2024;
+        assert_eq!(
+            k(INDEX_2007).ok(),
+            Some((DocumentKind::Index, Some(Generation::G2018)))
+        );
+        assert_eq!(
+            k(&format!("<summary xmlns='{ns24}'/>")).ok(),
+            Some((DocumentKind::Summary, Some(Generation::G2024)))
+        );
+        assert_eq!(
+            k(&format!("<p:checkupClaim xmlns:p='{NS_2007}'/>")).ok(),
+            Some((DocumentKind::CheckupClaim, Some(Generation::G2018)))
+        );
+        assert_eq!(
+            k(&format!("<healthGuidanceClaim xmlns='{ns24}'/>")).ok(),
+            Some((DocumentKind::GuidanceClaim, Some(Generation::G2024)))
+        );
+        let cda = |code: &str| {
+            format!(
+                "<ClinicalDocument xmlns='urn:hl7-org:v3'><typeId/><code code='{code}'/></ClinicalDocument>"
+            )
+        };
+        assert_eq!(k(&cda("10")).ok(), Some((DocumentKind::CheckupCda, None)));
+        assert_eq!(k(&cda("21")).ok(), Some((DocumentKind::GuidanceCda, None)));
+        assert_eq!(
+            k("<ClinicalDocument xmlns='urn:hl7-org:v3'/>").ok(),
+            Some((DocumentKind::CheckupCda, None))
+        );
+        for wrong in [
+            "<index/>".to_string(),
+            "<index xmlns='urn:hl7-org:v3'/>".to_string(),
+            format!("<ClinicalDocument xmlns='{NS_2007}'/>"),
+            format!("<claim xmlns='{NS_2007}'/>"),
+            "<index xmlns='http://tokuteikenshin.jp/checkup/2008'/>".to_string(),
+        ] {
+            assert!(
+                matches!(k(&wrong), Err(FormatError::UnknownRoot { .. })),
+                "{wrong}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_reader_given_the_wrong_root_is_a_structure_error() {
+        let doc = parse_default(INDEX_2007).expect("parse");
+        assert!(matches!(
+            read_summary(&doc),
+            Err(FormatError::Structure { .. })
+        ));
+        assert!(matches!(read_cda(&doc), Err(FormatError::Structure { .. })));
+        assert!(matches!(
+            read_checkup_claim(&doc),
+            Err(FormatError::Structure { .. })
+        ));
+    }
+
+    #[test]
+    fn readers_are_lenient_about_layout_prefixes_and_missing_parts() {
+        let text = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\r\n\
+            <!-- a comment -->\r\n\
+            <ix:index xmlns:ix=\"http://tokuteikenshin.jp/checkup/2007\">\r\n\
+            <ix:interactionType code=\"1\"/><!-- inside -->\r\n\
+            <ix:sender><ix:id root=\"1.2.392.200119.6.102\" extension=\"9910000018\"/></ix:sender>\r\n\
+            <ix:totalRecordCount value=\"0002\"/>\r\n\
+            </ix:index>";
+        let doc = parse_default(text).expect("parse");
+        let ix = read_index(&doc).expect("index");
+        assert_eq!(ix.interaction_type, "1");
+        assert_eq!(
+            ix.creation_time, "",
+            "a missing required element reads as empty"
+        );
+        assert_eq!(ix.service_event_type, "");
+        assert_eq!(ix.sender.extension, "9910000018");
+        assert_eq!(ix.receiver, None);
+        assert_eq!(ix.total_record_count, "0002", "kept as written");
+    }
+
+    #[test]
+    fn mixed_content_addresses_and_padded_amounts_are_kept() {
+        let text = format!(
+            "<checkupClaim xmlns='{NS_2007}'><subjectPerson><name>ミホン\r\nタロウ</name>\
+             <addr> 見本市<postalCode>000-0000</postalCode>架空町 </addr></subjectPerson>\
+             <checkupCard><chargeTypeBasic code='3'><rate value='030000'/></chargeTypeBasic></checkupCard>\
+             <settlement><unitAmount value='08700'/><claimAmount value='7700' currency='JPY'/></settlement></checkupClaim>"
+        );
+        let doc = parse_default(&text).expect("parse");
+        let c = read_checkup_claim(&doc).expect("claim");
+        assert_eq!(c.subject.addr.text, "見本市架空町");
+        assert_eq!(c.subject.addr.postal_code.as_deref(), Some("000-0000"));
+        assert_eq!(
+            c.subject.name, "ミホン\nタロウ",
+            "CRLF is normalised by XML"
+        );
+        let basic = c.card.charge_basic.expect("basic");
+        assert_eq!(
+            basic.rate,
+            Some(Rate {
+                value: "030000".into(),
+                unit: None
+            })
+        );
+        assert_eq!(
+            c.settlement.unit_amount,
+            Money {
+                value: "08700".into(),
+                currency: None
+            }
+        );
+        assert_eq!(c.settlement.payment_amount, Money::default());
+        assert_eq!(c.subject.birth_time, "");
+    }
+
+    #[test]
+    fn read_document_reports_each_failure_kind() {
+        assert!(matches!(
+            read_document(b"\x80"),
+            Err(FormatError::Encoding(_))
+        ));
+        assert!(matches!(
+            read_document(b"<a><b></a>"),
+            Err(FormatError::NotWellFormed { .. })
+        ));
+        assert!(matches!(
+            read_document(b"<html/>"),
+            Err(FormatError::UnknownRoot { .. })
+        ));
+        assert!(matches!(
+            read_document(INDEX_2007.as_bytes()),
+            Ok(Document::Index(_))
+        ));
+    }
+}
