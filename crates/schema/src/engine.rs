@@ -1,0 +1,648 @@
+//! The validator: walks a parsed document against a [`SchemaRules`] description, iteratively
+//! (an explicit work list, never recursion over the document), and reports violations with an
+//! XPath-like path, a position and an English message.
+//!
+//! Content models are matched greedily with one element of look-ahead, which is exact for the
+//! deterministic models XML Schema allows (Unique Particle Attribution).
+
+use roxmltree::{Document, Node, NodeType};
+
+use crate::Violation;
+use crate::model::*;
+use crate::simple::{self, is_xml_ws};
+
+const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
+
+/// Validates `doc`; `set_bit` is [`When::V2018`] or [`When::V2024`].
+pub(crate) fn run(doc: &Document<'_>, rules: &SchemaRules, set_bit: u8) -> Vec<Violation> {
+    let mut v = Validator {
+        rules,
+        ctx: set_bit | rules.ctx,
+        v2024: set_bit == When::V2024,
+        out: Vec::new(),
+        work: Vec::with_capacity(64),
+    };
+    let root = doc.root_element();
+    match find_global(rules, v.ctx, root) {
+        Some(decl) => v.work.push((root, decl.ty)),
+        None => {
+            let found = qualified(root);
+            v.report(
+                root,
+                None,
+                format!(
+                    "root element {found} is not declared by the schema; expected `{}` in namespace `{}`",
+                    rules.globals.first().map(|p| term_name(&p.term)).unwrap_or("?"),
+                    rules.namespace
+                ),
+            );
+        }
+    }
+    while let Some((node, ty)) = v.work.pop() {
+        v.element(node, ty);
+    }
+    if v.out.len() > 1 {
+        v.out.sort_by_key(|x| (x.line, x.column));
+    }
+    v.out
+}
+
+fn find_global(rules: &SchemaRules, ctx: u8, node: Node<'_, '_>) -> Option<&'static Element> {
+    if node.tag_name().namespace() != Some(rules.namespace) {
+        return None;
+    }
+    let name = node.tag_name().name();
+    rules.globals.iter().find_map(|p| match p.term {
+        Term::Element(e) if p.when.holds(ctx) && e.name == name => Some(e),
+        _ => None,
+    })
+}
+
+fn term_name(t: &Term) -> &'static str {
+    match t {
+        Term::Element(e) => e.name,
+        _ => "?",
+    }
+}
+
+/// `name` or `{namespace}name` for messages.
+fn qualified(node: Node<'_, '_>) -> String {
+    match node.tag_name().namespace() {
+        Some(ns) => format!("`{}` (namespace `{ns}`)", node.tag_name().name()),
+        None => format!("`{}` (no namespace)", node.tag_name().name()),
+    }
+}
+
+struct Validator<'r, 'a, 'input> {
+    rules: &'r SchemaRules,
+    ctx: u8,
+    v2024: bool,
+    out: Vec<Violation>,
+    work: Vec<(Node<'a, 'input>, TypeRef)>,
+}
+
+/// Result of matching one term against the children at the cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// The term cannot start here and cannot be empty.
+    NoMatch,
+    /// The term matched without consuming anything.
+    Empty,
+    /// The term consumed at least one element.
+    Consumed,
+}
+
+/// A content-model failure: where it happened and what would have been acceptable.
+struct Mismatch {
+    expected: &'static Particle,
+}
+
+/// The child elements of one parent, consumed left to right.
+struct Cursor<'a, 'input> {
+    next: Option<Node<'a, 'input>>,
+    last: Option<Node<'a, 'input>>,
+}
+
+impl<'a, 'input> Cursor<'a, 'input> {
+    fn advance(&mut self) {
+        self.last = self.next;
+        self.next = self.next.and_then(|n| n.next_sibling_element());
+    }
+}
+
+impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
+    fn report(&mut self, node: Node<'a, 'input>, attr: Option<&str>, message: String) {
+        let pos = node.document().text_pos_at(node.range().start);
+        let mut path = element_path(node);
+        if let Some(a) = attr {
+            path.push_str("/@");
+            path.push_str(a);
+        }
+        self.out.push(Violation {
+            path,
+            line: pos.row,
+            column: pos.col,
+            message,
+        });
+    }
+
+    fn element(&mut self, node: Node<'a, 'input>, declared: TypeRef) {
+        let ty = match self.effective_type(node, declared) {
+            Some(t) => t,
+            None => return,
+        };
+        match ty {
+            TypeRef::Simple(s) => {
+                self.attributes(node, &[]);
+                self.simple_content(node, s);
+            }
+            TypeRef::Complex(c) => {
+                self.attributes(node, c.attrs);
+                match &c.content {
+                    Content::Empty => {
+                        if let Some(child) = node.children().find(|n| n.is_element() || n.is_text())
+                        {
+                            let what = if child.is_element() {
+                                format!("element `{}`", child.tag_name().name())
+                            } else {
+                                "text".to_string()
+                            };
+                            self.report(
+                                node,
+                                None,
+                                format!(
+                                    "element `{}` must be empty (type {}), found {what}",
+                                    node.tag_name().name(),
+                                    c.name
+                                ),
+                            );
+                        }
+                    }
+                    Content::Simple(s) => self.simple_content(node, s),
+                    Content::Elements { model, mixed } => {
+                        if !*mixed {
+                            self.no_text(node);
+                        }
+                        self.children(node, model);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Resolves `xsi:type`, checks it is a valid substitution, and rejects abstract types.
+    fn effective_type(&mut self, node: Node<'a, 'input>, declared: TypeRef) -> Option<TypeRef> {
+        let mut ty = declared;
+        if let Some(raw) = node.attribute((XSI, "type")) {
+            let qname = raw.trim_matches(is_xml_ws);
+            let (prefix, local) = match qname.split_once(':') {
+                Some((p, l)) => (Some(p), l),
+                None => (None, qname),
+            };
+            let ns = node.lookup_namespace_uri(prefix);
+            let found = if ns == Some(self.rules.namespace) {
+                (self.rules.types)(local, self.v2024)
+            } else {
+                None
+            };
+            let Some(named) = found else {
+                self.report(
+                    node,
+                    Some("xsi:type"),
+                    format!("xsi:type `{qname}` does not name a type of the schema"),
+                );
+                return None;
+            };
+            if !derives_from(named, declared) {
+                self.report(
+                    node,
+                    Some("xsi:type"),
+                    format!(
+                        "xsi:type `{qname}` is not derived from the declared type {}",
+                        type_name(declared)
+                    ),
+                );
+                return None;
+            }
+            ty = named;
+        }
+        if let TypeRef::Complex(c) = ty
+            && c.is_abstract
+        {
+            self.report(
+                node,
+                None,
+                format!(
+                    "element `{}` has the abstract type {}; an xsi:type naming a concrete type is required",
+                    node.tag_name().name(),
+                    c.name
+                ),
+            );
+            return None;
+        }
+        Some(ty)
+    }
+
+    fn attributes(&mut self, node: Node<'a, 'input>, decls: &'static [Attr]) {
+        for attr in node.attributes() {
+            let name = attr.name();
+            match attr.namespace() {
+                Some(XSI) => match name {
+                    "type" | "schemaLocation" | "noNamespaceSchemaLocation" => {}
+                    "nil" => self.report(
+                        node,
+                        Some("xsi:nil"),
+                        format!("element `{}` is not nillable", node.tag_name().name()),
+                    ),
+                    _ => self.report(
+                        node,
+                        Some(name),
+                        format!("attribute `xsi:{name}` is not allowed"),
+                    ),
+                },
+                Some(ns) => self.report(
+                    node,
+                    Some(name),
+                    format!(
+                        "attribute `{name}` (namespace `{ns}`) is not allowed on `{}`",
+                        node.tag_name().name()
+                    ),
+                ),
+                None => {
+                    let decl = decls
+                        .iter()
+                        .find(|d| d.name == name && d.when.holds(self.ctx));
+                    let Some(decl) = decl else {
+                        self.report(
+                            node,
+                            Some(name),
+                            format!(
+                                "attribute `{name}` is not allowed on `{}`",
+                                node.tag_name().name()
+                            ),
+                        );
+                        continue;
+                    };
+                    let value = attr.value();
+                    if let Err(why) = simple::check(decl.ty, value, self.v2024) {
+                        self.report(
+                            node,
+                            Some(name),
+                            format!("attribute `{name}` = `{value}` {why}"),
+                        );
+                    } else if let Some(f) = decl.fixed
+                        && !simple::same_value(decl.ty, value, f)
+                    {
+                        self.report(
+                            node,
+                            Some(name),
+                            format!(
+                                "attribute `{name}` = `{value}` must have the fixed value `{f}`"
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        for decl in decls {
+            if decl.usage == Use::Required
+                && decl.when.holds(self.ctx)
+                && node.attribute(decl.name).is_none()
+            {
+                self.report(
+                    node,
+                    Some(decl.name),
+                    format!(
+                        "required attribute `{}` is missing on `{}`",
+                        decl.name,
+                        node.tag_name().name()
+                    ),
+                );
+            }
+        }
+    }
+
+    fn simple_content(&mut self, node: Node<'a, 'input>, ty: &'static Simple) {
+        if let Some(child) = node.children().find(|n| n.is_element()) {
+            self.report(
+                child,
+                None,
+                format!(
+                    "element `{}` allows text only, found element `{}`",
+                    node.tag_name().name(),
+                    child.tag_name().name()
+                ),
+            );
+            return;
+        }
+        let text = text_of(node);
+        if let Err(why) = simple::check(ty, &text, self.v2024) {
+            self.report(
+                node,
+                None,
+                format!("text of `{}` = `{}` {why}", node.tag_name().name(), text),
+            );
+        }
+    }
+
+    fn no_text(&mut self, node: Node<'a, 'input>) {
+        let stray = node.children().find(|n| {
+            n.node_type() == NodeType::Text && !n.text().unwrap_or("").chars().all(is_xml_ws)
+        });
+        if let Some(t) = stray {
+            let sample: String = t.text().unwrap_or("").trim().chars().take(20).collect();
+            self.report(
+                node,
+                None,
+                format!(
+                    "element `{}` allows child elements only, found text `{sample}`",
+                    node.tag_name().name()
+                ),
+            );
+        }
+    }
+
+    fn children(&mut self, node: Node<'a, 'input>, model: &'static Particle) {
+        let mut cur = Cursor {
+            next: node.first_element_child(),
+            last: None,
+        };
+        let ns = self.rules.namespace;
+        match self.particle(model, &mut cur, ns) {
+            Err(m) => self.mismatch(node, &cur, m),
+            Ok(Outcome::NoMatch) => self.mismatch(node, &cur, Mismatch { expected: model }),
+            Ok(_) => {
+                if let Some(extra) = cur.next {
+                    let after = match cur.last {
+                        Some(l) => format!(" after `{}`", l.tag_name().name()),
+                        None => String::new(),
+                    };
+                    let found = describe(extra, ns);
+                    self.report(
+                        extra,
+                        None,
+                        format!(
+                            "unexpected element {found}{after} in `{}`",
+                            node.tag_name().name()
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    fn mismatch(&mut self, parent: Node<'a, 'input>, cur: &Cursor<'a, 'input>, m: Mismatch) {
+        let mut names = Vec::new();
+        first_names(m.expected, self.ctx, &mut names, 0);
+        let expected = if names.is_empty() {
+            "more content".to_string()
+        } else {
+            names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        };
+        let after = match cur.last {
+            Some(l) => format!(" after `{}`", l.tag_name().name()),
+            None => format!(" as first child of `{}`", parent.tag_name().name()),
+        };
+        match cur.next {
+            Some(found) => {
+                let found_s = describe(found, self.rules.namespace);
+                self.report(
+                    found,
+                    None,
+                    format!("expected element {expected}{after}, found {found_s}"),
+                );
+            }
+            None => self.report(
+                parent,
+                None,
+                format!(
+                    "expected element {expected}{after}, found the end of `{}`",
+                    parent.tag_name().name()
+                ),
+            ),
+        }
+    }
+
+    fn particle(
+        &mut self,
+        p: &'static Particle,
+        cur: &mut Cursor<'a, 'input>,
+        ns: &'static str,
+    ) -> Result<Outcome, Mismatch> {
+        if !p.when.holds(self.ctx) {
+            return Ok(Outcome::Empty);
+        }
+        let mut count = 0u32;
+        let mut nullable = false;
+        while count < p.max {
+            match self.term(&p.term, cur, ns)? {
+                Outcome::Consumed => count += 1,
+                Outcome::Empty => {
+                    nullable = true;
+                    break;
+                }
+                Outcome::NoMatch => break,
+            }
+        }
+        if count >= p.min || nullable {
+            Ok(if count > 0 {
+                Outcome::Consumed
+            } else {
+                Outcome::Empty
+            })
+        } else if count == 0 {
+            Ok(Outcome::NoMatch)
+        } else {
+            Err(Mismatch { expected: p })
+        }
+    }
+
+    fn term(
+        &mut self,
+        t: &'static Term,
+        cur: &mut Cursor<'a, 'input>,
+        ns: &'static str,
+    ) -> Result<Outcome, Mismatch> {
+        match t {
+            Term::Element(e) => match cur.next {
+                Some(n)
+                    if n.tag_name().name() == e.name && n.tag_name().namespace() == Some(ns) =>
+                {
+                    self.work.push((n, e.ty));
+                    cur.advance();
+                    Ok(Outcome::Consumed)
+                }
+                _ => Ok(Outcome::NoMatch),
+            },
+            Term::Seq(parts) => {
+                let mut consumed = false;
+                for p in parts.iter() {
+                    match self.particle(p, cur, ns)? {
+                        Outcome::Consumed => consumed = true,
+                        Outcome::Empty => {}
+                        Outcome::NoMatch => {
+                            return if consumed {
+                                Err(Mismatch { expected: p })
+                            } else {
+                                Ok(Outcome::NoMatch)
+                            };
+                        }
+                    }
+                }
+                Ok(if consumed {
+                    Outcome::Consumed
+                } else {
+                    Outcome::Empty
+                })
+            }
+            Term::Choice(parts) => {
+                let mut nullable = false;
+                for p in parts.iter() {
+                    match self.particle(p, cur, ns)? {
+                        Outcome::Consumed => return Ok(Outcome::Consumed),
+                        Outcome::Empty => nullable = true,
+                        Outcome::NoMatch => {}
+                    }
+                }
+                Ok(if nullable {
+                    Outcome::Empty
+                } else {
+                    Outcome::NoMatch
+                })
+            }
+            Term::Any(wild, process) => match cur.next {
+                Some(n) if wildcard_admits(*wild, n, ns) => {
+                    match process {
+                        Process::Skip => {}
+                        Process::Lax | Process::Strict => {
+                            match find_global(self.rules, self.ctx, n) {
+                                Some(decl) => self.work.push((n, decl.ty)),
+                                None if *process == Process::Strict => {
+                                    let found = qualified(n);
+                                    self.report(
+                                        n,
+                                        None,
+                                        format!("no declaration is known for element {found}"),
+                                    );
+                                }
+                                None => {}
+                            }
+                        }
+                    }
+                    cur.advance();
+                    Ok(Outcome::Consumed)
+                }
+                _ => Ok(Outcome::NoMatch),
+            },
+        }
+    }
+}
+
+fn wildcard_admits(wild: WildNs, n: Node<'_, '_>, target: &str) -> bool {
+    match wild {
+        WildNs::Any => true,
+        WildNs::Other => matches!(n.tag_name().namespace(), Some(ns) if ns != target),
+    }
+}
+
+/// The element names that may start `p` (for "expected ..." messages).
+fn first_names(p: &'static Particle, ctx: u8, out: &mut Vec<&'static str>, depth: u32) {
+    if depth > 16 || !p.when.holds(ctx) {
+        return;
+    }
+    match &p.term {
+        Term::Element(e) => {
+            if !out.contains(&e.name) {
+                out.push(e.name);
+            }
+        }
+        Term::Seq(parts) => {
+            for q in parts.iter() {
+                first_names(q, ctx, out, depth + 1);
+                if q.min > 0 && q.when.holds(ctx) && !nullable(q, ctx, 0) {
+                    break;
+                }
+            }
+        }
+        Term::Choice(parts) => {
+            for q in parts.iter() {
+                first_names(q, ctx, out, depth + 1);
+            }
+        }
+        Term::Any(..) => out.push("(any element)"),
+    }
+}
+
+fn nullable(p: &Particle, ctx: u8, depth: u32) -> bool {
+    if p.min == 0 || !p.when.holds(ctx) || depth > 16 {
+        return true;
+    }
+    match &p.term {
+        Term::Element(_) | Term::Any(..) => false,
+        Term::Seq(parts) => parts.iter().all(|q| nullable(q, ctx, depth + 1)),
+        Term::Choice(parts) => parts.iter().any(|q| nullable(q, ctx, depth + 1)),
+    }
+}
+
+fn describe(n: Node<'_, '_>, target: &str) -> String {
+    match n.tag_name().namespace() {
+        Some(ns) if ns == target => format!("`{}`", n.tag_name().name()),
+        _ => qualified(n),
+    }
+}
+
+fn derives_from(named: TypeRef, declared: TypeRef) -> bool {
+    match (named, declared) {
+        (TypeRef::Complex(a), TypeRef::Complex(b)) => {
+            let mut t = Some(a);
+            let mut steps = 0;
+            while let Some(x) = t {
+                if std::ptr::eq(x, b) {
+                    return true;
+                }
+                steps += 1;
+                if steps > 32 {
+                    break;
+                }
+                t = x.base;
+            }
+            false
+        }
+        (TypeRef::Simple(a), TypeRef::Simple(b)) => std::ptr::eq(a, b),
+        _ => false,
+    }
+}
+
+fn type_name(t: TypeRef) -> &'static str {
+    match t {
+        TypeRef::Complex(c) => c.name,
+        TypeRef::Simple(s) => s.name(),
+    }
+}
+
+/// Text content of an element with no element children (text split by comments is joined).
+fn text_of<'a>(node: Node<'a, '_>) -> std::borrow::Cow<'a, str> {
+    let mut texts = node.children().filter(|n| n.is_text());
+    let first = texts.next();
+    match (first, texts.next()) {
+        (None, _) => std::borrow::Cow::Borrowed(""),
+        (Some(a), None) => std::borrow::Cow::Borrowed(a.text().unwrap_or("")),
+        (Some(_), Some(_)) => std::borrow::Cow::Owned(
+            node.children()
+                .filter(|n| n.is_text())
+                .filter_map(|n| n.text())
+                .collect(),
+        ),
+    }
+}
+
+/// `/a/b[2]/c`: element names from the root, with a position when a name repeats.
+fn element_path(node: Node<'_, '_>) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur = Some(node);
+    while let Some(n) = cur {
+        if !n.is_element() {
+            break;
+        }
+        let name = n.tag_name().name();
+        let same = |s: &Node<'_, '_>| s.is_element() && s.tag_name().name() == name;
+        let before = n.prev_siblings().skip(1).filter(same).count();
+        let after = n.next_siblings().skip(1).filter(same).count();
+        if before + after > 0 {
+            parts.push(format!("{name}[{}]", before + 1));
+        } else {
+            parts.push(name.to_string());
+        }
+        cur = n.parent();
+    }
+    let mut path = String::new();
+    for p in parts.iter().rev() {
+        path.push('/');
+        path.push_str(p);
+    }
+    path
+}

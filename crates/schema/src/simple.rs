@@ -1,0 +1,279 @@
+//! Checking one text or attribute value against a simple type: whitespace handling, the
+//! lexical space of the primitive, then patterns, enumerations, lengths and integer bounds,
+//! in the order XML Schema applies them.
+
+use std::borrow::Cow;
+
+use crate::model::{Atomic, Prim, Simple, Ws};
+
+/// XML whitespace (the only characters XML Schema's whitespace facet touches).
+#[inline]
+pub(crate) fn is_xml_ws(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r')
+}
+
+fn normalize(value: &str, ws: Ws) -> Cow<'_, str> {
+    match ws {
+        Ws::Preserve => Cow::Borrowed(value),
+        Ws::Replace => {
+            if value.contains(['\t', '\n', '\r']) {
+                Cow::Owned(value.replace(['\t', '\n', '\r'], " "))
+            } else {
+                Cow::Borrowed(value)
+            }
+        }
+        Ws::Collapse => {
+            let trimmed = value.trim_matches(is_xml_ws);
+            let needs_work = trimmed.contains(['\t', '\n', '\r']) || trimmed.contains("  ");
+            if !needs_work {
+                return Cow::Borrowed(trimmed);
+            }
+            let mut out = String::with_capacity(trimmed.len());
+            let mut in_ws = false;
+            for c in trimmed.chars() {
+                if is_xml_ws(c) {
+                    in_ws = true;
+                } else {
+                    if in_ws {
+                        out.push(' ');
+                    }
+                    in_ws = false;
+                    out.push(c);
+                }
+            }
+            Cow::Owned(out)
+        }
+    }
+}
+
+/// Checks `value` against `ty` (of the set given by `v2024`). `Err` explains what is wrong,
+/// phrased to follow "`value` ...".
+pub(crate) fn check(ty: &Simple, value: &str, v2024: bool) -> Result<(), String> {
+    match ty {
+        Simple::Atomic(a) => check_atomic(a, value),
+        Simple::BySet(old, new) => check(if v2024 { new } else { old }, value, v2024),
+        Simple::Union(name, members) => {
+            if members.iter().any(|m| check(m, value, v2024).is_ok()) {
+                Ok(())
+            } else {
+                Err(format!("is not a valid `{name}`"))
+            }
+        }
+        Simple::List(name, item, min_items) => {
+            let mut count = 0u32;
+            for token in value.split(is_xml_ws).filter(|t| !t.is_empty()) {
+                count += 1;
+                if let Err(why) = check(item, token, v2024) {
+                    return Err(format!("is not a valid `{name}`: item `{token}` {why}"));
+                }
+            }
+            match min_items {
+                Some(min) if count < *min => Err(format!(
+                    "is not a valid `{name}`: needs at least {min} item(s)"
+                )),
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
+/// Whether `value` equals the fixed value `fixed` in the value space of `ty`.
+pub(crate) fn same_value(ty: &Simple, value: &str, fixed: &str) -> bool {
+    let ws = match ty {
+        Simple::Atomic(a) => a.ws,
+        _ => Ws::Collapse,
+    };
+    match ty {
+        Simple::Atomic(Atomic {
+            prim: Prim::Boolean,
+            ..
+        }) => {
+            let v = normalize(value, ws);
+            let truthy = |s: &str| s == "true" || s == "1";
+            truthy(&v) == truthy(fixed)
+        }
+        _ => normalize(value, ws) == normalize(fixed, ws),
+    }
+}
+
+fn check_atomic(a: &Atomic, raw: &str) -> Result<(), String> {
+    let value = normalize(raw, a.ws);
+    let value: &str = &value;
+    lexical(a, value)?;
+    for p in a.patterns {
+        if !(p.matches)(value) {
+            return Err(format!("does not match pattern {}", p.text));
+        }
+    }
+    if !a.enumeration.is_empty() && !a.enumeration.contains(&value) {
+        return Err(format!("is not one of {}", list_values(a.enumeration)));
+    }
+    if a.min_len.is_some() || a.max_len.is_some() {
+        let len = value.chars().count() as u32;
+        if let Some(min) = a.min_len
+            && len < min
+        {
+            return Err(format!("is shorter than {min} character(s)"));
+        }
+        if let Some(max) = a.max_len
+            && len > max
+        {
+            return Err(format!("is longer than {max} character(s)"));
+        }
+    }
+    if a.min.is_some() || a.max.is_some() {
+        let n = integer_value(value);
+        let lo = a.min.map(i128::from).unwrap_or(i128::MIN);
+        let hi = a.max.map(i128::from).unwrap_or(i128::MAX);
+        if n < lo || n > hi {
+            let lo = a.min.map(|v| v.to_string()).unwrap_or_default();
+            let hi = a.max.map(|v| v.to_string()).unwrap_or_default();
+            return Err(format!("is outside the range {lo}..={hi}"));
+        }
+    }
+    Ok(())
+}
+
+fn list_values(values: &[&str]) -> String {
+    const SHOWN: usize = 12;
+    let mut out = String::new();
+    for (i, v) in values.iter().take(SHOWN).enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push('`');
+        out.push_str(v);
+        out.push('`');
+    }
+    if values.len() > SHOWN {
+        out.push_str(&format!(" … ({} values)", values.len()));
+    }
+    out
+}
+
+/// The value of a lexically valid xs:integer, saturating far outside the i64 range.
+fn integer_value(value: &str) -> i128 {
+    let (neg, digits) = match value.as_bytes().first() {
+        Some(b'-') => (true, &value[1..]),
+        Some(b'+') => (false, &value[1..]),
+        _ => (false, value),
+    };
+    let digits = digits.trim_start_matches('0');
+    let magnitude: i128 = if digits.len() > 30 {
+        i128::MAX / 2
+    } else {
+        digits.parse().unwrap_or(0)
+    };
+    if neg { -magnitude } else { magnitude }
+}
+
+fn lexical(a: &Atomic, v: &str) -> Result<(), String> {
+    let ok = match a.prim {
+        Prim::String | Prim::AnyUri => true,
+        Prim::Integer => is_integer(v),
+        Prim::Decimal => is_decimal(v),
+        Prim::Double => is_double(v),
+        Prim::Boolean => matches!(v, "true" | "false" | "1" | "0"),
+        Prim::Base64 => is_base64(v),
+        Prim::NmToken => !v.is_empty() && v.chars().all(is_name_char),
+        Prim::Id | Prim::IdRef => is_ncname(v),
+    };
+    if ok {
+        Ok(())
+    } else {
+        let what = match a.prim {
+            Prim::Integer => "an integer",
+            Prim::Decimal => "a decimal number",
+            Prim::Double => "a number",
+            Prim::Boolean => "a boolean (true, false, 1 or 0)",
+            Prim::Base64 => "base64 data",
+            Prim::NmToken => "a name token",
+            Prim::Id | Prim::IdRef => "an XML name without colon",
+            Prim::String | Prim::AnyUri => "a string",
+        };
+        Err(format!("is not {what}"))
+    }
+}
+
+pub(crate) fn is_integer(v: &str) -> bool {
+    let d = v.strip_prefix(['+', '-']).unwrap_or(v);
+    !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())
+}
+
+pub(crate) fn is_decimal(v: &str) -> bool {
+    let d = v.strip_prefix(['+', '-']).unwrap_or(v);
+    let (int, frac) = match d.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (d, None),
+    };
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    match frac {
+        None => !int.is_empty() && digits(int),
+        Some(f) => digits(int) && digits(f) && !(int.is_empty() && f.is_empty()),
+    }
+}
+
+pub(crate) fn is_double(v: &str) -> bool {
+    if matches!(v, "INF" | "-INF" | "NaN") {
+        return true;
+    }
+    match v.find(['e', 'E']) {
+        Some(at) => is_decimal(&v[..at]) && is_integer(&v[at + 1..]),
+        None => is_decimal(v),
+    }
+}
+
+fn is_base64(v: &str) -> bool {
+    let mut chars = 0usize;
+    let mut pad = 0usize;
+    for c in v.chars() {
+        match c {
+            'A'..='Z' | 'a'..='z' | '0'..='9' | '+' | '/' if pad == 0 => chars += 1,
+            '=' => pad += 1,
+            c if is_xml_ws(c) => {}
+            _ => return false,
+        }
+    }
+    pad <= 2 && (chars + pad) % 4 == 0
+}
+
+fn is_name_start(c: char) -> bool {
+    c.is_alphabetic()
+        || c == '_'
+        || c == ':'
+        || (c as u32 >= 0xC0 && !c.is_whitespace() && !c.is_control())
+}
+
+fn is_name_char(c: char) -> bool {
+    is_name_start(c) || c.is_ascii_digit() || matches!(c, '-' | '.' | '\u{B7}') || c.is_numeric()
+}
+
+fn is_ncname(v: &str) -> bool {
+    let mut chars = v.chars();
+    match chars.next() {
+        Some(c) if is_name_start(c) && c != ':' => chars.all(|c| is_name_char(c) && c != ':'),
+        _ => false,
+    }
+}
+
+// ---- pattern helpers used by the rule files (XML Schema patterns are anchored) ----
+
+/// `s` is `min..=max` ASCII digits.
+pub(crate) fn digits(s: &str, min: usize, max: usize) -> bool {
+    (min..=max).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `[0-2](\.(0|[1-9][0-9]*))*`: a dotted OID whose arcs have no leading zeros.
+pub(crate) fn is_oid(s: &str) -> bool {
+    let mut arcs = s.split('.');
+    match arcs.next() {
+        Some(first) if matches!(first, "0" | "1" | "2") => {}
+        _ => return false,
+    }
+    arcs.all(|arc| arc == "0" || (digits(arc, 1, usize::MAX) && !arc.starts_with('0')))
+}
+
+/// `[^\s]+`: at least one character, none of them whitespace.
+pub(crate) fn no_whitespace(s: &str) -> bool {
+    !s.is_empty() && !s.contains(is_xml_ws)
+}
