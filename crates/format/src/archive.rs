@@ -402,7 +402,7 @@ impl<R: Read + Seek> Archive<R> {
 
         // exactly one top folder, named like the archive.
         let mut tops: Vec<&str> = Vec::new();
-        for entry in &raw {
+        for entry in raw.iter().filter(|e| e.safe) {
             if let Some((top, _)) = entry.name.split_once('/')
                 && !tops.contains(&top)
             {
@@ -762,10 +762,11 @@ const CENTRAL_HEADER_SIGNATURE: [u8; 4] = [0x50, 0x4b, 0x01, 0x02];
 /// The smallest central directory record.
 const CENTRAL_HEADER_LEN: u64 = 46;
 
-/// The largest entry count any end-of-central-directory candidate in the archive's tail
-/// declares (the count, or the directory size over the smallest record), so that a
-/// hostile count is refused before an entry table is built for it. No candidate gives 0:
-/// the ZIP library then reports the archive as unreadable.
+/// The largest entry count that any end-of-central-directory candidate in the archive's
+/// tail could really hold, so that a large entry table is refused before the ZIP library
+/// builds it. A candidate counts only if its central directory lies before it; its count
+/// is capped by the room there for the smallest records. Gives 0 when no candidate is
+/// plausible (the ZIP library then reports the archive as unreadable).
 fn declared_entry_count<R: Read + Seek>(reader: &mut R, length: u64) -> std::io::Result<u64> {
     let tail_len = length.min(22 + (1 << 16));
     let tail_start = length - tail_len;
@@ -773,48 +774,71 @@ fn declared_entry_count<R: Read + Seek>(reader: &mut R, length: u64) -> std::io:
     let mut tail = Vec::with_capacity(usize::try_from(tail_len).unwrap_or(0));
     reader.by_ref().take(tail_len).read_to_end(&mut tail)?;
     let mut most = 0u64;
-    let le16 = |b: &[u8], at: usize| {
-        b.get(at..at + 2)
-            .map_or(0, |s| u64::from(u16::from_le_bytes([s[0], s[1]])))
-    };
-    let le32 = |b: &[u8], at: usize| {
-        b.get(at..at + 4).map_or(0, |s| {
-            u64::from(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-        })
-    };
-    let le64 = |b: &[u8], at: usize| {
-        b.get(at..at + 8).map_or(0, |s| {
-            let mut bytes = [0u8; 8];
-            bytes.copy_from_slice(s);
-            u64::from_le_bytes(bytes)
-        })
-    };
-    let mut zip64_offsets = Vec::new();
+    let mut zip64_records = Vec::new();
     for at in 0..tail.len().saturating_sub(3) {
         if tail.get(at..at + 4) != Some(&EOCD_SIGNATURE[..]) {
             continue;
         }
-        let entries = le16(&tail, at + 10);
-        let directory_size = le32(&tail, at + 12);
-        most = most.max(entries).max(directory_size / CENTRAL_HEADER_LEN);
-        if at >= 20 && tail.get(at - 20..at - 16) == Some(&ZIP64_LOCATOR_SIGNATURE[..]) {
-            zip64_offsets.push(le64(&tail, at - 20 + 8));
-        }
-    }
-    for offset in zip64_offsets {
-        if offset.saturating_add(56) > length {
+        let position = tail_start + at as u64;
+        let (Some(entries), Some(directory_size), Some(directory_offset)) = (
+            le16(&tail, at + 10),
+            le32(&tail, at + 12),
+            le32(&tail, at + 16),
+        ) else {
+            continue;
+        };
+        if entries == 0xFFFF || directory_size == 0xFFFF_FFFF || directory_offset == 0xFFFF_FFFF {
+            // ZIP64: the real values are in the ZIP64 record the locator points at.
+            if let Some(locator) = at.checked_sub(20)
+                && tail.get(locator..locator + 4) == Some(&ZIP64_LOCATOR_SIGNATURE[..])
+                && let Some(record) = le64(&tail, locator + 8)
+            {
+                zip64_records.push(record);
+            }
             continue;
         }
-        reader.seek(SeekFrom::Start(offset))?;
+        if directory_offset + directory_size <= position {
+            most = most.max(entries.min((position - directory_offset) / CENTRAL_HEADER_LEN));
+        }
+    }
+    for position in zip64_records {
+        if position.saturating_add(56) > length {
+            continue;
+        }
+        reader.seek(SeekFrom::Start(position))?;
         let mut record = [0u8; 56];
         if reader.read_exact(&mut record).is_err() || record[..4] != ZIP64_EOCD_SIGNATURE {
             continue;
         }
-        most = most
-            .max(le64(&record, 32))
-            .max(le64(&record, 40) / CENTRAL_HEADER_LEN);
+        let (Some(entries), Some(directory_size), Some(directory_offset)) =
+            (le64(&record, 32), le64(&record, 40), le64(&record, 48))
+        else {
+            continue;
+        };
+        if directory_offset
+            .checked_add(directory_size)
+            .is_some_and(|end| end <= position)
+        {
+            most = most.max(entries.min((position - directory_offset) / CENTRAL_HEADER_LEN));
+        }
     }
     Ok(most)
+}
+
+/// Little-endian integers at `at`, if the bytes are there.
+fn le16(bytes: &[u8], at: usize) -> Option<u64> {
+    let field = bytes.get(at..at.checked_add(2)?)?;
+    Some(u64::from(u16::from_le_bytes(field.try_into().ok()?)))
+}
+
+fn le32(bytes: &[u8], at: usize) -> Option<u64> {
+    let field = bytes.get(at..at.checked_add(4)?)?;
+    Some(u64::from(u32::from_le_bytes(field.try_into().ok()?)))
+}
+
+fn le64(bytes: &[u8], at: usize) -> Option<u64> {
+    let field = bytes.get(at..at.checked_add(8)?)?;
+    Some(u64::from_le_bytes(field.try_into().ok()?))
 }
 
 /// Names stored more than once in the central directory (the ZIP library keeps only one

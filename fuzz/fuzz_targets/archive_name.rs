@@ -1,0 +1,8 @@
+//! Fuzz target `archive_name`: see `../harness.rs` for what it checks.
+#![no_main]
+
+#[allow(dead_code)] // each target uses one of the harness functions
+#[path = "../harness.rs"]
+mod harness;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| harness::archive_name(data));
