@@ -11,11 +11,18 @@
 //! master); it must not depend on the store, server, report printers or CLI.
 
 pub mod catalogue;
+pub mod config;
 pub mod finding;
+pub mod reference;
 pub mod report;
 pub mod sink;
 pub mod stages;
 
+pub use config::CheckConfig;
 pub use finding::{Finding, Outcome, ReturnReason, Severity};
+pub use reference::{DirReference, NoReference, ReferenceData};
 pub use report::{Report, Verdict};
 pub use sink::Sink;
+pub use stages::date::Date;
+/// Check digits of institution and insurer numbers (CHECKS.md §13.2).
+pub use stages::digits as check_digit;
