@@ -1,8 +1,27 @@
 //! Stage M — item-level checks driven by the fiscal year's item master (項目チェック).
+//!
+//! Checkup documents (hc08) are checked against the item table of the service date's
+//! fiscal year (`daiko_items::table_for_fiscal_year`): codes, value types, units, format
+//! masks, code lists, text lengths (M-01 … M-06), mandatory items and either-or groups
+//! (M-07, M-08), dependencies and the blood-draw timing rule (M-09), detailed checkups
+//! against the claim (M-10), not-performed / not-measurable records (M-11, a note only),
+//! plausibility (M-12), BMI (M-13) and the stratification (M-14).
+//!
+//! Guidance documents (hg08) are checked against the guidance item table. daiko holds only
+//! the FY2018 guidance table (XMLhg18tab; the FY2024 one was not obtained), so it is used
+//! for every year; for FY2024+ documents an unknown guidance code is a warning, not a
+//! return. M-15 … M-17 cover the first claim's plan, the points and the FY2024 outcome codes.
 
-use crate::finding::Finding;
-use daiko_format::cda::Observation;
-use daiko_format::model::{CheckupClaim, ClinicalDocument, GuidanceClaim};
+use std::collections::HashMap;
+
+use crate::catalogue::{finding, finding_with_outcome, info};
+use crate::finding::{Finding, Outcome};
+use daiko_format::cda::{Observation, Value};
+use daiko_format::model::{CheckupClaim, ClinicalDocument, GuidanceClaim, oid};
+use daiko_items::rules::{self, SampleItem, code as item};
+use daiko_items::stratify::{self, Sex, StratificationInput};
+use daiko_items::text::{parse_number, table_byte_length};
+use daiko_items::{CheckupItem, CheckupTable, Requirement, ValueType};
 
 /// What stage M looks at for one record.
 pub struct ItemCheckInput<'a> {
@@ -20,5 +39,1300 @@ pub struct ItemCheckInput<'a> {
 
 /// Runs M-01 … M-17 for one record, pushing findings into `out`.
 pub fn check_items(input: &ItemCheckInput<'_>, out: &mut Vec<Finding>) {
-    let _ = (input, out);
+    let Some(fy) = input.fiscal_year else {
+        out.push(info(
+            "M-01",
+            input.file,
+            "/ClinicalDocument/documentationOf/serviceEvent/effectiveTime",
+            "",
+            "実施日が読めないため、項目チェック(M-01〜M-17)を行っていません",
+            "The service date cannot be read, so the item checks (M-01 to M-17) were not run",
+        ));
+        return;
+    };
+    if input.doc.is_guidance() {
+        check_guidance(input, fy, out);
+    } else {
+        Checkup::new(input, fy).run(out);
+    }
+}
+
+// -------------------------------------------------------------------------------------
+// Checkup documents
+// -------------------------------------------------------------------------------------
+
+/// Whether an observation code is a 特定健診項目コード (default code system or …1005).
+fn is_checkup_code_system(system: Option<&str>) -> bool {
+    system.is_none_or(|s| s.is_empty() || s == oid::CHECKUP_ITEM)
+}
+
+/// The first value of an observation, unless it is 未実施 or 測定不能.
+fn recorded_value(obs: &Observation) -> Option<&Value> {
+    if obs.negated {
+        return None;
+    }
+    obs.values.first().filter(|v| v.null_flavor().is_none())
+}
+
+/// The number of a PQ result (clamped out-of-range results included).
+fn number_of(obs: &Observation) -> Option<f64> {
+    match recorded_value(obs)? {
+        Value::Pq { value: Some(v), .. } => parse_number(v),
+        _ => None,
+    }
+}
+
+/// The code of a CD/CO result.
+fn code_of(obs: &Observation) -> Option<&str> {
+    match recorded_value(obs)? {
+        Value::Coded { code, .. } => Some(code.code.as_str()),
+        _ => None,
+    }
+}
+
+/// 「名前」 for Japanese messages.
+fn ja(item: &CheckupItem) -> String {
+    format!("「{}」", item.name)
+}
+
+/// `item 9N016… (腹囲(実測）)` for English messages.
+fn en(item: &CheckupItem) -> String {
+    format!("item {} ({})", item.code, item.name)
+}
+
+struct Checkup<'a> {
+    input: &'a ItemCheckInput<'a>,
+    fy: i32,
+    table: &'static CheckupTable,
+    /// Observations carrying a known checkup item, with the item.
+    known: Vec<(&'a Observation, &'static CheckupItem)>,
+    /// First observation of each item code.
+    by_code: HashMap<&'a str, &'a Observation>,
+}
+
+impl<'a> Checkup<'a> {
+    fn new(input: &'a ItemCheckInput<'a>, fy: i32) -> Self {
+        let table = daiko_items::table_for_fiscal_year(fy);
+        let mut known = Vec::new();
+        let mut by_code = HashMap::new();
+        for obs in input.observations {
+            let Some(code) = &obs.code else { continue };
+            if !is_checkup_code_system(code.code_system.as_deref()) {
+                continue;
+            }
+            if let Some(it) = table.get(&code.code) {
+                known.push((obs, it));
+                by_code.entry(code.code.as_str()).or_insert(obs);
+            }
+        }
+        Checkup {
+            input,
+            fy,
+            table,
+            known,
+            by_code,
+        }
+    }
+
+    fn file(&self) -> &str {
+        self.input.file
+    }
+
+    fn obs(&self, code: &str) -> Option<&'a Observation> {
+        self.by_code.get(code).copied()
+    }
+
+    /// Location for document-level findings: the first section, else the body.
+    fn body_location(&self) -> String {
+        self.input
+            .observations
+            .first()
+            .and_then(|o| o.path.split("/entry[").next())
+            .map_or_else(
+                || "/ClinicalDocument/component/structuredBody".to_string(),
+                str::to_string,
+            )
+    }
+
+    fn run(&self, out: &mut Vec<Finding>) {
+        for obs in self.input.observations {
+            self.check_observation(obs, out);
+        }
+        self.check_mandatory(out);
+        self.check_groups(out);
+        self.check_dependencies(out);
+        self.check_blood_draw_timing(out);
+        self.check_detailed(out);
+        self.check_bmi(out);
+        self.check_stratification(out);
+    }
+
+    /// M-01 … M-06, M-11, M-12 for one observation.
+    fn check_observation(&self, obs: &Observation, out: &mut Vec<Finding>) {
+        let Some(code) = &obs.code else { return };
+        if !is_checkup_code_system(code.code_system.as_deref()) {
+            return; // items of other code systems (e.g. local extra items in 01990)
+        }
+        let Some(it) = self.table.get(&code.code) else {
+            out.push(finding(
+                "M-01",
+                self.file(),
+                &obs.path,
+                &code.code,
+                &format!(
+                    "項目コード「{}」は{}年度の項目表にありません",
+                    code.code, self.fy
+                ),
+                &format!(
+                    "Item code {:?} is not in the item table for FY{} ({} table)",
+                    code.code,
+                    self.fy,
+                    self.table.generation.label()
+                ),
+            ));
+            return;
+        };
+        if obs.negated {
+            out.push(info(
+                "M-11",
+                self.file(),
+                &obs.path,
+                "negationInd=true",
+                &format!("{}は未実施として記録されています(受付可)", ja(it)),
+                &format!("{} is recorded as not performed (accepted)", en(it)),
+            ));
+            return;
+        }
+        let Some(first) = obs.values.first() else {
+            out.push(finding(
+                "M-02",
+                self.file(),
+                &obs.path,
+                "",
+                &format!(
+                    "{}に値(value)がありません。結果を入れるか、未実施なら negationInd=\"true\" としてください",
+                    ja(it)
+                ),
+                &format!(
+                    "{} has no value; give the result, or mark it not performed with negationInd=\"true\"",
+                    en(it)
+                ),
+            ));
+            return;
+        };
+        if let Some(expected) = it.value_type
+            && first.xsi_type() != expected.as_str()
+        {
+            out.push(finding(
+                "M-02",
+                self.file(),
+                &obs.path,
+                first.xsi_type(),
+                &format!(
+                    "{}のデータ型が{}です。項目表では{}です",
+                    ja(it),
+                    first.xsi_type(),
+                    expected.as_str()
+                ),
+                &format!(
+                    "{} has value type {}; the item table requires {}",
+                    en(it),
+                    first.xsi_type(),
+                    expected.as_str()
+                ),
+            ));
+            return;
+        }
+        self.check_extra_values(obs, it, out);
+        if let Some(nf) = first.null_flavor() {
+            out.push(info(
+                "M-11",
+                self.file(),
+                &obs.path,
+                &format!("nullFlavor={nf}"),
+                &format!("{}は測定不能として記録されています(受付可)", ja(it)),
+                &format!("{} is recorded as not measurable (accepted)", en(it)),
+            ));
+            return;
+        }
+        match first {
+            Value::Pq { value, unit, .. } => {
+                self.check_pq(obs, it, value.as_deref(), unit.as_deref(), out)
+            }
+            Value::Coded { code, .. } => self.check_coded(obs, it, code, out),
+            Value::St { text, .. } => self.check_st(obs, it, text, out),
+            Value::Int { .. } | Value::Other { .. } => {}
+        }
+    }
+
+    /// Only an out-of-input-range flag (CD H/L in HL7 ObservationInterpretation after a PQ)
+    /// may follow the first value.
+    fn check_extra_values(&self, obs: &Observation, it: &CheckupItem, out: &mut Vec<Finding>) {
+        for (i, v) in obs.values.iter().enumerate().skip(1) {
+            let is_flag = matches!(v, Value::Coded { code, .. }
+                if code.code_system.as_deref() == Some(rules::system::HL7_INTERPRETATION)
+                    && (code.code == "H" || code.code == "L"));
+            let after_pq = matches!(obs.values.first(), Some(Value::Pq { .. }));
+            if i == 1 && is_flag && after_pq {
+                continue;
+            }
+            out.push(finding(
+                "M-02",
+                self.file(),
+                &obs.path,
+                v.xsi_type(),
+                &format!(
+                    "{}に余分な値({}個目、{})があります。2つ目の値は入力範囲外を示す H/L のみ可能です",
+                    ja(it),
+                    i + 1,
+                    v.xsi_type()
+                ),
+                &format!(
+                    "{} has an extra value (number {}, {}); only an H/L out-of-range flag may follow a number",
+                    en(it),
+                    i + 1,
+                    v.xsi_type()
+                ),
+            ));
+        }
+    }
+
+    fn check_pq(
+        &self,
+        obs: &Observation,
+        it: &CheckupItem,
+        value: Option<&str>,
+        unit: Option<&str>,
+        out: &mut Vec<Finding>,
+    ) {
+        let found_unit = unit.unwrap_or("");
+        let unit_ok = found_unit == it.unit || (it.unit.is_empty() && found_unit == "1");
+        if !unit_ok {
+            let expected = if it.unit.is_empty() {
+                "なし"
+            } else {
+                it.unit.as_str()
+            };
+            out.push(finding(
+                "M-03",
+                self.file(),
+                &obs.path,
+                found_unit,
+                &format!(
+                    "{}の単位が「{}」です。項目表の単位は「{}」です",
+                    ja(it),
+                    found_unit,
+                    expected
+                ),
+                &format!(
+                    "{} has unit {:?}; the item table's unit is {:?}",
+                    en(it),
+                    found_unit,
+                    it.unit
+                ),
+            ));
+        }
+        let Some(v) = value else {
+            out.push(finding(
+                "M-04",
+                self.file(),
+                &obs.path,
+                "",
+                &format!("{}の数値(value属性)がありません", ja(it)),
+                &format!("{} has no number (value attribute)", en(it)),
+            ));
+            return;
+        };
+        if let Some(mask) = it.mask
+            && !mask.fits(v)
+        {
+            out.push(finding(
+                    "M-04",
+                    self.file(),
+                    &obs.path,
+                    v,
+                    &format!(
+                        "{}の値「{}」が形式 {} に合いません(整数部{}桁・小数部{}桁まで)",
+                        ja(it),
+                        v,
+                        mask.as_string(),
+                        mask.integer,
+                        mask.decimals
+                    ),
+                    &format!(
+                        "{} value {:?} does not fit the format {} (up to {} integer and {} decimal digits)",
+                        en(it),
+                        v,
+                        mask.as_string(),
+                        mask.integer,
+                        mask.decimals
+                    ),
+                ));
+            return;
+        }
+        // An out-of-input-range result (H/L flag) is legal and clamped: no plausibility check.
+        if obs.out_of_range_flag().is_some() {
+            return;
+        }
+        if let (Some(range), Some(n)) = (rules::plausible_range(&it.code), parse_number(v))
+            && (n < range.low || n > range.high)
+        {
+            out.push(finding(
+                "M-12",
+                self.file(),
+                &obs.path,
+                v,
+                &format!(
+                    "{}の値 {} {} は想定範囲({}〜{})外です",
+                    ja(it),
+                    v,
+                    it.unit,
+                    range.low,
+                    range.high
+                ),
+                &format!(
+                    "{} value {} {} is outside the plausible range {}–{}",
+                    en(it),
+                    v,
+                    it.unit,
+                    range.low,
+                    range.high
+                ),
+            ));
+        }
+    }
+
+    fn check_coded(
+        &self,
+        obs: &Observation,
+        it: &CheckupItem,
+        code: &daiko_format::model::Code,
+        out: &mut Vec<Finding>,
+    ) {
+        let Some(expected) = it.result_system.as_deref() else {
+            return;
+        };
+        let found = code.code_system.as_deref().unwrap_or("");
+        if found != expected {
+            out.push(finding(
+                "M-05",
+                self.file(),
+                &obs.path,
+                found,
+                &format!(
+                    "{}のコード体系が「{}」です。項目表では「{}」です",
+                    ja(it),
+                    if found.is_empty() { "(なし)" } else { found },
+                    expected
+                ),
+                &format!(
+                    "{} uses code system {:?}; the item table requires {}",
+                    en(it),
+                    found,
+                    expected
+                ),
+            ));
+            return;
+        }
+        if let Some(values) = self.table.code_values(expected)
+            && !values.contains_key(&code.code)
+        {
+            let list = values
+                .iter()
+                .map(|(c, l)| format!("{c}:{l}"))
+                .collect::<Vec<_>>()
+                .join("、");
+            let codes = values.keys().cloned().collect::<Vec<_>>().join(", ");
+            out.push(finding(
+                "M-05",
+                self.file(),
+                &obs.path,
+                &code.code,
+                &format!(
+                    "{}のコード「{}」は定められた値ではありません(可能な値: {})",
+                    ja(it),
+                    code.code,
+                    list
+                ),
+                &format!(
+                    "{} code {:?} is not in its code list (allowed: {})",
+                    en(it),
+                    code.code,
+                    codes
+                ),
+            ));
+        }
+    }
+
+    fn check_st(&self, obs: &Observation, it: &CheckupItem, text: &str, out: &mut Vec<Finding>) {
+        let Some(max) = it.max_bytes else { return };
+        let len = table_byte_length(text);
+        if len > max as usize {
+            out.push(finding(
+                "M-06",
+                self.file(),
+                &obs.path,
+                &format!("{len} bytes"),
+                &format!(
+                    "{}の文字列が{}バイトあります(全角2・半角1バイトで数えて{}バイトまで)",
+                    ja(it),
+                    len,
+                    max
+                ),
+                &format!(
+                    "{} text is {} bytes long (full-width counted as 2); the limit is {} bytes",
+                    en(it),
+                    len,
+                    max
+                ),
+            ));
+        }
+    }
+
+    /// Whether an observation of `it` or of a method variant of it is present
+    /// (variants share the identity code, value type and dependency).
+    fn present(&self, it: &CheckupItem) -> bool {
+        self.known.iter().any(|(_, k)| {
+            k.code == it.code
+                || (k.identity == it.identity
+                    && k.value_type == it.value_type
+                    && k.depends_on == it.depends_on)
+        })
+    }
+
+    /// M-07: mandatory items (identity level), doctor's name as author, free-text
+    /// companions only when their parent answers "yes".
+    fn check_mandatory(&self, out: &mut Vec<Finding>) {
+        let mut reported: Vec<&str> = Vec::new();
+        for it in self
+            .table
+            .items()
+            .iter()
+            .filter(|i| i.requirement == Requirement::Mandatory)
+        {
+            if reported.contains(&it.identity.as_str()) && it.depends_on.is_none() {
+                continue;
+            }
+            if let Some(carrier) = self.table.carrier_of_author(&it.code) {
+                // e.g. 医師の氏名: the author of 医師の診断(判定)
+                let named = self.known.iter().any(|(o, k)| {
+                    k.code == carrier.code
+                        && o.author_name
+                            .as_deref()
+                            .is_some_and(|n| !n.trim().is_empty())
+                });
+                if !named && !self.present(it) {
+                    let location = self
+                        .obs(&carrier.code)
+                        .map_or_else(|| self.body_location(), |o| o.path.clone());
+                    out.push(finding(
+                        "M-07",
+                        self.file(),
+                        &location,
+                        "",
+                        &format!(
+                            "{}が記録されていません({}の author として記録します)",
+                            ja(it),
+                            ja(carrier)
+                        ),
+                        &format!(
+                            "{} is missing (it is recorded as the author of {})",
+                            en(it),
+                            en(carrier)
+                        ),
+                    ));
+                }
+                continue;
+            }
+            if let Some(parent_code) = &it.depends_on {
+                let Some(parent) = self.table.get(parent_code) else {
+                    continue;
+                };
+                let Some(parent_obs) = self.obs(parent_code) else {
+                    continue;
+                };
+                let says_yes = match (&parent.positive, code_of(parent_obs)) {
+                    (Some(cond), Some(c)) => cond.holds(c),
+                    _ => false,
+                };
+                if says_yes && !self.present(it) {
+                    out.push(finding(
+                        "M-07",
+                        self.file(),
+                        &parent_obs.path,
+                        code_of(parent_obs).unwrap_or(""),
+                        &format!(
+                            "{}が「あり」のため{}が必要ですが、記録されていません",
+                            ja(parent),
+                            ja(it)
+                        ),
+                        &format!(
+                            "{} says present, so {} is required but missing",
+                            en(parent),
+                            en(it)
+                        ),
+                    ));
+                }
+                continue;
+            }
+            if !self.present(it) {
+                reported.push(it.identity.as_str());
+                out.push(finding(
+                    "M-07",
+                    self.file(),
+                    &self.body_location(),
+                    "",
+                    &format!("必須項目{}が記録されていません", ja(it)),
+                    &format!("Mandatory {} is missing", en(it)),
+                ));
+            }
+        }
+    }
+
+    /// Observations of the items of a one-of group.
+    fn group_members(&self, letters: &[char]) -> Vec<(&'a Observation, &'static CheckupItem)> {
+        self.known
+            .iter()
+            .filter(|(_, k)| matches!(k.requirement, Requirement::OneOf(c) if letters.contains(&c)))
+            .copied()
+            .collect()
+    }
+
+    /// M-08: either-or groups, with the waist/BMI rule of FORMAT.md §6.6.
+    fn check_groups(&self, out: &mut Vec<Finding>) {
+        let bmi_obs = self.obs(item::BMI);
+        let bmi = bmi_obs.and_then(number_of);
+        let bmi_low_flag = bmi_obs.and_then(|o| o.out_of_range_flag()) == Some("L");
+        for group in rules::one_of_groups() {
+            let members = self.group_members(group.letters);
+            if group.key == "A" {
+                self.check_waist(&members, bmi, bmi_low_flag, out);
+                continue;
+            }
+            if members.is_empty() {
+                out.push(finding(
+                    "M-08",
+                    self.file(),
+                    &self.body_location(),
+                    "",
+                    &format!("{}のいずれも記録されていません", group.name_ja),
+                    &format!("None of {} is recorded", group.name_en),
+                ));
+            }
+        }
+    }
+
+    fn check_waist(
+        &self,
+        members: &[(&'a Observation, &'static CheckupItem)],
+        bmi: Option<f64>,
+        bmi_low_flag: bool,
+        out: &mut Vec<Finding>,
+    ) {
+        let bmi_text = bmi.map_or_else(|| "未記録".to_string(), |b| format!("{b}"));
+        if members.is_empty() {
+            let omission_allowed =
+                bmi.is_some_and(|b| b < rules::WAIST_OMISSION_BMI_BELOW) || bmi_low_flag;
+            if !omission_allowed {
+                out.push(finding(
+                    "M-08",
+                    self.file(),
+                    &self.body_location(),
+                    &bmi_text,
+                    &format!(
+                        "腹囲(実測・自己測定・自己申告)も内臓脂肪面積も記録されていません。BMI({})が{}未満の場合のみ省略できます",
+                        bmi_text,
+                        rules::WAIST_OMISSION_BMI_BELOW
+                    ),
+                    &format!(
+                        "Neither waist (measured, self-measured, self-reported) nor visceral fat area is recorded; waist may be omitted only when BMI ({}) is below {}",
+                        bmi_text,
+                        rules::WAIST_OMISSION_BMI_BELOW
+                    ),
+                ));
+            }
+            return;
+        }
+        let only_self_reported = members
+            .iter()
+            .all(|(_, k)| k.code == item::WAIST_SELF_REPORTED);
+        if only_self_reported && !bmi.is_some_and(|b| b < rules::SELF_REPORTED_WAIST_BMI_BELOW) {
+            let (obs, _) = members[0];
+            out.push(finding(
+                "M-08",
+                self.file(),
+                &obs.path,
+                &bmi_text,
+                &format!(
+                    "腹囲が自己申告のみです。自己申告の腹囲はBMIが{}未満の場合のみ認められます(BMI: {})",
+                    rules::SELF_REPORTED_WAIST_BMI_BELOW,
+                    bmi_text
+                ),
+                &format!(
+                    "Only a self-reported waist is recorded; that is accepted only when BMI is below {} (BMI: {})",
+                    rules::SELF_REPORTED_WAIST_BMI_BELOW,
+                    bmi_text
+                ),
+            ));
+        }
+    }
+
+    /// M-09: a dependent item needs its parent, and (when the table says which answer
+    /// expects it) the parent's "yes" answer; the latter is a warning.
+    fn check_dependencies(&self, out: &mut Vec<Finding>) {
+        for (obs, it) in &self.known {
+            let Some(parent_code) = &it.depends_on else {
+                continue;
+            };
+            let Some(parent) = self.table.get(parent_code) else {
+                continue;
+            };
+            match self.obs(parent_code) {
+                None => out.push(finding(
+                    "M-09",
+                    self.file(),
+                    &obs.path,
+                    &it.code,
+                    &format!(
+                        "{}がありますが、親項目{}が記録されていません",
+                        ja(it),
+                        ja(parent)
+                    ),
+                    &format!(
+                        "{} is present but its parent {} is missing",
+                        en(it),
+                        en(parent)
+                    ),
+                )),
+                Some(parent_obs) => {
+                    let (Some(cond), Some(answer)) = (&parent.positive, code_of(parent_obs)) else {
+                        continue;
+                    };
+                    if !cond.holds(answer) && recorded_value(obs).is_some() {
+                        out.push(finding_with_outcome(
+                            "M-09",
+                            Outcome::W,
+                            self.file(),
+                            &obs.path,
+                            answer,
+                            &format!(
+                                "{}がありますが、親項目{}の回答は「{}」です(「あり」の場合に記載する項目です)",
+                                ja(it),
+                                ja(parent),
+                                answer
+                            ),
+                            &format!(
+                                "{} is present although its parent {} answers {:?} (it belongs with a 'yes' answer)",
+                                en(it),
+                                en(parent),
+                                answer
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    /// M-09: fasting / random glucose and triglycerides must agree with 採血時間（食後）.
+    fn check_blood_draw_timing(&self, out: &mut Vec<Finding>) {
+        let Some(timing_obs) = self.obs(item::BLOOD_DRAW_TIMING) else {
+            return;
+        };
+        let Some(timing) = code_of(timing_obs) else {
+            return;
+        };
+        let rule = rules::blood_draw_timing(self.table.generation);
+        let label = self
+            .table
+            .code_values(rules::system::BLOOD_DRAW_TIMING)
+            .and_then(|v| v.get(timing))
+            .map_or_else(|| timing.to_string(), |l| format!("{timing}:{l}"));
+        for (obs, it) in &self.known {
+            let Some(kind) = rules::sample_item(&it.code) else {
+                continue;
+            };
+            if recorded_value(obs).is_none() {
+                continue;
+            }
+            let allowed: &[&str] = match kind {
+                SampleItem::FastingGlucose | SampleItem::FastingTriglycerides => rule.fasting,
+                SampleItem::RandomGlucose => rule.random_glucose,
+                SampleItem::RandomTriglycerides => rule.random_triglycerides,
+                SampleItem::HbA1c => continue,
+            };
+            if !allowed.contains(&timing) {
+                let expected = allowed.join("/");
+                out.push(finding(
+                    "M-09",
+                    self.file(),
+                    &obs.path,
+                    timing,
+                    &format!(
+                        "{}は採血時間（食後）が「{}」では使えません(コード {} の場合に使う項目です)",
+                        ja(it),
+                        label,
+                        if expected.is_empty() { "なし".to_string() } else { expected.clone() }
+                    ),
+                    &format!(
+                        "{} cannot be used with blood-draw timing {:?} (it needs timing code {})",
+                        en(it),
+                        timing,
+                        if expected.is_empty() { "none".to_string() } else { expected }
+                    ),
+                ));
+            }
+        }
+    }
+
+    /// M-10: detailed checkups (別表8) against the claim's unitPriceDetail codes.
+    fn check_detailed(&self, out: &mut Vec<Finding>) {
+        let claim = self.input.checkup_claim;
+        for kind in rules::detailed_checkups() {
+            let claimed = claim.is_some_and(|c| {
+                c.settlement
+                    .unit_price_detail
+                    .iter()
+                    .any(|d| d.code == kind.code)
+            });
+            let target = kind.target_item.and_then(|t| self.obs(t));
+            let target_code = target.and_then(code_of);
+            let reason = self.obs(kind.reason_item);
+            let reason_given = reason.and_then(recorded_value).is_some_and(|v| match v {
+                Value::St { text, .. } => !text.trim().is_empty(),
+                _ => true,
+            });
+            let as_detail = match kind.target_item {
+                Some(_) => target_code.is_some_and(|c| rules::DETAIL_TARGET_CODES.contains(&c)),
+                None => reason_given,
+            };
+            if claimed {
+                let mut missing: Vec<String> = Vec::new();
+                for set in kind.results {
+                    if !set.iter().any(|c| self.obs(c).is_some()) {
+                        let name = set
+                            .first()
+                            .and_then(|c| self.table.get(c))
+                            .map_or("?", |i| i.name.as_str());
+                        missing.push(format!("「{name}」"));
+                    }
+                }
+                if let Some(t) = kind.target_item
+                    && target.is_none()
+                {
+                    let name = self.table.get(t).map_or("対象者", |i| i.name.as_str());
+                    missing.push(format!("「{name}」"));
+                }
+                let reason_needed = kind.target_item.is_none() || as_detail;
+                if reason_needed && !reason_given {
+                    let name = self
+                        .table
+                        .get(kind.reason_item)
+                        .map_or("実施理由", |i| i.name.as_str());
+                    missing.push(format!("「{name}」"));
+                }
+                if !missing.is_empty() {
+                    out.push(finding(
+                        "M-10",
+                        self.file(),
+                        &self.body_location(),
+                        kind.code,
+                        &format!(
+                            "詳細な健診「{}」(コード{})が請求されていますが、{}が記録されていません",
+                            kind.name_ja,
+                            kind.code,
+                            missing.join("・")
+                        ),
+                        &format!(
+                            "The detailed checkup {} (code {}) is claimed but {} missing: {}",
+                            kind.name_en,
+                            kind.code,
+                            if missing.len() == 1 { "this item is" } else { "these items are" },
+                            missing.join(", ")
+                        ),
+                    ));
+                }
+            } else if as_detail && let Some(c) = claim {
+                let location = target
+                    .or(reason)
+                    .map_or_else(|| self.body_location(), |o| o.path.clone());
+                out.push(finding(
+                        "M-10",
+                        self.file(),
+                        &location,
+                        &c.settlement.claim_type,
+                        &format!(
+                            "「{}」が詳細な健診として記録されていますが、請求(請求区分{})に詳細な健診項目コード{}がありません",
+                            kind.name_ja,
+                            c.settlement.claim_type,
+                            kind.code
+                        ),
+                        &format!(
+                            "The {} is recorded as a detailed checkup but the claim (claim type {}) has no detailed-checkup code {}",
+                            kind.name_en,
+                            c.settlement.claim_type,
+                            kind.code
+                        ),
+                    ));
+            }
+        }
+    }
+
+    /// M-13: BMI ≈ weight ÷ height².
+    fn check_bmi(&self, out: &mut Vec<Finding>) {
+        let (Some(h), Some(w), Some(b)) = (
+            self.obs(item::HEIGHT),
+            self.obs(item::WEIGHT),
+            self.obs(item::BMI),
+        ) else {
+            return;
+        };
+        if [h, w, b].iter().any(|o| o.out_of_range_flag().is_some()) {
+            return;
+        }
+        let (Some(height), Some(weight), Some(bmi)) = (number_of(h), number_of(w), number_of(b))
+        else {
+            return;
+        };
+        if height <= 0.0 {
+            return;
+        }
+        let expected = weight / (height / 100.0).powi(2);
+        if (expected - bmi).abs() > rules::BMI_TOLERANCE {
+            out.push(finding(
+                "M-13",
+                self.file(),
+                &b.path,
+                b.pq_value().unwrap_or(""),
+                &format!(
+                    "BMI {} が身長 {} cm・体重 {} kg から計算した値 {:.1} と合いません",
+                    bmi, height, weight, expected
+                ),
+                &format!(
+                    "BMI {} does not match {:.1} computed from height {} cm and weight {} kg",
+                    bmi, expected, height, weight
+                ),
+            ));
+        }
+    }
+
+    /// The values the stratification needs.
+    fn stratification_input(&self) -> StratificationInput {
+        let first_number =
+            |codes: &[&str]| codes.iter().find_map(|c| self.obs(c).and_then(number_of));
+        let by_kind = |kind: SampleItem| {
+            self.known
+                .iter()
+                .filter(|(_, k)| rules::sample_item(&k.code) == Some(kind))
+                .find_map(|(o, _)| number_of(o))
+        };
+        let by_prefix = |prefix: &str| {
+            self.known
+                .iter()
+                .filter(|(_, k)| k.code.starts_with(prefix))
+                .find_map(|(o, _)| number_of(o))
+        };
+        let yes_no = |code: &str| {
+            self.obs(code)
+                .and_then(code_of)
+                .and_then(rules::takes_medication)
+        };
+        let smoker = self
+            .obs(item::SMOKING)
+            .and_then(|o| match recorded_value(o)? {
+                Value::Coded { code, .. } => {
+                    rules::is_smoker(code.code_system.as_deref(), &code.code)
+                }
+                _ => None,
+            });
+        let age = daiko_items::age_at_fiscal_year_end(&self.input.doc.patient.birth_time, self.fy);
+        StratificationInput {
+            fiscal_year: self.fy,
+            sex: Sex::from_code(&self.input.doc.patient.gender.code),
+            age,
+            waist_cm: first_number(&[
+                item::WAIST_MEASURED,
+                item::WAIST_SELF_MEASURED,
+                item::WAIST_SELF_REPORTED,
+            ]),
+            visceral_fat_cm2: first_number(&[item::VISCERAL_FAT_AREA]),
+            bmi: first_number(&[item::BMI]),
+            fasting_glucose: by_kind(SampleItem::FastingGlucose),
+            hba1c: by_kind(SampleItem::HbA1c),
+            random_glucose: by_kind(SampleItem::RandomGlucose),
+            fasting_triglycerides: by_kind(SampleItem::FastingTriglycerides),
+            random_triglycerides: by_kind(SampleItem::RandomTriglycerides),
+            hdl: by_prefix("3F070"),
+            systolic: first_number(&[
+                "9A755000000000001",
+                "9A752000000000001",
+                "9A751000000000001",
+            ]),
+            diastolic: first_number(&[
+                "9A765000000000001",
+                "9A762000000000001",
+                "9A761000000000001",
+            ]),
+            smoker,
+            medication_bp: yes_no(item::MEDICATION_BP),
+            medication_glucose: yes_no(item::MEDICATION_GLUCOSE),
+            medication_lipid: yes_no(item::MEDICATION_LIPID),
+        }
+    }
+
+    /// M-14: recorded メタボ判定 and 保健指導レベル against the values (when the values
+    /// decide them).
+    fn check_stratification(&self, out: &mut Vec<Finding>) {
+        let input = self.stratification_input();
+        if let Some(obs) = self.obs(item::METABOLIC_JUDGEMENT) {
+            let computed = stratify::metabolic_judgement(&input);
+            if let Some(recorded) = code_of(obs)
+                && computed != stratify::MetabolicJudgement::Undeterminable
+                && recorded != computed.code()
+            {
+                out.push(finding(
+                        "M-14",
+                        self.file(),
+                        &obs.path,
+                        recorded,
+                        &format!(
+                            "メタボリックシンドローム判定が「{}」ですが、検査値・服薬からは「{}:{}」になります",
+                            recorded,
+                            computed.code(),
+                            computed.name_ja()
+                        ),
+                        &format!(
+                            "The metabolic syndrome judgement is {:?} but the values and medication give {} ({})",
+                            recorded,
+                            computed.code(),
+                            computed.name_en()
+                        ),
+                    ));
+            }
+        }
+        if let Some(obs) = self.obs(item::GUIDANCE_LEVEL) {
+            let computed = stratify::guidance_level(&input);
+            if let Some(recorded) = code_of(obs)
+                && computed != stratify::GuidanceLevel::Undeterminable
+                && recorded != computed.code()
+            {
+                out.push(finding(
+                    "M-14",
+                    self.file(),
+                    &obs.path,
+                    recorded,
+                    &format!(
+                        "保健指導レベルが「{}」ですが、階層化の結果は「{}:{}」です",
+                        recorded,
+                        computed.code(),
+                        computed.name_ja()
+                    ),
+                    &format!(
+                        "The guidance level is {:?} but stratification gives {} ({})",
+                        recorded,
+                        computed.code(),
+                        computed.name_en()
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+// -------------------------------------------------------------------------------------
+// Guidance documents
+// -------------------------------------------------------------------------------------
+
+/// Whether an observation code is a 特定保健指導項目コード (default code system or …1006).
+fn is_guidance_code_system(system: Option<&str>) -> bool {
+    system.is_none_or(|s| s.is_empty() || s == oid::GUIDANCE_ITEM)
+}
+
+fn check_guidance(input: &ItemCheckInput<'_>, fy: i32, out: &mut Vec<Finding>) {
+    // The guidance item table daiko holds is the FY2018 one (XMLhg18tab); it is used for
+    // every fiscal year because the FY2024 guidance table was not obtained.
+    let table = daiko_items::guidance_table();
+    for obs in input.observations {
+        let Some(code) = &obs.code else { continue };
+        if !is_guidance_code_system(code.code_system.as_deref()) {
+            continue;
+        }
+        let Some(it) = table.get(&code.code) else {
+            let ja_detail = format!("保健指導項目コード「{}」は項目表にありません", code.code);
+            let en_detail = format!(
+                "Guidance item code {:?} is not in the guidance item table",
+                code.code
+            );
+            if fy >= 2024 {
+                // daiko lacks the FY2024 guidance table: warn instead of returning.
+                out.push(finding_with_outcome(
+                    "M-01",
+                    Outcome::W,
+                    input.file,
+                    &obs.path,
+                    &code.code,
+                    &format!("{ja_detail}(2024年度以降の保健指導項目表は未収録のため警告)"),
+                    &format!("{en_detail} (daiko holds only the FY2018 guidance table, so this is a warning)"),
+                ));
+            } else {
+                out.push(finding(
+                    "M-01", input.file, &obs.path, &code.code, &ja_detail, &en_detail,
+                ));
+            }
+            continue;
+        };
+        let name_ja = format!("「{}」", it.name);
+        let name_en = format!("guidance item {} ({})", it.code, it.name);
+        let Some(first) = obs.values.first() else {
+            continue;
+        };
+        if obs.negated || first.null_flavor().is_some() {
+            continue;
+        }
+        if let Some(expected) = it.value_type {
+            // PQ and INT both carry counts and times in practice; only a wrong family is an error.
+            let same_family = matches!(
+                (expected, first.xsi_type()),
+                (ValueType::Pq, "PQ")
+                    | (ValueType::Int, "INT")
+                    | (ValueType::Cd, "CD")
+                    | (ValueType::Co, "CO")
+                    | (ValueType::St, "ST")
+            );
+            if !same_family {
+                out.push(finding(
+                    "M-02",
+                    input.file,
+                    &obs.path,
+                    first.xsi_type(),
+                    &format!(
+                        "{}のデータ型が{}です。項目表では{}です",
+                        name_ja,
+                        first.xsi_type(),
+                        expected.as_str()
+                    ),
+                    &format!(
+                        "{} has value type {}; the item table requires {}",
+                        name_en,
+                        first.xsi_type(),
+                        expected.as_str()
+                    ),
+                ));
+                continue;
+            }
+        }
+        match first {
+            Value::Pq { unit, .. } if !it.unit.is_empty() => {
+                let found = unit.as_deref().unwrap_or("");
+                if found != it.unit {
+                    out.push(finding(
+                        "M-03",
+                        input.file,
+                        &obs.path,
+                        found,
+                        &format!(
+                            "{}の単位が「{}」です。項目表の単位は「{}」です",
+                            name_ja, found, it.unit
+                        ),
+                        &format!(
+                            "{} has unit {:?}; the item table's unit is {:?}",
+                            name_en, found, it.unit
+                        ),
+                    ));
+                }
+            }
+            Value::Coded { code: value, .. } => {
+                if let Some(expected) = it.result_system.as_deref() {
+                    let found = value.code_system.as_deref().unwrap_or("");
+                    if found != expected {
+                        out.push(finding(
+                            "M-05",
+                            input.file,
+                            &obs.path,
+                            found,
+                            &format!(
+                                "{}のコード体系が「{}」です。項目表では「{}」です",
+                                name_ja, found, expected
+                            ),
+                            &format!(
+                                "{} uses code system {:?}; the item table requires {}",
+                                name_en, found, expected
+                            ),
+                        ));
+                    } else if let Some(values) = table.code_values(expected)
+                        && !values.contains_key(&value.code)
+                    {
+                        let codes = values.keys().cloned().collect::<Vec<_>>().join(", ");
+                        out.push(finding(
+                            "M-05",
+                            input.file,
+                            &obs.path,
+                            &value.code,
+                            &format!(
+                                "{}のコード「{}」は定められた値ではありません(可能な値: {})",
+                                name_ja, value.code, codes
+                            ),
+                            &format!(
+                                "{} code {:?} is not in its code list (allowed: {})",
+                                name_en, value.code, codes
+                            ),
+                        ));
+                    }
+                }
+            }
+            Value::St { text, .. } => {
+                if let Some(max) = it.max_bytes {
+                    let len = table_byte_length(text);
+                    if len > max as usize {
+                        out.push(finding(
+                            "M-06",
+                            input.file,
+                            &obs.path,
+                            &format!("{len} bytes"),
+                            &format!(
+                                "{}の文字列が{}バイトあります({}バイトまで)",
+                                name_ja, len, max
+                            ),
+                            &format!(
+                                "{} text is {} bytes long; the limit is {} bytes",
+                                name_en, len, max
+                            ),
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    check_first_claim(input, out);
+    check_points(input, out);
+    if fy >= 2024 {
+        check_outcome_codes(input, out);
+    }
+}
+
+/// M-15: a first claim (timing 1) carries the support plan and, for 積極的支援, the planned
+/// totals.
+fn check_first_claim(input: &ItemCheckInput<'_>, out: &mut Vec<Finding>) {
+    let Some(claim) = input.guidance_claim else {
+        return;
+    };
+    if claim.guidance_timing != "1" {
+        return;
+    }
+    let has = |pred: fn(&str) -> bool| {
+        input
+            .observations
+            .iter()
+            .any(|o| o.code.as_ref().is_some_and(|c| pred(&c.code)))
+    };
+    let location = "/ClinicalDocument/component/structuredBody";
+    if !has(rules::is_guidance_plan_item) {
+        out.push(finding(
+            "M-15",
+            input.file,
+            location,
+            "",
+            "初回(保健指導実施時点1)の請求ですが、保健指導計画情報(継続的支援予定期間・目標など)がありません",
+            "This is a first claim (timing 1) but the support plan (planned weeks, goals) is missing",
+        ));
+    }
+    // Planned totals describe the continuous support, which only 積極的支援 has.
+    if claim.guidance_level == "1" && !has(rules::is_guidance_planned_total) {
+        out.push(finding(
+            "M-15",
+            input.file,
+            location,
+            "",
+            "積極的支援の初回請求ですが、計画上の集計情報(継続的支援の予定回数・ポイント)がありません",
+            "This is a first claim for active support but the planned totals (planned sessions and points) are missing",
+        ));
+    }
+}
+
+/// M-16: completed points empty on the first claim; points 0–9999.
+fn check_points(input: &ItemCheckInput<'_>, out: &mut Vec<Finding>) {
+    let Some(claim) = input.guidance_claim else {
+        return;
+    };
+    let s = &claim.settlement;
+    let base = "/healthGuidanceClaim/settlement";
+    if claim.guidance_timing == "1"
+        && let Some(done) = s.point_count_completed.as_deref().filter(|v| !v.is_empty())
+    {
+        out.push(finding(
+                "M-16",
+                input.file,
+                &format!("{base}/pointCountCompleted/@value"),
+                done,
+                &format!("初回(保健指導実施時点1)の請求に実績ポイント「{done}」が入っています。初回は空欄にしてください"),
+                &format!("The first claim (timing 1) carries completed points {done:?}; leave them empty on the first claim"),
+            ));
+    }
+    for (name, value) in [
+        ("pointCountCompleted", &s.point_count_completed),
+        ("pointCountIntended", &s.point_count_intended),
+    ] {
+        let Some(v) = value.as_deref().filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        let ok = daiko_format::model::parse_uint(v)
+            .is_some_and(|n| n <= u64::from(rules::GUIDANCE_POINTS_MAX));
+        if !ok {
+            out.push(finding(
+                "M-16",
+                input.file,
+                &format!("{base}/{name}/@value"),
+                v,
+                &format!(
+                    "ポイント数「{v}」は0〜{}の整数ではありません",
+                    rules::GUIDANCE_POINTS_MAX
+                ),
+                &format!(
+                    "Points {v:?} are not a whole number from 0 to {}",
+                    rules::GUIDANCE_POINTS_MAX
+                ),
+            ));
+        }
+    }
+}
+
+/// M-17: FY2024 outcome codes (腹囲・体重 0/1/2, 生活習慣 0/1/9, 喫煙 0/1/8/9).
+fn check_outcome_codes(input: &ItemCheckInput<'_>, out: &mut Vec<Finding>) {
+    for obs in input.observations {
+        for v in &obs.values {
+            let Value::Coded { code, .. } = v else {
+                continue;
+            };
+            let Some(system) = code.code_system.as_deref() else {
+                continue;
+            };
+            let Some((_, name, allowed)) = rules::GUIDANCE_OUTCOME_CODES
+                .iter()
+                .find(|(s, _, _)| *s == system)
+            else {
+                continue;
+            };
+            if !allowed.contains(&code.code.as_str()) {
+                out.push(finding(
+                    "M-17",
+                    input.file,
+                    &obs.path,
+                    &code.code,
+                    &format!(
+                        "{}の成果コード「{}」は定められた値({})ではありません",
+                        name,
+                        code.code,
+                        allowed.join("/")
+                    ),
+                    &format!(
+                        "Outcome code {:?} ({}) is not one of {}",
+                        code.code,
+                        system,
+                        allowed.join("/")
+                    ),
+                ));
+            }
+        }
+    }
 }
