@@ -1,1 +1,237 @@
-//! (in progress)
+//! # daiko-sample — realistic sample archives, with optional injected defects
+//!
+//! Generates submission archives (提供用アーカイブファイル) the way a checkup institution
+//! sends them to an agency: invented but plausible people (kana names, ages 40–74,
+//! addresses, insurance cards, vouchers), complete checkup CDAs (every mandatory and one-of
+//! item, two blood-pressure readings and their average, detailed checkups with their
+//! reasons, the questionnaire, 階層化 consistent with the values), claims whose co-payments
+//! are computed with [`daiko_format::money`] over all six co-payment patterns, and the
+//! index and summary that match them. Output is deterministic for a seed.
+//!
+//! With a defect rate, about that share of the records (and some archives) carries one
+//! injected defect each, and the [`ArchiveManifest`] says which check codes each defect
+//! must trigger and at which file, so a checker can be tested against it.
+
+mod archive;
+pub mod clinical;
+pub mod defects;
+pub mod people;
+pub mod record;
+mod rng;
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use thiserror::Error;
+
+pub use archive::generate;
+
+/// Which fiscal year the services fall in, and so which schema generation is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Period {
+    /// FY2023 services, 2018 schema generation (`http://tokuteikenshin.jp/checkup/2007`).
+    #[serde(rename = "2018")]
+    Fy2023,
+    /// FY2024 services, 2024 schema generation.
+    #[serde(rename = "2024")]
+    Fy2024,
+}
+
+impl Period {
+    /// From the CLI spelling `2018` / `2024`.
+    pub fn parse(s: &str) -> Option<Period> {
+        match s {
+            "2018" => Some(Period::Fy2023),
+            "2024" => Some(Period::Fy2024),
+            _ => None,
+        }
+    }
+    pub fn fiscal_year(self) -> i32 {
+        match self {
+            Period::Fy2023 => 2023,
+            Period::Fy2024 => 2024,
+        }
+    }
+    pub fn generation(self) -> daiko_format::Generation {
+        daiko_format::Generation::for_fiscal_year(self.fiscal_year())
+    }
+}
+
+/// What to generate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SampleConfig {
+    /// Number of archives (one service month each; at most 120).
+    pub archives: usize,
+    /// Records (persons) per archive.
+    pub records: usize,
+    pub seed: u64,
+    pub period: Period,
+    /// Share of records (0.0–1.0) that carry one injected defect; archives get an
+    /// archive-level defect with the same probability (except the first archive).
+    pub defect_rate: f64,
+    /// 送付元: 10-digit institution number; a valid one is invented when `None`.
+    pub sender: Option<String>,
+    /// 送付先: 8-digit agency number.
+    pub receiver: String,
+    /// Insurer numbers (8 digits) the persons belong to.
+    pub insurers: Vec<String>,
+}
+
+impl Default for SampleConfig {
+    fn default() -> Self {
+        SampleConfig {
+            archives: 1,
+            records: 10,
+            seed: 1,
+            period: Period::Fy2023,
+            defect_rate: 0.0,
+            sender: None,
+            receiver: "99000010".into(),
+            insurers: people::default_insurers(),
+        }
+    }
+}
+
+impl SampleConfig {
+    fn validate(&self) -> Result<(), SampleError> {
+        let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+        if self.archives == 0 || self.archives > 120 {
+            return Err(SampleError::Config(format!(
+                "archives must be 1-120, found {}",
+                self.archives
+            )));
+        }
+        if self.records == 0 || self.records > 99_999 {
+            return Err(SampleError::Config(format!(
+                "records must be 1-99999, found {}",
+                self.records
+            )));
+        }
+        if !(0.0..=1.0).contains(&self.defect_rate) {
+            return Err(SampleError::Config(format!(
+                "defect rate must be 0.0-1.0, found {}",
+                self.defect_rate
+            )));
+        }
+        if let Some(s) = &self.sender
+            && !digits(s, 10)
+        {
+            return Err(SampleError::Config(format!(
+                "sender must be a 10-digit institution number, found `{s}`"
+            )));
+        }
+        if !digits(&self.receiver, 8) {
+            return Err(SampleError::Config(format!(
+                "receiver must be an 8-digit agency number, found `{}`",
+                self.receiver
+            )));
+        }
+        if self.insurers.is_empty() {
+            return Err(SampleError::Config(
+                "at least one insurer number is needed".into(),
+            ));
+        }
+        if let Some(bad) = self.insurers.iter().find(|i| !digits(i, 8)) {
+            return Err(SampleError::Config(format!(
+                "insurer numbers must have 8 digits, found `{bad}`"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Why samples could not be generated or written.
+#[derive(Debug, Error)]
+pub enum SampleError {
+    #[error("invalid sample configuration: {0}")]
+    Config(String),
+    #[error("claim arithmetic: {0}")]
+    Money(#[from] daiko_format::money::MoneyError),
+    #[error("zip: {0}")]
+    Zip(#[from] zip::result::ZipError),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error("manifest: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// One generated archive.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SampleArchive {
+    /// File name, `{sender}_{receiver}_{YYYYMMDD}{n}_{S}.zip`.
+    pub name: String,
+    /// The ZIP bytes.
+    pub zip: Vec<u8>,
+    pub manifest: ArchiveManifest,
+}
+
+/// What one archive holds and which defects were injected into it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArchiveManifest {
+    /// The archive file name.
+    pub archive: String,
+    /// "2018" or "2024".
+    pub generation: String,
+    /// 実施区分 (1 checkup).
+    pub service_event_type: u8,
+    pub records: Vec<RecordManifest>,
+    pub defects: Vec<InjectedDefect>,
+}
+
+/// One record (data/claim pair) of an archive.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordManifest {
+    /// `DATA/h….xml` (paths are relative to the archive's top folder).
+    pub data_file: String,
+    /// `CLAIMS/c….xml`
+    pub claim_file: String,
+    pub insurer: String,
+    pub voucher: String,
+    /// 請求区分 1-4.
+    pub claim_type: String,
+    /// Co-payment pattern (BUSINESS.md §5.1, 1-6) of the basic, detailed and additional
+    /// categories on the voucher.
+    pub copayment_basic: u8,
+    pub copayment_detail: Option<u8>,
+    pub copayment_other: Option<u8>,
+    /// 他制度負担金額 (0 when none).
+    pub other_program: u64,
+    /// 請求金額 as written.
+    pub claim_amount: String,
+}
+
+/// One injected defect: the codes a checker must report, at one of `files`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InjectedDefect {
+    /// Stable short name of the defect kind, e.g. `payment-for-basic-wrong`.
+    pub kind: String,
+    /// Check codes (CHECKS.md) this defect must trigger.
+    pub codes: Vec<String>,
+    /// Knock-on codes a checker may also report for this defect (documented, not required).
+    pub may_also: Vec<String>,
+    /// Where the findings belong: entry paths relative to the top folder (`DATA/h….xml`,
+    /// `ix08_V08.xml`), or the archive file name for archive-level defects. A finding at
+    /// any one of them counts.
+    pub files: Vec<String>,
+    /// What was changed, in English.
+    pub description: String,
+}
+
+/// The manifest of a whole run, written as `manifest.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub archives: Vec<ArchiveManifest>,
+}
+
+/// Writes every archive as `DIR/{name}` and the manifest as `DIR/manifest.json`.
+pub fn write_to_dir(archives: &[SampleArchive], dir: &Path) -> Result<(), SampleError> {
+    std::fs::create_dir_all(dir)?;
+    for a in archives {
+        std::fs::write(dir.join(&a.name), &a.zip)?;
+    }
+    let manifest = Manifest {
+        archives: archives.iter().map(|a| a.manifest.clone()).collect(),
+    };
+    let json = serde_json::to_string_pretty(&manifest)?;
+    std::fs::write(dir.join("manifest.json"), json + "\n")?;
+    Ok(())
+}

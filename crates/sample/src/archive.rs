@@ -1,0 +1,275 @@
+//! Assembling archives: records → files → index and summary → ZIP, with the defects of
+//! [`crate::defects`] applied at the model, text and archive level.
+
+use crate::defects::{self, ArchiveDefect, FilePatch};
+use crate::people;
+use crate::record::{ArchiveContext, Date, RecordDraft, build_record};
+use crate::rng::Rng;
+use crate::{
+    ArchiveManifest, InjectedDefect, RecordManifest, SampleArchive, SampleConfig, SampleError,
+};
+use daiko_format::money::CopaymentRule;
+use daiko_format::write::{write_cda, write_checkup_claim, write_index, write_summary};
+use daiko_format::*;
+use std::io::Write;
+use zip::write::SimpleFileOptions;
+
+/// One entry of the ZIP: path relative to the top folder (or a raw name) and its bytes.
+pub struct Entry {
+    /// Path below the top folder (`DATA/h….xml`), unless `raw` is set.
+    pub path: String,
+    pub bytes: Vec<u8>,
+    /// When true, `path` is the full entry name (not prefixed with the top folder).
+    pub raw: bool,
+}
+
+/// Generates the archives of a configuration.
+pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError> {
+    config.validate()?;
+    let mut rng = Rng::new(config.seed);
+    let generation = config.period.generation();
+    let institution = people::institution(&mut rng, config.sender.as_deref());
+    let doctors: Vec<String> = (0..3).map(|_| people::doctor_name(&mut rng)).collect();
+    let fy = config.period.fiscal_year();
+    let mut voucher_serial = u64::from(rng.range(1_000, 5_000_000));
+    let mut record_counter: usize = 0;
+    let mut out = Vec::with_capacity(config.archives);
+
+    for a in 0..config.archives {
+        let mut arng = rng.fork();
+        // Archive a covers service month a (April first), sent early the next month.
+        let month_index = (a % 12) as u32;
+        let counter = a / 12;
+        let (sy, sm) = if month_index < 9 {
+            (fy, 4 + month_index)
+        } else {
+            (fy + 1, month_index - 8)
+        };
+        let service_from = Date { y: sy, m: sm, d: 1 };
+        let service_to = Date {
+            y: sy,
+            m: sm,
+            d: Date::days_in_month(sy, sm),
+        };
+        let creation = service_to.plus_days(3 + (a % 5) as u32);
+        let ctx = ArchiveContext {
+            generation,
+            institution: &institution,
+            creation,
+            service_from,
+            service_to,
+            doctors: &doctors,
+        };
+        let date = creation.ymd();
+        let base = format!(
+            "{}_{}_{}{}_1",
+            institution.number, config.receiver, date, counter
+        );
+
+        let mut drafts = Vec::with_capacity(config.records);
+        for r in 0..config.records {
+            let stem = format!("{}{}{}1{:06}", institution.number, date, counter, r + 1);
+            let insurer = arng.pick(&config.insurers).clone();
+            let voucher = format!("{:02}1{:08}", fy % 100, voucher_serial % 100_000_000);
+            voucher_serial += 1 + u64::from(arng.range(0, 40));
+            let pattern = (record_counter % 6) as u8 + 1;
+            record_counter += 1;
+            let other_program = arng.chance(0.04);
+            let additional = arng.chance(0.08);
+            drafts.push(build_record(
+                &mut arng,
+                &ctx,
+                stem,
+                &insurer,
+                voucher,
+                pattern,
+                other_program,
+                additional,
+            )?);
+        }
+        let record_manifests: Vec<RecordManifest> = drafts.iter().map(record_manifest).collect();
+
+        // Defects: one archive-level defect (never in the first archive), or record defects.
+        let mut injected: Vec<InjectedDefect> = Vec::new();
+        let archive_defect = if a > 0 && config.defect_rate > 0.0 && arng.chance(config.defect_rate)
+        {
+            Some(*arng.pick(ArchiveDefect::ALL))
+        } else {
+            None
+        };
+        let mut patches: Vec<(String, FilePatch)> = Vec::new();
+        let mut dropped: Vec<String> = Vec::new();
+        if archive_defect.is_none() && config.defect_rate > 0.0 {
+            let plan = defects::plan_records(&mut arng, &drafts, generation, config.defect_rate);
+            for (index, defect) in plan.singles {
+                if let Some(d) = drafts.get_mut(index) {
+                    let applied = defect.apply(d, generation, &mut arng)?;
+                    if let Some(p) = applied.patch {
+                        patches.push(p);
+                    }
+                    if let Some(path) = applied.drop {
+                        dropped.push(path);
+                    }
+                    injected.push(applied.defect);
+                }
+            }
+            for (first, second) in plan.duplicate_vouchers {
+                injected.extend(defects::duplicate_voucher(&mut drafts, first, second));
+            }
+        }
+
+        // Files.
+        let mut data = Vec::new();
+        let mut claims = Vec::new();
+        let mut claim_models = Vec::new();
+        for d in &drafts {
+            data.push(Entry {
+                path: d.data_path(),
+                bytes: write_cda(&d.cda_document()).into_bytes(),
+                raw: false,
+            });
+            if !dropped.contains(&d.claim_path()) {
+                claims.push(Entry {
+                    path: d.claim_path(),
+                    bytes: write_checkup_claim(&d.claim, generation).into_bytes(),
+                    raw: false,
+                });
+                claim_models.push(&d.claim);
+            }
+        }
+        for (path, patch) in &patches {
+            if let Some(e) = data
+                .iter_mut()
+                .chain(claims.iter_mut())
+                .find(|e| &e.path == path)
+            {
+                e.bytes = patch.apply(&e.bytes, generation);
+            }
+        }
+        let mut summary = summary_of(&claim_models);
+        let mut index = Index {
+            interaction_type: "1".into(),
+            creation_time: date.clone(),
+            sender: Id::new(oid::INSTITUTION, &institution.number),
+            receiver: Some(Id::new(oid::AGENCY, &config.receiver)),
+            service_event_type: "1".into(),
+            total_record_count: (data.len() + claims.len()).to_string(),
+        };
+        let mut name = format!("{base}.zip");
+        let mut top = base.clone();
+        let mut extra: Vec<Entry> = Vec::new();
+        if let Some(defect) = archive_defect {
+            let applied = defect.apply(&mut index, &mut summary, &base, &mut arng);
+            if let Some(new_base) = applied.rename {
+                name = format!("{new_base}.zip");
+                top = new_base;
+            }
+            extra.extend(applied.extra_entries);
+            let mut d = applied.defect;
+            if d.files.iter().any(|f| f == "{archive}") {
+                d.files = vec![name.clone()];
+            }
+            injected.push(d);
+        }
+
+        let mut entries = vec![
+            Entry {
+                path: "ix08_V08.xml".into(),
+                bytes: write_index(&index, generation).into_bytes(),
+                raw: false,
+            },
+            Entry {
+                path: "su08_V08.xml".into(),
+                bytes: write_summary(&summary, generation).into_bytes(),
+                raw: false,
+            },
+        ];
+        entries.extend(data);
+        entries.extend(claims);
+        entries.extend(extra);
+        let zip = zip_entries(&top, &entries, creation)?;
+
+        out.push(SampleArchive {
+            name: name.clone(),
+            zip,
+            manifest: ArchiveManifest {
+                archive: name,
+                generation: generation.as_str().into(),
+                service_event_type: 1,
+                records: record_manifests,
+                defects: injected,
+            },
+        });
+    }
+    Ok(out)
+}
+
+fn pattern_of(rule: CopaymentRule) -> u8 {
+    rule.pattern()
+}
+
+fn record_manifest(d: &RecordDraft) -> RecordManifest {
+    RecordManifest {
+        data_file: d.data_path(),
+        claim_file: d.claim_path(),
+        insurer: d.person.card.insurer.clone(),
+        voucher: d.voucher.clone(),
+        claim_type: d.claim.settlement.claim_type.clone(),
+        copayment_basic: d.bill.basic.map_or(1, |b| pattern_of(b.rule)),
+        copayment_detail: d.bill.detail.map(|b| pattern_of(b.rule)),
+        copayment_other: d.bill.other.map(|b| pattern_of(b.rule)),
+        other_program: d.bill.other_program,
+        claim_amount: d.claim.settlement.claim_amount.value.clone(),
+    }
+}
+
+/// The summary whose totals are the sums over the claims (amounts as written).
+pub fn summary_of(claims: &[&CheckupClaim]) -> Summary {
+    let sum =
+        |f: &dyn Fn(&CheckupClaim) -> Option<u64>| claims.iter().filter_map(|c| f(c)).sum::<u64>();
+    let cost = sum(&|c| c.settlement.unit_amount.amount());
+    let payment = sum(&|c| c.settlement.payment_amount.amount());
+    let other = sum(&|c| {
+        c.settlement
+            .payment_by_other_program
+            .as_ref()
+            .and_then(Money::amount)
+    });
+    let claim = sum(&|c| c.settlement.claim_amount.amount());
+    Summary {
+        service_event_type: "1".into(),
+        total_subject_count: claims.len().to_string(),
+        total_cost_amount: Money::yen(cost),
+        total_payment_amount: Money::yen(payment),
+        total_payment_by_other_program: Some(Money::yen(other)),
+        total_claim_amount: Money::yen(claim),
+    }
+}
+
+/// Writes the entries under `top/` into a ZIP with fixed timestamps (deterministic bytes).
+fn zip_entries(top: &str, entries: &[Entry], created: Date) -> Result<Vec<u8>, SampleError> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let time = zip::DateTime::from_date_and_time(
+        u16::try_from(created.y).unwrap_or(2024),
+        created.m as u8,
+        created.d as u8,
+        9,
+        0,
+        0,
+    )
+    .unwrap_or_default();
+    let options = SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .last_modified_time(time)
+        .unix_permissions(0o644);
+    for e in entries {
+        let name = if e.raw {
+            e.path.clone()
+        } else {
+            format!("{top}/{}", e.path)
+        };
+        w.start_file(name, options)?;
+        w.write_all(&e.bytes)?;
+    }
+    Ok(w.finish()?.into_inner())
+}
