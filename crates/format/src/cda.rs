@@ -39,7 +39,7 @@ use crate::model::{Address, VoucherParticipant};
 use crate::model::{
     CdaAuthor, CdaOrganization, ClinicalDocument, Code, Id, Patient, Section, ServiceEvent, oid,
 };
-use crate::xml::{Element, Node};
+use crate::xml::{Element, Node, XmlStr, intern};
 
 /// A result value (`observation/value`) by its `xsi:type`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,9 +132,9 @@ impl Value {
 
     /// Builds the `value` element.
     pub fn to_element(&self) -> Element {
-        let mut e = Element::new("value").attr("xsi:type", self.xsi_type());
-        let opt = |e: Element, name: &str, v: &Option<String>| match v {
-            Some(v) => e.attr(name, v.clone()),
+        let mut e = Element::new("value").attr("xsi:type", intern(self.xsi_type()));
+        let opt = |e: Element, name: &'static str, v: &Option<String>| match v {
+            Some(v) => e.attr(name, intern(v)),
             None => e,
         };
         match self {
@@ -172,6 +172,11 @@ impl Value {
             Value::Other { element, .. } => element.clone(),
         }
     }
+}
+
+/// An owned attribute value from a builder argument.
+fn owned(v: impl Into<String>) -> XmlStr {
+    XmlStr::Owned(v.into())
 }
 
 /// The direct text of an element, joined as written (not trimmed).
@@ -259,7 +264,7 @@ impl Observation {
     pub fn to_element(&self) -> Element {
         let mut e = Element::new("observation")
             .attr("classCode", "OBS")
-            .attr("moodCode", self.mood.clone());
+            .attr("moodCode", intern(&self.mood));
         if self.negated {
             e = e.attr("negationInd", "true");
         }
@@ -271,10 +276,10 @@ impl Observation {
             e = e.child(v.to_element());
         }
         for i in &self.interpretation {
-            e = e.child(Element::new("interpretationCode").attr("code", i.clone()));
+            e = e.child(Element::new("interpretationCode").attr("code", intern(i)));
         }
         for m in &self.methods {
-            e = e.child(Element::new("methodCode").attr("code", m.clone()));
+            e = e.child(Element::new("methodCode").attr("code", intern(m)));
         }
         if let Some(name) = &self.author_name {
             e = e.child(doctor_author(name));
@@ -307,7 +312,7 @@ pub fn observations(doc: &crate::model::ClinicalDocument) -> Vec<Observation> {
                 let len = path.len();
                 path.push('/');
                 path.push_str(&item.name);
-                match item.name.as_str() {
+                match item.name.as_ref() {
                     "observation" => {
                         flatten_observation(item, &path, &section.code.code, None, &mut out)
                     }
@@ -341,7 +346,7 @@ fn flatten_members(container: &Element, path: &str, section: &str, out: &mut Vec
     let mut rel_index = 0usize;
     let mut comp_index = 0usize;
     for c in container.elements() {
-        let (index, default_relation) = match c.name.as_str() {
+        let (index, default_relation) = match c.name.as_ref() {
             "entryRelationship" => {
                 rel_index += 1;
                 (rel_index, "")
@@ -355,7 +360,7 @@ fn flatten_members(container: &Element, path: &str, section: &str, out: &mut Vec
         let relation = c.get("typeCode").unwrap_or(default_relation);
         for inner in c.elements() {
             let member_path = format!("{path}/{}[{index}]/{}", c.name, inner.name);
-            match inner.name.as_str() {
+            match inner.name.as_ref() {
                 "observation" => {
                     let group = GroupMember {
                         relation: relation.to_string(),
@@ -385,7 +390,7 @@ fn view_of(obs: &Element, path: &str, section: &str, group: Option<GroupMember>)
         group,
     };
     for c in obs.elements() {
-        match c.name.as_str() {
+        match c.name.as_ref() {
             "code" => {
                 if view.code.is_none()
                     && let Some(code) = c.get("code")
@@ -454,10 +459,10 @@ impl Relation {
     }
 }
 
-fn code_element(name: &str, c: &Code) -> Element {
-    let mut e = Element::new(name).attr("code", c.code.clone());
+fn code_element(name: &'static str, c: &Code) -> Element {
+    let mut e = Element::new(name).attr("code", intern(&c.code));
     if let Some(cs) = &c.code_system {
-        e = e.attr("codeSystem", cs.clone());
+        e = e.attr("codeSystem", intern(cs));
     }
     if let Some(dn) = &c.display_name {
         e = e.attr("displayName", dn.clone());
@@ -478,10 +483,10 @@ fn doctor_author(name: &str) -> Element {
 
 /// `referenceRange/observationRange[@moodCode='EVN.CRT']/value[@xsi:type='IVL_PQ']`.
 fn range_element(low: Option<&str>, high: Option<&str>, unit: Option<&str>) -> Element {
-    let bound = |name: &str, v: &str| {
-        let b = Element::new(name).attr("value", v);
+    let bound = |name: &'static str, v: &str| {
+        let b = Element::new(name).attr("value", intern(v));
         match unit {
-            Some(u) => b.attr("unit", u),
+            Some(u) => b.attr("unit", intern(u)),
             None => b,
         }
     };
@@ -578,9 +583,9 @@ impl ObservationBuilder {
     pub fn pq(mut self, value: impl Into<String>, unit: &str) -> Self {
         let mut e = Element::new("value")
             .attr("xsi:type", "PQ")
-            .attr("value", value);
+            .attr("value", owned(value));
         if !unit.is_empty() {
-            e = e.attr("unit", unit);
+            e = e.attr("unit", intern(unit));
         }
         self.values.push(e);
         self
@@ -591,8 +596,8 @@ impl ObservationBuilder {
         self.values.push(
             Element::new("value")
                 .attr("xsi:type", "CD")
-                .attr("code", code)
-                .attr("codeSystem", code_system),
+                .attr("code", owned(code))
+                .attr("codeSystem", owned(code_system)),
         );
         self
     }
@@ -602,8 +607,8 @@ impl ObservationBuilder {
         self.values.push(
             Element::new("value")
                 .attr("xsi:type", "CO")
-                .attr("code", code)
-                .attr("codeSystem", code_system),
+                .attr("code", owned(code))
+                .attr("codeSystem", owned(code_system)),
         );
         self
     }
@@ -622,7 +627,7 @@ impl ObservationBuilder {
         self.values.push(
             Element::new("value")
                 .attr("xsi:type", "INT")
-                .attr("value", value),
+                .attr("value", owned(value)),
         );
         self
     }
@@ -631,7 +636,7 @@ impl ObservationBuilder {
     pub fn not_measurable(mut self, xsi_type: &str) -> Self {
         self.values.push(
             Element::new("value")
-                .attr("xsi:type", xsi_type)
+                .attr("xsi:type", intern(xsi_type))
                 .attr("nullFlavor", "NI"),
         );
         self
@@ -654,7 +659,7 @@ impl ObservationBuilder {
         self.pq(value, unit).range_flag("L", "以下")
     }
 
-    fn range_flag(mut self, code: &str, display: &str) -> Self {
+    fn range_flag(mut self, code: &'static str, display: &'static str) -> Self {
         self.values.push(
             Element::new("value")
                 .attr("xsi:type", "CD")
@@ -700,7 +705,7 @@ impl ObservationBuilder {
     pub fn build(&self) -> Element {
         let mut e = Element::new("observation")
             .attr("classCode", "OBS")
-            .attr("moodCode", self.mood.clone());
+            .attr("moodCode", intern(&self.mood));
         if self.negated {
             e = e.attr("negationInd", "true");
         }
@@ -711,10 +716,10 @@ impl ObservationBuilder {
         e.children
             .extend(self.values.iter().cloned().map(Node::Element));
         for i in &self.interpretation {
-            e = e.child(Element::new("interpretationCode").attr("code", i.clone()));
+            e = e.child(Element::new("interpretationCode").attr("code", intern(i)));
         }
         for m in &self.methods {
-            e = e.child(Element::new("methodCode").attr("code", m.clone()));
+            e = e.child(Element::new("methodCode").attr("code", intern(m)));
         }
         e.children
             .extend(self.authors.iter().cloned().map(Node::Element));
@@ -789,13 +794,13 @@ impl ActBuilder {
     pub fn build(&self) -> Element {
         let mut e = Element::new("act")
             .attr("classCode", "ACT")
-            .attr("moodCode", self.mood.clone());
+            .attr("moodCode", intern(&self.mood));
         e = e.child(match &self.code {
             Some(c) => code_element("code", c),
             None => Element::new("code").attr("nullFlavor", "NA"),
         });
         if let Some(t) = &self.effective_time {
-            e = e.child(Element::new("effectiveTime").attr("value", t.clone()));
+            e = e.child(Element::new("effectiveTime").attr("value", intern(t)));
         }
         if let Some(c) = &self.performer_code {
             e = e.child(

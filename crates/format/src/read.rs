@@ -141,64 +141,69 @@ fn prescan(text: &str, max_depth: usize) -> Result<(), FormatError> {
     let mut i = 0;
     let mut depth = 0usize;
     while i < n {
-        let Some(off) = b[i..].iter().position(|&c| c == b'<') else {
+        let Some(off) = memchr::memchr(b'<', &b[i..]) else {
             break;
         };
         let lt = i + off;
         let rest = &b[lt..];
-        if rest.starts_with(b"<!--") {
-            i = skip_past(b, lt + 4, b"-->");
-        } else if rest.starts_with(b"<![CDATA[") {
-            i = skip_past(b, lt + 9, b"]]>");
-        } else if rest.starts_with(b"<!") {
-            let (line, column) = line_col(text, lt);
-            let message = if rest.len() >= 9 && rest[2..9].eq_ignore_ascii_case(b"DOCTYPE") {
-                "DOCTYPE is not allowed (no DTD, entity declarations or external references)"
-            } else {
-                "markup declarations are not allowed"
-            };
-            return Err(FormatError::NotWellFormed {
-                line,
-                column,
-                message: message.into(),
-            });
-        } else if rest.starts_with(b"<?") {
-            i = skip_past(b, lt + 2, b"?>");
-        } else if rest.starts_with(b"</") {
-            depth = depth.saturating_sub(1);
-            i = skip_past(b, lt + 2, b">");
-        } else {
-            // Start tag: find its end outside quoted attribute values.
-            let mut j = lt + 1;
-            let mut quote: Option<u8> = None;
-            let mut end = None;
-            while j < n {
-                let c = b[j];
-                match quote {
-                    Some(q) if c == q => quote = None,
-                    Some(_) => {}
-                    None if c == b'"' || c == b'\'' => quote = Some(c),
-                    None if c == b'>' => {
-                        end = Some(j);
-                        break;
-                    }
-                    None => {}
-                }
-                j += 1;
-            }
-            let Some(end) = end else { break };
-            if b[end - 1] != b'/' {
-                depth += 1;
-                if depth > max_depth {
+        match rest.get(1) {
+            Some(b'!') => {
+                if rest.starts_with(b"<!--") {
+                    i = skip_past(b, lt + 4, b"-->");
+                } else if rest.starts_with(b"<![CDATA[") {
+                    i = skip_past(b, lt + 9, b"]]>");
+                } else {
                     let (line, column) = line_col(text, lt);
+                    let message = if rest.len() >= 9 && rest[2..9].eq_ignore_ascii_case(b"DOCTYPE")
+                    {
+                        "DOCTYPE is not allowed (no DTD, entity declarations or external references)"
+                    } else {
+                        "markup declarations are not allowed"
+                    };
                     return Err(FormatError::NotWellFormed {
                         line,
                         column,
-                        message: format!("elements nested deeper than {max_depth} levels"),
+                        message: message.into(),
                     });
                 }
             }
-            i = end + 1;
+            Some(b'?') => i = skip_past(b, lt + 2, b"?>"),
+            Some(b'/') => {
+                depth = depth.saturating_sub(1);
+                i = skip_past(b, lt + 2, b">");
+            }
+            _ => {
+                // Start tag: its end is the first `>` outside quoted attribute values.
+                let mut j = lt + 1;
+                let end = loop {
+                    let Some(off) = memchr::memchr3(b'>', b'"', b'\'', &b[j..]) else {
+                        break None;
+                    };
+                    let at = j + off;
+                    let c = b[at];
+                    if c == b'>' {
+                        break Some(at);
+                    }
+                    match memchr::memchr(c, &b[at + 1..]) {
+                        Some(close) => j = at + 1 + close + 1,
+                        None => break None,
+                    }
+                };
+                // An unterminated tag is the parser's to report.
+                let Some(end) = end else { break };
+                if b[end - 1] != b'/' {
+                    depth += 1;
+                    if depth > max_depth {
+                        let (line, column) = line_col(text, lt);
+                        return Err(FormatError::NotWellFormed {
+                            line,
+                            column,
+                            message: format!("elements nested deeper than {max_depth} levels"),
+                        });
+                    }
+                }
+                i = end + 1;
+            }
         }
     }
     Ok(())
@@ -206,10 +211,11 @@ fn prescan(text: &str, max_depth: usize) -> Result<(), FormatError> {
 
 /// The index just after the first `pat` at or after `from` (or the end of `b`).
 fn skip_past(b: &[u8], from: usize, pat: &[u8]) -> usize {
-    match b
-        .get(from..)
-        .and_then(|s| s.windows(pat.len()).position(|w| w == pat))
-    {
+    let hit = match pat {
+        [single] => b.get(from..).and_then(|s| memchr::memchr(*single, s)),
+        _ => b.get(from..).and_then(|s| memchr::memmem::find(s, pat)),
+    };
+    match hit {
         Some(p) => from + p + pat.len(),
         None => b.len(),
     }

@@ -7,7 +7,7 @@
 //! body keeps no layout whitespace between elements) the generated models respect it.
 
 use daiko_format::model::*;
-use daiko_format::xml::{Element, Node};
+use daiko_format::xml::{Element, Node, XmlStr};
 use daiko_format::{read, write};
 use proptest::option::of;
 use proptest::prelude::*;
@@ -297,15 +297,18 @@ fn name() -> impl Strategy<Value = String> {
     "[a-zA-Z][a-zA-Z0-9]{0,6}"
 }
 
-fn attrs() -> impl Strategy<Value = Vec<(String, String)>> {
+fn attrs() -> impl Strategy<Value = Vec<(XmlStr, XmlStr)>> {
     (
         prop::collection::btree_map(name(), text(), 0..3),
         of(text()),
     )
         .prop_map(|(plain, xsi_type)| {
-            let mut v: Vec<(String, String)> = plain.into_iter().collect();
+            let mut v: Vec<(XmlStr, XmlStr)> = plain
+                .into_iter()
+                .map(|(n, v)| (n.into(), v.into()))
+                .collect();
             if let Some(t) = xsi_type {
-                v.push(("xsi:type".into(), t));
+                v.push(("xsi:type".into(), t.into()));
             }
             v
         })
@@ -320,7 +323,7 @@ fn element(named: Option<&'static str>) -> impl Strategy<Value = Element> {
         of(text().prop_filter("non-empty", |t| !t.is_empty())),
     )
         .prop_map(|(n, attrs, t)| Element {
-            name: n,
+            name: n.into(),
             attrs,
             children: t.into_iter().map(Node::Text).collect(),
         });
@@ -341,7 +344,7 @@ fn element(named: Option<&'static str>) -> impl Strategy<Value = Element> {
                     children.push(Node::Element(k));
                 }
                 Element {
-                    name: n,
+                    name: n.into(),
                     attrs,
                     children,
                 }
@@ -349,7 +352,7 @@ fn element(named: Option<&'static str>) -> impl Strategy<Value = Element> {
     });
     tree.prop_map(move |mut e| {
         if let Some(n) = named {
-            e.name = n.to_string();
+            e.name = n.into();
         }
         e
     })
