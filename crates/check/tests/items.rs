@@ -235,6 +235,16 @@ fn m01_unknown_item_code() {
         .set("3F015129902327101", random_tg)
         .findings();
     assert_eq!(count(&f24, "M-01"), 0, "{f24:#?}");
+    // additional items (追加項目, e.g. urine pH) are known in FY2023 and FY2024
+    for fy in [2023, 2024] {
+        let ph = pq("1A035000000190101", "6.0", "[pH]");
+        assert!(
+            Record::basic(fy)
+                .set("1A035000000190101", ph)
+                .findings()
+                .is_empty()
+        );
+    }
     // items of another code system (local extra items) are not checked against the table
     let local = ObservationBuilder::new("LOCAL01")
         .code_system("1.2.392.999")

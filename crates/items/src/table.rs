@@ -12,7 +12,8 @@ const CHECKUP_FY2024: &str = include_str!("../data/checkup_fy2024.tsv");
 const GUIDANCE_FY2018: &str = include_str!("../data/guidance_fy2018.tsv");
 const CODE_VALUES: &str = include_str!("../data/code_values.tsv");
 
-/// Which MHLW item table generation a table re-expresses.
+/// Which MHLW item table generation a table re-expresses (the FY2018 table also carries
+/// the FY2024 additional items, whose FY2018 list daiko does not hold).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TableGeneration {
     /// 第3期 table (XMLhc18tab), services FY2018–FY2023.
@@ -296,13 +297,23 @@ fn embedded_checkup(generation: TableGeneration) -> CheckupTable {
         TableGeneration::Fy2024 => CHECKUP_FY2024,
     };
     // See guidance_table: embedded data, verified by tests.
-    let items = match parse_checkup(text) {
+    let parse = |text: &str, label: &str| match parse_checkup(text) {
         Ok(items) => items,
-        Err(e) => panic!(
-            "embedded {} item data is malformed: {e}",
-            generation.label()
-        ),
+        Err(e) => panic!("embedded {label} item data is malformed: {e}"),
     };
+    let mut items = parse(text, generation.label());
+    if generation == TableGeneration::Fy2018 {
+        // The FY2018 additional-item list (追加項目) was not obtained. Additional items
+        // are JLAC10-based codes that predate FY2024, so the FY2024 additional items are
+        // accepted for FY2018–FY2023 services too [INF]; basic items keep the FY2018 rows.
+        let known: std::collections::HashSet<String> =
+            items.iter().map(|i| i.code.clone()).collect();
+        let additional: Vec<CheckupItem> = parse(CHECKUP_FY2024, "FY2024")
+            .into_iter()
+            .filter(|i| i.requirement == Requirement::Additional && !known.contains(&i.code))
+            .collect();
+        items.extend(additional);
+    }
     let by_code = items
         .iter()
         .enumerate()

@@ -656,8 +656,10 @@ impl<'a> Checkup<'a> {
         let only_self_reported = members
             .iter()
             .all(|(_, k)| k.code == item::WAIST_SELF_REPORTED);
-        if only_self_reported && !bmi.is_some_and(|b| b < rules::SELF_REPORTED_WAIST_BMI_BELOW) {
-            let (obs, _) = members[0];
+        if only_self_reported
+            && !bmi.is_some_and(|b| b < rules::SELF_REPORTED_WAIST_BMI_BELOW)
+            && let Some((obs, _)) = members.first()
+        {
             out.push(finding(
                 "M-08",
                 self.file(),
