@@ -1201,6 +1201,12 @@ pub fn info(
     f.severity = Severity::Info;
     f.outcome = W;
     f.return_reason = None;
+    // A note asks nothing of the clerk: title and detail only, no fix hint.
+    let (title_ja, title_en) = check(code)
+        .map(|c| (c.title_ja, c.title_en))
+        .unwrap_or(("", ""));
+    f.message_ja = message_ja(code, title_ja, detail_ja, "");
+    f.message_en = message_en(code, title_en, detail_en, "");
     f
 }
 

@@ -12,6 +12,7 @@
 
 pub mod catalogue;
 pub mod config;
+pub mod engine;
 pub mod finding;
 pub mod reference;
 pub mod report;
@@ -19,6 +20,7 @@ pub mod sink;
 pub mod stages;
 
 pub use config::CheckConfig;
+pub use engine::{check_archive, check_path};
 pub use finding::{Finding, Outcome, ReturnReason, Severity};
 pub use reference::{DirReference, NoReference, ReferenceData};
 pub use report::{Report, Verdict};
