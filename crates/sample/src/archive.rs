@@ -103,7 +103,7 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
             let plan = defects::plan_records(&mut arng, &drafts, generation, config.defect_rate);
             for (index, defect) in plan.singles {
                 if let Some(d) = drafts.get_mut(index) {
-                    let applied = defect.apply(d, generation, &mut arng)?;
+                    let applied = defect.apply(d, &mut arng)?;
                     if let Some(p) = applied.patch {
                         patches.push(p);
                     }

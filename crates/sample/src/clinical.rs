@@ -130,9 +130,14 @@ fn average(a: u32, b: u32) -> u32 {
 }
 
 impl Clinical {
-    /// Draws a plausible set of results. `detail_share` is the probability that a
-    /// qualifying person gets a detailed test.
-    pub fn draw(rng: &mut Rng, sex: Sex, age: u32, age_fy_end: u32) -> Clinical {
+    /// Draws a plausible set of results; a non-fasting blood draw only when allowed.
+    pub fn draw(
+        rng: &mut Rng,
+        sex: Sex,
+        age: u32,
+        age_fy_end: u32,
+        allow_non_fasting: bool,
+    ) -> Clinical {
         let male = sex == Sex::Male;
         let age_f = f64::from(age);
         let height10 = if male {
@@ -170,7 +175,8 @@ impl Clinical {
             clamp_round(dia0 - rng.normal(0.5, 2.0), 40, 140),
         ];
 
-        let fasting = if rng.chance(0.85) {
+        // Before FY2024 the fasting TG codes need a fasting sample, so FY2023 samples fast.
+        let fasting = if !allow_non_fasting || rng.chance(0.85) {
             Fasting::Fasting
         } else {
             Fasting::NonFasting
@@ -374,70 +380,42 @@ impl Clinical {
         self.uric10 = Some(clamp_round(v * 10.0, 20, 110));
     }
 
-    /// 階層化 per the MHLW standard programme: (メタボリックシンドローム判定 1008,
-    /// 保健指導レベル 3001).
-    pub fn stratify(&self, generation: Generation) -> (u8, u8) {
-        let male = self.sex == Sex::Male;
-        let waist_over = self.waist10 >= if male { 850 } else { 900 };
-        let (s, d) = (self.sys_used(), self.dia_used());
-        let tg_limit = if generation == Generation::G2024 && self.fasting == Fasting::NonFasting {
-            175
-        } else {
-            150
+    /// 階層化 (メタボリックシンドローム判定 1008, 保健指導レベル 3001) of these values, by
+    /// daiko-items' implementation of the MHLW standard programme, so the samples agree
+    /// with what the checker expects (M-14).
+    pub fn stratify(&self, fiscal_year: i32) -> (u8, u8) {
+        use daiko_items::stratify::{self as st, StratificationInput};
+        let f = |v: u32| f64::from(v);
+        let random_tg = fiscal_year >= 2024 && self.fasting == Fasting::NonFasting;
+        let input = StratificationInput {
+            fiscal_year,
+            sex: Some(if self.sex == Sex::Male {
+                st::Sex::Male
+            } else {
+                st::Sex::Female
+            }),
+            age: Some(self.age_fy_end),
+            waist_cm: Some(f(self.waist10) / 10.0),
+            visceral_fat_cm2: None,
+            bmi: Some(f(self.bmi10) / 10.0),
+            fasting_glucose: self.fpg.map(f),
+            hba1c: self.hba1c10.map(|h| f(h) / 10.0),
+            random_glucose: None,
+            fasting_triglycerides: (!random_tg).then(|| f(self.tg)),
+            random_triglycerides: random_tg.then(|| f(self.tg)),
+            hdl: Some(f(self.hdl)),
+            systolic: Some(f(self.sys_used())),
+            diastolic: Some(f(self.dia_used())),
+            smoker: Some(self.smoking == Smoking::Yes),
+            medication_bp: Some(self.med_bp),
+            medication_glucose: Some(self.med_glucose),
+            medication_lipid: Some(self.med_lipid),
         };
-
-        // メタボリックシンドローム判定 (waist + risks with the diagnostic thresholds).
-        let metabolic = if !waist_over {
-            3
-        } else {
-            let lipid = self.tg >= tg_limit || self.hdl < 40 || self.med_lipid;
-            let bp = s >= 130 || d >= 85 || self.med_bp;
-            let glucose = match self.fpg {
-                Some(g) => g >= 110,
-                None => self.hba1c10.is_some_and(|h| h >= 60),
-            } || self.med_glucose;
-            match u8::from(lipid) + u8::from(bp) + u8::from(glucose) {
-                0 => 3,
-                1 => 2,
-                _ => 1,
-            }
-        };
-
-        // 保健指導レベル (guidance thresholds).
-        let step1_waist = waist_over;
-        let step1_bmi = !waist_over && self.bmi10 >= 250;
-        let glucose = match self.fpg {
-            Some(g) => g >= 100,
-            None => self.hba1c10.is_some_and(|h| h >= 56),
-        } || self.med_glucose;
-        let lipid = self.tg >= tg_limit || self.hdl < 40 || self.med_lipid;
-        let bp = s >= 130 || d >= 85 || self.med_bp;
-        let base = u8::from(glucose) + u8::from(lipid) + u8::from(bp);
-        let risks = base + u8::from(base > 0 && self.smoking == Smoking::Yes);
-        let mut level = if step1_waist {
-            match risks {
-                0 => 3,
-                1 => 2,
-                _ => 1,
-            }
-        } else if step1_bmi {
-            match risks {
-                0 => 3,
-                1 | 2 => 2,
-                _ => 1,
-            }
-        } else {
-            3
-        };
-        // People under medication for BP, glucose or lipids are not guidance targets.
-        if self.med_bp || self.med_glucose || self.med_lipid {
-            level = 3;
-        }
-        // 65–74 at the end of the fiscal year: active support becomes motivational.
-        if level == 1 && self.age_fy_end >= 65 {
-            level = 2;
-        }
-        (metabolic, level)
+        let code = |c: &str| c.parse::<u8>().unwrap_or(4);
+        (
+            code(st::metabolic_judgement(&input).code()),
+            code(st::guidance_level(&input).code()),
+        )
     }
 
     /// The doctor's judgement text (ST ≤ 256 bytes).
@@ -679,10 +657,10 @@ impl Questionnaire {
 pub fn checkup_entries(
     c: &Clinical,
     q: &Questionnaire,
-    generation: Generation,
+    fiscal_year: i32,
     doctor: &str,
 ) -> (Vec<EntrySpec>, Vec<EntrySpec>) {
-    let g24 = generation == Generation::G2024;
+    let g24 = Generation::for_fiscal_year(fiscal_year) == Generation::G2024;
     let mut e: Vec<EntrySpec> = Vec::new();
     let mut push = |o: Obs| e.push(EntrySpec::Single(o));
 
@@ -880,7 +858,7 @@ pub fn checkup_entries(
     }
 
     // 判定
-    let (metabolic, level) = c.stratify(generation);
+    let (metabolic, level) = c.stratify(fiscal_year);
     let mut push = |o: Obs| e.push(EntrySpec::Single(o));
     push(cd(
         codes::METABOLIC,
@@ -1335,7 +1313,7 @@ mod tests {
 
     fn base() -> Clinical {
         let mut rng = Rng::new(1);
-        let mut c = Clinical::draw(&mut rng, Sex::Male, 50, 50);
+        let mut c = Clinical::draw(&mut rng, Sex::Male, 50, 50, true);
         c.waist10 = 800;
         c.bmi10 = 230;
         c.sys = [120, 120];
@@ -1354,24 +1332,24 @@ mod tests {
     #[test]
     fn stratification_follows_the_standard_programme() {
         let mut c = base();
-        assert_eq!(c.stratify(Generation::G2018), (3, 3));
+        assert_eq!(c.stratify(2023), (3, 3));
         // Waist over with two risks → 基準該当, 積極的支援.
         c.waist10 = 900;
         c.sys = [135, 135];
         c.tg = 160;
-        assert_eq!(c.stratify(Generation::G2018), (1, 1));
+        assert_eq!(c.stratify(2023), (1, 1));
         // Same at 65+ → motivational.
         c.age_fy_end = 66;
-        assert_eq!(c.stratify(Generation::G2018), (1, 2));
+        assert_eq!(c.stratify(2023), (1, 2));
         // Under BP medication → not a guidance target.
         c.age_fy_end = 50;
         c.med_bp = true;
-        assert_eq!(c.stratify(Generation::G2018).1, 3);
+        assert_eq!(c.stratify(2023).1, 3);
         // BMI ≥ 25 without waist, one risk plus smoking → motivational.
         let mut c = base();
         c.bmi10 = 260;
         c.fpg = Some(105);
         c.smoking = Smoking::Yes;
-        assert_eq!(c.stratify(Generation::G2018), (3, 2));
+        assert_eq!(c.stratify(2023), (3, 2));
     }
 }

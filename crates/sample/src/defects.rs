@@ -458,12 +458,7 @@ impl RecordDefect {
     }
 
     /// Applies the defect to a record.
-    pub fn apply(
-        self,
-        d: &mut RecordDraft,
-        generation: Generation,
-        rng: &mut Rng,
-    ) -> Result<Applied, crate::SampleError> {
+    pub fn apply(self, d: &mut RecordDraft, rng: &mut Rng) -> Result<Applied, crate::SampleError> {
         use RecordDefect::*;
         let (kind, codes_, may_also, target, description) = self.spec();
         let mut patch = None;
@@ -522,7 +517,7 @@ impl RecordDefect {
                 d.cda.patient.birth_time = birth.ymd();
                 d.claim.subject.birth_time = birth.ymd();
                 d.clinical.age_fy_end = 39;
-                restratify(d, generation);
+                restratify(d);
             }
             PostalCodeFormat => {
                 if let Some(a) = d.cda.patient.addr.as_mut() {
@@ -660,7 +655,7 @@ impl RecordDefect {
                         unit: "kg/m2".into(),
                     };
                 }
-                restratify(d, generation);
+                restratify(d);
             }
             StratificationInconsistent => {
                 if let Some(o) = find_obs(d, codes::METABOLIC) {
@@ -757,8 +752,8 @@ fn find_obs<'a>(d: &'a mut RecordDraft, code: &str) -> Option<&'a mut Obs> {
 }
 
 /// Rewrites 9N501/9N506 from the (changed) clinical values.
-fn restratify(d: &mut RecordDraft, generation: Generation) {
-    let (metabolic, level) = d.clinical.stratify(generation);
+fn restratify(d: &mut RecordDraft) {
+    let (metabolic, level) = d.clinical.stratify(d.service_date.fiscal_year());
     if let Some(Obs {
         value: Val::Cd { code, .. },
         ..

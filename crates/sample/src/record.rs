@@ -259,14 +259,13 @@ pub fn build_record(
         address: people::address(rng),
         card: people::card(rng, insurer),
     };
-    let mut clinical = Clinical::draw(rng, sex, age, age_fy_end);
+    let mut clinical = Clinical::draw(rng, sex, age, age_fy_end, fy >= 2024);
     if additional {
         clinical.add_uric_acid(rng);
     }
     let questionnaire = Questionnaire::draw(rng);
     let doctor = rng.pick(ctx.doctors).clone();
-    let (entries, extra_entries) =
-        checkup_entries(&clinical, &questionnaire, ctx.generation, &doctor);
+    let (entries, extra_entries) = checkup_entries(&clinical, &questionnaire, fy, &doctor);
 
     // Prices and co-payments.
     let individual = rng.chance(0.8);
