@@ -1,1 +1,76 @@
-fn main() {}
+//! # daiko — the command line
+//!
+//! Wires the crates together and nothing more: parsing arguments, reading files, choosing a
+//! printer, and mapping results to exit codes (0 success / accepted, 1 the input has errors,
+//! 2 the command could not run). Reports go to stdout, logs to stderr.
+//!
+//! ```text
+//! daiko check ARCHIVE.zip... [--format text|json|csv] [--lang ja|en] [--agency NUMBER] [--reference DIR]
+//! daiko sample --out DIR [--archives N] [--records R] [--seed S] [--period 2018|2024] [--defects RATE] [--check]
+//! daiko bench check [--archives N] [--records R] [--xsd-dir DIR]
+//! ```
+
+mod bench;
+mod check;
+mod sample;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// daiko (代行): clearing house for 特定健診・特定保健指導 data.
+#[derive(Debug, Parser)]
+#[command(name = "daiko", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check archives as an agency's reception does (事務点検) and print the report.
+    Check(check::CheckArgs),
+    /// Write realistic sample archives (optionally with injected defects and a manifest).
+    Sample(sample::SampleArgs),
+    /// Measure speed (see docs/performance.md).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+/// How a command ended, mapped to the process exit code.
+pub enum Exit {
+    /// 0: success (for `check`: every archive accepted, warnings allowed).
+    Ok,
+    /// 1: the input has errors (for `check`: an archive rejected or only partly accepted).
+    InputErrors,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Sample(args) => sample::run(args),
+        Command::Bench(cmd) => bench::run(cmd),
+    };
+    match result {
+        Ok(Exit::Ok) => ExitCode::SUCCESS,
+        Ok(Exit::InputErrors) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("daiko: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! `daiko sample`: write realistic archives (and injected defects with a manifest).
+
+use crate::Exit;
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use daiko_report::{Lang, write_text};
+use daiko_sample::{Period, SampleConfig};
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct SampleArgs {
+    /// Folder to write the archives and manifest.json into (created when missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Number of archives (one service month each).
+    #[arg(long, default_value_t = 1)]
+    pub archives: usize,
+    /// Records (persons) per archive.
+    #[arg(long, default_value_t = 10)]
+    pub records: usize,
+    /// Seed: the same seed writes the same bytes.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Schema generation: 2018 (FY2023 services) or 2024 (FY2024 services).
+    #[arg(long, default_value = "2018", value_parser = ["2018", "2024"])]
+    pub period: String,
+    /// Share of records (0.0–1.0) that get one injected defect; manifest.json lists the
+    /// check codes each defect must trigger.
+    #[arg(long, default_value_t = 0.0, value_name = "RATE")]
+    pub defects: f64,
+    /// After writing, check every archive and print the 受付エラー連絡表 (the quick start).
+    #[arg(long)]
+    pub check: bool,
+    /// Language of the printed reports with --check.
+    #[arg(long, value_enum, default_value_t = crate::check::LangArg::Ja)]
+    pub lang: crate::check::LangArg,
+}
+
+pub fn run(args: SampleArgs) -> Result<Exit> {
+    let period = match Period::parse(&args.period) {
+        Some(p) => p,
+        None => bail!("--period must be 2018 or 2024, got {:?}", args.period),
+    };
+    let config = SampleConfig {
+        archives: args.archives,
+        records: args.records,
+        seed: args.seed,
+        period,
+        defect_rate: args.defects,
+        ..SampleConfig::default()
+    };
+    let archives = daiko_sample::generate(&config).context("generating samples")?;
+    daiko_sample::write_to_dir(&archives, &args.out)
+        .with_context(|| format!("writing samples to {}", args.out.display()))?;
+    let defects: usize = archives.iter().map(|a| a.manifest.defects.len()).sum();
+    eprintln!(
+        "wrote {} archive(s) with {} record(s) each and manifest.json to {} ({defects} injected defect(s))",
+        archives.len(),
+        args.records,
+        args.out.display()
+    );
+    if !args.check {
+        return Ok(Exit::Ok);
+    }
+    let check_config = crate::check::config_from(Some(&config.receiver), None)?;
+    let reference = crate::check::reference_from(None)?;
+    let mut out = std::io::stdout().lock();
+    for a in &archives {
+        let report = crate::check::check_file(&args.out.join(&a.name), &check_config, reference.as_ref())?;
+        write_text(&report, Lang::from(args.lang), &mut out)?;
+        writeln!(out)?;
+    }
+    Ok(Exit::Ok)
+}
