@@ -32,8 +32,9 @@
 //! ```
 //! [`ActBuilder`] makes guidance `act` entries (session, plan and total containers), and
 //! [`DocumentHeader`] a whole checkup or guidance [`ClinicalDocument`] around sections
-//! made with [`section`]. [`Observation::to_element`] turns a read view back into an
-//! element (without its group members, which are flattened separately).
+//! made with [`section`]; [`acts`] reads the acts back. [`Observation::to_element`] turns
+//! a read view back into an element (without its group members, which are flattened
+//! separately).
 
 use crate::model::{Address, VoucherParticipant};
 use crate::model::{
@@ -326,6 +327,80 @@ pub fn observations(doc: &crate::model::ClinicalDocument) -> Vec<Observation> {
         }
     }
     out
+}
+
+/// A guidance `act` (a support session, or a container of plan/total items) with what
+/// it carries itself; its member observations are in [`observations`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Act {
+    /// XPath-like location, e.g. `/ClinicalDocument/component/structuredBody/component[2]/section/entry[1]/act`.
+    pub path: String,
+    /// Section code the act is in (`90030`, `90040` …).
+    pub section: String,
+    /// `@moodCode` (EVN done, INT planned).
+    pub mood: String,
+    /// `code` (the support form of a session); `None` when only a nullFlavor is given.
+    pub code: Option<Code>,
+    /// `effectiveTime/@value` (the session date).
+    pub effective_time: Option<String>,
+    /// `performer/assignedEntity/code` values (the staff kind, …3020).
+    pub performer_codes: Vec<Code>,
+}
+
+/// All `act` entries of a document's body (also acts nested in acts), in document order.
+pub fn acts(doc: &crate::model::ClinicalDocument) -> Vec<Act> {
+    let mut out = Vec::new();
+    for (si, section) in doc.sections.iter().enumerate() {
+        for (ei, entry) in section.entries.iter().enumerate() {
+            for item in entry.all("act") {
+                let path = format!(
+                    "/ClinicalDocument/component/structuredBody/component[{}]/section/entry[{}]/act",
+                    si + 1,
+                    ei + 1
+                );
+                collect_acts(item, path, &section.code.code, &mut out);
+            }
+        }
+    }
+    out
+}
+
+fn collect_acts(act: &Element, path: String, section: &str, out: &mut Vec<Act>) {
+    let code_of = |e: &Element| {
+        e.get("code").map(|c| Code {
+            code: c.to_string(),
+            code_system: e.get("codeSystem").map(str::to_string),
+            display_name: e.get("displayName").map(str::to_string),
+        })
+    };
+    let view = Act {
+        section: section.to_string(),
+        mood: act.get("moodCode").unwrap_or_default().to_string(),
+        code: act.first("code").and_then(code_of),
+        effective_time: act
+            .first("effectiveTime")
+            .and_then(|t| t.get("value"))
+            .map(str::to_string),
+        performer_codes: act
+            .all("performer")
+            .filter_map(|p| p.first("assignedEntity"))
+            .filter_map(|a| a.first("code"))
+            .filter_map(code_of)
+            .collect(),
+        path,
+    };
+    let parent = view.path.clone();
+    out.push(view);
+    for (k, rel) in act.all("entryRelationship").enumerate() {
+        for inner in rel.all("act") {
+            collect_acts(
+                inner,
+                format!("{parent}/entryRelationship[{}]/act", k + 1),
+                section,
+                out,
+            );
+        }
+    }
 }
 
 /// Pushes an observation and then its `entryRelationship` members (depth first).

@@ -384,3 +384,29 @@ fn act_builder_makes_guidance_sessions() {
     );
     assert_eq!(obs[0].section, "90030");
 }
+
+#[test]
+fn guidance_example_acts_carry_date_form_and_staff() {
+    let Some(doc) = example(GUIDANCE) else { return };
+    let acts = cda::acts(&doc);
+    assert_eq!(acts.len(), 3);
+    let session = &acts[0];
+    assert_eq!(session.path, format!("{BODY}[2]/section/entry[1]/act"));
+    assert_eq!(
+        (session.section.as_str(), session.mood.as_str()),
+        ("90030", "EVN")
+    );
+    assert_eq!(session.code.as_ref().map(|c| c.code.as_str()), Some("1"));
+    assert_eq!(session.effective_time.as_deref(), Some("20230801"));
+    assert_eq!(
+        session
+            .performer_codes
+            .iter()
+            .map(|c| c.code.as_str())
+            .collect::<Vec<_>>(),
+        ["2"]
+    );
+    let plan = &acts[1];
+    assert_eq!((plan.mood.as_str(), plan.code.is_none()), ("INT", true));
+    assert_eq!(acts[2].section, "90070");
+}
