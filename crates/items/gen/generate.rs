@@ -91,7 +91,11 @@ fn note_codes(note: &str) -> Vec<(String, String)> {
             };
             if let Some(ls) = label_start {
                 let mut k = ls;
-                while k < chars.len() && !matches!(chars[k], '、' | '､' | '，' | '。') {
+                // A label ends at the next list separator, or at ". " where a remark follows.
+                while k < chars.len()
+                    && !matches!(chars[k], '、' | '､' | '，' | '。')
+                    && !(chars[k] == '.' && chars.get(k + 1) == Some(&' '))
+                {
                     k += 1;
                 }
                 let code: String = chars[i..j].iter().collect();

@@ -15,6 +15,20 @@
 //! * [`stratify`]: メタボリックシンドローム判定 and 保健指導レベル (階層化) as pure
 //!   functions of the values.
 //! * [`text`]: value-format helpers (format masks, byte length with full-width = 2).
+//!
+//! ## The data files
+//!
+//! `data/checkup_fy2018.tsv`, `data/checkup_fy2024.tsv`, `data/guidance_fy2018.tsv` and
+//! `data/code_values.tsv` are daiko's own tab-separated files (English column names, only
+//! what the checks use). They are made from the reference tables, which daiko must not
+//! ship, with
+//!
+//! ```text
+//! cargo run -p daiko-items --example gen_items -- ../shared/reference/items crates/items/data
+//! ```
+//!
+//! and `tests/reference.rs` fails when the committed files differ from what the generator
+//! makes, or name a code the reference tables do not have (skipped without ../shared).
 
 pub mod rules;
 pub mod stratify;

@@ -167,6 +167,30 @@ impl<'a> Checkup<'a> {
         self.check_stratification(out);
     }
 
+    /// 測定不可能・検査未実施の理由 (9N512, FY2024+) as `code:label`, when recorded.
+    fn not_performed_reason(&self) -> Option<String> {
+        let obs = self.obs(item::NOT_PERFORMED_REASON)?;
+        let Value::Coded { code, .. } = recorded_value(obs)? else {
+            return None;
+        };
+        let label = code
+            .code_system
+            .as_deref()
+            .and_then(|s| self.table.code_values(s))
+            .and_then(|v| v.get(&code.code));
+        Some(label.map_or_else(|| code.code.clone(), |l| format!("{}:{l}", code.code)))
+    }
+
+    fn reason_ja(&self) -> String {
+        self.not_performed_reason()
+            .map_or_else(String::new, |r| format!("(理由 {r})"))
+    }
+
+    fn reason_en(&self) -> String {
+        self.not_performed_reason()
+            .map_or_else(String::new, |r| format!(" (reason {r})"))
+    }
+
     /// M-01 … M-06, M-11, M-12 for one observation.
     fn check_observation(&self, obs: &Observation, out: &mut Vec<Finding>) {
         let Some(code) = &obs.code else { return };
@@ -198,8 +222,16 @@ impl<'a> Checkup<'a> {
                 self.file(),
                 &obs.path,
                 "negationInd=true",
-                &format!("{}は未実施として記録されています(受付可)", ja(it)),
-                &format!("{} is recorded as not performed (accepted)", en(it)),
+                &format!(
+                    "{}は未実施として記録されています{}(受付可)",
+                    ja(it),
+                    self.reason_ja()
+                ),
+                &format!(
+                    "{} is recorded as not performed{} (accepted)",
+                    en(it),
+                    self.reason_en()
+                ),
             ));
             return;
         }
@@ -250,8 +282,16 @@ impl<'a> Checkup<'a> {
                 self.file(),
                 &obs.path,
                 &format!("nullFlavor={nf}"),
-                &format!("{}は測定不能として記録されています(受付可)", ja(it)),
-                &format!("{} is recorded as not measurable (accepted)", en(it)),
+                &format!(
+                    "{}は測定不能として記録されています{}(受付可)",
+                    ja(it),
+                    self.reason_ja()
+                ),
+                &format!(
+                    "{} is recorded as not measurable{} (accepted)",
+                    en(it),
+                    self.reason_en()
+                ),
             ));
             return;
         }
