@@ -940,7 +940,8 @@ fn common_type(name: &str, v2024: bool) -> Option<TypeRef> {
     }
 }
 
-pub(crate) fn index_type(name: &str, v2024: bool) -> Option<TypeRef> {
+pub(crate) fn index_type(name: &str, ctx: u8) -> Option<TypeRef> {
+    let v2024 = ctx & When::V2024 != 0;
     let c = |t: &'static Complex| Some(TypeRef::Complex(t));
     match name {
         "Index" => c(&INDEX_T),
@@ -953,7 +954,8 @@ pub(crate) fn index_type(name: &str, v2024: bool) -> Option<TypeRef> {
     }
 }
 
-pub(crate) fn summary_type(name: &str, v2024: bool) -> Option<TypeRef> {
+pub(crate) fn summary_type(name: &str, ctx: u8) -> Option<TypeRef> {
+    let v2024 = ctx & When::V2024 != 0;
     let c = |t: &'static Complex| Some(TypeRef::Complex(t));
     match name {
         "Summary" => c(&SUMMARY_T),
@@ -962,7 +964,8 @@ pub(crate) fn summary_type(name: &str, v2024: bool) -> Option<TypeRef> {
     }
 }
 
-pub(crate) fn checkup_claim_type(name: &str, v2024: bool) -> Option<TypeRef> {
+pub(crate) fn checkup_claim_type(name: &str, ctx: u8) -> Option<TypeRef> {
+    let v2024 = ctx & When::V2024 != 0;
     let c = |t: &'static Complex| Some(TypeRef::Complex(t));
     match name {
         "CheckupClaim" => c(&CHECKUP_CLAIM_T),
@@ -976,7 +979,8 @@ pub(crate) fn checkup_claim_type(name: &str, v2024: bool) -> Option<TypeRef> {
     }
 }
 
-pub(crate) fn guidance_claim_type(name: &str, v2024: bool) -> Option<TypeRef> {
+pub(crate) fn guidance_claim_type(name: &str, ctx: u8) -> Option<TypeRef> {
+    let v2024 = ctx & When::V2024 != 0;
     let c = |t: &'static Complex| Some(TypeRef::Complex(t));
     match name {
         "HealthGuidanceClaim" => c(&GUIDANCE_CLAIM_T),

@@ -181,7 +181,7 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
             };
             let ns = node.lookup_namespace_uri(prefix);
             let found = if ns == Some(self.rules.namespace) {
-                (self.rules.types)(local, self.v2024)
+                (self.rules.types)(local, self.ctx)
             } else {
                 None
             };
@@ -482,6 +482,10 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
             Term::Choice(parts) => {
                 let mut nullable = false;
                 for p in parts.iter() {
+                    // an alternative absent from this schema is no alternative at all
+                    if !p.when.holds(self.ctx) {
+                        continue;
+                    }
                     match self.particle(p, cur, ns)? {
                         Outcome::Consumed => return Ok(Outcome::Consumed),
                         Outcome::Empty => nullable = true,

@@ -46,6 +46,7 @@ pub struct Violation {
     pub message: String,
 }
 
+mod cda;
 mod claims;
 mod engine;
 #[allow(dead_code)] // parts of the vocabulary are used by the CDA rules only
@@ -54,40 +55,43 @@ mod simple;
 
 use model::{SchemaRules, When};
 
-fn rules(set: SchemaSet, schema: Schema) -> Option<SchemaRules> {
+fn rules(set: SchemaSet, schema: Schema) -> SchemaRules {
     let namespace = match set {
         SchemaSet::V2018 => claims::NS_2018,
         SchemaSet::V2024 => claims::NS_2024,
     };
-    let (globals, types): (
-        &'static [model::Particle],
-        fn(&str, bool) -> Option<model::TypeRef>,
-    ) = match schema {
-        Schema::Index => (claims::INDEX_GLOBALS, claims::index_type),
-        Schema::Summary => (claims::SUMMARY_GLOBALS, claims::summary_type),
-        Schema::CheckupClaim => (claims::CHECKUP_CLAIM_GLOBALS, claims::checkup_claim_type),
-        Schema::GuidanceClaim => (claims::GUIDANCE_CLAIM_GLOBALS, claims::guidance_claim_type),
-        Schema::CheckupCda | Schema::GuidanceCda => return None,
-    };
-    Some(SchemaRules {
+    let claims = |globals, types| SchemaRules {
         namespace,
         globals,
         types,
         ctx: When::HC,
-    })
+    };
+    let cda = |ctx| SchemaRules {
+        namespace: cda::NS,
+        globals: cda::GLOBALS,
+        types: cda::named_type,
+        ctx,
+    };
+    match schema {
+        Schema::Index => claims(claims::INDEX_GLOBALS, claims::index_type),
+        Schema::Summary => claims(claims::SUMMARY_GLOBALS, claims::summary_type),
+        Schema::CheckupClaim => claims(claims::CHECKUP_CLAIM_GLOBALS, claims::checkup_claim_type),
+        Schema::GuidanceClaim => {
+            claims(claims::GUIDANCE_CLAIM_GLOBALS, claims::guidance_claim_type)
+        }
+        Schema::CheckupCda => cda(When::HC),
+        Schema::GuidanceCda => cda(When::HG),
+    }
 }
 
 /// Validates a parsed document against `schema` of `set`. An empty result means valid.
 ///
 /// As with any XML Schema processor, the root may be any element the schema declares globally
-/// (e.g. a lone `interactionType`); callers that need a particular root check its name.
+/// (e.g. a lone `interactionType` for ix08); callers that need a particular root check its name.
 pub fn validate(doc: &roxmltree::Document<'_>, set: SchemaSet, schema: Schema) -> Vec<Violation> {
     let set_bit = match set {
         SchemaSet::V2018 => When::V2018,
         SchemaSet::V2024 => When::V2024,
     };
-    match rules(set, schema) {
-        Some(r) => engine::run(doc, &r, set_bit),
-        None => Vec::new(),
-    }
+    engine::run(doc, &rules(set, schema), set_bit)
 }

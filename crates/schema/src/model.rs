@@ -234,7 +234,7 @@ pub(crate) struct Complex {
 pub(crate) struct SchemaRules {
     pub namespace: &'static str,
     pub globals: &'static [Particle],
-    pub types: fn(&str, bool) -> Option<TypeRef>,
+    pub types: fn(&str, u8) -> Option<TypeRef>,
     pub ctx: u8,
 }
 
