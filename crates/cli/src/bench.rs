@@ -58,13 +58,22 @@ fn bench_check(args: BenchCheckArgs) -> Result<Exit> {
         seed: 1,
         ..daiko_sample::SampleConfig::default()
     };
-    eprintln!("generating {} archives × {} records …", args.archives, args.records);
+    eprintln!(
+        "generating {} archives × {} records …",
+        args.archives, args.records
+    );
     let archives = daiko_sample::generate(&cfg).context("generating sample archives")?;
     let docs: usize = archives.len() * args.records;
     let bytes: usize = archives.iter().map(|a| a.zip.len()).sum();
-    println!("input: {} archives, {docs} checkup documents (+ {docs} claims), {} KiB zipped", archives.len(), bytes / 1024);
+    println!(
+        "input: {} archives, {docs} checkup documents (+ {docs} claims), {} KiB zipped",
+        archives.len(),
+        bytes / 1024
+    );
 
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let mut results = Vec::new();
     for workers in [1, cores] {
         let mut config = CheckConfig::for_agency(cfg.receiver.clone());
@@ -72,14 +81,26 @@ fn bench_check(args: BenchCheckArgs) -> Result<Exit> {
         config.workers = Some(workers);
         let (rate, rounds) = measure(Duration::from_secs(args.seconds), || {
             for a in &archives {
-                let report = check_archive(&a.name, Cursor::new(&a.zip), &config, &NoReference, &mut NullSink);
+                let report = check_archive(
+                    &a.name,
+                    Cursor::new(&a.zip),
+                    &config,
+                    &NoReference,
+                    &mut NullSink,
+                );
                 if report.counts.errors > 0 {
-                    bail!("sample archive {} has {} errors: the benchmark needs clean input", a.name, report.counts.errors);
+                    bail!(
+                        "sample archive {} has {} errors: the benchmark needs clean input",
+                        a.name,
+                        report.counts.errors
+                    );
                 }
             }
             Ok(docs)
         })?;
-        println!("daiko check, {workers} worker(s): {rate:>9.0} checkup documents/s ({rounds} rounds)");
+        println!(
+            "daiko check, {workers} worker(s): {rate:>9.0} checkup documents/s ({rounds} rounds)"
+        );
         results.push(rate);
     }
 
@@ -88,10 +109,14 @@ fn bench_check(args: BenchCheckArgs) -> Result<Exit> {
         p.join("hc08_V08.xsd").exists().then_some(p)
     });
     match xsd_dir {
-        None => println!("xmllint baseline skipped: no XSD folder (pass --xsd-dir DIR with hc08_V08.xsd)"),
+        None => println!(
+            "xmllint baseline skipped: no XSD folder (pass --xsd-dir DIR with hc08_V08.xsd)"
+        ),
         Some(dir) => {
             let rate = xmllint_rate(&archives, &dir, args.xmllint_docs)?;
-            println!("xmllint --noout --schema hc08_V08.xsd (1 process, 1 core): {rate:>9.0} documents/s");
+            println!(
+                "xmllint --noout --schema hc08_V08.xsd (1 process, 1 core): {rate:>9.0} documents/s"
+            );
             if let Some(best) = results.last() {
                 println!("daiko ({cores} workers) / xmllint: {:.1}×", best / rate);
             }
@@ -114,7 +139,11 @@ fn measure(min: Duration, mut round: impl FnMut() -> Result<usize>) -> Result<(f
 }
 
 /// Extracts up to `limit` DATA documents and times one xmllint process validating them.
-fn xmllint_rate(archives: &[daiko_sample::SampleArchive], xsd_dir: &std::path::Path, limit: usize) -> Result<f64> {
+fn xmllint_rate(
+    archives: &[daiko_sample::SampleArchive],
+    xsd_dir: &std::path::Path,
+    limit: usize,
+) -> Result<f64> {
     let schema = xsd_dir.join("hc08_V08.xsd");
     if !schema.exists() {
         bail!("{} not found", schema.display());
@@ -124,7 +153,12 @@ fn xmllint_rate(archives: &[daiko_sample::SampleArchive], xsd_dir: &std::path::P
     let mut files = Vec::new();
     'outer: for a in archives {
         let mut archive = Archive::open(&a.name, Cursor::new(&a.zip), ArchiveLimits::default());
-        let entries: Vec<_> = archive.entries.iter().filter(|e| e.role == EntryRole::Data).cloned().collect();
+        let entries: Vec<_> = archive
+            .entries
+            .iter()
+            .filter(|e| e.role == EntryRole::Data)
+            .cloned()
+            .collect();
         for e in entries {
             if files.len() >= limit {
                 break 'outer;
@@ -148,7 +182,11 @@ fn xmllint_rate(archives: &[daiko_sample::SampleArchive], xsd_dir: &std::path::P
     let stderr = String::from_utf8_lossy(&out.stderr);
     let valid = stderr.lines().filter(|l| l.ends_with(" validates")).count();
     if valid != files.len() {
-        bail!("xmllint validated {valid} of {} documents:\n{}", files.len(), stderr.lines().take(10).collect::<Vec<_>>().join("\n"));
+        bail!(
+            "xmllint validated {valid} of {} documents:\n{}",
+            files.len(),
+            stderr.lines().take(10).collect::<Vec<_>>().join("\n")
+        );
     }
     Ok(files.len() as f64 / secs)
 }

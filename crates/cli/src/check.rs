@@ -70,8 +70,9 @@ pub fn config_from(agency: Option<&str>, reception_date: Option<&str>) -> Result
         None => CheckConfig::default(),
     };
     if let Some(d) = reception_date {
-        let date = Date::parse_flexible(d)
-            .with_context(|| format!("--reception-date must be YYYY-MM-DD or YYYYMMDD, got {d:?}"))?;
+        let date = Date::parse_flexible(d).with_context(|| {
+            format!("--reception-date must be YYYY-MM-DD or YYYYMMDD, got {d:?}")
+        })?;
         config = config.received_on(date);
     }
     Ok(config)
@@ -89,20 +90,33 @@ pub fn reference_from(dir: Option<&Path>) -> Result<Box<dyn ReferenceData>> {
 }
 
 /// Checks one archive file.
-pub fn check_file(path: &Path, config: &CheckConfig, reference: &dyn ReferenceData) -> Result<Report> {
+pub fn check_file(
+    path: &Path,
+    config: &CheckConfig,
+    reference: &dyn ReferenceData,
+) -> Result<Report> {
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
         .with_context(|| format!("{}: not a file name", path.display()))?
         .to_string();
-    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let meta = file.metadata().with_context(|| format!("cannot read {}", path.display()))?;
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let meta = file
+        .metadata()
+        .with_context(|| format!("cannot read {}", path.display()))?;
     if !meta.is_file() {
         bail!("{} is not a regular file", path.display());
     }
     let reader = std::io::BufReader::with_capacity(1 << 16, file);
     tracing::info!(archive = %name, bytes = meta.len(), "checking");
-    Ok(check_archive(&name, reader, config, reference, &mut NullSink))
+    Ok(check_archive(
+        &name,
+        reader,
+        config,
+        reference,
+        &mut NullSink,
+    ))
 }
 
 /// One printer for the whole run (CSV writes its BOM and header once).
@@ -154,7 +168,14 @@ pub fn run(args: CheckArgs) -> Result<Exit> {
         }
     }
     if unreadable > 0 {
-        bail!("{unreadable} of {} archive(s) could not be read", args.archives.len());
+        bail!(
+            "{unreadable} of {} archive(s) could not be read",
+            args.archives.len()
+        );
     }
-    Ok(if all_accepted { Exit::Ok } else { Exit::InputErrors })
+    Ok(if all_accepted {
+        Exit::Ok
+    } else {
+        Exit::InputErrors
+    })
 }

@@ -67,7 +67,8 @@ pub fn run(args: SampleArgs) -> Result<Exit> {
     let reference = crate::check::reference_from(None)?;
     let mut out = std::io::stdout().lock();
     for a in &archives {
-        let report = crate::check::check_file(&args.out.join(&a.name), &check_config, reference.as_ref())?;
+        let report =
+            crate::check::check_file(&args.out.join(&a.name), &check_config, reference.as_ref())?;
         write_text(&report, Lang::from(args.lang), &mut out)?;
         writeln!(out)?;
     }

@@ -16,7 +16,11 @@ fn write_samples(dir: &Path, extra: &[&str]) {
     let mut args = vec!["sample", "--out", out];
     args.extend_from_slice(extra);
     let o = daiko(&args);
-    assert!(o.status.success(), "daiko sample failed: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "daiko sample failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 fn zips(dir: &Path) -> Vec<String> {
@@ -34,14 +38,22 @@ fn zips(dir: &Path) -> Vec<String> {
 #[test]
 fn clean_samples_are_accepted_with_exit_0_and_json_lines() {
     let dir = tempfile::tempdir().expect("tempdir");
-    write_samples(dir.path(), &["--archives", "2", "--records", "5", "--seed", "7"]);
+    write_samples(
+        dir.path(),
+        &["--archives", "2", "--records", "5", "--seed", "7"],
+    );
     let files = zips(dir.path());
     assert_eq!(files.len(), 2);
     let mut args = vec!["check", "--format", "json", "--agency", "99000010"];
     args.extend(files.iter().map(String::as_str));
     let o = daiko(&args);
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(o.status.code(), Some(0), "stdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 2, "one JSON object per archive");
     for line in lines {
@@ -63,14 +75,32 @@ fn clean_samples_are_accepted_with_exit_0_and_json_lines() {
 #[test]
 fn every_injected_defect_is_reported_with_its_code() {
     let dir = tempfile::tempdir().expect("tempdir");
-    write_samples(dir.path(), &["--archives", "3", "--records", "30", "--seed", "11", "--defects", "0.5"]);
+    write_samples(
+        dir.path(),
+        &[
+            "--archives",
+            "3",
+            "--records",
+            "30",
+            "--seed",
+            "11",
+            "--defects",
+            "0.5",
+        ],
+    );
     let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).expect("manifest")).expect("json");
+        serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).expect("manifest"))
+            .expect("json");
     let files = zips(dir.path());
     let mut args = vec!["check", "--format", "json", "--agency", "99000010"];
     args.extend(files.iter().map(String::as_str));
     let o = daiko(&args);
-    assert_eq!(o.status.code(), Some(1), "defective archives exit 1: {}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "defective archives exit 1: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let reports: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).expect("JSON line"))
@@ -83,31 +113,47 @@ fn every_injected_defect_is_reported_with_its_code() {
             .find(|r| r["archive"]["name"] == name)
             .unwrap_or_else(|| panic!("no report for {name}"));
         for defect in archive["defects"].as_array().expect("defects") {
-            let files: Vec<&serde_json::Value> = defect["files"].as_array().expect("files").iter().collect();
+            let files: Vec<&serde_json::Value> =
+                defect["files"].as_array().expect("files").iter().collect();
             for code in defect["codes"].as_array().expect("codes") {
                 let found = report["findings"]
                     .as_array()
                     .expect("findings")
                     .iter()
-                    .any(|f| f["code"] == *code && (files.is_empty() || files.contains(&&f["file"])));
-                assert!(found, "{name}: defect {defect} expected {code} at {files:?}, report findings: {}", report["findings"]);
+                    .any(|f| {
+                        f["code"] == *code && (files.is_empty() || files.contains(&&f["file"]))
+                    });
+                assert!(
+                    found,
+                    "{name}: defect {defect} expected {code} at {files:?}, report findings: {}",
+                    report["findings"]
+                );
                 checked += 1;
             }
         }
     }
-    assert!(checked > 5, "the defect sample should carry several defects, found {checked}");
+    assert!(
+        checked > 5,
+        "the defect sample should carry several defects, found {checked}"
+    );
 }
 
 #[test]
 fn text_report_is_a_japanese_error_notice_and_english_on_request() {
     let dir = tempfile::tempdir().expect("tempdir");
-    write_samples(dir.path(), &["--records", "4", "--seed", "3", "--defects", "1.0"]);
+    write_samples(
+        dir.path(),
+        &["--records", "4", "--seed", "3", "--defects", "1.0"],
+    );
     let files = zips(dir.path());
     let o = daiko(&["check", &files[0]]);
     let text = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(1));
     assert!(text.contains("受付エラー連絡表"), "{text}");
-    assert!(text.contains("対処"), "Japanese messages carry a fix hint: {text}");
+    assert!(
+        text.contains("対処"),
+        "Japanese messages carry a fix hint: {text}"
+    );
     let o = daiko(&["check", "--lang", "en", &files[0]]);
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("Reception error report"), "{text}");
@@ -116,14 +162,24 @@ fn text_report_is_a_japanese_error_notice_and_english_on_request() {
 #[test]
 fn csv_opens_in_excel_with_a_bom_and_one_header() {
     let dir = tempfile::tempdir().expect("tempdir");
-    write_samples(dir.path(), &["--archives", "2", "--records", "4", "--defects", "1.0"]);
+    write_samples(
+        dir.path(),
+        &["--archives", "2", "--records", "4", "--defects", "1.0"],
+    );
     let files = zips(dir.path());
     let mut args = vec!["check", "--format", "csv"];
     args.extend(files.iter().map(String::as_str));
     let o = daiko(&args);
-    assert!(o.stdout.starts_with("\u{feff}".as_bytes()), "UTF-8 BOM first");
+    assert!(
+        o.stdout.starts_with("\u{feff}".as_bytes()),
+        "UTF-8 BOM first"
+    );
     let text = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(text.matches("アーカイブ,判定,コード").count(), 1, "one header for all archives");
+    assert_eq!(
+        text.matches("アーカイブ,判定,コード").count(),
+        1,
+        "one header for all archives"
+    );
     assert!(text.lines().count() > 2);
 }
 
@@ -131,7 +187,10 @@ fn csv_opens_in_excel_with_a_bom_and_one_header() {
 fn unreadable_file_and_bad_usage_exit_2() {
     let o = daiko(&["check", "/nonexistent/9910000018_99000010_202306200_1.zip"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(o.stdout.is_empty(), "nothing on stdout when nothing was checked");
+    assert!(
+        o.stdout.is_empty(),
+        "nothing on stdout when nothing was checked"
+    );
     let o = daiko(&["check"]);
     assert_eq!(o.status.code(), Some(2));
     let o = daiko(&["check", "--agency", "12", "x.zip"]);
@@ -149,7 +208,13 @@ fn not_a_zip_is_a_finding_not_a_crash() {
     assert_eq!(o.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(v["verdict"], "rejected");
-    assert!(v["findings"].as_array().expect("findings").iter().any(|f| f["code"] == "A-01"));
+    assert!(
+        v["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["code"] == "A-01")
+    );
 }
 
 #[test]

@@ -48,8 +48,14 @@ impl<W: Write> CsvPrinter<W> {
     /// the file as UTF-8.
     pub fn new(mut out: W, lang: Lang) -> io::Result<Self> {
         out.write_all("\u{feff}".as_bytes())?;
-        let writer = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(out);
-        Ok(CsvPrinter { writer, lang, started: false })
+        let writer = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(out);
+        Ok(CsvPrinter {
+            writer,
+            lang,
+            started: false,
+        })
     }
 
     /// Writes the rows of one report (the BOM and header before the first).
@@ -58,12 +64,30 @@ impl<W: Write> CsvPrinter<W> {
             self.started = true;
             let header: [&str; 11] = match self.lang {
                 Lang::Ja => [
-                    "アーカイブ", "判定", "コード", "重大度", "処理区分", "返戻理由", "ファイル", "位置",
-                    "値", "内容", "SHA-256",
+                    "アーカイブ",
+                    "判定",
+                    "コード",
+                    "重大度",
+                    "処理区分",
+                    "返戻理由",
+                    "ファイル",
+                    "位置",
+                    "値",
+                    "内容",
+                    "SHA-256",
                 ],
                 Lang::En => [
-                    "archive", "verdict", "code", "severity", "outcome", "return_reason", "file",
-                    "location", "value", "message", "sha256",
+                    "archive",
+                    "verdict",
+                    "code",
+                    "severity",
+                    "outcome",
+                    "return_reason",
+                    "file",
+                    "location",
+                    "value",
+                    "message",
+                    "sha256",
                 ],
             };
             self.writer.write_record(header).map_err(io::Error::other)?;
@@ -168,28 +192,29 @@ pub fn write_text<W: Write>(report: &Report, lang: Lang, mut out: W) -> io::Resu
     let c = &report.counts;
     let rule = "=".repeat(78);
     let thin = "-".repeat(78);
-    let (title, l_archive, l_sender, l_receiver, l_service, l_generation, l_verdict, l_counts) = match lang {
-        Lang::Ja => (
-            "受付エラー連絡表",
-            "アーカイブ",
-            "送付元",
-            "送付先",
-            "実施区分",
-            "様式世代",
-            "判定",
-            "件数",
-        ),
-        Lang::En => (
-            "Reception error report",
-            "Archive",
-            "Sender",
-            "Receiver",
-            "Service",
-            "Generation",
-            "Verdict",
-            "Counts",
-        ),
-    };
+    let (title, l_archive, l_sender, l_receiver, l_service, l_generation, l_verdict, l_counts) =
+        match lang {
+            Lang::Ja => (
+                "受付エラー連絡表",
+                "アーカイブ",
+                "送付元",
+                "送付先",
+                "実施区分",
+                "様式世代",
+                "判定",
+                "件数",
+            ),
+            Lang::En => (
+                "Reception error report",
+                "Archive",
+                "Sender",
+                "Receiver",
+                "Service",
+                "Generation",
+                "Verdict",
+                "Counts",
+            ),
+        };
     writeln!(out, "{rule}")?;
     writeln!(out, "{title}")?;
     writeln!(out, "{rule}")?;
@@ -205,7 +230,12 @@ pub fn write_text<W: Write>(report: &Report, lang: Lang, mut out: W) -> io::Resu
         service_label(a.service_event_type, lang)
     )?;
     writeln!(out, "{}: {}", pad(l_generation, 10), a.generation)?;
-    writeln!(out, "{}: {}", pad(l_verdict, 10), verdict_label(report.verdict, lang))?;
+    writeln!(
+        out,
+        "{}: {}",
+        pad(l_verdict, 10),
+        verdict_label(report.verdict, lang)
+    )?;
     match lang {
         Lang::Ja => writeln!(
             out,
@@ -232,13 +262,21 @@ pub fn write_text<W: Write>(report: &Report, lang: Lang, mut out: W) -> io::Resu
     }
 
     let groups: [(Severity, &str, &str); 3] = [
-        (Severity::Error, "■ エラー（受付不可・返戻）", "■ Errors (archive rejected / record returned)"),
+        (
+            Severity::Error,
+            "■ エラー（受付不可・返戻）",
+            "■ Errors (archive rejected / record returned)",
+        ),
         (Severity::Warning, "■ 警告・確認", "■ Warnings and holds"),
         (Severity::Info, "■ 参考", "■ Notes"),
     ];
     let mut n = 0usize;
     for (severity, ja, en) in groups {
-        let items: Vec<&Finding> = report.findings.iter().filter(|f| f.severity == severity).collect();
+        let items: Vec<&Finding> = report
+            .findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .collect();
         if items.is_empty() {
             continue;
         }
@@ -257,7 +295,13 @@ pub fn write_text<W: Write>(report: &Report, lang: Lang, mut out: W) -> io::Resu
                 (Some(r), Lang::En) => format!("  return reason {}", r.code()),
                 (None, _) => String::new(),
             };
-            writeln!(out, "{n:>4}. [{}] {}{}", f.code, outcome_label(f.outcome, lang), reason)?;
+            writeln!(
+                out,
+                "{n:>4}. [{}] {}{}",
+                f.code,
+                outcome_label(f.outcome, lang),
+                reason
+            )?;
             let (l_file, l_loc, l_val) = match lang {
                 Lang::Ja => ("ファイル", "位置", "値"),
                 Lang::En => ("file", "location", "value"),
@@ -273,7 +317,11 @@ pub fn write_text<W: Write>(report: &Report, lang: Lang, mut out: W) -> io::Resu
         }
     }
 
-    let flagged: Vec<_> = report.records.iter().filter(|r| r.outcome != RecordOutcome::Accepted).collect();
+    let flagged: Vec<_> = report
+        .records
+        .iter()
+        .filter(|r| r.outcome != RecordOutcome::Accepted)
+        .collect();
     if !flagged.is_empty() {
         writeln!(out)?;
         writeln!(
@@ -300,7 +348,11 @@ pub fn write_text<W: Write>(report: &Report, lang: Lang, mut out: W) -> io::Resu
                 pad(outcome, 8),
                 reason,
                 r.data_file,
-                if lang == Lang::Ja { "保険者" } else { "insurer" },
+                if lang == Lang::Ja {
+                    "保険者"
+                } else {
+                    "insurer"
+                },
                 r.insurer,
                 r.voucher
             )?;
