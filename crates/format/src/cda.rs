@@ -484,26 +484,22 @@ fn view_of(obs: &Element, path: &str, section: &str, group: Option<GroupMember>)
             "methodCode" => view
                 .methods
                 .push(c.get("code").unwrap_or_default().to_string()),
-            "author" => {
-                if view.author_name.is_none() {
-                    view.author_name = c
-                        .first("assignedAuthor")
-                        .and_then(|a| a.first("assignedPerson"))
-                        .and_then(|p| p.first("name"))
-                        .map(raw_text);
-                }
+            "author" if view.author_name.is_none() => {
+                view.author_name = c
+                    .first("assignedAuthor")
+                    .and_then(|a| a.first("assignedPerson"))
+                    .and_then(|p| p.first("name"))
+                    .map(raw_text);
             }
-            "referenceRange" => {
-                if view.reference_range.is_none() {
-                    let value = c.first("observationRange").and_then(|r| r.first("value"));
-                    let bound = |name: &str| {
-                        value
-                            .and_then(|v| v.first(name))
-                            .and_then(|b| b.get("value"))
-                            .map(str::to_string)
-                    };
-                    view.reference_range = Some((bound("low"), bound("high")));
-                }
+            "referenceRange" if view.reference_range.is_none() => {
+                let value = c.first("observationRange").and_then(|r| r.first("value"));
+                let bound = |name: &str| {
+                    value
+                        .and_then(|v| v.first(name))
+                        .and_then(|b| b.get("value"))
+                        .map(str::to_string)
+                };
+                view.reference_range = Some((bound("low"), bound("high")));
             }
             _ => {}
         }

@@ -22,7 +22,9 @@ use roxmltree::Node;
 pub struct ParseLimits {
     /// Largest document accepted, in bytes.
     pub max_bytes: usize,
-    /// Deepest element nesting accepted.
+    /// Deepest element nesting accepted. The CDA needs about 15 levels; keep this small,
+    /// because the owned body trees ([`crate::xml::Element`]) are built and dropped
+    /// recursively.
     pub max_depth: usize,
     /// Most nodes (elements, attributes, text) accepted.
     pub max_nodes: u32,

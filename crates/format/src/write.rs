@@ -7,7 +7,9 @@
 //! `../XSD/…` for files under DATA/ and CLAIMS/). The CDA body entries are written as
 //! stored, re-indented. Values are written as kept in the model (raw strings), so a
 //! model read from a file writes back the producer's spelling; optional attributes that
-//! are `None` are omitted.
+//! are `None` are omitted. Text is escaped (`<`, `&`, quotes, CR, and tab/LF in
+//! attributes); characters XML 1.0 cannot carry at all (C0 controls other than tab, LF
+//! and CR) are not filtered, so a model must not hold them (a read model never does).
 
 use crate::model::*;
 use crate::xml::{Element, escape_attr, escape_text, indent};
