@@ -7,11 +7,13 @@
 //! ```text
 //! daiko check ARCHIVE.zip... [--format text|json|csv] [--lang ja|en] [--agency NUMBER] [--reference DIR]
 //! daiko sample --out DIR [--archives N] [--records R] [--seed S] [--period 2018|2024] [--defects RATE] [--check]
+//! daiko checks [--format markdown|json]
 //! daiko bench check [--archives N] [--records R] [--xsd-dir DIR]
 //! ```
 
 mod bench;
 mod check;
+mod checks;
 mod sample;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +31,8 @@ struct Cli {
 enum Command {
     /// Check archives as an agency's reception does (事務点検) and print the report.
     Check(check::CheckArgs),
+    /// Print the check catalogue (codes, outcomes, 返戻理由, titles, hints).
+    Checks(checks::ChecksArgs),
     /// Write realistic sample archives (optionally with injected defects and a manifest).
     Sample(sample::SampleArgs),
     /// Measure speed (see docs/performance.md).
@@ -63,6 +67,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Sample(args) => sample::run(args),
+        Command::Checks(args) => checks::run(args),
         Command::Bench(cmd) => bench::run(cmd),
     };
     match result {

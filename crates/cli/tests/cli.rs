@@ -239,3 +239,25 @@ fn the_shared_example_archive_is_accepted() {
     assert_eq!(v["verdict"], "accepted", "{v}");
     assert_eq!(o.status.code(), Some(0));
 }
+
+#[test]
+fn docs_checks_md_is_the_catalogue() {
+    let o = daiko(&["checks", "--format", "markdown"]);
+    assert!(o.status.success());
+    let doc = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/checks.md");
+    let on_disk = std::fs::read_to_string(&doc).unwrap_or_default();
+    assert_eq!(
+        on_disk,
+        String::from_utf8_lossy(&o.stdout),
+        "docs/checks.md is out of date: run `cargo run -- checks --format markdown > docs/checks.md`"
+    );
+    let text = String::from_utf8_lossy(&o.stdout);
+    for code in [
+        "T-01", "A-09", "X-02", "I-07", "S-08", "P-05", "H-12", "M-17", "C-16", "D-06", "U-06",
+    ] {
+        assert!(
+            text.contains(&format!("| {code} |")),
+            "{code} missing from the catalogue"
+        );
+    }
+}
