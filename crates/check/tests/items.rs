@@ -554,6 +554,12 @@ fn m10_detailed_checkup_against_the_claim() {
         .claim_details("1", &[])
         .findings();
     assert_eq!(codes(&unclaimed), ["M-10"]);
+    // claimed although the target-person code says it was done outside the detailed checkup
+    let contradicted = Record::basic(2023)
+        .set("group", creatinine_group("0"))
+        .claim_details("2", &["4"])
+        .findings();
+    assert_eq!(codes(&contradicted), ["M-10"]);
     // done outside the detailed checkup (target 0): nothing to claim
     let outside = Record::basic(2023)
         .set("group", creatinine_group("0"))
@@ -673,6 +679,27 @@ fn m14_stratification_consistent_with_values() {
         "{:#?}",
         medicated.findings()
     );
+    // without その他, the mean of two readings is used: 128/132 → 130 is a BP risk
+    let two_readings = |second: &str| {
+        Record::basic(2023)
+            .without("9A755000000000001")
+            .set(
+                "9A751000000000001",
+                pq("9A751000000000001", "128", "mm[Hg]"),
+            )
+            .set(
+                "9A752000000000001",
+                pq("9A752000000000001", second, "mm[Hg]"),
+            )
+            .without("9A765000000000001")
+            .set("9A761000000000001", pq("9A761000000000001", "80", "mm[Hg]"))
+            .findings()
+    };
+    assert!(two_readings("132").is_empty(), "{:#?}", two_readings("132"));
+    // 128/130 → 129: no BP risk, so メタボ is 非該当 (glucose + smoking still give 積極的支援)
+    let f = two_readings("130");
+    assert_eq!(codes(&f), ["M-14"]);
+    assert!(f[0].message_ja.contains("非該当"), "{}", f[0].message_ja);
 }
 
 // ---- guidance --------------------------------------------------------------------------

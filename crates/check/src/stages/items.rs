@@ -894,6 +894,24 @@ impl<'a> Checkup<'a> {
                         ),
                     ));
                 }
+                if let (Some(t), Some(code)) = (target, target_code)
+                    && !rules::DETAIL_TARGET_CODES.contains(&code)
+                {
+                    out.push(finding(
+                        "M-10",
+                        self.file(),
+                        &t.path,
+                        code,
+                        &format!(
+                            "詳細な健診「{}」(コード{})が請求されていますが、対象者区分が「{}」(詳細健診以外で実施)です",
+                            kind.name_ja, kind.code, code
+                        ),
+                        &format!(
+                            "The detailed checkup {} (code {}) is claimed but its target-person code is {:?} (done outside the detailed checkup)",
+                            kind.name_en, kind.code, code
+                        ),
+                    ));
+                }
             } else if as_detail && let Some(c) = claim {
                 let location = target
                     .or(reason)
@@ -974,6 +992,15 @@ impl<'a> Checkup<'a> {
                 .filter(|(_, k)| k.code.starts_with(prefix))
                 .find_map(|(o, _)| number_of(o))
         };
+        // The value used is その他 (the producer's average of two readings); without it,
+        // the mean of the 1st and 2nd readings, else the one reading there is.
+        let blood_pressure = |[other, first, second]: [&str; 3]| {
+            let n = |c: &str| self.obs(c).and_then(number_of);
+            n(other).or(match (n(first), n(second)) {
+                (Some(a), Some(b)) => Some((a + b) / 2.0),
+                (a, b) => a.or(b),
+            })
+        };
         let yes_no = |code: &str| {
             self.obs(code)
                 .and_then(code_of)
@@ -1005,15 +1032,15 @@ impl<'a> Checkup<'a> {
             fasting_triglycerides: by_kind(SampleItem::FastingTriglycerides),
             random_triglycerides: by_kind(SampleItem::RandomTriglycerides),
             hdl: by_prefix("3F070"),
-            systolic: first_number(&[
+            systolic: blood_pressure([
                 "9A755000000000001",
-                "9A752000000000001",
                 "9A751000000000001",
+                "9A752000000000001",
             ]),
-            diastolic: first_number(&[
+            diastolic: blood_pressure([
                 "9A765000000000001",
-                "9A762000000000001",
                 "9A761000000000001",
+                "9A762000000000001",
             ]),
             smoker,
             medication_bp: yes_no(item::MEDICATION_BP),
