@@ -51,7 +51,8 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
             m: sm,
             d: Date::days_in_month(sy, sm),
         };
-        let creation = service_to.plus_days(3 + (a % 5) as u32);
+        // Made on the 1st–5th, so it arrives by the monthly deadline (T-04).
+        let creation = service_to.plus_days(1 + (a % 5) as u32);
         let ctx = ArchiveContext {
             generation,
             institution: &institution,

@@ -57,6 +57,10 @@ impl FilePatch {
     }
 }
 
+/// Knock-on codes of any record defect: a returned record leaves the receipt short of the
+/// summary (S-08).
+const RETURN_KNOCK_ON: &[&str] = &["S-08"];
+
 /// The defects that change one record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecordDefect {
@@ -208,14 +212,14 @@ impl RecordDefect {
                 "card-number-too-long",
                 &["H-03"],
                 &["P-04"],
-                Target::Data,
+                Target::Pair,
                 "the CDA's 被保険者証等番号 has 21 characters",
             ),
             BranchNotTwoDigits => (
                 "branch-not-two-digits",
                 &["H-04"],
                 &["P-04"],
-                Target::Data,
+                Target::Pair,
                 "the CDA's 被保険者証等枝番 has 3 digits",
             ),
             BirthDateInvalid => (
@@ -236,14 +240,14 @@ impl RecordDefect {
                 "postal-code-format",
                 &["H-07"],
                 &["P-04"],
-                Target::Data,
+                Target::Pair,
                 "the CDA's postal code has no hyphen",
             ),
             InstitutionCheckDigit => (
                 "institution-check-digit",
                 &["H-08"],
                 &["P-04"],
-                Target::Data,
+                Target::Pair,
                 "the CDA's institution number (author and performer) has a wrong check digit",
             ),
             VoucherRoot => (
@@ -403,7 +407,8 @@ impl RecordDefect {
             ClaimAmountWrong => (
                 "claim-amount-wrong",
                 &["C-07"],
-                &[],
+                // The summary is the sum of the claims, so its totals no longer add up.
+                &["S-07"],
                 Target::Claim,
                 "claimAmount is 100 yen below unitAmount − paymentAmount − other",
             ),
@@ -423,8 +428,10 @@ impl RecordDefect {
             ),
             CopaymentNotSixDigits => (
                 "copayment-not-six-digits",
-                &["C-14"],
+                // The 6-digit rule of C-14 is a schema pattern, so the checker reports the
+                // schema violation and may add C-14.
                 &["X-02"],
+                &["C-14"],
                 Target::Claim,
                 "paymentForBasic is not a 6-digit zero-padded string",
             ),
@@ -728,7 +735,11 @@ impl RecordDefect {
             defect: InjectedDefect {
                 kind: kind.into(),
                 codes: codes_.iter().map(|c| (*c).to_owned()).collect(),
-                may_also: may_also.iter().map(|c| (*c).to_owned()).collect(),
+                may_also: may_also
+                    .iter()
+                    .chain(RETURN_KNOCK_ON)
+                    .map(|c| (*c).to_owned())
+                    .collect(),
                 files,
                 description: description.into(),
             },
@@ -817,7 +828,7 @@ pub fn duplicate_voucher(
         .map(|d| InjectedDefect {
             kind: "duplicate-voucher".into(),
             codes: vec!["U-02".into()],
-            may_also: Vec::new(),
+            may_also: RETURN_KNOCK_ON.iter().map(|c| (*c).to_owned()).collect(),
             files: vec![d.data_path(), d.claim_path()],
             description: "two records of the archive carry the same voucher number".into(),
         })

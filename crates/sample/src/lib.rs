@@ -206,7 +206,9 @@ pub struct InjectedDefect {
     pub kind: String,
     /// Check codes (CHECKS.md) this defect must trigger.
     pub codes: Vec<String>,
-    /// Knock-on codes a checker may also report for this defect (documented, not required).
+    /// Knock-on codes a checker may also report for this defect (documented, not required),
+    /// at `files` or at the index or summary (e.g. S-07 after a wrong claim amount, S-08
+    /// when the record is returned).
     pub may_also: Vec<String>,
     /// Where the findings belong: entry paths relative to the top folder (`DATA/h….xml`,
     /// `ix08_V08.xml`), or the archive file name for archive-level defects. A finding at

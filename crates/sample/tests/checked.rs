@@ -1,0 +1,206 @@
+//! The samples against the checker: clean archives are accepted without errors, and every
+//! injected defect is reported with each of its codes at one of its files.
+
+use daiko_check::{
+    CheckConfig, Date, NoReference, Report, Severity, Verdict, check_archive, sink::NullSink,
+};
+use daiko_sample::{Period, SampleArchive, SampleConfig, generate};
+use std::collections::BTreeSet;
+use std::io::Cursor;
+
+fn check(a: &SampleArchive) -> Report {
+    // Received on the day the archive was made (its name's date), before the deadline.
+    let date = a
+        .name
+        .split('_')
+        .nth(2)
+        .and_then(|d| d.get(..8))
+        .and_then(Date::parse);
+    let received = date
+        .or_else(|| Date::new(2025, 6, 1))
+        .unwrap_or_else(Date::today_jst);
+    let config = CheckConfig::for_agency("99000010").received_on(received);
+    check_archive(
+        &a.name,
+        Cursor::new(&a.zip),
+        &config,
+        &NoReference,
+        &mut NullSink,
+    )
+}
+
+/// Findings a clean sample has: A-07 (no XSD folder; daiko's samples never ship the
+/// official schemas).
+const EXPECTED_IN_CLEAN: &[&str] = &["A-07"];
+
+fn print_findings(report: &Report) {
+    for f in &report.findings {
+        if f.severity != Severity::Info {
+            eprintln!(
+                "  {} {:?} {} {} [{}] {}",
+                f.code, f.outcome, f.file, f.location, f.value, f.message_en
+            );
+        }
+    }
+}
+
+fn clean_samples_are_accepted(period: Period) {
+    let cfg = SampleConfig {
+        archives: 3,
+        records: 40,
+        seed: 17,
+        period,
+        ..SampleConfig::default()
+    };
+    for a in generate(&cfg).unwrap() {
+        let report = check(&a);
+        let errors = report
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .count();
+        let warnings: Vec<&str> = report
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Warning && !EXPECTED_IN_CLEAN.contains(&f.code))
+            .map(|f| f.code)
+            .collect();
+        assert!(
+            warnings.is_empty(),
+            "{}: warnings in a clean sample: {warnings:?}",
+            a.name
+        );
+        if errors > 0 || report.verdict != Verdict::Accepted {
+            print_findings(&report);
+        }
+        assert_eq!(errors, 0, "{}: errors in a clean sample", a.name);
+        assert_eq!(report.verdict, Verdict::Accepted, "{}", a.name);
+        assert_eq!(report.counts.records, 40);
+    }
+}
+
+#[test]
+fn clean_fy2023_samples_are_accepted_without_errors() {
+    clean_samples_are_accepted(Period::Fy2023);
+}
+
+#[test]
+fn clean_fy2024_samples_are_accepted_without_errors() {
+    clean_samples_are_accepted(Period::Fy2024);
+}
+
+/// Checks every archive of `cfg` and returns the defect kinds seen.
+fn every_defect_is_reported(cfg: &SampleConfig) -> BTreeSet<String> {
+    let mut missing = Vec::new();
+    let mut checked = 0;
+    let mut kinds = BTreeSet::new();
+    let mut unexplained = Vec::new();
+    for a in generate(cfg).unwrap() {
+        let report = check(&a);
+        let base = a.name.trim_end_matches(".zip");
+        // Nothing else: every warning or error is one of a defect's codes or knock-ons, at
+        // its files (an archive-level defect explains findings anywhere in its archive).
+        for f in report
+            .findings
+            .iter()
+            .filter(|f| f.severity != Severity::Info && !EXPECTED_IN_CLEAN.contains(&f.code))
+        {
+            let at_root = !f.file.contains('/');
+            let explained = a.manifest.defects.iter().any(|d| {
+                let archive_level = d.files.iter().all(|x| !x.contains('/'));
+                let main = d.codes.iter().any(|c| c == f.code);
+                let knock_on = d.may_also.iter().any(|c| c == f.code);
+                (main || knock_on) && (archive_level || d.files.iter().any(|x| *x == f.file))
+                    || knock_on && at_root
+            });
+            if !explained {
+                unexplained.push(format!(
+                    "{} {} {} {} {}",
+                    a.name, f.code, f.file, f.location, f.message_en
+                ));
+            }
+        }
+        for d in &a.manifest.defects {
+            kinds.insert(d.kind.clone());
+            for code in &d.codes {
+                checked += 1;
+                let found = report.findings.iter().any(|f| {
+                    f.code == code.as_str()
+                        && d.files
+                            .iter()
+                            .any(|file| f.file == *file || f.file == a.name || f.file == base)
+                });
+                if !found {
+                    let got: Vec<String> = report
+                        .findings
+                        .iter()
+                        .filter(|f| d.files.iter().any(|file| f.file == *file))
+                        .map(|f| format!("{} {}", f.code, f.message_en))
+                        .collect();
+                    missing.push(format!(
+                        "{} {} {} at {:?}; reported there: {got:?}",
+                        a.name, d.kind, code, d.files
+                    ));
+                }
+            }
+        }
+    }
+    assert!(checked > 0, "no defect injected");
+    assert!(
+        unexplained.is_empty(),
+        "{} findings not explained by a defect:\n{}",
+        unexplained.len(),
+        unexplained.join("\n")
+    );
+    assert!(
+        missing.is_empty(),
+        "{} of {checked} not reported:\n{}",
+        missing.len(),
+        missing.join("\n")
+    );
+    kinds
+}
+
+fn record_defects(period: Period, seed: u64) -> SampleConfig {
+    SampleConfig {
+        archives: 6,
+        records: 50,
+        seed,
+        period,
+        defect_rate: 0.4,
+        ..SampleConfig::default()
+    }
+}
+
+#[test]
+fn every_injected_fy2023_defect_is_reported_with_its_code_and_nothing_else() {
+    let kinds = every_defect_is_reported(&record_defects(Period::Fy2023, 31));
+    assert!(kinds.len() >= 30, "{} kinds: {kinds:?}", kinds.len());
+}
+
+#[test]
+fn every_injected_fy2024_defect_is_reported_with_its_code_and_nothing_else() {
+    let kinds = every_defect_is_reported(&record_defects(Period::Fy2024, 32));
+    assert!(kinds.len() >= 30, "{} kinds: {kinds:?}", kinds.len());
+}
+
+#[test]
+fn every_injected_archive_defect_is_reported_with_its_code_and_nothing_else() {
+    // Rate 1.0: every archive but the first carries one archive-level defect.
+    for (period, seed) in [(Period::Fy2023, 41), (Period::Fy2024, 42)] {
+        let cfg = SampleConfig {
+            archives: 40,
+            records: 3,
+            seed,
+            period,
+            defect_rate: 1.0,
+            ..SampleConfig::default()
+        };
+        let kinds = every_defect_is_reported(&cfg);
+        assert!(
+            kinds.len() >= 10,
+            "{} archive defect kinds: {kinds:?}",
+            kinds.len()
+        );
+    }
+}
