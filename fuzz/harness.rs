@@ -79,10 +79,10 @@ pub fn archive_name(data: &[u8]) {
 
 /// The XML entry points: decode → parse → kind_of, and read_document on the raw bytes.
 pub fn xml(data: &[u8]) {
-    if let Ok(text) = read::decode(data) {
-        if let Ok(document) = read::parse(text, &ParseLimits::default()) {
-            let _ = read::kind_of(&document);
-        }
+    if let Ok(text) = read::decode(data)
+        && let Ok(document) = read::parse(text, &ParseLimits::default())
+    {
+        let _ = read::kind_of(&document);
     }
     let _ = read::read_document(data);
 }
