@@ -684,9 +684,6 @@ fn check_record(job: Job, shared: &Shared<'_>) -> RecordResult {
                     Ok(c) => claim = Some(c),
                     Err(e) => out.push(reader_failure(&job.claim_path, &e)),
                 }
-                if p.schema_violations > 0 {
-                    usable = false;
-                }
             }
             None => usable = false,
         }
@@ -719,9 +716,6 @@ fn check_record(job: Job, shared: &Shared<'_>) -> RecordResult {
         return result(out, report, skipped, has_claim, false);
     };
     pairing::check_kind(&job.data_path, p.kind, &shared.index_set, &mut out);
-    if p.schema_violations > 0 {
-        usable = false;
-    }
     let doc = match read::read_cda(&p.doc) {
         Ok(d) => d,
         Err(e) => {
@@ -744,12 +738,17 @@ fn check_record(job: Job, shared: &Shared<'_>) -> RecordResult {
             .unwrap_or("")
             .to_string();
     }
-    if !usable
-        || out
-            .iter()
-            .any(|f| f.outcome == Outcome::FR || f.outcome == Outcome::AR)
-    {
-        // A file the format checks return is not read further: its content cannot be trusted.
+    // Schema violations do not stop the record: the reader is lenient, and the
+    // content checks then name the problem in the clerk's terms (H-05 rather than only
+    // "attribute code is not one of 1, 2"). A file that could not be parsed or classified
+    // (X-01, X-03, X-04, X-05, A-10, P-05) or an AR stops it.
+    let stopping = |f: &Finding| {
+        f.outcome == Outcome::AR
+            || (f.outcome == Outcome::FR
+                && matches!(f.code, "X-01" | "X-03" | "X-04" | "X-05" | "A-10" | "P-05"))
+    };
+    if !usable || out.iter().any(stopping) {
+        // A file the format checks cannot read is not checked further.
         if report.voucher.is_empty() {
             let kind = if guidance { "2" } else { "1" };
             report.voucher = doc
