@@ -137,34 +137,42 @@ impl CopaymentRule {
         }
     }
 
-    /// The rule a written `chargeType*` element states (codes 1-4 of 別表6). A written
+    /// The rule a written `chargeType*` element states (codes 1-4 of 別表6): code 1 carries
+    /// nothing, codes 2 and 4 an `amount`, code 3 a `rate`; anything else is an error. A written
     /// charge never shows patterns 5/6: the writer emits code 4 when the cap binds and the
     /// plain fixed/rate code otherwise, and both recompute to the same co-payment.
     pub fn from_charge(charge: &Charge) -> Result<CopaymentRule, MoneyError> {
+        let bad = |message: &'static str| MoneyError::BadCharge {
+            code: charge.code.clone(),
+            message,
+        };
         let amount = || -> Result<u64, MoneyError> {
-            let m = charge.amount.as_ref().ok_or(MoneyError::BadCharge {
-                code: charge.code.clone(),
-                message: "requires an amount",
-            })?;
+            if charge.rate.is_some() {
+                return Err(bad("carries a rate where an amount belongs"));
+            }
+            let m = charge
+                .amount
+                .as_ref()
+                .ok_or_else(|| bad("requires an amount"))?;
             parse_six_digit_amount(&m.value)
         };
         match charge.code.as_str() {
+            "1" if charge.amount.is_some() || charge.rate.is_some() => {
+                Err(bad("means no co-payment and carries no value"))
+            }
             "1" => Ok(CopaymentRule::None),
             "2" => Ok(CopaymentRule::Fixed { amount: amount()? }),
             "3" => {
-                let r = charge.rate.as_ref().ok_or(MoneyError::BadCharge {
-                    code: charge.code.clone(),
-                    message: "requires a rate",
-                })?;
+                if charge.amount.is_some() {
+                    return Err(bad("carries an amount where a rate belongs"));
+                }
+                let r = charge.rate.as_ref().ok_or_else(|| bad("requires a rate"))?;
                 Ok(CopaymentRule::Rate {
                     rate: CopayRate::parse(&r.value)?,
                 })
             }
             "4" => Ok(CopaymentRule::Cap { cap: amount()? }),
-            _ => Err(MoneyError::BadCharge {
-                code: charge.code.clone(),
-                message: "is not one of 1-4",
-            }),
+            _ => Err(bad("is not one of 1-4")),
         }
     }
 
