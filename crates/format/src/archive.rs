@@ -7,7 +7,7 @@
 //! whatever the archive holds. What is unsafe or unexpected is reported as an
 //! [`ArchiveIssue`] for the checks to turn into findings; reading goes on where it can.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{Read, Seek, SeekFrom, Write};
 
 /// The parts of an archive name `{sender}_{receiver}_{YYYYMMDD}{n}_{S}.zip`.
@@ -401,15 +401,18 @@ impl<R: Read + Seek> Archive<R> {
         }
 
         // exactly one top folder, named like the archive.
+        // Distinct first components in order of appearance (a set, so that an archive
+        // of many folders stays linear).
         let mut tops: Vec<&str> = Vec::new();
+        let mut seen_tops: HashSet<&str> = HashSet::new();
         for entry in raw.iter().filter(|e| e.safe) {
             if let Some((top, _)) = entry.name.split_once('/')
-                && !tops.contains(&top)
+                && seen_tops.insert(top)
             {
                 tops.push(top);
             }
         }
-        let top = if tops.contains(&expected_top.as_str()) {
+        let top = if seen_tops.contains(expected_top.as_str()) {
             Some(expected_top.clone())
         } else if let [only] = tops.as_slice() {
             Some((*only).to_owned())
@@ -424,15 +427,22 @@ impl<R: Read + Seek> Archive<R> {
                 "expected the top folder `{expected_top}/`, found `{only}/`"
             ))),
             [_] => {}
-            several => self.issues.push(ArchiveIssue::TopFolder(format!(
-                "expected one top folder `{expected_top}/`, found {}: {}",
-                several.len(),
-                several
+            several => {
+                const SHOWN: usize = 5;
+                let mut shown: Vec<String> = several
                     .iter()
+                    .take(SHOWN)
                     .map(|t| format!("`{t}/`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))),
+                    .collect();
+                if several.len() > SHOWN {
+                    shown.push("…".to_owned());
+                }
+                self.issues.push(ArchiveIssue::TopFolder(format!(
+                    "expected one top folder `{expected_top}/`, found {}: {}",
+                    several.len(),
+                    shown.join(", ")
+                )))
+            }
         }
 
         let mut has_index = false;

@@ -578,6 +578,32 @@ fn a09_hundred_thousand_empty_entries() {
 }
 
 #[test]
+fn a03_fifty_thousand_top_folders_stay_linear() {
+    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for i in 0..50_000 {
+        zip.start_file(format!("folder{i}/ix08_V08.xml"), stored())
+            .expect("entry");
+    }
+    let outcome = examine(zip.finish().expect("zip").into_inner());
+    let top_folder: Vec<_> = outcome
+        .open
+        .iter()
+        .filter(|i| matches!(i, ArchiveIssue::TopFolder(_)))
+        .collect();
+    match top_folder.as_slice() {
+        [ArchiveIssue::TopFolder(message)] => {
+            assert!(message.contains("found 50000"), "{message}");
+            assert!(
+                message.len() < 400,
+                "the message lists every folder: {} bytes",
+                message.len()
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn a01_forged_entry_count_is_not_a_zip() {
     // The end record claims far more entries than its central directory has room for:
     // nothing is allocated for them, and the archive is unreadable.
