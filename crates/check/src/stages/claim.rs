@@ -482,7 +482,27 @@ fn check_against_contract(
         "2" => 2,
         _ => return,
     };
-    let Some(contract) = in_force.iter().find(|c| c.commission_type == commission) else {
+    let price_of = |m: &Option<Money>| m.as_ref().and_then(Money::amount);
+    let candidates: Vec<&&Contract> = in_force
+        .iter()
+        .filter(|c| c.commission_type == commission)
+        .collect();
+    // Several contracts may be in force (e.g. a group contract and an individual one with
+    // the same commission type): the claim is judged against the one whose main price it
+    // uses, else the first.
+    let main_price_matches = |c: &Contract| {
+        if s.claim_type == "5" {
+            s.unit_price_other.first().and_then(|o| o.amount.amount()) == c.dock
+        } else {
+            price_of(&s.unit_price_basic) == c.basic
+        }
+    };
+    let Some(contract) = candidates
+        .iter()
+        .find(|c| main_price_matches(c))
+        .or(candidates.first())
+        .map(|c| **c)
+    else {
         out.push(finding(
             "C-03",
             file,

@@ -619,6 +619,7 @@ pub fn agreeing_reference(f: &Fixture) -> TestReference {
                 && x.institution == contract.institution
                 && x.fiscal_year == contract.fiscal_year
                 && x.commission_type == contract.commission_type
+                && x.basic == contract.basic
         }) {
             existing.detail.extend(contract.detail);
             existing.additional.extend(contract.additional);
