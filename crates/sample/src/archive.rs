@@ -34,6 +34,11 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
     let mut voucher_serial = u64::from(rng.range(1_000, 5_000_000));
     let mut record_counter: usize = 0;
     let mut out = Vec::with_capacity(config.archives);
+    // Archive defects are dealt from a shuffled deck, so a run covers as many kinds as it can.
+    let mut archive_deck: Vec<ArchiveDefect> = ArchiveDefect::ALL.to_vec();
+    rng.shuffle(&mut archive_deck);
+    let mut archive_deck_next = 0usize;
+    let mut record_deck = defects::RecordDeck::shuffled(&mut rng);
 
     for a in 0..config.archives {
         let mut arng = rng.fork();
@@ -88,20 +93,29 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
                 additional,
             )?);
         }
-        let record_manifests: Vec<RecordManifest> = drafts.iter().map(record_manifest).collect();
 
         // Defects: one archive-level defect (never in the first archive), or record defects.
         let mut injected: Vec<InjectedDefect> = Vec::new();
         let archive_defect = if a > 0 && config.defect_rate > 0.0 && arng.chance(config.defect_rate)
         {
-            Some(*arng.pick(ArchiveDefect::ALL))
+            let d = archive_deck
+                .get(archive_deck_next % archive_deck.len().max(1))
+                .copied();
+            archive_deck_next += 1;
+            d
         } else {
             None
         };
         let mut patches: Vec<(String, FilePatch)> = Vec::new();
         let mut dropped: Vec<String> = Vec::new();
         if archive_defect.is_none() && config.defect_rate > 0.0 {
-            let plan = defects::plan_records(&mut arng, &drafts, generation, config.defect_rate);
+            let plan = defects::plan_records(
+                &mut arng,
+                &drafts,
+                generation,
+                config.defect_rate,
+                &mut record_deck,
+            );
             for (index, defect) in plan.singles {
                 if let Some(d) = drafts.get_mut(index) {
                     let applied = defect.apply(d, &mut arng)?;
@@ -118,6 +132,8 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
                 injected.extend(defects::duplicate_voucher(&mut drafts, first, second));
             }
         }
+
+        let record_manifests: Vec<RecordManifest> = drafts.iter().map(record_manifest).collect();
 
         // Files.
         let mut data = Vec::new();
@@ -159,6 +175,7 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
         let mut name = format!("{base}.zip");
         let mut top = base.clone();
         let mut extra: Vec<Entry> = Vec::new();
+        let mut omit: Vec<&str> = Vec::new();
         if let Some(defect) = archive_defect {
             let applied = defect.apply(&mut index, &mut summary, &base, &mut arng);
             if let Some(new_base) = applied.rename {
@@ -166,6 +183,7 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
                 top = new_base;
             }
             extra.extend(applied.extra_entries);
+            omit = applied.omit;
             let mut d = applied.defect;
             if d.files.iter().any(|f| f == "{archive}") {
                 d.files = vec![name.clone()];
@@ -185,6 +203,7 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
                 raw: false,
             },
         ];
+        entries.retain(|e| !omit.contains(&e.path.as_str()));
         entries.extend(data);
         entries.extend(claims);
         entries.extend(extra);

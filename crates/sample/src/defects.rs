@@ -25,6 +25,8 @@ pub enum FilePatch {
     UnknownElement,
     /// Use the other generation's namespace.
     OtherGeneration,
+    /// Point the schema location at a V07 schema.
+    OldSchemaVersion,
 }
 
 impl FilePatch {
@@ -53,9 +55,15 @@ impl FilePatch {
                 text.replace(generation.namespace(), other.namespace())
                     .into_bytes()
             }
+            FilePatch::OldSchemaVersion => {
+                text.replacen("_V08.xsd\"", "_V07.xsd\"", 1).into_bytes()
+            }
         }
     }
 }
+
+/// γ-GT (the item of the plausibility defect).
+const GGT: &str = "3B090000002327101";
 
 /// Knock-on codes of any record defect: a returned record leaves the receipt short of the
 /// summary (S-08).
@@ -102,6 +110,9 @@ pub enum RecordDefect {
     ZeroClaim,
     ChargeCodeCarriesValue,
     CopaymentNotSixDigits,
+    SchemaVersion,
+    FileNameGrammar,
+    Implausible,
 }
 
 /// Which file(s) of the pair a defect's findings belong to.
@@ -152,7 +163,15 @@ impl RecordDefect {
         RecordDefect::ZeroClaim,
         RecordDefect::ChargeCodeCarriesValue,
         RecordDefect::CopaymentNotSixDigits,
+        RecordDefect::SchemaVersion,
+        RecordDefect::FileNameGrammar,
+        RecordDefect::Implausible,
     ];
+
+    /// The stable short name of the defect kind.
+    pub fn kind(self) -> &'static str {
+        self.spec().0
+    }
 
     /// (kind, codes it must trigger, knock-on codes it may trigger, target, description).
     fn spec(
@@ -435,6 +454,27 @@ impl RecordDefect {
                 Target::Claim,
                 "paymentForBasic is not a 6-digit zero-padded string",
             ),
+            SchemaVersion => (
+                "schema-version",
+                &["X-05"],
+                &[],
+                Target::Data,
+                "the CDA's schema location names hc08_V07.xsd",
+            ),
+            FileNameGrammar => (
+                "file-name-grammar",
+                &["P-01"],
+                &[],
+                Target::Pair,
+                "both file names of the pair have a 7-digit serial (27 digits after the prefix)",
+            ),
+            Implausible => (
+                "implausible-value",
+                &["M-12"],
+                &[],
+                Target::Data,
+                "γ-GT is 3500 U/L, above the plausible 3000",
+            ),
         }
     }
 
@@ -457,6 +497,7 @@ impl RecordDefect {
             ClaimAmountWrong => claim >= 1_000,
             ChargeCodeCarriesValue => d.bill.basic.is_some_and(|b| b.rule == CopaymentRule::None),
             CopaymentNotSixDigits => d.amounts.basic.is_some(),
+            Implausible => d.entries.iter().any(|e| e.has_code(GGT)),
             FormatMask | OneOfGroupMissing => d.entries.iter().any(|e| e.has_code(codes::AST)),
             UnitMismatch => d.entries.iter().any(|e| e.has_code(codes::HDL)),
             ZeroClaim => d.bill.other_program == 0,
@@ -472,6 +513,21 @@ impl RecordDefect {
         let mut drop = None;
         match self {
             DataNotWellFormed => patch = Some((d.data_path(), FilePatch::Truncate)),
+            SchemaVersion => patch = Some((d.data_path(), FilePatch::OldSchemaVersion)),
+            FileNameGrammar => {
+                // {institution 10}{date 8}{n}{S} + a 7-digit serial.
+                let (head, serial) = d.stem.split_at(d.stem.len().min(20));
+                d.stem = format!("{head}0{serial}");
+            }
+            Implausible => {
+                if let Some(o) = find_obs(d, GGT) {
+                    o.value = Val::Pq {
+                        value: "3500".into(),
+                        unit: "U/L".into(),
+                    };
+                    o.interpretation = Some("H");
+                }
+            }
             ClaimSchemaInvalid => patch = Some((d.claim_path(), FilePatch::UnknownElement)),
             ClaimOtherGeneration => patch = Some((d.claim_path(), FilePatch::OtherGeneration)),
             ClaimMissing => drop = Some(d.claim_path()),
@@ -841,18 +897,50 @@ pub struct RecordPlan {
     pub duplicate_vouchers: Vec<(usize, usize)>,
 }
 
-/// Chooses about `rate` of the records and a defect for each, cycling through a shuffled
-/// deck of defect kinds so that a sample covers as many kinds as possible.
+/// The record defect kinds of a run, dealt in a shuffled order that carries over from
+/// archive to archive, so a run covers as many kinds as it has defective records.
+pub struct RecordDeck {
+    /// `None` = the duplicate-voucher pair (U-02).
+    cards: Vec<Option<RecordDefect>>,
+    next: usize,
+}
+
+impl RecordDeck {
+    pub fn shuffled(rng: &mut Rng) -> RecordDeck {
+        let mut cards: Vec<Option<RecordDefect>> =
+            RecordDefect::ALL.iter().copied().map(Some).collect();
+        cards.push(None);
+        rng.shuffle(&mut cards);
+        RecordDeck { cards, next: 0 }
+    }
+
+    /// The next card that `fits`; a card that does not fit stays for the next deal.
+    fn deal(
+        &mut self,
+        fits: impl Fn(Option<RecordDefect>) -> bool,
+    ) -> Option<Option<RecordDefect>> {
+        let n = self.cards.len();
+        for k in 0..n {
+            let at = (self.next + k) % n;
+            let card = self.cards[at];
+            if fits(card) {
+                self.cards.swap(self.next % n, at);
+                self.next += 1;
+                return Some(card);
+            }
+        }
+        None
+    }
+}
+
+/// Chooses about `rate` of the records and a defect for each, from the run's deck.
 pub fn plan_records(
     rng: &mut Rng,
     drafts: &[RecordDraft],
     generation: Generation,
     rate: f64,
+    deck: &mut RecordDeck,
 ) -> RecordPlan {
-    let mut deck: Vec<Option<RecordDefect>> = RecordDefect::ALL.iter().copied().map(Some).collect();
-    deck.push(None); // None = duplicate voucher (needs a partner record)
-    rng.shuffle(&mut deck);
-    let mut next = 0usize;
     let mut taken = vec![false; drafts.len()];
     let mut plan = RecordPlan {
         singles: Vec::new(),
@@ -862,25 +950,22 @@ pub fn plan_records(
         if taken[i] || !rng.chance(rate) {
             continue;
         }
-        for _ in 0..deck.len() {
-            let choice = deck[next % deck.len()];
-            next += 1;
-            match choice {
-                Some(defect) if defect.applies_to(&drafts[i], generation) => {
-                    taken[i] = true;
-                    plan.singles.push((i, defect));
-                    break;
-                }
-                None => {
-                    if let Some(j) = (i + 1..drafts.len()).find(|&j| !taken[j]) {
-                        taken[i] = true;
-                        taken[j] = true;
-                        plan.duplicate_vouchers.push((i, j));
-                        break;
-                    }
-                }
-                _ => {}
+        let partner = (i + 1..drafts.len()).find(|&j| !taken[j]);
+        let card = deck.deal(|c| match c {
+            Some(defect) => defect.applies_to(&drafts[i], generation),
+            None => partner.is_some(),
+        });
+        match (card, partner) {
+            (Some(Some(defect)), _) => {
+                taken[i] = true;
+                plan.singles.push((i, defect));
             }
+            (Some(None), Some(j)) => {
+                taken[i] = true;
+                taken[j] = true;
+                plan.duplicate_vouchers.push((i, j));
+            }
+            _ => {}
         }
     }
     plan
@@ -902,6 +987,11 @@ pub enum ArchiveDefect {
     SummaryCost,
     SummaryPayment,
     SummaryClaim,
+    NoIndex,
+    NoSummary,
+    NonAsciiName,
+    CreationInFuture,
+    SummaryOtherProgram,
 }
 
 /// What applying an archive defect produced.
@@ -910,6 +1000,8 @@ pub struct ArchiveApplied {
     /// A new base name for the zip and its top folder.
     pub rename: Option<String>,
     pub extra_entries: Vec<Entry>,
+    /// Root files (`ix08_V08.xml`, `su08_V08.xml`) to leave out.
+    pub omit: Vec<&'static str>,
 }
 
 impl ArchiveDefect {
@@ -927,6 +1019,11 @@ impl ArchiveDefect {
         ArchiveDefect::SummaryCost,
         ArchiveDefect::SummaryPayment,
         ArchiveDefect::SummaryClaim,
+        ArchiveDefect::NoIndex,
+        ArchiveDefect::NoSummary,
+        ArchiveDefect::NonAsciiName,
+        ArchiveDefect::CreationInFuture,
+        ArchiveDefect::SummaryOtherProgram,
     ];
 
     /// Applies the defect to the index/summary models or the archive layout. `base` is
@@ -944,6 +1041,7 @@ impl ArchiveDefect {
         const SU: &str = "su08_V08.xml";
         let mut rename = None;
         let mut extra = Vec::new();
+        let mut omit = Vec::new();
         let bump =
             |m: &Money, by: i64| Money::yen(m.amount().unwrap_or(0).saturating_add_signed(by));
         let (kind, codes_, may_also, file, description): (&str, &[&str], &[&str], &str, &str) =
@@ -1108,6 +1206,68 @@ impl ArchiveDefect {
                         "totalClaimAmount is 100 yen below Σ claimAmount",
                     )
                 }
+                NoIndex => {
+                    omit.push(IX);
+                    (
+                        "no-index",
+                        &["A-04"],
+                        &[],
+                        ARCHIVE,
+                        "the index ix08_V08.xml is left out",
+                    )
+                }
+                NoSummary => {
+                    omit.push(SU);
+                    (
+                        "no-summary",
+                        &["A-05"],
+                        &[],
+                        ARCHIVE,
+                        "the summary su08_V08.xml is left out although claims are present",
+                    )
+                }
+                NonAsciiName => {
+                    extra.push(Entry {
+                        path: "送付メモ.txt".into(),
+                        bytes: "送付メモ\n".as_bytes().to_vec(),
+                        raw: false,
+                    });
+                    (
+                        "non-ascii-name",
+                        &["A-10"],
+                        &["A-06"],
+                        ARCHIVE,
+                        "an entry name has non-ASCII characters",
+                    )
+                }
+                CreationInFuture => {
+                    let d = Date::parse_ymd(&index.creation_time).map(|d| d.plus_days(40));
+                    if let Some(d) = d {
+                        index.creation_time = d.ymd();
+                    }
+                    (
+                        "creation-in-future",
+                        &["I-02"],
+                        &[],
+                        IX,
+                        "the index's creationTime is 40 days after the archive date",
+                    )
+                }
+                SummaryOtherProgram => {
+                    let other = summary
+                        .total_payment_by_other_program
+                        .as_ref()
+                        .and_then(Money::amount)
+                        .unwrap_or(0);
+                    summary.total_payment_by_other_program = Some(Money::yen(other + 100));
+                    (
+                        "summary-other-program",
+                        &["S-05"],
+                        &["S-07"],
+                        SU,
+                        "totalPaymentByOtherProgram is 100 yen above Σ paymentByOtherProgram",
+                    )
+                }
             };
         ArchiveApplied {
             defect: InjectedDefect {
@@ -1119,6 +1279,7 @@ impl ArchiveDefect {
             },
             rename,
             extra_entries: extra,
+            omit,
         }
     }
 }

@@ -45,6 +45,20 @@ impl Date {
         }
         u32::try_from(age).unwrap_or(0)
     }
+    /// Parses YYYYMMDD (a real calendar date).
+    pub fn parse_ymd(s: &str) -> Option<Date> {
+        if s.len() != 8 || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let y: i32 = s.get(0..4)?.parse().ok()?;
+        let m: u32 = s.get(4..6)?.parse().ok()?;
+        let d: u32 = s.get(6..8)?.parse().ok()?;
+        ((1..=12).contains(&m) && d >= 1 && d <= Date::days_in_month(y, m)).then_some(Date {
+            y,
+            m,
+            d,
+        })
+    }
     /// The day before.
     pub fn minus_one_day(self) -> Date {
         if self.d > 1 {
