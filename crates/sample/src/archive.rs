@@ -2,6 +2,7 @@
 //! [`crate::defects`] applied at the model, text and archive level.
 
 use crate::defects::{self, ArchiveDefect, FilePatch};
+use crate::guidance;
 use crate::people;
 use crate::record::{ArchiveContext, Date, RecordDraft, build_record};
 use crate::rng::Rng;
@@ -9,7 +10,9 @@ use crate::{
     ArchiveManifest, InjectedDefect, RecordManifest, SampleArchive, SampleConfig, SampleError,
 };
 use daiko_format::money::CopaymentRule;
-use daiko_format::write::{write_cda, write_checkup_claim, write_index, write_summary};
+use daiko_format::write::{
+    write_cda, write_checkup_claim, write_guidance_claim, write_index, write_summary,
+};
 use daiko_format::*;
 use std::io::Write;
 use zip::write::SimpleFileOptions;
@@ -221,6 +224,152 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
             },
         });
     }
+
+    // Guidance archives (実施区分 2): first claims, one service month each.
+    let mut guidance_deck = 0usize;
+    for g in 0..config.guidance_archives {
+        let mut arng = rng.fork();
+        let month_index = (g % 12) as u32;
+        let counter = g / 12;
+        let (sy, sm) = if month_index < 9 {
+            (fy, 4 + month_index)
+        } else {
+            (fy + 1, month_index - 8)
+        };
+        let service_from = Date { y: sy, m: sm, d: 1 };
+        let service_to = Date {
+            y: sy,
+            m: sm,
+            d: Date::days_in_month(sy, sm),
+        };
+        let creation = service_to.plus_days(1 + (g % 5) as u32);
+        let ctx = ArchiveContext {
+            generation,
+            institution: &institution,
+            creation,
+            service_from,
+            service_to,
+            doctors: &doctors,
+        };
+        let date = creation.ymd();
+        let base = format!(
+            "{}_{}_{}{}_2",
+            institution.number, config.receiver, date, counter
+        );
+        let mut drafts = Vec::with_capacity(config.records);
+        for r in 0..config.records {
+            let stem = format!("{}{}{}2{:06}", institution.number, date, counter, r + 1);
+            let insurer = arng.pick(&config.insurers).clone();
+            let serial = voucher_serial % 100_000_000;
+            voucher_serial += 1 + u64::from(arng.range(0, 40));
+            let checkup_voucher = format!("{:02}1{serial:08}", fy % 100);
+            let guidance_voucher = format!("{:02}2{serial:08}", fy % 100);
+            let pattern = (record_counter % 6) as u8 + 1;
+            record_counter += 1;
+            drafts.push(guidance::build_guidance_record(
+                &mut arng,
+                &ctx,
+                stem,
+                &insurer,
+                checkup_voucher,
+                guidance_voucher,
+                pattern,
+            )?);
+        }
+        let mut injected = Vec::new();
+        if config.defect_rate > 0.0 {
+            for d in &mut drafts {
+                if arng.chance(config.defect_rate) {
+                    let defect = guidance::GuidanceDefect::ALL
+                        [guidance_deck % guidance::GuidanceDefect::ALL.len()];
+                    guidance_deck += 1;
+                    injected.push(defect.apply(d));
+                }
+            }
+        }
+        let mut data = Vec::new();
+        let mut claims = Vec::new();
+        for d in &drafts {
+            data.push(Entry {
+                path: d.data_path(),
+                bytes: write_cda(&d.cda).into_bytes(),
+                raw: false,
+            });
+            claims.push(Entry {
+                path: d.claim_path(),
+                bytes: write_guidance_claim(&d.claim, generation).into_bytes(),
+                raw: false,
+            });
+        }
+        let sum = |f: &dyn Fn(&GuidanceClaim) -> Option<u64>| {
+            drafts.iter().filter_map(|d| f(&d.claim)).sum::<u64>()
+        };
+        let summary = Summary {
+            service_event_type: "2".into(),
+            total_subject_count: drafts.len().to_string(),
+            total_cost_amount: Money::yen(sum(&|c| c.settlement.calculated_amount.amount())),
+            total_payment_amount: Money::yen(sum(&|c| c.settlement.payment_amount.amount())),
+            total_payment_by_other_program: None,
+            total_claim_amount: Money::yen(sum(&|c| c.settlement.claim_amount.amount())),
+        };
+        let index = Index {
+            interaction_type: "1".into(),
+            creation_time: date.clone(),
+            sender: Id::new(oid::INSTITUTION, &institution.number),
+            receiver: Some(Id::new(oid::AGENCY, &config.receiver)),
+            service_event_type: "2".into(),
+            total_record_count: (data.len() + claims.len()).to_string(),
+        };
+        let mut entries = vec![
+            Entry {
+                path: "ix08_V08.xml".into(),
+                bytes: write_index(&index, generation).into_bytes(),
+                raw: false,
+            },
+            Entry {
+                path: "su08_V08.xml".into(),
+                bytes: write_summary(&summary, generation).into_bytes(),
+                raw: false,
+            },
+        ];
+        entries.extend(data);
+        entries.extend(claims);
+        let zip = zip_entries(&base, &entries, creation)?;
+        let name = format!("{base}.zip");
+        let records = drafts
+            .iter()
+            .map(|d| RecordManifest {
+                data_file: d.data_path(),
+                claim_file: d.claim_path(),
+                insurer: d.person.card.insurer.clone(),
+                voucher: d
+                    .claim
+                    .card
+                    .id
+                    .as_ref()
+                    .map(|i| i.extension.clone())
+                    .unwrap_or_default(),
+                claim_type: String::new(),
+                guidance_level: Some(d.level.to_string()),
+                copayment_basic: d.copayment_pattern,
+                copayment_detail: None,
+                copayment_other: None,
+                other_program: 0,
+                claim_amount: d.claim.settlement.claim_amount.value.clone(),
+            })
+            .collect();
+        out.push(SampleArchive {
+            name: name.clone(),
+            zip,
+            manifest: ArchiveManifest {
+                archive: name,
+                generation: generation.as_str().into(),
+                service_event_type: 2,
+                records,
+                defects: injected,
+            },
+        });
+    }
     Ok(out)
 }
 
@@ -235,6 +384,7 @@ fn record_manifest(d: &RecordDraft) -> RecordManifest {
         insurer: d.person.card.insurer.clone(),
         voucher: d.voucher.clone(),
         claim_type: d.claim.settlement.claim_type.clone(),
+        guidance_level: None,
         copayment_basic: d.bill.basic.map_or(1, |b| pattern_of(b.rule)),
         copayment_detail: d.bill.detail.map(|b| pattern_of(b.rule)),
         copayment_other: d.bill.other.map(|b| pattern_of(b.rule)),

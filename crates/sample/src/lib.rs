@@ -15,6 +15,7 @@
 mod archive;
 pub mod clinical;
 pub mod defects;
+pub mod guidance;
 pub mod people;
 pub mod record;
 mod rng;
@@ -59,10 +60,12 @@ impl Period {
 /// What to generate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SampleConfig {
-    /// Number of archives (one service month each; at most 120).
+    /// Number of checkup archives (実施区分 1; one service month each; at most 120).
     pub archives: usize,
     /// Records (persons) per archive.
     pub records: usize,
+    /// Guidance archives (実施区分 2, first claims) made in addition to the checkup archives.
+    pub guidance_archives: usize,
     pub seed: u64,
     pub period: Period,
     /// Share of records (0.0–1.0) that carry one injected defect; archives get an
@@ -81,6 +84,7 @@ impl Default for SampleConfig {
         SampleConfig {
             archives: 1,
             records: 10,
+            guidance_archives: 0,
             seed: 1,
             period: Period::Fy2023,
             defect_rate: 0.0,
@@ -171,7 +175,7 @@ pub struct ArchiveManifest {
     pub archive: String,
     /// "2018" or "2024".
     pub generation: String,
-    /// 実施区分 (1 checkup).
+    /// 実施区分 (1 checkup, 2 guidance).
     pub service_event_type: u8,
     pub records: Vec<RecordManifest>,
     pub defects: Vec<InjectedDefect>,
@@ -186,8 +190,11 @@ pub struct RecordManifest {
     pub claim_file: String,
     pub insurer: String,
     pub voucher: String,
-    /// 請求区分 1-4.
+    /// 請求区分 1-4 (empty for guidance).
     pub claim_type: String,
+    /// 保健指導区分 of a guidance record (1 積極的支援, 2 動機付け支援).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guidance_level: Option<String>,
     /// Co-payment pattern (BUSINESS.md §5.1, 1-6) of the basic, detailed and additional
     /// categories on the voucher.
     pub copayment_basic: u8,

@@ -48,6 +48,7 @@ fn print_findings(report: &Report) {
 fn clean_samples_are_accepted(period: Period) {
     let cfg = SampleConfig {
         archives: 3,
+        guidance_archives: 2,
         records: 40,
         seed: 17,
         period,
@@ -165,6 +166,7 @@ fn every_defect_is_reported(cfg: &SampleConfig) -> BTreeSet<String> {
 fn record_defects(period: Period, seed: u64) -> SampleConfig {
     SampleConfig {
         archives: 6,
+        guidance_archives: 2,
         records: 50,
         seed,
         period,
@@ -181,6 +183,14 @@ fn all_record_kinds(period: Period) -> BTreeSet<String> {
         .map(|d| d.kind().to_string())
         .collect();
     all.insert("duplicate-voucher".into());
+    for k in [
+        "guidance-calculated-amount",
+        "guidance-plan-missing",
+        "guidance-completed-points",
+        "guidance-report-kind",
+    ] {
+        all.insert(k.into());
+    }
     if period == Period::Fy2023 {
         // 被保険者証等枝番 is not in the 2018 claims.
         all.remove("branch-not-two-digits");

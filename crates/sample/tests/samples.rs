@@ -81,7 +81,12 @@ fn archive_names_follow_the_grammar_and_hold_one_top_folder() {
 #[test]
 fn summary_totals_equal_the_claims_and_the_index_counts_the_files() {
     for period in [Period::Fy2023, Period::Fy2024] {
-        for a in generate(&config(period, 2, 25, 9, 0.0)).unwrap() {
+        for a in generate(&SampleConfig {
+            guidance_archives: 1,
+            ..config(period, 2, 25, 9, 0.0)
+        })
+        .unwrap()
+        {
             let docs = documents(&a);
             let (mut cost, mut pay, mut other, mut claim, mut claims, mut data) =
                 (0, 0, 0, 0, 0, 0);
@@ -118,7 +123,19 @@ fn summary_totals_equal_the_claims_and_the_index_counts_the_files() {
                     Document::Cda(_) => data += 1,
                     Document::Summary(s) => summary = Some(s.clone()),
                     Document::Index(i) => index = Some(i.clone()),
-                    Document::GuidanceClaim(_) => {}
+                    Document::GuidanceClaim(g) => {
+                        let s = &g.settlement;
+                        cost += s.calculated_amount.amount().unwrap();
+                        pay += s.payment_amount.amount().unwrap();
+                        claim += s.claim_amount.amount().unwrap();
+                        claims += 1;
+                        assert_eq!(
+                            s.claim_amount.amount().unwrap() + s.payment_amount.amount().unwrap(),
+                            s.calculated_amount.amount().unwrap(),
+                            "{path}"
+                        );
+                        assert!(s.claim_amount.amount().unwrap() > 0, "{path}: zero claim");
+                    }
                 }
             }
             let s = summary.expect("summary");
@@ -210,11 +227,17 @@ fn invalid_files(archives: &[SampleArchive], xsd: &Path) -> BTreeSet<String> {
             let path = tmp.path().join(&name);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(&path, bytes).unwrap();
-            let schema = match name.rsplit('/').next().unwrap_or("") {
-                "ix08_V08.xml" => "ix08_V08.xsd",
-                "su08_V08.xml" => "su08_V08.xsd",
-                n if n.starts_with('h') => "hc08_V08.xsd",
-                _ => "cc08_V08.xsd",
+            let guidance = name
+                .split('/')
+                .next()
+                .is_some_and(|top| top.ends_with("_2"));
+            let schema = match (name.rsplit('/').next().unwrap_or(""), guidance) {
+                ("ix08_V08.xml", _) => "ix08_V08.xsd",
+                ("su08_V08.xml", _) => "su08_V08.xsd",
+                (n, false) if n.starts_with('h') => "hc08_V08.xsd",
+                (n, true) if n.starts_with('h') => "hg08_V08.xsd",
+                (_, false) => "cc08_V08.xsd",
+                (_, true) => "gc08_V08.xsd",
             };
             by_schema.entry(schema).or_default().push(path);
         }
@@ -257,7 +280,18 @@ fn clean_archives_are_valid_against_the_official_schemas() {
         let Some(xsd) = xsd_dir(generation) else {
             return;
         };
-        let archives = generate(&config(period, 2, 30, 3, 0.0)).unwrap();
+        let archives = generate(&SampleConfig {
+            guidance_archives: 2,
+            ..config(period, 2, 30, 3, 0.0)
+        })
+        .unwrap();
+        assert_eq!(
+            archives
+                .iter()
+                .filter(|a| a.manifest.service_event_type == 2)
+                .count(),
+            2
+        );
         let bad = invalid_files(&archives, &xsd);
         assert!(bad.is_empty(), "FY{period:?}: invalid files {bad:?}");
     }
@@ -271,7 +305,11 @@ fn only_schema_defects_make_files_invalid() {
         let Some(xsd) = xsd_dir(generation) else {
             return;
         };
-        let archives = generate(&config(period, 3, 60, 21, 0.6)).unwrap();
+        let archives = generate(&SampleConfig {
+            guidance_archives: 2,
+            ..config(period, 3, 60, 21, 0.6)
+        })
+        .unwrap();
         let mut allowed = BTreeSet::new();
         let mut required = BTreeSet::new();
         for a in &archives {

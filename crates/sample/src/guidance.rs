@@ -1,0 +1,551 @@
+//! Guidance archives (実施区分 2): first claims (保健指導実施時点 1, 初回面接) of 積極的支援
+//! and 動機付け支援, each with its guidance CDA (hg08) and guidance claim (gc08).
+//!
+//! The CDA body follows the layout of the shared guidance example (sections 90010, 90030
+//! and 90070; FORMAT.md §7 marks parts of it as inferred) with the codes of the FY2018
+//! guidance table, which daiko uses for every fiscal year. Only first claims are written:
+//! final-evaluation claims need the 90060 layout, which FORMAT.md leaves unconfirmed.
+
+use crate::InjectedDefect;
+use crate::people::{self, Person, Sex};
+use crate::record::{ArchiveContext, Date};
+use crate::rng::Rng;
+use daiko_format::money::{self, CopaymentRule, MoneyError, category_copayment};
+use daiko_format::xml::Element;
+use daiko_format::*;
+
+/// One guidance record before writing.
+#[derive(Debug, Clone)]
+pub struct GuidanceDraft {
+    pub stem: String,
+    pub person: Person,
+    /// 保健指導区分: 1 積極的支援, 2 動機付け支援.
+    pub level: u8,
+    pub cda: ClinicalDocument,
+    pub claim: GuidanceClaim,
+    pub copayment_pattern: u8,
+}
+
+impl GuidanceDraft {
+    pub fn data_path(&self) -> String {
+        format!("DATA/h{}.xml", self.stem)
+    }
+    pub fn claim_path(&self) -> String {
+        format!("CLAIMS/c{}.xml", self.stem)
+    }
+}
+
+fn obs(code: &str, display: &str, mood: &str, value: Element) -> Element {
+    Element::new("observation")
+        .attr("classCode", "OBS")
+        .attr("moodCode", mood.to_owned())
+        .child(
+            Element::new("code")
+                .attr("code", code.to_owned())
+                .attr("codeSystem", oid::GUIDANCE_ITEM)
+                .attr("displayName", display.to_owned()),
+        )
+        .child(value)
+}
+
+fn pq(value: impl ToString, unit: &str) -> Element {
+    Element::new("value")
+        .attr("xsi:type", "PQ")
+        .attr("value", value.to_string())
+        .attr("unit", unit.to_owned())
+}
+
+fn int(value: impl ToString) -> Element {
+    Element::new("value")
+        .attr("xsi:type", "INT")
+        .attr("value", value.to_string())
+}
+
+fn cd(code: impl ToString, system: &str) -> Element {
+    Element::new("value")
+        .attr("xsi:type", "CD")
+        .attr("code", code.to_string())
+        .attr("codeSystem", system.to_owned())
+}
+
+fn st(text: &str) -> Element {
+    Element::new("value")
+        .attr("xsi:type", "ST")
+        .text(text.to_owned())
+}
+
+fn comp(o: Element) -> Element {
+    Element::new("entryRelationship")
+        .attr("typeCode", "COMP")
+        .child(o)
+}
+
+fn section(code: &str, title: &str, entries: Vec<Element>) -> Section {
+    Section {
+        code: Code {
+            code: code.into(),
+            code_system: Some(oid::SECTION.into()),
+            display_name: None,
+        },
+        title: Some(title.into()),
+        text: None,
+        entries: entries
+            .into_iter()
+            .map(|e| Element::new("entry").child(e))
+            .collect(),
+    }
+}
+
+/// Item codes the guidance defects refer to.
+pub const PLAN_WEEKS: &str = "1021000020";
+
+/// Builds one first-claim guidance record. `pattern` is the co-payment pattern (1-6).
+#[allow(clippy::too_many_arguments)]
+pub fn build_guidance_record(
+    rng: &mut Rng,
+    ctx: &ArchiveContext<'_>,
+    stem: String,
+    insurer: &str,
+    checkup_voucher: String,
+    guidance_voucher: String,
+    pattern: u8,
+) -> Result<GuidanceDraft, MoneyError> {
+    let start = {
+        let mut d = ctx.service_from;
+        for _ in 0..rng.range(0, 27) {
+            d = d.plus_days(1);
+        }
+        d
+    };
+    let sex = if rng.chance(0.6) {
+        Sex::Male
+    } else {
+        Sex::Female
+    };
+    let age = rng.range(40, 74);
+    let birth = {
+        let m = rng.range(1, 12);
+        let dd = rng.range(1, 28);
+        let y = if (m, dd) <= (start.m, start.d) {
+            start.y - age as i32
+        } else {
+            start.y - age as i32 - 1
+        };
+        Date { y, m, d: dd }
+    };
+    let fy = start.fiscal_year();
+    let age_fy_end = Date {
+        y: fy + 1,
+        m: 3,
+        d: 31,
+    }
+    .age_of(birth);
+    // 65–74 get motivational support even when the risks would call for active support.
+    let level: u8 = if age_fy_end < 65 && rng.chance(0.55) {
+        1
+    } else {
+        2
+    };
+    let person = Person {
+        sex,
+        name: people::kana_name(rng, sex),
+        birth: birth.ymd(),
+        address: people::address(rng),
+        card: people::card(rng, insurer),
+    };
+    let expiry = Date {
+        y: fy + 1,
+        m: 3,
+        d: 31,
+    }
+    .ymd();
+
+    // Body.
+    let waist10 = rng.range(860, 1020);
+    let weight10 = rng.range(640, 930);
+    let minutes = *rng.pick(&[20u32, 30, 40]);
+    let staff = *rng.pick(&[2u8, 2, 3, 1]);
+    let stage = rng.range(2, 4);
+    let course = if level == 1 {
+        "積極的支援コース（個別）"
+    } else {
+        "動機付け支援コース"
+    };
+    const NOTES: &[&str] = &[
+        "減量目標と運動計画を本人と合意した。",
+        "間食を減らし、毎日30分歩くことを目標とした。",
+        "飲酒量を控え、週2日の休肝日を設けることとした。",
+    ];
+    let mut plan = Element::new("act")
+        .attr("classCode", "ACT")
+        .attr("moodCode", "INT")
+        .child(Element::new("code").attr("nullFlavor", "NA"));
+    let weeks = if level == 1 {
+        *rng.pick(&[12u32, 16, 24])
+    } else {
+        12
+    };
+    plan = plan
+        .child(comp(obs(
+            PLAN_WEEKS,
+            "継続的支援予定期間",
+            "INT",
+            pq(weeks, "wk"),
+        )))
+        .child(comp(obs(
+            "1021001031",
+            "目標腹囲",
+            "GOL",
+            pq(crate::clinical::tenths(waist10 - 30), "cm"),
+        )))
+        .child(comp(obs(
+            "1021001032",
+            "目標体重",
+            "GOL",
+            pq(crate::clinical::tenths(weight10 * 96 / 100), "kg"),
+        )))
+        .child(comp(obs(
+            "1021001050",
+            "一日の削減目標エネルギー量",
+            "GOL",
+            pq(*rng.pick(&[200u32, 250, 300]), "kcal"),
+        )));
+    let interview = Element::new("act")
+        .attr("classCode", "ACT")
+        .attr("moodCode", "EVN")
+        .child(
+            Element::new("code")
+                .attr("code", "1")
+                .attr("codeSystem", "1.2.392.200119.6.18140"),
+        )
+        .child(Element::new("effectiveTime").attr("value", start.ymd()))
+        .child(
+            Element::new("performer").child(
+                Element::new("assignedEntity")
+                    .child(Element::new("id").attr("nullFlavor", "NI"))
+                    .child(
+                        Element::new("code")
+                            .attr("code", staff.to_string())
+                            .attr("codeSystem", "1.2.392.200119.6.3020"),
+                    ),
+            ),
+        )
+        .child(comp(obs(
+            "1022000013",
+            "初回面接の実施時間",
+            "EVN",
+            pq(minutes, "min"),
+        )))
+        .child(comp(obs(
+            "1022000090",
+            "初回面接情報",
+            "EVN",
+            st(*rng.pick(NOTES)),
+        )));
+    let mut sections = vec![
+        section(
+            "90010",
+            "指導共通情報",
+            vec![
+                obs(
+                    "1020000001",
+                    "保健指導区分",
+                    "EVN",
+                    cd(level, "1.2.392.200119.6.3001"),
+                ),
+                obs(
+                    "1020000002",
+                    "行動変容ステージ",
+                    "EVN",
+                    cd(stage, "1.2.392.200119.6.3002"),
+                ),
+                obs("1020000003", "保健指導コース名", "EVN", st(course)),
+            ],
+        ),
+        section("90030", "指導初回情報", vec![interview, plan]),
+    ];
+    let points = if level == 1 {
+        *rng.pick(&[180u32, 200, 240])
+    } else {
+        0
+    };
+    if level == 1 {
+        let sessions = points / 30;
+        let totals = Element::new("act")
+            .attr("classCode", "ACT")
+            .attr("moodCode", "INT")
+            .child(Element::new("code").attr("nullFlavor", "NA"))
+            .child(comp(obs(
+                "1041800117",
+                "計画上の継続的な支援の実施回数",
+                "INT",
+                int(sessions),
+            )))
+            .child(comp(obs(
+                "1041101117",
+                "計画上の実施回数（個別支援A）",
+                "INT",
+                int(sessions),
+            )))
+            .child(comp(obs(
+                "1041101113",
+                "計画上の合計実施時間（個別支援A）",
+                "INT",
+                pq(sessions * 30, "min"),
+            )))
+            .child(comp(obs(
+                "1041800114",
+                "計画上のポイント（合計）",
+                "INT",
+                int(points),
+            )));
+        sections.push(section("90070", "指導集計情報", vec![totals]));
+    }
+
+    let inst = ctx.institution;
+    let org = CdaOrganization {
+        id: Some(Id::new(oid::INSTITUTION, &inst.number)),
+        name: Some(inst.name.clone()),
+        telecom: Some(inst.telecom.clone()),
+        addr: Some(Address {
+            text: inst.address.text.clone(),
+            postal_code: Some(inst.address.postal_code.clone()),
+        }),
+    };
+    let mut ids = vec![
+        Id::new(oid::INSURER, insurer),
+        Id::new(oid::CARD_SYMBOL, &person.card.symbol),
+        Id::new(oid::CARD_NUMBER, &person.card.number),
+    ];
+    if ctx.generation == Generation::G2024 {
+        ids.push(Id::new(oid::CARD_BRANCH, &person.card.branch));
+    }
+    let voucher = |function: &str, root: &str, number: &str| VoucherParticipant {
+        function_code: function.into(),
+        expiry: Some(expiry.clone()),
+        id: Id::new(format!("{root}.1{insurer}"), number),
+        scoping_organization: Some(Id::new(oid::INSURER, insurer)),
+    };
+    let creation = ctx.creation.ymd();
+    let cda = ClinicalDocument {
+        type_id: Id::new(oid::CDA_TYPE_ID, "POCD_HD000040"),
+        template_ids: Vec::new(),
+        code: Some(Code {
+            code: "21".into(),
+            code_system: Some(oid::REPORT_KIND.into()),
+            display_name: None,
+        }),
+        title: None,
+        effective_time: creation.clone(),
+        confidentiality: Code {
+            code: "N".into(),
+            code_system: Some(oid::HL7_CONFIDENTIALITY.into()),
+            display_name: None,
+        },
+        language: None,
+        patient: Patient {
+            ids,
+            addr: Some(Address {
+                text: person.address.text.clone(),
+                postal_code: Some(person.address.postal_code.clone()),
+            }),
+            name: person.name.clone(),
+            gender: Code {
+                code: sex.code().into(),
+                code_system: Some(oid::GENDER.into()),
+                display_name: None,
+            },
+            birth_time: person.birth.clone(),
+        },
+        authors: vec![CdaAuthor {
+            time: creation,
+            organization: org.clone(),
+        }],
+        vouchers: vec![
+            voucher("1", oid::CHECKUP_VOUCHER, &checkup_voucher),
+            voucher("2", oid::GUIDANCE_VOUCHER, &guidance_voucher),
+        ],
+        service_event: Some(ServiceEvent {
+            code: Code {
+                code: "100".into(),
+                code_system: Some(oid::PROGRAM_KIND.into()),
+                display_name: None,
+            },
+            effective_time: start.ymd(),
+            performer: Some(org),
+        }),
+        sections,
+    };
+
+    // Settlement: the share of the contract price due at the first session, less the
+    // person's co-payment when it is collected in full at the first session.
+    let unit_price = if level == 1 {
+        *rng.pick(&[45_000u64, 52_000, 60_000])
+    } else {
+        *rng.pick(&[18_000u64, 22_000, 25_000])
+    };
+    let rate: u64 = if level == 1 {
+        *rng.pick(&[20, 40])
+    } else {
+        *rng.pick(&[50, 80])
+    };
+    let calculated = money::guidance_calculated_amount(unit_price, rate)?;
+    let rule = crate::record::rule_for_pattern(rng, pattern, unit_price, true)?;
+    let copay = category_copayment(unit_price, 0, rule);
+    let (status, payment) = if copay.copayment == 0 {
+        ("2", 0)
+    } else if copay.copayment < calculated {
+        ("1", copay.copayment)
+    } else {
+        // Collected in instalments: this timing's share of the co-payment.
+        (
+            "2",
+            money::guidance_calculated_amount(copay.copayment, rate)?.min(calculated / 2),
+        )
+    };
+    let amounts = money::guidance_claim(unit_price, rate, payment)?;
+    let cap = match rule {
+        CopaymentRule::Cap { cap }
+        | CopaymentRule::FixedWithCap { cap, .. }
+        | CopaymentRule::RateWithCap { cap, .. } => Some(cap),
+        _ => None,
+    };
+    let claim = GuidanceClaim {
+        service_event_type: "2".into(),
+        guidance_level: level.to_string(),
+        guidance_timing: "1".into(),
+        subject: SubjectPerson {
+            performer_organization: Id::new(oid::INSTITUTION, &inst.number),
+            insurance_card: InsuranceCard {
+                insurer_number: Id::new(oid::INSURER, insurer),
+                symbol: Some(Id::new(oid::CARD_SYMBOL, &person.card.symbol)),
+                number: Id::new(oid::CARD_NUMBER, &person.card.number),
+                branch: (ctx.generation == Generation::G2024)
+                    .then(|| Id::new(oid::CARD_BRANCH, &person.card.branch)),
+            },
+            name: person.name.clone(),
+            // The guidance claim carries the postal code only.
+            addr: Address {
+                text: String::new(),
+                postal_code: Some(person.address.postal_code.clone()),
+            },
+            birth_time: person.birth.clone(),
+            gender: sex.code().into(),
+        },
+        card: GuidanceCard {
+            id: Some(Id::new(oid::GUIDANCE_VOUCHER, &guidance_voucher)),
+            checkup_card_id: Some(Id::new(oid::CHECKUP_VOUCHER, &checkup_voucher)),
+            expiry: Some(expiry),
+            copayment: Some(copay.written.to_charge()),
+            max_insurance_limit: cap.map(|c| money::WrittenCharge::Cap(c).to_charge()),
+        },
+        settlement: GuidanceSettlement {
+            unit_price: Money::yen(unit_price),
+            payment_rate: Rate {
+                value: rate.to_string(),
+                unit: Some("%".into()),
+            },
+            point_count_completed: None,
+            point_count_intended: (level == 1).then(|| points.to_string()),
+            calculated_amount: Money::yen(amounts.calculated_amount),
+            payment_status: status.into(),
+            payment_amount: Money::yen(amounts.payment_amount),
+            claim_amount: Money::yen(amounts.claim_amount),
+        },
+        agency_adjudication: None,
+        insurer_adjudication: None,
+    };
+    Ok(GuidanceDraft {
+        stem,
+        person,
+        level,
+        cda,
+        claim,
+        copayment_pattern: pattern,
+    })
+}
+
+/// The defects specific to guidance records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuidanceDefect {
+    /// calculatedAmount ≠ unitPrice × paymentRate ÷ 100 (claimAmount follows it).
+    CalculatedAmount,
+    /// The first claim has no support plan.
+    PlanMissing,
+    /// The first claim carries completed points.
+    CompletedPoints,
+    /// 報告区分 22 (final evaluation) on a first claim.
+    ReportKind,
+}
+
+impl GuidanceDefect {
+    pub const ALL: &'static [GuidanceDefect] = &[
+        GuidanceDefect::CalculatedAmount,
+        GuidanceDefect::PlanMissing,
+        GuidanceDefect::CompletedPoints,
+        GuidanceDefect::ReportKind,
+    ];
+
+    /// Applies the defect and describes it for the manifest.
+    pub fn apply(self, d: &mut GuidanceDraft) -> InjectedDefect {
+        let both = vec![d.data_path(), d.claim_path()];
+        let (kind, codes, files, description): (&str, &[&str], Vec<String>, &str) = match self {
+            GuidanceDefect::CalculatedAmount => {
+                let s = &mut d.claim.settlement;
+                let calc = s.calculated_amount.amount().unwrap_or(0);
+                let claim = s.claim_amount.amount().unwrap_or(0);
+                s.calculated_amount = Money::yen(calc + 1_000);
+                s.claim_amount = Money::yen(claim + 1_000);
+                (
+                    "guidance-calculated-amount",
+                    &["C-15"],
+                    vec![d.claim_path()],
+                    "calculatedAmount is 1,000 yen above unitPrice × paymentRate ÷ 100 (claimAmount follows it)",
+                )
+            }
+            GuidanceDefect::PlanMissing => {
+                for s in &mut d.cda.sections {
+                    s.entries.retain(|e| !element_has_code(e, PLAN_WEEKS));
+                }
+                (
+                    "guidance-plan-missing",
+                    &["M-15"],
+                    vec![d.data_path()],
+                    "the first claim's CDA has no support plan",
+                )
+            }
+            GuidanceDefect::CompletedPoints => {
+                d.claim.settlement.point_count_completed = Some("30".into());
+                (
+                    "guidance-completed-points",
+                    &["M-16"],
+                    both,
+                    "the first claim carries completed points",
+                )
+            }
+            GuidanceDefect::ReportKind => {
+                if let Some(c) = d.cda.code.as_mut() {
+                    c.code = "22".into();
+                }
+                (
+                    "guidance-report-kind",
+                    &["H-01"],
+                    both,
+                    "報告区分 22 (final evaluation) with guidanceTiming 1 (start)",
+                )
+            }
+        };
+        InjectedDefect {
+            kind: kind.into(),
+            codes: codes.iter().map(|c| (*c).to_owned()).collect(),
+            may_also: vec!["S-08".into()],
+            files,
+            description: description.into(),
+        }
+    }
+}
+
+fn element_has_code(e: &Element, code: &str) -> bool {
+    (e.name == "code" && e.get("code") == Some(code))
+        || e.elements().any(|c| element_has_code(c, code))
+}
