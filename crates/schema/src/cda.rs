@@ -6,6 +6,10 @@
 //! restricted ticket ids, required section codes, at most two participants, …) is marked
 //! [`When::ONLY_HG`], what only hc08 has [`When::ONLY_HC`].
 //!
+//! Particles the schemas declare with `maxOccurs="0"` (in `ST`, `thumbnail`, `CE`, `CV` and the
+//! hg08 service-event code) are not simply absent: libxml2 admits one such element as the *last*
+//! child. daiko writes them with [`last`] and follows that reading.
+//!
 //! XML Schema semantics kept on purpose: a complex-type *restriction* that declares no content
 //! model has empty content (so `CS`, `EIVL.event` and the anonymous `code` types allow no child
 //! elements); extensions append their model to the base model; abstract types (`ANY`, `QTY`,
@@ -56,9 +60,10 @@ static BIN_S: Simple = Simple::Atomic(Atomic::new("bin", Prim::Base64));
 static XS_STRING: Simple = Simple::Atomic(Atomic::new("xs:string", Prim::String));
 static XS_ID: Simple = Simple::Atomic(Atomic::new("xs:ID", Prim::Id));
 static XS_IDREF: Simple = Simple::Atomic(Atomic::new("xs:IDREF", Prim::IdRef));
-static XS_IDREFS: Simple = Simple::List("xs:IDREFS", &XS_IDREF, Some(1));
+// libxml2 accepts an empty list for xs:IDREFS and xs:NMTOKENS; daiko follows it.
+static XS_IDREFS: Simple = Simple::List("xs:IDREFS", &XS_IDREF, None);
 static XS_NMTOKEN: Simple = Simple::Atomic(Atomic::new("xs:NMTOKEN", Prim::NmToken));
-static XS_NMTOKENS: Simple = Simple::List("xs:NMTOKENS", &XS_NMTOKEN, Some(1));
+static XS_NMTOKENS: Simple = Simple::List("xs:NMTOKENS", &XS_NMTOKEN, None);
 static LIST_INT: Simple = Simple::List("list_int", &INT_S, None);
 /// probability: a double in 0..=1.
 static PROBABILITY: Simple = Simple::Atomic(Atomic {
@@ -494,8 +499,12 @@ const ST_ATTRS: [Attr; 4] = [
     fixed("mediaType", &CS, "text/plain"),
     optional("language", &CS),
 ];
-/// Character string: text only.
-static ST: Complex = derived_mixed("ST", &ED, &NOTHING, &ST_ATTRS);
+/// Character string: text, with the schema's zero-occurrence `reference` and `thumbnail`.
+static ST: Complex = derived_mixed("ST", &ED, &ST_MODEL, &ST_ATTRS);
+static ST_MODEL: Particle = seq(&[
+    last(&el("reference", c(&TEL))),
+    last(&el("thumbnail", c(&ED))),
+]);
 
 const CD_ATTRS: [Attr; 6] = [
     NF,
@@ -518,9 +527,14 @@ static CD: Complex = derived(
     ]),
     &CD_ATTRS,
 );
-static CE_MODEL: Particle = seq(&[opt(&E_ORIGINAL_TEXT), many(&E_TRANSLATION_CD)]);
+static E_QUALIFIER: Element = el("qualifier", c(&CR));
+static CE_MODEL: Particle = seq(&[
+    opt(&E_ORIGINAL_TEXT),
+    last(&E_QUALIFIER),
+    many(&E_TRANSLATION_CD),
+]);
 static CE: Complex = derived("CE", &CD, &CE_MODEL, &CD_ATTRS);
-static CV_MODEL: Particle = seq(&[opt(&E_ORIGINAL_TEXT)]);
+static CV_MODEL: Particle = seq(&[opt(&E_ORIGINAL_TEXT), last(&E_TRANSLATION_CD)]);
 static CV: Complex = derived("CV", &CE, &CV_MODEL, &CD_ATTRS);
 /// Coded simple value: a restriction without a content model, hence empty.
 static CS_T: Complex = derived_empty("CS", &CV, &[NF, optional("code", &CS)]);
@@ -534,7 +548,7 @@ static CR: Complex = derived(
 static SC: Complex = derived_mixed(
     "SC",
     &ST,
-    &NOTHING,
+    &ST_MODEL,
     &[
         NF,
         fixed("representation", &BINARY_ENCODING, "TXT"),
@@ -584,7 +598,7 @@ const ADXP_ATTRS: [Attr; 5] = [
     optional("language", &CS),
     optional("partType", &ADDRESS_PART_TYPE),
 ];
-static ADXP: Complex = derived_mixed("ADXP", &ST, &NOTHING, &ADXP_ATTRS);
+static ADXP: Complex = derived_mixed("ADXP", &ST, &ST_MODEL, &ADXP_ATTRS);
 
 /// An address part with its part type fixed.
 macro_rules! address_part {
@@ -722,7 +736,7 @@ const ENXP_ATTRS: [Attr; 6] = [
     optional("partType", &NAME_PART_TYPE),
     optional("qualifier", &SET_NAME_PART_QUALIFIER),
 ];
-static ENXP: Complex = derived_mixed("ENXP", &ST, &NOTHING, &ENXP_ATTRS);
+static ENXP: Complex = derived_mixed("ENXP", &ST, &ST_MODEL, &ENXP_ATTRS);
 
 /// A name part with its part type fixed.
 macro_rules! name_part {
@@ -1365,7 +1379,7 @@ static SD_TITLE: Complex = narrative(
         fixed("mediaType", &XS_STRING, "text/x-hl7-title+xml"),
     ],
 );
-static SD_BR: Complex = narrative("StrucDoc.Br", false, &NOTHING, &[]);
+static SD_BR: Complex = attrs_only("StrucDoc.Br", &[]);
 static SD_CAPTION: Complex = narrative(
     "StrucDoc.Caption",
     true,
@@ -1382,7 +1396,7 @@ static SD_CAPTION: Complex = narrative(
     ),
     &COMMON,
 );
-static SD_COL: Complex = narrative("StrucDoc.Col", false, &NOTHING, &COL_ATTRS);
+static SD_COL: Complex = attrs_only("StrucDoc.Col", &COL_ATTRS);
 static SD_COLGROUP: Complex = narrative(
     "StrucDoc.Colgroup",
     false,
@@ -1447,10 +1461,8 @@ static SD_TITLE_FOOTNOTE: Complex = narrative(
     ),
     &COMMON,
 );
-static SD_FOOTNOTE_REF: Complex = narrative(
+static SD_FOOTNOTE_REF: Complex = attrs_only(
     "StrucDoc.FootnoteRef",
-    false,
-    &NOTHING,
     &[A_ID, A_LANGUAGE, A_STYLE, req("IDREF", &XS_IDREF)],
 );
 static SD_ITEM: Complex = narrative(
@@ -2185,7 +2197,11 @@ static SERVICE_EVENT_CODE_HC: Complex = derived_empty(
 static SERVICE_EVENT_CODE_HG: Complex = derived(
     "(hg08 serviceEvent code)",
     &CE,
-    &seq(&[many(&E_TRANSLATION_CD)]),
+    &seq(&[
+        last(&E_ORIGINAL_TEXT),
+        last(&E_QUALIFIER),
+        many(&E_TRANSLATION_CD),
+    ]),
     &[
         NF,
         req("code", &CS),

@@ -21,6 +21,7 @@ pub(crate) fn run(doc: &Document<'_>, rules: &SchemaRules, set_bit: u8) -> Vec<V
         v2024: set_bit == When::V2024,
         out: Vec::new(),
         work: Vec::with_capacity(64),
+        ids: None,
     };
     let root = doc.root_element();
     match find_global(rules, v.ctx, root) {
@@ -79,6 +80,8 @@ struct Validator<'r, 'a, 'input> {
     v2024: bool,
     out: Vec<Violation>,
     work: Vec<(Node<'a, 'input>, TypeRef)>,
+    /// xs:ID values seen so far (created on the first ID: most documents have none).
+    ids: Option<std::collections::HashSet<&'a str>>,
 }
 
 /// Result of matching one term against the children at the cursor.
@@ -101,6 +104,8 @@ struct Mismatch {
 struct Cursor<'a, 'input> {
     next: Option<Node<'a, 'input>>,
     last: Option<Node<'a, 'input>>,
+    /// Set once a `{0,0}` particle has matched: nothing more may match.
+    closed: bool,
 }
 
 impl<'a, 'input> Cursor<'a, 'input> {
@@ -270,6 +275,15 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
                             Some(name),
                             format!("attribute `{name}` = `{value}` {why}"),
                         );
+                    } else if simple::is_id(decl.ty) {
+                        let id = value.trim_matches(is_xml_ws);
+                        if !self.ids.get_or_insert_with(Default::default).insert(id) {
+                            self.report(
+                                node,
+                                Some(name),
+                                format!("attribute `{name}` = `{value}` repeats an ID already used in the document"),
+                            );
+                        }
                     } else if let Some(f) = decl.fixed
                         && !simple::same_value(decl.ty, value, f)
                     {
@@ -346,6 +360,7 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
         let mut cur = Cursor {
             next: node.first_element_child(),
             last: None,
+            closed: false,
         };
         let ns = self.rules.namespace;
         match self.particle(model, &mut cur, ns) {
@@ -415,6 +430,18 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
     ) -> Result<Outcome, Mismatch> {
         if !p.when.holds(self.ctx) {
             return Ok(Outcome::Empty);
+        }
+        if p.max == 0 {
+            // libxml2's reading of maxOccurs="0": one element, then the content ends
+            let r = self.term(&p.term, cur, ns)?;
+            if r == Outcome::Consumed {
+                cur.closed = true;
+            }
+            return Ok(if r == Outcome::Consumed {
+                Outcome::Consumed
+            } else {
+                Outcome::Empty
+            });
         }
         let mut count = 0u32;
         let mut nullable = false;
@@ -499,7 +526,7 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
                 })
             }
             Term::Any(wild, process) => match cur.next {
-                Some(n) if wildcard_admits(*wild, n, ns) => {
+                Some(n) if !cur.closed && wildcard_admits(*wild, n, ns) => {
                     match process {
                         Process::Skip => {}
                         Process::Lax | Process::Strict => {

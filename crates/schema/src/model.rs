@@ -264,6 +264,12 @@ pub(crate) const fn some(e: &'static Element) -> Particle {
     occ(e, 1, UNBOUNDED)
 }
 
+/// A particle the schema declares with `maxOccurs="0"`: libxml2 admits one such element, after
+/// which the element's content must end. Written `{0,0}` in daiko's model.
+pub(crate) const fn last(e: &'static Element) -> Particle {
+    occ(e, 0, 0)
+}
+
 pub(crate) const fn occ(e: &'static Element, min: u32, max: u32) -> Particle {
     Particle {
         min,

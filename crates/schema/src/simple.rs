@@ -77,10 +77,16 @@ pub(crate) fn check(ty: &Simple, value: &str, v2024: bool) -> Result<(), String>
     }
 }
 
+/// Whether `ty` is xs:ID (values must be unique in the document).
+pub(crate) fn is_id(ty: &Simple) -> bool {
+    matches!(ty, Simple::Atomic(Atomic { prim: Prim::Id, .. }))
+}
+
 /// Whether `value` equals the fixed value `fixed` in the value space of `ty`.
 pub(crate) fn same_value(ty: &Simple, value: &str, fixed: &str) -> bool {
     let ws = match ty {
         Simple::Atomic(a) => a.ws,
+        Simple::Union(_, [Simple::Atomic(first), ..]) => first.ws,
         _ => Ws::Collapse,
     };
     match ty {
@@ -237,15 +243,17 @@ fn is_base64(v: &str) -> bool {
     pad <= 2 && (chars + pad) % 4 == 0
 }
 
+/// Name characters close to the XML 1.0 (4th edition) classes libxml2 uses: letters and
+/// ideographs start a name; digits (not the fullwidth ones), `-`, `.` and `·` may follow.
 fn is_name_start(c: char) -> bool {
-    c.is_alphabetic()
-        || c == '_'
-        || c == ':'
-        || (c as u32 >= 0xC0 && !c.is_whitespace() && !c.is_control())
+    c.is_alphabetic() || c == '_' || c == ':'
 }
 
 fn is_name_char(c: char) -> bool {
-    is_name_start(c) || c.is_ascii_digit() || matches!(c, '-' | '.' | '\u{B7}') || c.is_numeric()
+    is_name_start(c)
+        || c.is_ascii_digit()
+        || matches!(c, '-' | '.' | '\u{B7}')
+        || (!c.is_ascii() && c.is_numeric() && !('\u{FF10}'..='\u{FF19}').contains(&c))
 }
 
 fn is_ncname(v: &str) -> bool {

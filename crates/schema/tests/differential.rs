@@ -468,8 +468,206 @@ const EXTRA_GUIDANCE_CLAIM: &str = r#"<healthGuidanceClaim xmlns="{NS}">
 /// An index without receiver, and an index with a large count.
 const EXTRA_INDEX: &str = r#"<index xmlns="{NS}"><interactionType code="13"/><creationTime value="20240101"/><sender><id root="1.2.392.200119.6.103" extension="99000010"/></sender><receiver><id root="1.2.392.200119.6.105" extension="12345678"/></receiver><serviceEventType code="4"/><totalRecordCount value="999999"/></index>"#;
 
+/// A checkup CDA (invented) reaching the data types, the narrative block and the CDA classes
+/// the example leaves out.
+const EXTRA_CHECKUP_CDA: &str = r#"<ClinicalDocument xmlns="urn:hl7-org:v3" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" classCode="DOCCLIN" moodCode="EVN">
+  <realmCode code="JP"/>
+  <typeId root="2.16.840.1.113883.1.3" extension="POCD_HD000040"/>
+  <templateId root="1.2.392.200119.6.1009" extension="1"/>
+  <id root="1.2.392.200119.6.102" extension="9910000026"/>
+  <code code="10" codeSystem="1.2.392.200119.6.1001" displayName="特定健診情報"/>
+  <title>特定健診結果</title>
+  <effectiveTime value="20240415"/>
+  <confidentialityCode code="N" codeSystem="2.16.840.1.113883.5.25"/>
+  <languageCode code="ja-JP"/>
+  <recordTarget typeCode="RCT" contextControlCode="OP">
+    <patientRole classCode="PAT">
+      <id root="1.2.392.200119.6.101" extension="39990019"/>
+      <addr use="H">架空県<postalCode>100-0001</postalCode><city>見本市</city></addr>
+      <telecom value="tel:00-1111-2222" use="H"/>
+      <patient classCode="PSN" determinerCode="INSTANCE">
+        <name use="SYL"><family>ミホン</family><given qualifier="CL">ハナコ</given></name>
+        <administrativeGenderCode code="2" codeSystem="1.2.392.200119.6.1104"/>
+        <birthTime value="19600131"/>
+      </patient>
+      <providerOrganization><name>見本事業所</name></providerOrganization>
+    </patientRole>
+  </recordTarget>
+  <author typeCode="AUT">
+    <time value="202404151030+0900"/>
+    <assignedAuthor classCode="ASSIGNED">
+      <id root="1.2.392.200119.6.102" extension="9910000026"/>
+      <code code="1" codeSystem="1.2.392.200119.6.9999"/>
+      <telecom value="mailto:info@example.invalid"/>
+      <assignedAuthoringDevice><softwareName code="X" codeSystem="1.2.3">見本ソフト</softwareName></assignedAuthoringDevice>
+      <representedOrganization classCode="ORG"><id root="1.2.392.200119.6.102" extension="9910000026"/><name>見本クリニック<suffix>分院</suffix></name></representedOrganization>
+    </assignedAuthor>
+  </author>
+  <dataEnterer>
+    <time value="20240415"/>
+    <assignedEntity><id nullFlavor="UNK"/><assignedPerson><name>入力者</name></assignedPerson></assignedEntity>
+  </dataEnterer>
+  <custodian>
+    <assignedCustodian>
+      <representedCustodianOrganization><id root="1.2.392.200119.6.102" extension="9910000026"/><name>見本クリニック</name><telecom value="tel:00-0000-0000"/><addr><streetAddressLine>架空町1</streetAddressLine></addr></representedCustodianOrganization>
+    </assignedCustodian>
+  </custodian>
+  <informationRecipient typeCode="PRCP">
+    <intendedRecipient classCode="ASSIGNED"><id root="1.2.392.200119.6.101" extension="39990019"/><receivedOrganization><name>見本保険者</name></receivedOrganization></intendedRecipient>
+  </informationRecipient>
+  <participant typeCode="HLD">
+    <functionCode code="1" codeSystem="1.2.392.200119.6.208"/>
+    <time><low value="20240401" inclusive="true"/><high value="20250331"/></time>
+    <associatedEntity classCode="IDENT">
+      <id root="1.2.392.200119.6.209.139990019" extension="24100000009"/>
+      <scopingOrganization><id root="1.2.392.200119.6.101" extension="39990019"/></scopingOrganization>
+    </associatedEntity>
+  </participant>
+  <documentationOf typeCode="DOC">
+    <serviceEvent classCode="ACT" moodCode="EVN">
+      <code code="010" codeSystem="1.2.392.200119.6.1002"/>
+      <effectiveTime><center value="20240415"/></effectiveTime>
+      <performer typeCode="PRF">
+        <functionCode code="X"/>
+        <time><width value="1" unit="d"/></time>
+        <assignedEntity><id root="1.2.392.200119.6.102" extension="9910000026"/></assignedEntity>
+      </performer>
+    </serviceEvent>
+  </documentationOf>
+  <component typeCode="COMP" contextConductionInd="true">
+    <structuredBody classCode="DOCBODY" moodCode="EVN">
+      <component>
+        <section ID="sec1" classCode="DOCSECT" moodCode="EVN">
+          <id root="1.2.3.4" extension="s1"/>
+          <code code="01010" codeSystem="1.2.392.200119.6.1010"/>
+          <title>結果</title>
+          <text mediaType="text/x-hl7-text+xml" styleCode="Bold">所見<content ID="c1" revised="insert">あり<sub>2</sub></content><br/><footnoteRef IDREF="c1"/>
+            <paragraph><caption>注</caption>本文<linkHtml href="http://example.invalid">リンク</linkHtml></paragraph>
+            <list listType="ordered"><item>一</item><item><caption>二</caption>二</item></list>
+            <table border="1" frame="box" rules="all"><caption>表</caption><col span="1" align="left"/><thead><tr><th scope="col">項目</th></tr></thead><tbody valign="top"><tr><td rowspan="1">値<sup>*</sup></td></tr></tbody></table>
+            <renderMultiMedia referencedObject="c1"/>
+          </text>
+          <author><time value="20240415"/><assignedAuthor><id nullFlavor="NI"/><assignedPerson><name>医師</name></assignedPerson></assignedAuthor></author>
+          <entry typeCode="COMP">
+            <observation classCode="OBS" moodCode="EVN" negationInd="false">
+              <id root="1.2.3" extension="o1"/>
+              <code code="9N001000000000001" codeSystem="1.2.392.200119.6.1005" displayName="身長"><originalText>身長</originalText><translation code="8302-2" codeSystem="2.16.840.1.113883.6.1"/></code>
+              <text mediaType="text/plain" language="ja">メモ</text>
+              <statusCode code="completed"/>
+              <effectiveTime value="20240415"/>
+              <value xsi:type="PQ" value="160.5" unit="cm"><translation value="63.2" code="[in_i]" codeSystem="2.16.840.1.113883.6.8"/></value>
+              <interpretationCode code="N" codeSystem="2.16.840.1.113883.5.83"/>
+              <methodCode code="9N00100000" codeSystem="1.2.392.200119.6.1007"/>
+              <targetSiteCode code="X"/>
+              <specimen typeCode="SPC"><specimenRole classCode="SPEC"><id root="1.2.3.9"/><specimenPlayingEntity><code code="BLD"/><quantity value="5" unit="mL"/></specimenPlayingEntity></specimenRole></specimen>
+              <performer><assignedEntity><id nullFlavor="NI"/></assignedEntity></performer>
+              <participant typeCode="DEV"><participantRole classCode="MANU"><playingEntity classCode="DEV"><name>測定器</name></playingEntity><scopingEntity classCode="ORG"><desc>製造者</desc></scopingEntity></participantRole></participant>
+              <entryRelationship typeCode="COMP" inversionInd="false">
+                <sequenceNumber value="1"/>
+                <seperatableInd value="true"/>
+                <observation classCode="OBS" moodCode="EVN"><code code="X1"/><value xsi:type="IVL_PQ"><low value="1" unit="mg/dL"/><high value="2" unit="mg/dL" inclusive="false"/></value></observation>
+              </entryRelationship>
+              <referenceRange typeCode="REFV"><observationRange classCode="OBS" moodCode="EVN.CRT"><code code="R"/><text>基準</text><value xsi:type="IVL_PQ"><low value="150"/><width value="50" unit="cm"/></value><interpretationCode code="N"/></observationRange></referenceRange>
+            </observation>
+          </entry>
+          <entry><observation classCode="OBS" moodCode="EVN"><code code="A"/><value xsi:type="CD" code="1" codeSystem="1.2.392.200119.6.2001"><qualifier inverted="false"><name code="q"/><value code="v"/></qualifier></value></observation></entry>
+          <entry><observation classCode="OBS" moodCode="EVN"><code code="B"/><value xsi:type="CO" code="1" codeSystem="1.2.392.200119.6.2002"/></observation></entry>
+          <entry><observation classCode="OBS" moodCode="EVN"><code code="C"/><value xsi:type="ST">所見なし</value></observation></entry>
+          <entry><observation classCode="OBS" moodCode="EVN"><code code="D"/><value xsi:type="INT" value="3"/><value xsi:type="REAL" value="1.5e3"/><value xsi:type="BL" value="true"/></observation></entry>
+          <entry><observation classCode="OBS" moodCode="EVN"><code code="E"/><value xsi:type="RTO_PQ_PQ"><numerator value="1" unit="mg"/><denominator value="1" unit="dL"/></value><value xsi:type="RTO"><numerator xsi:type="INT" value="1"/><denominator xsi:type="PQ" value="2"/></value></observation></entry>
+          <entry><observation classCode="OBS" moodCode="EVN"><code code="F"/><value xsi:type="IVL_TS"><low value="2024"/></value><value xsi:type="PIVL_TS" alignment="D"><period value="1" unit="d"/></value><value xsi:type="EIVL_TS"><event code="AC"/><offset><low value="1" unit="h"/></offset></value></observation></entry>
+          <entry><observation classCode="OBS" moodCode="EVN"><code code="G"/><value xsi:type="II" root="1.2.3" extension="x"/><value xsi:type="TEL" value="tel:0"><useablePeriod value="2024"/></value><value xsi:type="AD">住所<country>JP</country></value><value xsi:type="PN"><family>姓</family></value><value xsi:type="ON">組織</value><value xsi:type="ED" representation="B64" mediaType="image/png">iVBORw0KGgo=</value><value xsi:type="MO" value="100" currency="JPY"/><value xsi:type="SC" code="a">文</value></observation></entry>
+          <entry><observation classCode="OBS" moodCode="EVN"><code code="H"/><value xsi:type="IVL_INT"><low value="1"/><high value="3"/></value><value xsi:type="IVL_REAL"><center value="1.5"/></value><value xsi:type="IVL_MO"><high value="10" currency="JPY"/></value><value xsi:type="SXPR_TS"><comp value="2024"/><comp xsi:type="IVL_TS" operator="A"><low value="2024"/></comp></value><value xsi:type="UVP_TS" value="2024" probability="0.5"/><value xsi:type="GLIST_PQ" period="2"><head value="1"/><increment value="1"/></value><value xsi:type="SLIST_PQ"><origin value="0"/><scale value="1"/><digits>1 2 3</digits></value><value xsi:type="HXIT_CE" code="x"><validTime><low value="2024"/></validTime></value><value xsi:type="BXIT_CD" qty="2" code="y"/><value xsi:type="PPD_PQ" value="1" distributionType="N"><standardDeviation value="0.1"/></value><value xsi:type="CE" code="z"/><value xsi:type="CS" code="w"/><value xsi:type="CV" code="v"/><value xsi:type="TS" value="2024"/><value xsi:type="BN" value="false"/><value xsi:type="EN">名</value><value xsi:type="TN">名</value></observation></entry>
+        </section>
+      </component>
+    </structuredBody>
+  </component>
+</ClinicalDocument>"#;
+
+/// A guidance CDA (invented) with act and organizer entries, two ticket participants and the
+/// hg08-only rules.
+const EXTRA_GUIDANCE_CDA: &str = r#"<ClinicalDocument xmlns="urn:hl7-org:v3" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+  <typeId root="2.16.840.1.113883.1.3" extension="POCD_HD000040"/>
+  <templateId root="1.2.3.4"/>
+  <id nullFlavor="NI"/>
+  <code code="20" codeSystem="1.2.392.200119.6.1001"/>
+  <effectiveTime value="20240801"/>
+  <confidentialityCode code="N" codeSystem="2.16.840.1.113883.5.25"/>
+  <languageCode code="en-US"/>
+  <recordTarget>
+    <patientRole>
+      <id root="1.2.392.200119.6.101" extension="39990019"/>
+      <patient><name>ミホンハナコ</name><administrativeGenderCode code="2" codeSystem="1.2.392.200119.6.1104"/><birthTime value="19600131"/></patient>
+    </patientRole>
+  </recordTarget>
+  <author><time value="20240801"/><assignedAuthor><id nullFlavor="NI"/><representedOrganization><id root="1.2.392.200119.6.102" extension="9910000026"/></representedOrganization></assignedAuthor></author>
+  <custodian><assignedCustodian><representedCustodianOrganization><id nullFlavor="NI"/></representedCustodianOrganization></assignedCustodian></custodian>
+  <participant typeCode="HLD">
+    <associatedEntity classCode="IDENT"><id root="1.2.392.200119.6.210.139990019" extension="24200000001"/></associatedEntity>
+  </participant>
+  <participant typeCode="HLD">
+    <associatedEntity classCode="IDENT"><id root="1.2.392.200119.6.209.139990019" extension="24100000009"/></associatedEntity>
+  </participant>
+  <documentationOf>
+    <serviceEvent>
+      <code code="020" codeSystem="1.2.392.200119.6.1002"><translation code="x"/></code>
+      <effectiveTime><low value="20240801"/></effectiveTime>
+    </serviceEvent>
+  </documentationOf>
+  <component>
+    <structuredBody>
+      <component>
+        <section>
+          <code code="90010" codeSystem="1.2.392.200119.6.1010"/>
+          <text/>
+          <entry>
+            <observation classCode="OBS" moodCode="EVN"><code code="1020000001" codeSystem="1.2.392.200119.6.1006"/><value xsi:type="CD" code="1" codeSystem="1.2.392.200119.6.2"/></observation>
+          </entry>
+          <entry>
+            <act classCode="ACT" moodCode="EVN">
+              <code code="1032100000" codeSystem="1.2.392.200119.6.1006"/>
+              <statusCode code="completed"/>
+              <effectiveTime value="20240801"/>
+              <priorityCode code="R"/>
+              <languageCode code="ja"/>
+              <performer><assignedEntity><id nullFlavor="NI"/></assignedEntity></performer>
+              <entryRelationship typeCode="COMP">
+                <observation classCode="OBS" moodCode="GOL"><code code="1032200000"/><value xsi:type="PQ" value="3" unit="kg"/><methodCode code="m"><originalText>x</originalText></methodCode></observation>
+              </entryRelationship>
+              <entryRelationship typeCode="SUBJ">
+                <act classCode="ACT" moodCode="INT"><code code="1032300000"/></act>
+              </entryRelationship>
+            </act>
+          </entry>
+          <entry>
+            <organizer classCode="CLUSTER" moodCode="EVN">
+              <code code="90070"/>
+              <statusCode code="completed"/>
+              <component><sequenceNumber value="1"/><observation classCode="OBS" moodCode="EVN"><code code="1042000000"/><value xsi:type="INT" value="180"/></observation></component>
+              <component><observation classCode="OBS" moodCode="EVN"><code code="1042100000"/><value xsi:type="INT" value="6"/></observation></component>
+            </organizer>
+          </entry>
+        </section>
+      </component>
+    </structuredBody>
+  </component>
+</ClinicalDocument>"#;
+
 fn extra_seeds() -> Vec<(String, String, Schema, SchemaSet)> {
-    let mut out = Vec::new();
+    let mut out = vec![
+        (
+            "extra checkup CDA".to_string(),
+            EXTRA_CHECKUP_CDA.to_string(),
+            Schema::CheckupCda,
+            SchemaSet::V2018,
+        ),
+        (
+            "extra guidance CDA".to_string(),
+            EXTRA_GUIDANCE_CDA.to_string(),
+            Schema::GuidanceCda,
+            SchemaSet::V2018,
+        ),
+    ];
     let branch = r#"
       <branchCode root="1.2.392.200119.6.211" extension="01"/>"#;
     for (label, text, schema) in [
@@ -649,6 +847,39 @@ fn daiko_agrees_with_xmllint_on_every_document() {
                 SchemaSet::V2024,
                 &mut cases,
             );
+        }
+    }
+    // every CDA seed, unchanged, against the other profile and against the 2024 copies
+    let mut cda_seeds: Vec<(String, String, Schema)> = extra_seeds()
+        .into_iter()
+        .filter(|(_, _, s, _)| matches!(s, Schema::CheckupCda | Schema::GuidanceCda))
+        .map(|(l, t, s, _)| (l, t, s))
+        .collect();
+    for path in &seeds {
+        let src = std::fs::read_to_string(path).expect("example readable");
+        if let Ok(doc) = roxmltree::Document::parse(&src)
+            && let Some((schema @ (Schema::CheckupCda | Schema::GuidanceCda), _)) = schema_of(&doc)
+        {
+            cda_seeds.push((path.display().to_string(), src.clone(), schema));
+        }
+    }
+    for (label, text, schema) in cda_seeds {
+        let other = if schema == Schema::CheckupCda {
+            Schema::GuidanceCda
+        } else {
+            Schema::CheckupCda
+        };
+        for (s, set) in [
+            (other, SchemaSet::V2018),
+            (schema, SchemaSet::V2024),
+            (other, SchemaSet::V2024),
+        ] {
+            cases.push(Case {
+                label: format!("{label} as {s:?} {set:?}"),
+                text: text.clone(),
+                schema: s,
+                set,
+            });
         }
     }
     for (label, text, schema, set) in extra_seeds() {
