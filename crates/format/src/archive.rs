@@ -328,7 +328,7 @@ impl<R: Read + Seek> Archive<R> {
         let mut raw: Vec<RawEntry> = Vec::with_capacity(zip.len());
         let mut total: u64 = 0;
         let mut total_reported = false;
-        let mut folded: HashMap<String, String> = HashMap::with_capacity(zip.len());
+        let mut folded: HashMap<Vec<u8>, String> = HashMap::with_capacity(zip.len());
         for index in 0..zip.len() {
             let Ok(data) = zip.by_index_data(index) else {
                 continue;
@@ -360,11 +360,10 @@ impl<R: Read + Seek> Archive<R> {
                     limits.max_ratio
                 ));
             }
-            let key = name.to_lowercase();
-            if let Some(first) = folded.get(&key) {
+            if let Some(first) = folded.get(&case_folded(name_raw)) {
                 unsafe_reasons.push(format!("the same name as `{first}` when case is ignored"));
             } else {
-                folded.insert(key, name.clone());
+                folded.insert(case_folded(name_raw), name.clone());
             }
             if !name_raw.is_ascii() {
                 self.issues.push(ArchiveIssue::NonAscii {
@@ -676,6 +675,21 @@ fn unsafe_path(name: &[u8]) -> Option<String> {
         }
     }
     None
+}
+
+/// The key under which two names are the same when case is ignored: the lower-cased
+/// text for UTF-8 names, the ASCII-lower-cased bytes (marked by a leading 0xFF, which
+/// UTF-8 never contains) for other names, so distinct undecodable names stay distinct.
+fn case_folded(raw: &[u8]) -> Vec<u8> {
+    match std::str::from_utf8(raw) {
+        Ok(name) => name.to_lowercase().into_bytes(),
+        Err(_) => {
+            let mut key = Vec::with_capacity(raw.len() + 1);
+            key.push(0xFF);
+            key.extend(raw.iter().map(u8::to_ascii_lowercase));
+            key
+        }
+    }
 }
 
 /// The name for display in an A-10 issue: UTF-8 when it is UTF-8, else the raw bytes in

@@ -666,8 +666,11 @@ fn a10_utf8_name_and_invalid_utf8_name() {
         .expect("entry");
     zip.start_file(format!("{TOP}/DATA/QQ.xml"), deflated())
         .expect("entry");
+    zip.start_file(format!("{TOP}/DATA/QR.xml"), deflated())
+        .expect("entry");
     let mut bytes = zip.finish().expect("zip").into_inner();
     rename_raw(&mut bytes, b"QQ", &[0xff, 0xfe]);
+    rename_raw(&mut bytes, b"QR", &[0xff, 0xfd]);
     let outcome = examine(bytes);
     assert!(outcome.open.contains(&ArchiveIssue::NonAscii {
         entry: format!("{TOP}/DATA/健診.xml")
@@ -675,6 +678,11 @@ fn a10_utf8_name_and_invalid_utf8_name() {
     assert!(outcome.open.contains(&ArchiveIssue::NonAscii {
         entry: format!("{TOP}/DATA/\\xff\\xfe.xml")
     }));
+    assert!(outcome.open.contains(&ArchiveIssue::NonAscii {
+        entry: format!("{TOP}/DATA/\\xff\\xfd.xml")
+    }));
+    // Undecodable names differ by their bytes, not by their lossy display.
+    assert!(!outcome.has_unsafe("case is ignored"), "{:?}", outcome.open);
 }
 
 // --- damaged archives --------------------------------------------------------------
