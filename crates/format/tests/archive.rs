@@ -398,3 +398,39 @@ fn example_archives_open_with_only_a07_and_read_back() {
         }
     }
 }
+
+// --- Archives from other producers (made with Python's zipfile, kept as fuzz seeds) -----
+
+fn fuzz_seed(name: &str) -> Vec<u8> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/corpus/archive/");
+    std::fs::read(format!("{path}{name}")).expect("seed exists")
+}
+
+#[test]
+fn zip64_records_are_read() {
+    let mut archive = open(CHECKUP_NAME, fuzz_seed("zip64.zip"));
+    assert!(archive.issues.is_empty(), "{:?}", archive.issues);
+    let contents: Vec<Vec<u8>> = archive
+        .entries
+        .clone()
+        .iter()
+        .map(|e| archive.read(e).expect("reads"))
+        .collect();
+    assert_eq!(contents, [b"<index/>".to_vec(), b"<schema/>".to_vec()]);
+}
+
+#[test]
+fn streamed_entries_with_data_descriptors_are_read() {
+    let mut archive = open(CHECKUP_NAME, fuzz_seed("data_descriptor.zip"));
+    assert_eq!(archive.issues, [ArchiveIssue::NoXsdFolder]);
+    let contents: Vec<Vec<u8>> = archive
+        .entries
+        .clone()
+        .iter()
+        .map(|e| archive.read(e).expect("reads"))
+        .collect();
+    assert_eq!(
+        contents,
+        [b"<index/>".to_vec(), b"<ClinicalDocument/>".to_vec()]
+    );
+}
