@@ -38,7 +38,7 @@ impl FilePatch {
                 while !text.is_char_boundary(cut) {
                     cut -= 1;
                 }
-                text[..cut].as_bytes().to_vec()
+                text.as_bytes()[..cut].to_vec()
             }
             FilePatch::UnknownElement => text
                 .replacen(
@@ -653,10 +653,10 @@ impl RecordDefect {
                 d.entries.insert(at, EntrySpec::Single(obs));
             }
             ValueTypeMismatch => {
-                if let Some(o) = find_obs(d, codes::HEIGHT) {
-                    if let Val::Pq { value, .. } = &o.value {
-                        o.value = Val::St(value.clone());
-                    }
+                if let Some(o) = find_obs(d, codes::HEIGHT)
+                    && let Val::Pq { value, .. } = &o.value
+                {
+                    o.value = Val::St(value.clone());
                 }
             }
             UnitMismatch => {
@@ -668,17 +668,17 @@ impl RecordDefect {
                 }
             }
             FormatMask => {
-                if let Some(o) = find_obs(d, codes::AST) {
-                    if let Val::Pq { value, .. } = &mut o.value {
-                        value.push_str(".5");
-                    }
+                if let Some(o) = find_obs(d, codes::AST)
+                    && let Val::Pq { value, .. } = &mut o.value
+                {
+                    value.push_str(".5");
                 }
             }
             CodeOutsideSystem => {
-                if let Some(o) = find_obs(d, codes::URINE_GLUCOSE) {
-                    if let Val::Co { code, .. } = &mut o.value {
-                        *code = "9".into();
-                    }
+                if let Some(o) = find_obs(d, codes::URINE_GLUCOSE)
+                    && let Val::Co { code, .. } = &mut o.value
+                {
+                    *code = "9".into();
                 }
             }
             TextTooLong => {
@@ -721,10 +721,10 @@ impl RecordDefect {
                 restratify(d);
             }
             StratificationInconsistent => {
-                if let Some(o) = find_obs(d, codes::METABOLIC) {
-                    if let Val::Cd { code, .. } = &mut o.value {
-                        *code = if code == "3" { "1".into() } else { "3".into() };
-                    }
+                if let Some(o) = find_obs(d, codes::METABOLIC)
+                    && let Val::Cd { code, .. } = &mut o.value
+                {
+                    *code = if code == "3" { "1".into() } else { "3".into() };
                 }
             }
             EncounterEventType => d.claim.service_event_type = "2".into(),

@@ -176,6 +176,10 @@ pub fn build_guidance_record(
         "間食を減らし、毎日30分歩くことを目標とした。",
         "飲酒量を控え、週2日の休肝日を設けることとした。",
     ];
+    let note = NOTES
+        .get(rng.range(0, 2) as usize)
+        .copied()
+        .unwrap_or_default();
     let mut plan = Element::new("act")
         .attr("classCode", "ACT")
         .attr("moodCode", "INT")
@@ -236,12 +240,7 @@ pub fn build_guidance_record(
             "EVN",
             pq(minutes, "min"),
         )))
-        .child(comp(obs(
-            "1022000090",
-            "初回面接情報",
-            "EVN",
-            st(*rng.pick(NOTES)),
-        )));
+        .child(comp(obs("1022000090", "初回面接情報", "EVN", st(note))));
     let mut sections = vec![
         section(
             "90010",

@@ -112,7 +112,7 @@ fn every_defect_is_reported(cfg: &SampleConfig) -> BTreeSet<String> {
                 let archive_level = d.files.iter().all(|x| !x.contains('/'));
                 let main = d.codes.iter().any(|c| c == f.code);
                 let knock_on = d.may_also.iter().any(|c| c == f.code);
-                (main || knock_on) && (archive_level || d.files.iter().any(|x| *x == f.file))
+                (main || knock_on) && (archive_level || d.files.contains(&f.file))
                     || knock_on && at_root
             });
             if !explained {
@@ -136,7 +136,7 @@ fn every_defect_is_reported(cfg: &SampleConfig) -> BTreeSet<String> {
                     let got: Vec<String> = report
                         .findings
                         .iter()
-                        .filter(|f| d.files.iter().any(|file| f.file == *file))
+                        .filter(|f| d.files.contains(&f.file))
                         .map(|f| format!("{} {}", f.code, f.message_en))
                         .collect();
                     missing.push(format!(

@@ -181,10 +181,10 @@ fn every_copayment_pattern_and_code_appears_in_a_large_sample() {
     let mut codes = BTreeSet::new();
     for a in &archives {
         for d in documents(a).values() {
-            if let Document::CheckupClaim(c) = d {
-                if let Some(ch) = &c.card.charge_basic {
-                    codes.insert(ch.code.clone());
-                }
+            if let Document::CheckupClaim(c) = d
+                && let Some(ch) = &c.card.charge_basic
+            {
+                codes.insert(ch.code.clone());
             }
         }
     }
@@ -259,14 +259,14 @@ fn invalid_files(archives: &[SampleArchive], xsd: &Path) -> BTreeSet<String> {
                             .trim_start_matches('/')
                             .to_string(),
                     );
-                } else if line.contains("parser error") {
-                    if let Some((f, _)) = line.split_once(':') {
-                        bad.insert(
-                            f.trim_start_matches(&*tmp.path().to_string_lossy())
-                                .trim_start_matches('/')
-                                .to_string(),
-                        );
-                    }
+                } else if line.contains("parser error")
+                    && let Some((f, _)) = line.split_once(':')
+                {
+                    bad.insert(
+                        f.trim_start_matches(&*tmp.path().to_string_lossy())
+                            .trim_start_matches('/')
+                            .to_string(),
+                    );
                 }
             }
         }
