@@ -85,6 +85,7 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
             record_counter += 1;
             let other_program = arng.chance(0.04);
             let additional = arng.chance(0.08);
+            let dock = !other_program && !additional && arng.chance(0.05);
             drafts.push(build_record(
                 &mut arng,
                 &ctx,
@@ -94,6 +95,7 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
                 pattern,
                 other_program,
                 additional,
+                dock,
             )?);
         }
 
@@ -385,7 +387,7 @@ fn record_manifest(d: &RecordDraft) -> RecordManifest {
         voucher: d.voucher.clone(),
         claim_type: d.claim.settlement.claim_type.clone(),
         guidance_level: None,
-        copayment_basic: d.bill.basic.map_or(1, |b| pattern_of(b.rule)),
+        copayment_basic: d.bill.basic.or(d.dock).map_or(1, |b| pattern_of(b.rule)),
         copayment_detail: d.bill.detail.map(|b| pattern_of(b.rule)),
         copayment_other: d.bill.other.map(|b| pattern_of(b.rule)),
         other_program: d.bill.other_program,

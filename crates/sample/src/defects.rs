@@ -500,7 +500,7 @@ impl RecordDefect {
             Implausible => d.entries.iter().any(|e| e.has_code(GGT)),
             FormatMask | OneOfGroupMissing => d.entries.iter().any(|e| e.has_code(codes::AST)),
             UnitMismatch => d.entries.iter().any(|e| e.has_code(codes::HDL)),
-            ZeroClaim => d.bill.other_program == 0,
+            ZeroClaim => d.bill.other_program == 0 && d.dock.is_none(),
             _ => true,
         }
     }

@@ -195,8 +195,8 @@ pub struct RecordManifest {
     /// 保健指導区分 of a guidance record (1 積極的支援, 2 動機付け支援).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guidance_level: Option<String>,
-    /// Co-payment pattern (BUSINESS.md §5.1, 1-6) of the basic, detailed and additional
-    /// categories on the voucher.
+    /// Co-payment pattern (BUSINESS.md §5.1, 1-6) of the basic (or 人間ドック), detailed
+    /// and additional categories on the voucher.
     pub copayment_basic: u8,
     pub copayment_detail: Option<u8>,
     pub copayment_other: Option<u8>,

@@ -8,6 +8,7 @@ use crate::people::{self, Institution, Person, Sex};
 use crate::rng::Rng;
 use daiko_format::money::{
     CategoryBill, CheckupAmounts, CheckupBill, CopayRate, CopaymentRule, MoneyError, checkup_claim,
+    dock_claim,
 };
 use daiko_format::xml::Element;
 use daiko_format::*;
@@ -125,6 +126,9 @@ pub struct RecordDraft {
     pub service_date: Date,
     pub voucher: String,
     pub bill: CheckupBill,
+    /// 人間ドック (請求区分 5): the dock price and the voucher's dock co-payment rule;
+    /// `bill` is then empty.
+    pub dock: Option<CategoryBill>,
     pub amounts: CheckupAmounts,
     /// CDA without its body; the body is rendered from the entries.
     pub cda: ClinicalDocument,
@@ -250,6 +254,7 @@ pub fn build_record(
     pattern: u8,
     other_program: bool,
     additional: bool,
+    dock: bool,
 ) -> Result<RecordDraft, MoneyError> {
     let service_date = date_between(rng, ctx.service_from, ctx.service_to);
     let sex = if rng.chance(0.5) {
@@ -274,7 +279,10 @@ pub fn build_record(
         card: people::card(rng, insurer),
     };
     let mut clinical = Clinical::draw(rng, sex, age, age_fy_end, fy >= 2024);
-    if additional {
+    if dock {
+        // A dock bills one price; its results are not split into detailed checkups.
+        clinical.details.clear();
+    } else if additional {
         clinical.add_uric_acid(rng);
     }
     let questionnaire = Questionnaire::draw(rng);
@@ -325,7 +333,22 @@ pub fn build_record(
             0
         },
     };
-    let amounts = checkup_claim(&bill)?;
+    let dock_bill = if dock {
+        let price = *rng.pick(&[33_000u64, 38_500, 44_000]);
+        Some(CategoryBill {
+            price,
+            rule: rule_for_pattern(rng, pattern, price, true)?,
+        })
+    } else {
+        None
+    };
+    let (bill, amounts) = match dock_bill {
+        Some(d) => (CheckupBill::default(), dock_claim(d.price, d.rule, 0)?),
+        None => {
+            let amounts = checkup_claim(&bill)?;
+            (bill, amounts)
+        }
+    };
 
     let expiry = Date {
         y: fy + 1,
@@ -334,6 +357,7 @@ pub fn build_record(
     }
     .ymd();
     let claim_type = match (detail_price > 0, other_price > 0) {
+        _ if dock => "5",
         (false, false) => "1",
         (true, false) => "2",
         (false, true) => "3",
@@ -465,7 +489,10 @@ pub fn build_record(
         agency_adjudication: None,
         insurer_adjudication: None,
     };
-    write_settlement(&mut claim, &bill, &amounts);
+    match dock_bill {
+        Some(d) => write_dock_settlement(&mut claim, d, &amounts),
+        None => write_settlement(&mut claim, &bill, &amounts),
+    }
 
     Ok(RecordDraft {
         stem,
@@ -474,12 +501,41 @@ pub fn build_record(
         service_date,
         voucher,
         bill,
+        dock: dock_bill,
         amounts,
         cda,
         entries,
         extra_entries,
         claim,
     })
+}
+
+/// Writes a 人間ドック claim: the dock block on the voucher, one `unitPriceOther` without
+/// item code, and the dock co-payment as `paymentForOther`.
+pub fn write_dock_settlement(
+    claim: &mut CheckupClaim,
+    dock: CategoryBill,
+    amounts: &CheckupAmounts,
+) {
+    let card = &mut claim.card;
+    card.charge_basic = None;
+    card.charge_detail = None;
+    card.charge_other = None;
+    card.charge_dock = Some(dock.rule.to_dock_charge());
+    let s = &mut claim.settlement;
+    s.unit_price_basic = None;
+    s.unit_price_detail.clear();
+    s.unit_price_other = vec![OtherPrice {
+        amount: Money::yen(dock.price),
+        item: None,
+    }];
+    s.payment_for_basic = None;
+    s.payment_for_detail = None;
+    s.payment_for_other = Some(Money::yen6(amounts.payment_amount));
+    s.unit_amount = Money::yen(amounts.unit_amount);
+    s.payment_amount = Money::yen(amounts.payment_amount);
+    s.payment_by_other_program = None;
+    s.claim_amount = Money::yen(amounts.claim_amount);
 }
 
 /// Writes the charges, co-payments and totals of `amounts` into the claim.

@@ -171,10 +171,12 @@ fn every_copayment_pattern_and_code_appears_in_a_large_sample() {
         }
     }
     assert_eq!(patterns, (1..=6).collect(), "basic co-payment patterns");
-    assert!(
-        claim_types.contains("1") && claim_types.contains("2"),
-        "{claim_types:?}"
-    );
+    // 請求区分: basic, + detailed, + additional, both, 人間ドック.
+    let all_types: BTreeSet<String> = ["1", "2", "3", "4", "5"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(claim_types, all_types);
     assert!(other_programme, "some record has an other-programme burden");
 
     // As written: every 窓口負担 code 1-4, and code 4 both from a plain cap and from a binding cap.
