@@ -63,10 +63,15 @@ pub fn run(args: SampleArgs) -> Result<Exit> {
     if !args.check {
         return Ok(Exit::Ok);
     }
-    let check_config = crate::check::config_from(Some(&config.receiver), None)?;
     let reference = crate::check::reference_from(None)?;
     let mut out = std::io::stdout().lock();
     for a in &archives {
+        // Judge each archive as if received on the day it was made (the date in its name),
+        // so the monthly deadline (T-04) reads as it would have then.
+        let made_on = daiko_format::archive::ArchiveName::parse(&a.name)
+            .ok()
+            .map(|n| n.date);
+        let check_config = crate::check::config_from(Some(&config.receiver), made_on.as_deref())?;
         let report =
             crate::check::check_file(&args.out.join(&a.name), &check_config, reference.as_ref())?;
         write_text(&report, Lang::from(args.lang), &mut out)?;
