@@ -256,8 +256,11 @@ pub fn check_archive<R: Read + Seek>(
                 .count();
             let unreadable = claim_files - totals.claims as usize;
             totals.claims = claim_files as u64;
+            let consistent = !results
+                .iter()
+                .any(|r| r.findings.iter().any(|f| f.code == "C-07"));
             let mut found = Vec::new();
-            summary::check_summary(file, s, &index_set, &totals, &mut found);
+            summary::check_summary(file, s, &index_set, &totals, consistent, &mut found);
             if unreadable > 0 {
                 found.retain(|f| matches!(f.code, "S-01" | "S-02" | "S-07"));
                 tail.push(info(
@@ -275,7 +278,14 @@ pub fn check_archive<R: Read + Seek>(
         // S-01 only: the claims were not read.
         if s.service_event_type != index_set && !index_set.is_empty() {
             let mut only = Vec::new();
-            summary::check_summary(file, s, &index_set, &ClaimTotals::default(), &mut only);
+            summary::check_summary(
+                file,
+                s,
+                &index_set,
+                &ClaimTotals::default(),
+                true,
+                &mut only,
+            );
             tail.extend(only.into_iter().filter(|f| f.code == "S-01"));
         }
     }

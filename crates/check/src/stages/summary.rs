@@ -30,12 +30,16 @@ impl ClaimTotals {
     }
 }
 
-/// S-01 … S-07. `index_service_event_type` is the index's 実施区分.
+/// S-01 … S-07. `index_service_event_type` is the index's 実施区分. `claims_consistent`
+/// says whether every claim's own arithmetic holds (no C-07): when one does not, the
+/// summary's totals cannot add up either, and that claim is returned rather than the whole
+/// archive rejected, so S-07 is not reported.
 pub fn check_summary(
     file: &str,
     summary: &Summary,
     index_service_event_type: &str,
     totals: &ClaimTotals,
+    claims_consistent: bool,
     out: &mut Vec<Finding>,
 ) {
     if summary.service_event_type != index_service_event_type {
@@ -138,7 +142,9 @@ pub fn check_summary(
         Some(m) => m.amount(),
     };
     let claim = summary.total_claim_amount.amount();
-    if let (Some(cost), Some(pay), Some(other), Some(claim)) = (cost, pay, other, claim) {
+    if let (true, Some(cost), Some(pay), Some(other), Some(claim)) =
+        (claims_consistent, cost, pay, other, claim)
+    {
         let expected = cost.checked_sub(pay).and_then(|v| v.checked_sub(other));
         if expected != Some(claim) {
             out.push(finding(
