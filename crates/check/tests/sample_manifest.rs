@@ -1,0 +1,130 @@
+//! Cross-check with daiko-sample: every defect the generator injects is reported with the
+//! check codes its manifest names, at one of the files it names.
+
+use daiko_check::{CheckConfig, Date, NoReference, Severity, check_archive, sink::NullSink};
+use std::io::Cursor;
+
+#[test]
+fn injected_defects_are_found() {
+    let cfg = daiko_sample::SampleConfig {
+        archives: 4,
+        records: 40,
+        seed: 7,
+        defect_rate: 0.3,
+        ..Default::default()
+    };
+    let archives = daiko_sample::generate(&cfg).unwrap();
+    let mut missed = Vec::new();
+    let mut total = 0;
+    for a in &archives {
+        let date = a
+            .name
+            .split('_')
+            .nth(2)
+            .and_then(|d| d.get(0..8))
+            .and_then(Date::parse)
+            .unwrap();
+        let config = CheckConfig::for_agency("99000010").received_on(date);
+        let r = check_archive(
+            &a.name,
+            Cursor::new(&a.zip),
+            &config,
+            &NoReference,
+            &mut NullSink,
+        );
+        for d in &a.manifest.defects {
+            total += 1;
+            for code in &d.codes {
+                let found = r.findings.iter().any(|f| {
+                    f.code == code
+                        && f.severity != Severity::Info
+                        && (d.files.iter().any(|x| *x == f.file) || d.files.is_empty())
+                });
+                if !found {
+                    missed.push(format!(
+                        "{}: {} expects {code} at {:?} ({})",
+                        a.name, d.kind, d.files, d.description
+                    ));
+                }
+            }
+        }
+    }
+    assert!(total > 10, "the generator injected only {total} defects");
+    assert!(
+        missed.is_empty(),
+        "{} of {total} defects not reported as the manifest says:\n{}",
+        missed.len(),
+        missed.join("\n")
+    );
+}
+
+#[test]
+fn injected_defects_are_found_with_reference_data() {
+    let cfg = daiko_sample::SampleConfig {
+        archives: 3,
+        records: 40,
+        seed: 11,
+        defect_rate: 0.3,
+        reference_defects: true,
+        ..Default::default()
+    };
+    let archives = daiko_sample::generate(&cfg).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    daiko_sample::write_to_dir(&archives, tmp.path()).unwrap();
+    let reference = daiko_check::DirReference::load(&tmp.path().join("reference")).unwrap();
+    let mut missed = Vec::new();
+    let mut total = 0;
+    for a in &archives {
+        let date = a
+            .name
+            .split('_')
+            .nth(2)
+            .and_then(|d| d.get(0..8))
+            .and_then(Date::parse)
+            .unwrap();
+        let config = CheckConfig::for_agency("99000010").received_on(date);
+        let r = check_archive(
+            &a.name,
+            Cursor::new(&a.zip),
+            &config,
+            &reference,
+            &mut NullSink,
+        );
+        // With matching reference data nothing is skipped.
+        let skipped: Vec<_> = r
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Info && f.message_en.contains("Skipped"))
+            .map(|f| f.code)
+            .collect();
+        assert!(
+            skipped
+                .iter()
+                .all(|c| matches!(*c, "T-06" | "U-01" | "U-03" | "D-05" | "U-05" | "U-06")),
+            "skipped: {skipped:?}"
+        );
+        for d in &a.manifest.defects {
+            total += 1;
+            for code in &d.codes {
+                let found = r.findings.iter().any(|f| {
+                    f.code == code
+                        && f.severity != Severity::Info
+                        && (d.files.is_empty() || d.files.iter().any(|x| *x == f.file))
+                });
+                if !found {
+                    missed.push(format!(
+                        "{}: {} expects {code} at {:?} ({})",
+                        a.name, d.kind, d.files, d.description
+                    ));
+                }
+            }
+        }
+    }
+    assert!(total > 10, "the generator injected only {total} defects");
+    assert!(
+        missed.is_empty(),
+        "{} of {total} defects not reported as the manifest says:\n{}",
+        missed.len(),
+        missed.join("\n")
+    );
+}
