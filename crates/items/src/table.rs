@@ -2,6 +2,7 @@
 //! `examples/gen_items.rs`) embedded at build time and parsed once.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
 use crate::rules;
@@ -11,6 +12,33 @@ const CHECKUP_FY2018: &str = include_str!("../data/checkup_fy2018.tsv");
 const CHECKUP_FY2024: &str = include_str!("../data/checkup_fy2024.tsv");
 const GUIDANCE_FY2018: &str = include_str!("../data/guidance_fy2018.tsv");
 const CODE_VALUES: &str = include_str!("../data/code_values.tsv");
+
+/// FNV-1a: item codes are short ASCII keys from daiko's own tables or already-bounded
+/// document values, so a fast non-keyed hash is enough (and much cheaper than SipHash on
+/// the per-record hot path).
+#[derive(Debug, Clone, Copy)]
+pub struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+}
+
+/// A `HashMap` keyed by short codes, hashed with [`Fnv`].
+pub type CodeMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 
 /// Which MHLW item table generation a table re-expresses (the FY2018 table also carries
 /// the FY2024 additional items, whose FY2018 list daiko does not hold).
@@ -185,11 +213,19 @@ pub struct CheckupItem {
 pub struct CheckupTable {
     pub generation: TableGeneration,
     items: Vec<CheckupItem>,
-    by_code: HashMap<String, usize>,
-    code_values: BTreeMap<String, BTreeMap<String, String>>,
+    by_code: CodeMap<String, usize>,
+    code_values: CodeMap<String, BTreeMap<String, String>>,
+    /// Indexes of the mandatory items, in table order.
+    mandatory: Vec<usize>,
+    /// Author item code → index of the item that carries it as `author`.
+    author_carriers: CodeMap<String, usize>,
 }
 
 impl CheckupTable {
+    /// The mandatory items (必須, flag 1), in table order.
+    pub fn mandatory_items(&self) -> impl Iterator<Item = &CheckupItem> + '_ {
+        self.mandatory.iter().filter_map(|&i| self.items.get(i))
+    }
     /// The item with this 17-digit code.
     pub fn get(&self, code: &str) -> Option<&CheckupItem> {
         self.by_code.get(code).and_then(|&i| self.items.get(i))
@@ -205,9 +241,9 @@ impl CheckupTable {
     }
     /// The item whose `author` carries `author_item` (e.g. 医師の診断 for the doctor's name).
     pub fn carrier_of_author(&self, author_item: &str) -> Option<&CheckupItem> {
-        self.items
-            .iter()
-            .find(|i| i.author_item.as_deref() == Some(author_item))
+        self.author_carriers
+            .get(author_item)
+            .and_then(|&i| self.items.get(i))
     }
     /// Items belonging to a series group.
     pub fn group_members<'a>(
@@ -241,8 +277,8 @@ pub struct GuidanceItem {
 #[derive(Debug)]
 pub struct GuidanceTable {
     items: Vec<GuidanceItem>,
-    by_code: HashMap<String, usize>,
-    code_values: BTreeMap<String, BTreeMap<String, String>>,
+    by_code: CodeMap<String, usize>,
+    code_values: CodeMap<String, BTreeMap<String, String>>,
 }
 
 impl GuidanceTable {
@@ -329,11 +365,26 @@ fn embedded_checkup(generation: TableGeneration) -> CheckupTable {
                 .collect(),
         );
     }
+    let mandatory = (0..items.len())
+        .filter(|&i| {
+            items
+                .get(i)
+                .is_some_and(|it| it.requirement == Requirement::Mandatory)
+        })
+        .collect();
+    let mut author_carriers = CodeMap::default();
+    for (i, it) in items.iter().enumerate() {
+        if let Some(a) = &it.author_item {
+            author_carriers.entry(a.clone()).or_insert(i);
+        }
+    }
     CheckupTable {
         generation,
         items,
         by_code,
         code_values,
+        mandatory,
+        author_carriers,
     }
 }
 
@@ -455,8 +506,8 @@ fn parse_guidance(text: &str) -> Result<Vec<GuidanceItem>, DataError> {
     Ok(out)
 }
 
-fn base_code_values() -> BTreeMap<String, BTreeMap<String, String>> {
-    let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+fn base_code_values() -> CodeMap<String, BTreeMap<String, String>> {
+    let mut out: CodeMap<String, BTreeMap<String, String>> = CodeMap::default();
     for (_, cols) in data_lines(CODE_VALUES) {
         if let (Some(system), Some(code)) = (cols.first(), cols.get(1)) {
             let label = cols.get(2).copied().unwrap_or_default();
