@@ -5,6 +5,7 @@ use crate::defects::{self, ArchiveDefect, FilePatch};
 use crate::guidance;
 use crate::people;
 use crate::record::{ArchiveContext, Date, RecordDraft, build_record};
+use crate::reference::{self, ContractTerms};
 use crate::rng::Rng;
 use crate::{
     ArchiveManifest, InjectedDefect, RecordManifest, SampleArchive, SampleConfig, SampleError,
@@ -42,6 +43,13 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
     rng.shuffle(&mut archive_deck);
     let mut archive_deck_next = 0usize;
     let mut record_deck = defects::RecordDeck::shuffled(&mut rng);
+    let mut reference_deck = reference::ReferenceDeck::default();
+    let contracts: Vec<ContractTerms> = config
+        .insurers
+        .iter()
+        .enumerate()
+        .map(|(i, n)| ContractTerms::for_insurer(n, i))
+        .collect();
 
     for a in 0..config.archives {
         let mut arng = rng.fork();
@@ -78,12 +86,14 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
         let mut drafts = Vec::with_capacity(config.records);
         for r in 0..config.records {
             let stem = format!("{}{}{}1{:06}", institution.number, date, counter, r + 1);
-            let insurer = arng.pick(&config.insurers).clone();
+            let terms = arng.pick(&contracts);
+            let insurer = terms.insurer.clone();
             let voucher = format!("{:02}1{:08}", fy % 100, voucher_serial % 100_000_000);
             voucher_serial += 1 + u64::from(arng.range(0, 40));
             let pattern = (record_counter % 6) as u8 + 1;
             record_counter += 1;
-            let other_program = arng.chance(0.04);
+            // Only contracts that accept it carry other-programme burdens (C-11).
+            let other_program = terms.other_program && arng.chance(0.15);
             let additional = arng.chance(0.08);
             let dock = !other_program && !additional && arng.chance(0.05);
             drafts.push(build_record(
@@ -93,6 +103,7 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
                 &insurer,
                 voucher,
                 pattern,
+                terms,
                 other_program,
                 additional,
                 dock,
@@ -113,6 +124,7 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
         };
         let mut patches: Vec<(String, FilePatch)> = Vec::new();
         let mut dropped: Vec<String> = Vec::new();
+        let mut taken = vec![false; drafts.len()];
         if archive_defect.is_none() && config.defect_rate > 0.0 {
             let plan = defects::plan_records(
                 &mut arng,
@@ -121,6 +133,13 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
                 config.defect_rate,
                 &mut record_deck,
             );
+            for &(index, _) in &plan.singles {
+                taken[index] = true;
+            }
+            for &(first, second) in &plan.duplicate_vouchers {
+                taken[first] = true;
+                taken[second] = true;
+            }
             for (index, defect) in plan.singles {
                 if let Some(d) = drafts.get_mut(index) {
                     let applied = defect.apply(d, &mut arng)?;
@@ -135,6 +154,24 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
             }
             for (first, second) in plan.duplicate_vouchers {
                 injected.extend(defects::duplicate_voucher(&mut drafts, first, second));
+            }
+        }
+        // Reference defects: on records without another defect.
+        let mut reference_plan = Vec::new();
+        if archive_defect.is_none() && config.reference_defects && config.defect_rate > 0.0 {
+            for (i, d) in drafts.iter_mut().enumerate() {
+                if taken[i] || !arng.chance(config.defect_rate) {
+                    continue;
+                }
+                let terms = contracts
+                    .iter()
+                    .find(|c| c.insurer == d.person.card.insurer);
+                let Some(defect) = reference_deck.deal(d, terms) else {
+                    continue;
+                };
+                taken[i] = true;
+                injected.push(reference::apply_to_record(defect, d)?);
+                reference_plan.push((i, defect));
             }
         }
 
@@ -168,6 +205,15 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
                 e.bytes = patch.apply(&e.bytes, generation);
             }
         }
+        let mut sample_reference = reference::checkup_rows(&drafts, &dropped);
+        for (i, defect) in reference_plan {
+            if let Some(d) = drafts.get(i) {
+                reference::apply_to_rows(defect, d, &mut sample_reference);
+            }
+        }
+        sample_reference.institution = institution.number.clone();
+        sample_reference.fiscal_year = fy;
+        sample_reference.contracts = contracts.clone();
         let mut summary = summary_of(&claim_models);
         let mut index = Index {
             interaction_type: "1".into(),
@@ -217,6 +263,7 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
         out.push(SampleArchive {
             name: name.clone(),
             zip,
+            reference: sample_reference,
             manifest: ArchiveManifest {
                 archive: name,
                 generation: generation.as_str().into(),
@@ -261,7 +308,8 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
         let mut drafts = Vec::with_capacity(config.records);
         for r in 0..config.records {
             let stem = format!("{}{}{}2{:06}", institution.number, date, counter, r + 1);
-            let insurer = arng.pick(&config.insurers).clone();
+            let terms = arng.pick(&contracts);
+            let insurer = terms.insurer.clone();
             let serial = voucher_serial % 100_000_000;
             voucher_serial += 1 + u64::from(arng.range(0, 40));
             let checkup_voucher = format!("{:02}1{serial:08}", fy % 100);
@@ -276,6 +324,7 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
                 checkup_voucher,
                 guidance_voucher,
                 pattern,
+                terms,
             )?);
         }
         let mut injected = Vec::new();
@@ -360,9 +409,14 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
                 claim_amount: d.claim.settlement.claim_amount.value.clone(),
             })
             .collect();
+        let mut sample_reference = reference::guidance_rows(&drafts);
+        sample_reference.institution = institution.number.clone();
+        sample_reference.fiscal_year = fy;
+        sample_reference.contracts = contracts.clone();
         out.push(SampleArchive {
             name: name.clone(),
             zip,
+            reference: sample_reference,
             manifest: ArchiveManifest {
                 archive: name,
                 generation: generation.as_str().into(),

@@ -55,14 +55,19 @@ impl DetailTest {
     }
     /// The contract unit price used in the samples (invented, plausible).
     pub fn price(&self) -> u64 {
-        match self {
-            DetailTest::Anaemia { .. } => 230,
-            DetailTest::Ecg { .. } => 1_400,
-            DetailTest::Fundus { .. } => 1_140,
-            DetailTest::Creatinine { .. } => 120,
-        }
+        let code = self.code();
+        DETAIL_PRICES
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map_or(0, |(_, p)| *p)
     }
 }
+
+/// The contract unit prices of the detailed checkups by 別表8 code (invented, plausible).
+pub const DETAIL_PRICES: [(&str, u64); 4] = [("1", 230), ("2", 1_400), ("3", 1_140), ("4", 120)];
+
+/// The contract price of the additional item (uric acid).
+pub const URIC_ACID_PRICE: u64 = 330;
 
 /// An additional item (追加健診項目) billed as `unitPriceOther`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

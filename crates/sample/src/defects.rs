@@ -862,15 +862,9 @@ pub fn duplicate_voucher(
     let Some(voucher) = drafts.get(first).map(|d| d.voucher.clone()) else {
         return Vec::new();
     };
-    let Some(insurer) = drafts.get(first).map(|d| d.person.card.insurer.clone()) else {
-        return Vec::new();
-    };
     let Some(d) = drafts.get_mut(second) else {
         return Vec::new();
     };
-    // Same insurer too, so that the duplicate is a duplicate within one insurer's numbering.
-    set_insurer(d, &insurer);
-    d.person.card.insurer = insurer;
     d.voucher = voucher.clone();
     for v in &mut d.cda.vouchers {
         v.id.extension = voucher.clone();
@@ -950,7 +944,10 @@ pub fn plan_records(
         if taken[i] || !rng.chance(rate) {
             continue;
         }
-        let partner = (i + 1..drafts.len()).find(|&j| !taken[j]);
+        // The duplicate-voucher partner: a later record of the same insurer.
+        let insurer = &drafts[i].person.card.insurer;
+        let partner =
+            (i + 1..drafts.len()).find(|&j| !taken[j] && drafts[j].person.card.insurer == *insurer);
         let card = deck.deal(|c| match c {
             Some(defect) => defect.applies_to(&drafts[i], generation),
             None => partner.is_some(),

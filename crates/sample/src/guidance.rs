@@ -18,6 +18,9 @@ use daiko_format::*;
 #[derive(Debug, Clone)]
 pub struct GuidanceDraft {
     pub stem: String,
+    /// The voucher's co-payment rule (for the ledger).
+    pub rule: CopaymentRule,
+    pub checkup_voucher: String,
     pub person: Person,
     /// 保健指導区分: 1 積極的支援, 2 動機付け支援.
     pub level: u8,
@@ -109,6 +112,7 @@ pub fn build_guidance_record(
     checkup_voucher: String,
     guidance_voucher: String,
     pattern: u8,
+    terms: &crate::reference::ContractTerms,
 ) -> Result<GuidanceDraft, MoneyError> {
     let start = {
         let mut d = ctx.service_from;
@@ -376,32 +380,20 @@ pub fn build_guidance_record(
         sections,
     };
 
-    // Settlement: the share of the contract price due at the first session, less the
-    // person's co-payment when it is collected in full at the first session.
+    // Settlement: the contract's share of the price due at the first session, less the
+    // person's co-payment for it.
     let unit_price = if level == 1 {
-        *rng.pick(&[45_000u64, 52_000, 60_000])
+        terms.guidance_active
     } else {
-        *rng.pick(&[18_000u64, 22_000, 25_000])
+        terms.guidance_motivational
     };
-    let rate: u64 = if level == 1 {
-        *rng.pick(&[20, 40])
-    } else {
-        *rng.pick(&[50, 80])
-    };
+    let rate = terms.first_share;
     let calculated = money::guidance_calculated_amount(unit_price, rate)?;
-    let rule = crate::record::rule_for_pattern(rng, pattern, unit_price, true)?;
-    let copay = category_copayment(unit_price, 0, rule);
-    let (status, payment) = if copay.copayment == 0 {
-        ("2", 0)
-    } else if copay.copayment < calculated {
-        ("1", copay.copayment)
-    } else {
-        // Collected in instalments: this timing's share of the co-payment.
-        (
-            "2",
-            money::guidance_calculated_amount(copay.copayment, rate)?.min(calculated / 2),
-        )
-    };
+    // The co-payment is charged per instalment on this timing's calculated amount
+    // (窓口負担徴収 2), the way daiko's D-06 recomputes it from the ledger.
+    let rule = crate::record::rule_for_pattern(rng, pattern, calculated, true)?;
+    let copay = category_copayment(calculated, 0, rule);
+    let (status, payment) = ("2", copay.copayment);
     let amounts = money::guidance_claim(unit_price, rate, payment)?;
     let cap = match rule {
         CopaymentRule::Cap { cap }
@@ -456,6 +448,8 @@ pub fn build_guidance_record(
     };
     Ok(GuidanceDraft {
         stem,
+        rule,
+        checkup_voucher,
         person,
         level,
         cda,

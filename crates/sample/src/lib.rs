@@ -18,6 +18,7 @@ pub mod defects;
 pub mod guidance;
 pub mod people;
 pub mod record;
+pub mod reference;
 mod rng;
 
 use serde::{Deserialize, Serialize};
@@ -77,6 +78,9 @@ pub struct SampleConfig {
     pub receiver: String,
     /// Insurer numbers (8 digits) the persons belong to.
     pub insurers: Vec<String>,
+    /// Also inject defects that only a check with the reference folder (`reference/`, see
+    /// [`write_to_dir`]) can find (C-09, C-11, C-13, D-03 … D-06, U-01, U-03).
+    pub reference_defects: bool,
 }
 
 impl Default for SampleConfig {
@@ -91,6 +95,7 @@ impl Default for SampleConfig {
             sender: None,
             receiver: "99000010".into(),
             insurers: people::default_insurers(),
+            reference_defects: false,
         }
     }
 }
@@ -166,6 +171,9 @@ pub struct SampleArchive {
     /// The ZIP bytes.
     pub zip: Vec<u8>,
     pub manifest: ArchiveManifest,
+    /// Reference data (ledger, coverage, contracts) that agrees with this archive, except
+    /// where a reference defect says otherwise.
+    pub reference: reference::SampleReference,
 }
 
 /// What one archive holds and which defects were injected into it.
@@ -231,11 +239,27 @@ pub struct Manifest {
     pub archives: Vec<ArchiveManifest>,
 }
 
-/// Writes every archive as `DIR/{name}` and the manifest as `DIR/manifest.json`.
+/// Writes every archive as `DIR/{name}`, the manifest as `DIR/manifest.json`, and the
+/// matching reference data as CSV files in `DIR/reference/` (for `daiko check --reference`).
 pub fn write_to_dir(archives: &[SampleArchive], dir: &Path) -> Result<(), SampleError> {
     std::fs::create_dir_all(dir)?;
     for a in archives {
         std::fs::write(dir.join(&a.name), &a.zip)?;
+    }
+    if let Some(first) = archives.first() {
+        let parts: Vec<&reference::SampleReference> =
+            archives.iter().map(|a| &a.reference).collect();
+        let files = reference::reference_files(
+            &first.reference.institution,
+            first.reference.fiscal_year,
+            &first.reference.contracts,
+            &parts,
+        );
+        let ref_dir = dir.join("reference");
+        std::fs::create_dir_all(&ref_dir)?;
+        for (name, text) in files {
+            std::fs::write(ref_dir.join(name), text)?;
+        }
     }
     let manifest = Manifest {
         archives: archives.iter().map(|a| a.manifest.clone()).collect(),

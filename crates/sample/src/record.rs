@@ -5,6 +5,7 @@ use crate::clinical::{
     AdditionalItem, Clinical, EntrySpec, Questionnaire, URIC_ACID, checkup_entries, entry_element,
 };
 use crate::people::{self, Institution, Person, Sex};
+use crate::reference::ContractTerms;
 use crate::rng::Rng;
 use daiko_format::money::{
     CategoryBill, CheckupAmounts, CheckupBill, CopayRate, CopaymentRule, MoneyError, checkup_claim,
@@ -252,6 +253,7 @@ pub fn build_record(
     insurer: &str,
     voucher: String,
     pattern: u8,
+    terms: &ContractTerms,
     other_program: bool,
     additional: bool,
     dock: bool,
@@ -292,15 +294,15 @@ pub fn build_record(
     // Prices and co-payments.
     let individual = rng.chance(0.8);
     let basic_price = if individual {
-        *rng.pick(&[7_680u64, 8_580, 9_310])
+        terms.basic_individual
     } else {
-        *rng.pick(&[6_600u64, 7_150])
+        terms.basic_group
     };
     let detail_price: u64 = clinical.details.iter().map(|t| t.price()).sum();
     let additional_items: Vec<AdditionalItem> = if clinical.uric10.is_some() {
         vec![AdditionalItem {
             code: URIC_ACID,
-            price: 330,
+            price: crate::clinical::URIC_ACID_PRICE,
         }]
     } else {
         Vec::new()
@@ -334,7 +336,7 @@ pub fn build_record(
         },
     };
     let dock_bill = if dock {
-        let price = *rng.pick(&[33_000u64, 38_500, 44_000]);
+        let price = terms.dock;
         Some(CategoryBill {
             price,
             rule: rule_for_pattern(rng, pattern, price, true)?,
