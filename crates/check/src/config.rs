@@ -65,6 +65,26 @@ impl CheckConfig {
         self
     }
 
+    /// Sets an outcome override from text such as `H-06=FR` (CLI and configuration files).
+    /// The code must be in the catalogue and the outcome one of AR, FR, W, CI, DEFER.
+    pub fn set_override(&mut self, spec: &str) -> Result<(), ConfigError> {
+        let (code, outcome) = spec.split_once('=').ok_or_else(|| {
+            ConfigError::Override(format!("expected CODE=OUTCOME, found `{spec}`"))
+        })?;
+        let code = code.trim();
+        let check = crate::catalogue::check(code)
+            .ok_or_else(|| ConfigError::Override(format!("unknown check code `{code}`")))?;
+        let outcome = parse_outcome(outcome.trim()).ok_or_else(|| {
+            ConfigError::Override(format!(
+                "expected AR, FR, W, CI or DEFER for {code}, found `{}`",
+                outcome.trim()
+            ))
+        })?;
+        self.outcome_overrides
+            .insert(check.code.to_string(), outcome);
+        Ok(())
+    }
+
     /// The outcome an agency has chosen for `code`, if it overrides the catalogue.
     pub fn override_for(&self, code: &str) -> Option<Outcome> {
         self.outcome_overrides.get(code).copied()
@@ -89,6 +109,25 @@ impl CheckConfig {
     }
 }
 
+/// A configuration value that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("outcome override: {0}")]
+    Override(String),
+}
+
+/// Parses an outcome as written in CHECKS.md (`AR`, `FR`, `W`, `CI`, `DEFER`).
+pub fn parse_outcome(s: &str) -> Option<Outcome> {
+    Some(match s {
+        "AR" => Outcome::AR,
+        "FR" => Outcome::FR,
+        "W" => Outcome::W,
+        "CI" => Outcome::CI,
+        "DEFER" => Outcome::DEFER,
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,5 +148,15 @@ mod tests {
             c.deadline_for_service_month(2024, 12),
             Date::new(2025, 1, 6)
         );
+    }
+
+    #[test]
+    fn overrides_are_validated() {
+        let mut c = CheckConfig::default();
+        c.set_override("H-06=FR").unwrap();
+        assert_eq!(c.override_for("H-06"), Some(Outcome::FR));
+        assert!(c.set_override("Z-99=FR").is_err());
+        assert!(c.set_override("H-06=maybe").is_err());
+        assert!(c.set_override("H-06").is_err());
     }
 }
