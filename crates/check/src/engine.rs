@@ -11,8 +11,23 @@
 //! engine puts back in record order, so the output does not depend on thread timing.
 //!
 //! An AR finding before the records stops per-record processing: the records then count
-//! as not accepted. An FR finding returns its pair with the 返戻理由 of the first FR
-//! finding; a CI finding holds it; W and DEFER leave it accepted.
+//! as not accepted (`counts.records` is the number of pairs, `records` is empty). An FR
+//! finding returns its pair with the 返戻理由 of the first FR finding; a CI finding holds
+//! it; W and DEFER leave it accepted. Verdict: rejected on any AR or when no record is
+//! accepted, accepted when every record is, partially accepted otherwise.
+//!
+//! Choices worth knowing:
+//! * A schema violation returns the pair but does not stop its content checks, so
+//!   the clerk also gets the specific message (H-05 "sex code must be 1 or 2"). A file that
+//!   cannot be parsed or classified (X-01, X-03, X-04, X-05, A-10, P-05) stops the pair.
+//! * S-03 … S-06 are compared only when every claim could be read, and S-07 only when no
+//!   claim's own arithmetic failed (C-07): one bad claim returns that record, it does not
+//!   reject the archive through the totals.
+//! * T-04 is reported once per service month (outcome DEFER); T-01 … T-03 concern
+//!   physical media and the channel and are judged at intake, not here; U-04 (withdrawal)
+//!   is a request outside any archive.
+//! * Checks that need reference data not loaded are reported once per archive as info
+//!   findings ("Skipped: no … loaded").
 
 use crate::catalogue::{self, finding, info};
 use crate::config::CheckConfig;
