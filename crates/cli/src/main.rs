@@ -19,6 +19,10 @@ mod sample;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+/// mimalloc: many small per-record allocations on every worker thread (see docs/performance.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// daiko (代行): clearing house for 特定健診・特定保健指導 data.
 #[derive(Debug, Parser)]
 #[command(name = "daiko", version, about, long_about = None)]

@@ -97,38 +97,7 @@ impl Value {
 
     /// Reads a `value` element.
     pub fn from_element(e: &Element) -> Value {
-        let written = e.get("xsi:type").unwrap_or_default();
-        // `xsi:type="v3:PQ"` when the producer bound the HL7 namespace to a prefix.
-        let local = written.rsplit(':').next().unwrap_or(written);
-        let get = |n: &str| e.get(n).map(str::to_string);
-        match local {
-            "PQ" => Value::Pq {
-                value: get("value"),
-                unit: get("unit"),
-                null_flavor: get("nullFlavor"),
-            },
-            "CD" | "CO" => Value::Coded {
-                ordered: local == "CO",
-                code: Code {
-                    code: e.get("code").unwrap_or_default().to_string(),
-                    code_system: get("codeSystem"),
-                    display_name: get("displayName"),
-                },
-                null_flavor: get("nullFlavor"),
-            },
-            "ST" => Value::St {
-                text: raw_text(e),
-                null_flavor: get("nullFlavor"),
-            },
-            "INT" => Value::Int {
-                value: get("value"),
-                null_flavor: get("nullFlavor"),
-            },
-            _ => Value::Other {
-                xsi_type: written.to_string(),
-                element: e.clone(),
-            },
-        }
+        value_of(e)
     }
 
     /// Builds the `value` element.
@@ -180,15 +149,133 @@ fn owned(v: impl Into<String>) -> XmlStr {
     XmlStr::Owned(v.into())
 }
 
-/// The direct text of an element, joined as written (not trimmed).
-fn raw_text(e: &Element) -> String {
-    let mut s = String::new();
-    for n in &e.children {
-        if let Node::Text(t) = n {
-            s.push_str(t);
-        }
+/// Read access to one element, owned ([`Element`]) or in a parsed tree
+/// (`roxmltree::Node`). The views below are computed by the same code from either, so
+/// [`observations`] (from the model) and [`observations_in`] (straight from the parsed
+/// document, without building owned entries) agree by construction.
+trait View<'a>: Copy + 'a {
+    /// Local name.
+    fn name(self) -> &'a str;
+    /// An attribute, named as [`Element::get`] names it: `xsi:type`, `xml:lang`, and any
+    /// other attribute by its local name.
+    fn get(self, name: &str) -> Option<&'a str>;
+    /// Child elements in order.
+    fn elements(self) -> impl Iterator<Item = Self> + 'a;
+    /// The direct text, joined as written (not trimmed); layout whitespace between child
+    /// elements is not text (see [`Element::from_node`]).
+    fn raw_text(self) -> String;
+    /// The element and its subtree as an owned tree.
+    fn to_element(self) -> Element;
+    /// The first child element with this local name.
+    fn first(self, name: &str) -> Option<Self> {
+        self.elements().find(|e| e.name() == name)
     }
-    s
+}
+
+impl<'a> View<'a> for &'a Element {
+    fn name(self) -> &'a str {
+        &self.name
+    }
+    fn get(self, name: &str) -> Option<&'a str> {
+        Element::get(self, name)
+    }
+    fn elements(self) -> impl Iterator<Item = Self> + 'a {
+        Element::elements(self)
+    }
+    fn raw_text(self) -> String {
+        let mut s = String::new();
+        for n in &self.children {
+            if let Node::Text(t) = n {
+                s.push_str(t);
+            }
+        }
+        s
+    }
+    fn to_element(self) -> Element {
+        self.clone()
+    }
+}
+
+impl<'a, 'i: 'a> View<'a> for roxmltree::Node<'a, 'i> {
+    fn name(self) -> &'a str {
+        self.tag_name().name()
+    }
+    fn get(self, name: &str) -> Option<&'a str> {
+        // `Element::from_node` spells XSI and XML attributes with their usual prefix and
+        // every other attribute by its local name; match the same way.
+        let (namespace, local) = match name.split_once(':') {
+            Some(("xsi", local)) => (Some(crate::model::NS_XSI), local),
+            Some(("xml", local)) => (Some(crate::xml::NS_XML), local),
+            Some(_) => return None,
+            None => (None, name),
+        };
+        self.attributes()
+            .find(|a| {
+                a.name() == local
+                    && match namespace {
+                        Some(ns) => a.namespace() == Some(ns),
+                        None => !matches!(
+                            a.namespace(),
+                            Some(crate::model::NS_XSI | crate::xml::NS_XML)
+                        ),
+                    }
+            })
+            .map(|a| a.value())
+    }
+    fn elements(self) -> impl Iterator<Item = Self> + 'a {
+        self.children().filter(|c| c.is_element())
+    }
+    fn raw_text(self) -> String {
+        let has_elements = self.children().any(|c| c.is_element());
+        let mut s = String::new();
+        for c in self.children() {
+            if let Some(t) = c.text().filter(|_| c.is_text())
+                && !(has_elements && crate::xml::is_layout(t))
+            {
+                s.push_str(t);
+            }
+        }
+        s
+    }
+    fn to_element(self) -> Element {
+        Element::from_node(self)
+    }
+}
+
+/// Reads a `value` element, owned or in a parsed tree.
+fn value_of<'a, V: View<'a>>(e: V) -> Value {
+    let written = e.get("xsi:type").unwrap_or_default();
+    // `xsi:type="v3:PQ"` when the producer bound the HL7 namespace to a prefix.
+    let local = written.rsplit(':').next().unwrap_or(written);
+    let get = |n: &str| e.get(n).map(str::to_string);
+    match local {
+        "PQ" => Value::Pq {
+            value: get("value"),
+            unit: get("unit"),
+            null_flavor: get("nullFlavor"),
+        },
+        "CD" | "CO" => Value::Coded {
+            ordered: local == "CO",
+            code: Code {
+                code: e.get("code").unwrap_or_default().to_string(),
+                code_system: get("codeSystem"),
+                display_name: get("displayName"),
+            },
+            null_flavor: get("nullFlavor"),
+        },
+        "ST" => Value::St {
+            text: e.raw_text(),
+            null_flavor: get("nullFlavor"),
+        },
+        "INT" => Value::Int {
+            value: get("value"),
+            null_flavor: get("nullFlavor"),
+        },
+        _ => Value::Other {
+            xsi_type: written.to_string(),
+            element: e.to_element(),
+        },
+    }
 }
 
 /// One observation with where it sits.
@@ -301,32 +388,87 @@ pub fn observations(doc: &crate::model::ClinicalDocument) -> Vec<Observation> {
     let mut path = String::with_capacity(128);
     for (si, section) in doc.sections.iter().enumerate() {
         for (ei, entry) in section.entries.iter().enumerate() {
-            path.clear();
-            use std::fmt::Write as _;
-            let _ = write!(
-                path,
-                "/ClinicalDocument/component/structuredBody/component[{}]/section/entry[{}]",
-                si + 1,
-                ei + 1
-            );
-            for item in entry.elements() {
-                let len = path.len();
-                path.push('/');
-                path.push_str(&item.name);
-                match item.name.as_ref() {
-                    "observation" => {
-                        flatten_observation(item, &path, &section.code.code, None, &mut out)
-                    }
-                    "act" | "organizer" | "encounter" | "procedure" | "substanceAdministration" => {
-                        flatten_members(item, &path, &section.code.code, &mut out)
-                    }
-                    _ => {}
-                }
-                path.truncate(len);
-            }
+            flatten_entry(entry, si, ei, &section.code.code, &mut path, &mut out);
         }
     }
     out
+}
+
+/// The same observations as [`observations`] of what [`crate::read::read_cda`] makes of
+/// `doc`, read straight from the parsed tree: no owned copy of the body is built, which
+/// is most of the reading cost of a checkup document. Use it with
+/// [`crate::read::read_cda_without_entries`] when only the views of the body are needed.
+/// A document whose root is not `ClinicalDocument` has no observations.
+pub fn observations_in(doc: &roxmltree::Document<'_>) -> Vec<Observation> {
+    let mut out = Vec::new();
+    let root = doc.root_element();
+    if root.tag_name().name() != "ClinicalDocument" {
+        return out;
+    }
+    let mut path = String::with_capacity(128);
+    for (si, section) in crate::read::body_sections(root).enumerate() {
+        let code = crate::read::section_code(section);
+        for (ei, entry) in section
+            .children()
+            .filter(|c| c.is_element() && c.tag_name().name() == "entry")
+            .enumerate()
+        {
+            if out.capacity() == 0 {
+                out.reserve(64);
+            }
+            flatten_entry(entry, si, ei, &code, &mut path, &mut out);
+        }
+    }
+    out
+}
+
+/// Appends `[n]` (1-based position) without the formatting machinery.
+fn push_position(path: &mut String, index: usize) {
+    path.push('[');
+    let mut digits = [0u8; 20];
+    let mut n = index + 1;
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for d in &digits[i..] {
+        path.push(char::from(*d));
+    }
+    path.push(']');
+}
+
+/// Flattens the items of the `ei`-th entry of the `si`-th section (both 0-based).
+fn flatten_entry<'a, V: View<'a>>(
+    entry: V,
+    si: usize,
+    ei: usize,
+    section: &str,
+    path: &mut String,
+    out: &mut Vec<Observation>,
+) {
+    path.clear();
+    path.push_str("/ClinicalDocument/component/structuredBody/component");
+    push_position(path, si);
+    path.push_str("/section/entry");
+    push_position(path, ei);
+    for item in entry.elements() {
+        let len = path.len();
+        path.push('/');
+        path.push_str(item.name());
+        match item.name() {
+            "observation" => flatten_observation(item, path, section, None, out),
+            "act" | "organizer" | "encounter" | "procedure" | "substanceAdministration" => {
+                flatten_members(item, path, section, out)
+            }
+            _ => {}
+        }
+        path.truncate(len);
+    }
 }
 
 /// A guidance `act` (a support session, or a container of plan/total items) with what
@@ -404,8 +546,8 @@ fn collect_acts(act: &Element, path: String, section: &str, out: &mut Vec<Act>) 
 }
 
 /// Pushes an observation and then its `entryRelationship` members (depth first).
-fn flatten_observation(
-    obs: &Element,
+fn flatten_observation<'a, V: View<'a>>(
+    obs: V,
     path: &str,
     section: &str,
     group: Option<GroupMember>,
@@ -417,11 +559,19 @@ fn flatten_observation(
 
 /// Pushes the observations related to a container (`entryRelationship/observation`,
 /// and `component/observation` of an organizer), with the container as their group.
-fn flatten_members(container: &Element, path: &str, section: &str, out: &mut Vec<Observation>) {
+/// Recursion follows the element nesting, which the parser bounds
+/// ([`crate::read::ParseLimits::max_depth`]).
+fn flatten_members<'a, V: View<'a>>(
+    container: V,
+    path: &str,
+    section: &str,
+    out: &mut Vec<Observation>,
+) {
     let mut rel_index = 0usize;
     let mut comp_index = 0usize;
+    let mut member_path = String::new();
     for c in container.elements() {
-        let (index, default_relation) = match c.name.as_ref() {
+        let (index, default_relation) = match c.name() {
             "entryRelationship" => {
                 rel_index += 1;
                 (rel_index, "")
@@ -434,8 +584,14 @@ fn flatten_members(container: &Element, path: &str, section: &str, out: &mut Vec
         };
         let relation = c.get("typeCode").unwrap_or(default_relation);
         for inner in c.elements() {
-            let member_path = format!("{path}/{}[{index}]/{}", c.name, inner.name);
-            match inner.name.as_ref() {
+            member_path.clear();
+            member_path.push_str(path);
+            member_path.push('/');
+            member_path.push_str(c.name());
+            push_position(&mut member_path, index - 1);
+            member_path.push('/');
+            member_path.push_str(inner.name());
+            match inner.name() {
                 "observation" => {
                     let group = GroupMember {
                         relation: relation.to_string(),
@@ -450,7 +606,12 @@ fn flatten_members(container: &Element, path: &str, section: &str, out: &mut Vec
     }
 }
 
-fn view_of(obs: &Element, path: &str, section: &str, group: Option<GroupMember>) -> Observation {
+fn view_of<'a, V: View<'a>>(
+    obs: V,
+    path: &str,
+    section: &str,
+    group: Option<GroupMember>,
+) -> Observation {
     let mut view = Observation {
         path: path.to_string(),
         section: section.to_string(),
@@ -465,7 +626,7 @@ fn view_of(obs: &Element, path: &str, section: &str, group: Option<GroupMember>)
         group,
     };
     for c in obs.elements() {
-        match c.name.as_ref() {
+        match c.name() {
             "code" => {
                 if view.code.is_none()
                     && let Some(code) = c.get("code")
@@ -477,7 +638,7 @@ fn view_of(obs: &Element, path: &str, section: &str, group: Option<GroupMember>)
                     });
                 }
             }
-            "value" => view.values.push(Value::from_element(c)),
+            "value" => view.values.push(value_of(c)),
             "interpretationCode" => view
                 .interpretation
                 .push(c.get("code").unwrap_or_default().to_string()),
@@ -489,7 +650,7 @@ fn view_of(obs: &Element, path: &str, section: &str, group: Option<GroupMember>)
                     .first("assignedAuthor")
                     .and_then(|a| a.first("assignedPerson"))
                     .and_then(|p| p.first("name"))
-                    .map(raw_text);
+                    .map(View::raw_text);
             }
             "referenceRange" if view.reference_range.is_none() => {
                 let value = c.first("observationRange").and_then(|r| r.first("value"));
@@ -1040,5 +1201,174 @@ impl DocumentHeader {
             }),
             sections,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::read::{ParseLimits, parse, read_cda, read_cda_without_entries};
+
+    /// Both routes to the observations (owned entries, parsed tree) give the same views.
+    fn assert_same_views(text: &str) -> Vec<Observation> {
+        let doc = parse(text, &ParseLimits::default()).expect("parse");
+        let full = read_cda(&doc).expect("read");
+        let owned = observations(&full);
+        assert_eq!(observations_in(&doc), owned);
+        let head = read_cda_without_entries(&doc).expect("read head");
+        assert!(head.sections.iter().all(|s| s.entries.is_empty()));
+        let mut without: ClinicalDocument = full.clone();
+        for s in &mut without.sections {
+            s.entries.clear();
+        }
+        assert_eq!(head, without, "only the entries are left out");
+        owned
+    }
+
+    const UNUSUAL_BODY: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<v3:ClinicalDocument xmlns:v3="urn:hl7-org:v3" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:f="urn:foreign">
+  <v3:code code="10"/>
+  <v3:component><v3:structuredBody>
+    <v3:component><v3:nonSection/></v3:component>
+    <v3:component><v3:section>
+      <v3:code code="01010" f:code="x"/>
+      <v3:title>結果</v3:title>
+      <v3:text>表<v3:br/>の行</v3:text>
+      <v3:entry>
+        <!-- a comment -->
+        <v3:observation classCode="OBS" moodCode="EVN" negationInd="true">
+          <v3:code code="9N016160100000001" f:code="foreign" codeSystem="1.2.392.200119.6.1005" displayName="腹囲"/>
+        </v3:observation>
+      </v3:entry>
+      <v3:entry>
+        <v3:observation moodCode="EVN">
+          <v3:code code="9N511000000000049"/>
+          <v3:value xsi:type="v3:ST" xml:lang="ja">  異常<![CDATA[<なし>]]> &amp; 所見　</v3:value>
+          <v3:value xsi:type="ST">
+            <v3:sub>a</v3:sub>
+            　
+            <v3:sup>b</v3:sup>
+          </v3:value>
+          <v3:value xsi:type="TS" value="20230412"/>
+          <v3:value xsi:type="PQ" value="1" unit="cm" nullFlavor="NI" f:unit="no"/>
+          <v3:value xsi:type="CO" code="2" codeSystem="1.2.392.200119.6.2002"/>
+          <v3:value xsi:type="INT" value="3"/>
+          <v3:value value="no type"/>
+          <v3:interpretationCode code="H"/>
+          <v3:interpretationCode/>
+          <v3:methodCode code="3F01510000"/>
+          <v3:author><v3:assignedAuthor><v3:assignedPerson><v3:name> 見本　一郎 </v3:name></v3:assignedPerson></v3:assignedAuthor></v3:author>
+          <v3:author><v3:assignedAuthor><v3:assignedPerson><v3:name>二人目</v3:name></v3:assignedPerson></v3:assignedAuthor></v3:author>
+          <v3:referenceRange><v3:observationRange><v3:value xsi:type="IVL_PQ"><v3:high value="149"/></v3:value></v3:observationRange></v3:referenceRange>
+        </v3:observation>
+      </v3:entry>
+      <v3:entry>
+        <v3:observation classCode="OBS" moodCode="EVN">
+          <v3:code nullFlavor="NA"/>
+          <v3:entryRelationship typeCode="COMP"><v3:observation moodCode="EVN"><v3:code code="3C015000002327101"/><v3:value xsi:type="PQ" value="0.98" unit="mg/dL"/></v3:observation></v3:entryRelationship>
+          <v3:entryRelationship><v3:observation moodCode="EVN"><v3:code code="3C015161002399949"/></v3:observation></v3:entryRelationship>
+          <v3:entryRelationship typeCode="RSON">
+            <v3:act moodCode="EVN"><v3:entryRelationship typeCode="COMP"><v3:observation moodCode="INT"><v3:code code="nested"/></v3:observation></v3:entryRelationship></v3:act>
+          </v3:entryRelationship>
+        </v3:observation>
+        <v3:organizer>
+          <v3:component><v3:observation moodCode="EVN"><v3:code code="A"/></v3:observation></v3:component>
+          <v3:component typeCode="RSON"><v3:organizer><v3:component><v3:observation><v3:code code="B"/></v3:observation></v3:component></v3:organizer></v3:component>
+        </v3:organizer>
+      </v3:entry>
+    </v3:section></v3:component>
+    <v3:component><v3:section>
+      <v3:entry><v3:act moodCode="EVN"><v3:entryRelationship typeCode="COMP"><v3:observation moodCode="EVN" negationInd="1"><v3:code code="C"/></v3:observation></v3:entryRelationship></v3:act></v3:entry>
+      <v3:entry/><v3:entry>text only</v3:entry>
+    </v3:section></v3:component>
+  </v3:structuredBody></v3:component>
+</v3:ClinicalDocument>"#;
+
+    #[test]
+    fn observations_in_the_parsed_tree_equal_those_of_the_owned_entries() {
+        let obs = assert_same_views(UNUSUAL_BODY);
+        let codes: Vec<&str> = obs.iter().map(Observation::item_code).collect();
+        assert_eq!(
+            codes,
+            [
+                "9N016160100000001",
+                "9N511000000000049",
+                "",
+                "3C015000002327101",
+                "3C015161002399949",
+                "nested",
+                "A",
+                "B",
+                "C"
+            ]
+        );
+        // The section index counts components that hold a section, as `read_cda` does.
+        assert_eq!(
+            obs[0].path,
+            "/ClinicalDocument/component/structuredBody/component[1]/section/entry[1]/observation"
+        );
+        assert_eq!(
+            obs[0].section, "01010",
+            "a foreign attribute is not the code"
+        );
+        assert_eq!(
+            obs[5].path,
+            "/ClinicalDocument/component/structuredBody/component[1]/section/entry[3]/observation/entryRelationship[3]/act/entryRelationship[1]/observation"
+        );
+        assert_eq!(
+            obs[8].group.as_ref().map(|g| g.relation.as_str()),
+            Some("COMP")
+        );
+        let judged = &obs[1];
+        assert_eq!(judged.values.len(), 7);
+        assert_eq!(
+            judged.values[0],
+            Value::St {
+                text: "  異常<なし> & 所見　".into(),
+                null_flavor: None
+            }
+        );
+        assert_eq!(judged.author_name.as_deref(), Some(" 見本　一郎 "));
+        assert_eq!(judged.interpretation, ["H", ""]);
+        assert_eq!(
+            judged.reference_range,
+            Some((None, Some("149".to_string())))
+        );
+        assert!(matches!(&judged.values[2], Value::Other { xsi_type, .. } if xsi_type == "TS"));
+    }
+
+    #[test]
+    fn a_document_without_a_body_or_with_another_root_has_no_observations() {
+        assert!(assert_same_views("<ClinicalDocument xmlns='urn:hl7-org:v3'/>").is_empty());
+        let other = parse("<index/>", &ParseLimits::default()).expect("parse");
+        assert!(observations_in(&other).is_empty());
+    }
+
+    #[test]
+    fn example_documents_give_the_same_views_either_way() {
+        let root = std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/spec/examples"
+        ));
+        let Ok(kinds) = std::fs::read_dir(root) else {
+            eprintln!("skipped: {} is absent", root.display());
+            return;
+        };
+        let mut seen = 0;
+        let mut stack: Vec<std::path::PathBuf> = kinds.flatten().map(|e| e.path()).collect();
+        while let Some(p) = stack.pop() {
+            if p.is_dir() {
+                if let Ok(d) = std::fs::read_dir(&p) {
+                    stack.extend(d.flatten().map(|e| e.path()));
+                }
+            } else if p.parent().and_then(|d| d.file_name()) == Some("DATA".as_ref())
+                && let Ok(bytes) = std::fs::read(&p)
+                && let Ok(text) = crate::read::decode(&bytes)
+            {
+                assert_same_views(text);
+                seen += 1;
+            }
+        }
+        assert!(seen > 0, "no DATA files under {}", root.display());
     }
 }

@@ -610,17 +610,56 @@ fn voucher_of(n: Node<'_, '_>) -> VoucherParticipant {
     }
 }
 
-fn section_of(n: Node<'_, '_>) -> Section {
+fn section_of(n: Node<'_, '_>, with_entries: bool) -> Section {
     Section {
         code: code_of(child(n, "code")),
         title: child(n, "title").map(text_of),
         text: child(n, "text").map(Element::from_node),
-        entries: children(n, "entry").map(Element::from_node).collect(),
+        entries: if with_entries {
+            children(n, "entry").map(Element::from_node).collect()
+        } else {
+            Vec::new()
+        },
     }
+}
+
+/// The `section` of each `component/structuredBody/component` of a `ClinicalDocument`
+/// root, in order (the sections of [`read_cda`]).
+pub(crate) fn body_sections<'a, 'i: 'a>(
+    root: Node<'a, 'i>,
+) -> impl Iterator<Item = Node<'a, 'i>> + 'a {
+    at(root, &["component", "structuredBody"])
+        .into_iter()
+        .flat_map(|body| children(body, "component"))
+        .filter_map(|c| child(c, "section"))
+}
+
+/// The section code (`code/@code`) as [`read_cda`] reads it.
+pub(crate) fn section_code(section: Node<'_, '_>) -> String {
+    attr(child(section, "code"), "code")
 }
 
 /// Reads a `ClinicalDocument` root (checkup or guidance).
 pub fn read_cda(doc: &roxmltree::Document<'_>) -> Result<ClinicalDocument, FormatError> {
+    read_cda_with(doc, true)
+}
+
+/// Reads a `ClinicalDocument` root like [`read_cda`], but leaves every section's
+/// `entries` empty (section code, title and narrative are read). Building the owned
+/// entries is most of the cost of reading a checkup document; a caller that needs only
+/// the observations takes them from the same parsed tree with
+/// [`crate::cda::observations_in`], which gives what [`crate::cda::observations`] gives
+/// on the full read.
+pub fn read_cda_without_entries(
+    doc: &roxmltree::Document<'_>,
+) -> Result<ClinicalDocument, FormatError> {
+    read_cda_with(doc, false)
+}
+
+fn read_cda_with(
+    doc: &roxmltree::Document<'_>,
+    with_entries: bool,
+) -> Result<ClinicalDocument, FormatError> {
     let r = expect_root(doc, "ClinicalDocument")?;
     let type_id = child(r, "typeId");
     let service_event = at(r, &["documentationOf", "serviceEvent"]).map(|se| ServiceEvent {
@@ -632,13 +671,9 @@ pub fn read_cda(doc: &roxmltree::Document<'_>) -> Result<ClinicalDocument, Forma
         )
         .map(organization_of),
     });
-    let sections = match at(r, &["component", "structuredBody"]) {
-        None => Vec::new(),
-        Some(body) => children(body, "component")
-            .filter_map(|c| child(c, "section"))
-            .map(section_of)
-            .collect(),
-    };
+    let sections = body_sections(r)
+        .map(|s| section_of(s, with_entries))
+        .collect();
     Ok(ClinicalDocument {
         type_id: id_of(type_id),
         template_ids: children(r, "templateId").map(|t| id_of(Some(t))).collect(),

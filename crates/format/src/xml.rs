@@ -14,6 +14,19 @@ use std::borrow::Cow;
 /// A name or attribute value: borrowed from the static vocabulary, or owned.
 pub type XmlStr = Cow<'static, str>;
 
+/// The namespace bound to the `xml:` prefix.
+pub const NS_XML: &str = "http://www.w3.org/XML/1998/namespace";
+
+/// Whether text between child elements is only layout (indentation, line breaks), which
+/// [`Element::from_node`] drops. XML white space is checked byte-wise (the common case);
+/// other text keeps the original rule (`str::trim`, which also counts Unicode spaces).
+pub(crate) fn is_layout(t: &str) -> bool {
+    if t.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) {
+        return true;
+    }
+    !t.is_ascii() && t.trim().is_empty()
+}
+
 /// An XML element with its attributes and children, as written.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Element {
@@ -99,7 +112,7 @@ impl Element {
         for a in attributes {
             let name = match a.namespace() {
                 Some(crate::model::NS_XSI) => prefixed("xsi:", a.name()),
-                Some("http://www.w3.org/XML/1998/namespace") => prefixed("xml:", a.name()),
+                Some(NS_XML) => prefixed("xml:", a.name()),
                 _ => intern(a.name()),
             };
             attrs.push((name, intern(a.value())));
@@ -122,7 +135,7 @@ impl Element {
             if c.is_element() {
                 children.push(Node::Element(Element::from_node(c)));
             } else if let Some(t) = c.text().filter(|_| c.is_text()) {
-                if elements > 0 && t.trim().is_empty() {
+                if elements > 0 && is_layout(t) {
                     continue;
                 }
                 children.push(Node::Text(t.to_string()));
