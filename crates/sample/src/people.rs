@@ -318,7 +318,9 @@ pub fn institution(rng: &mut Rng, number: Option<&str>) -> Institution {
     let number = match number {
         Some(n) => n.to_owned(),
         None => {
-            let payload = format!("{}1{:06}", address.prefecture_code, rng.range(100, 999_999));
+            // Prefecture code 99 (none has it): an invented number that cannot name a real
+            // institution.
+            let payload = format!("991{:06}", rng.range(100, 999_999));
             with_check_digit(&payload).unwrap_or(payload)
         }
     };
@@ -349,13 +351,14 @@ pub fn insurer_number(houbetsu: &str, prefecture: &str, serial: u32) -> String {
 }
 
 /// The default insurers: a health insurance society, 協会けんぽ, a mutual-aid
-/// association and a municipal 国保 (zero-padded 6-digit number).
+/// association and a municipal 国保 (zero-padded 6-digit number). Like the shared examples
+/// they use the prefecture code 99, which no prefecture has, so no real insurer is named.
 pub fn default_insurers() -> Vec<String> {
     vec![
-        insurer_number("06", "13", 201),
-        insurer_number("01", "13", 1),
-        insurer_number("31", "13", 12),
-        insurer_number("00", "13", 101),
+        insurer_number("06", "99", 201),
+        insurer_number("01", "99", 1),
+        insurer_number("31", "99", 12),
+        insurer_number("00", "99", 101),
     ]
 }
 
