@@ -931,3 +931,32 @@ fn example_guidance_first_claim_passes() {
     let f = guidance_findings(&doc, &claim, 2023);
     assert!(f.is_empty(), "{f:#?}");
 }
+
+/// Rough speed of stage M on a complete record (run with `--release -- --ignored`).
+#[test]
+#[ignore]
+fn stage_m_speed() {
+    let r = Record::basic(2024)
+        .set("group", creatinine_group("1"))
+        .claim_details("2", &["4"]);
+    let doc = r.doc();
+    let obs = observations(&doc);
+    let input = ItemCheckInput {
+        file: FILE,
+        doc: &doc,
+        observations: &obs,
+        checkup_claim: r.claim.as_ref(),
+        guidance_claim: None,
+        fiscal_year: Some(2024),
+    };
+    let n = 100_000;
+    let start = std::time::Instant::now();
+    let mut total = 0;
+    for _ in 0..n {
+        let mut out = Vec::new();
+        check_items(&input, &mut out);
+        total += out.len();
+    }
+    let per = start.elapsed() / n;
+    println!("stage M: {per:?} per record ({total} findings)");
+}

@@ -12,14 +12,13 @@
 //! for every year; for FY2024+ documents an unknown guidance code is a warning, not a
 //! return. M-15 … M-17 cover the first claim's plan, the points and the FY2024 outcome codes.
 
-use std::collections::HashMap;
-
 use crate::catalogue::{finding, finding_with_outcome, info};
 use crate::finding::{Finding, Outcome};
 use daiko_format::cda::{Observation, Value};
 use daiko_format::model::{CheckupClaim, ClinicalDocument, GuidanceClaim, oid};
 use daiko_items::rules::{self, SampleItem, code as item};
 use daiko_items::stratify::{self, Sex, StratificationInput};
+use daiko_items::table::CodeMap;
 use daiko_items::text::{parse_number, table_byte_length};
 use daiko_items::{CheckupItem, CheckupTable, Requirement, ValueType};
 
@@ -106,23 +105,36 @@ struct Checkup<'a> {
     table: &'static CheckupTable,
     /// Observations carrying a known checkup item, with the item.
     known: Vec<(&'a Observation, &'static CheckupItem)>,
+    /// Observations with a checkup item code that the table does not have (M-01).
+    unknown: Vec<&'a Observation>,
     /// First observation of each item code.
-    by_code: HashMap<&'a str, &'a Observation>,
+    by_code: CodeMap<&'a str, &'a Observation>,
+    /// Glucose, HbA1c and triglyceride observations by kind.
+    samples: Vec<(SampleItem, &'a Observation, &'static CheckupItem)>,
 }
 
 impl<'a> Checkup<'a> {
     fn new(input: &'a ItemCheckInput<'a>, fy: i32) -> Self {
         let table = daiko_items::table_for_fiscal_year(fy);
-        let mut known = Vec::new();
-        let mut by_code = HashMap::new();
+        let mut known = Vec::with_capacity(input.observations.len());
+        let mut unknown = Vec::new();
+        let mut samples = Vec::new();
+        let mut by_code = CodeMap::default();
+        by_code.reserve(input.observations.len());
         for obs in input.observations {
             let Some(code) = &obs.code else { continue };
             if !is_checkup_code_system(code.code_system.as_deref()) {
-                continue;
+                continue; // items of other code systems (e.g. local extra items in 01990)
             }
-            if let Some(it) = table.get(&code.code) {
-                known.push((obs, it));
-                by_code.entry(code.code.as_str()).or_insert(obs);
+            match table.get(&code.code) {
+                Some(it) => {
+                    known.push((obs, it));
+                    by_code.entry(code.code.as_str()).or_insert(obs);
+                    if let Some(kind) = rules::sample_item(&it.code) {
+                        samples.push((kind, obs, it));
+                    }
+                }
+                None => unknown.push(obs),
             }
         }
         Checkup {
@@ -130,7 +142,9 @@ impl<'a> Checkup<'a> {
             fy,
             table,
             known,
+            unknown,
             by_code,
+            samples,
         }
     }
 
@@ -155,8 +169,11 @@ impl<'a> Checkup<'a> {
     }
 
     fn run(&self, out: &mut Vec<Finding>) {
-        for obs in self.input.observations {
-            self.check_observation(obs, out);
+        for obs in &self.unknown {
+            self.report_unknown(obs, out);
+        }
+        for (obs, it) in &self.known {
+            self.check_observation(obs, it, out);
         }
         self.check_mandatory(out);
         self.check_groups(out);
@@ -191,31 +208,29 @@ impl<'a> Checkup<'a> {
             .map_or_else(String::new, |r| format!(" (reason {r})"))
     }
 
-    /// M-01 … M-06, M-11, M-12 for one observation.
-    fn check_observation(&self, obs: &Observation, out: &mut Vec<Finding>) {
-        let Some(code) = &obs.code else { return };
-        if !is_checkup_code_system(code.code_system.as_deref()) {
-            return; // items of other code systems (e.g. local extra items in 01990)
-        }
-        let Some(it) = self.table.get(&code.code) else {
-            out.push(finding(
-                "M-01",
-                self.file(),
-                &obs.path,
-                &code.code,
-                &format!(
-                    "項目コード「{}」は{}年度の項目表にありません",
-                    code.code, self.fy
-                ),
-                &format!(
-                    "Item code {:?} is not in the item table for FY{} ({} table)",
-                    code.code,
-                    self.fy,
-                    self.table.generation.label()
-                ),
-            ));
-            return;
-        };
+    /// M-01: an item code the fiscal year's table does not have.
+    fn report_unknown(&self, obs: &Observation, out: &mut Vec<Finding>) {
+        let code = obs.item_code();
+        out.push(finding(
+            "M-01",
+            self.file(),
+            &obs.path,
+            code,
+            &format!(
+                "項目コード「{}」は{}年度の項目表にありません",
+                code, self.fy
+            ),
+            &format!(
+                "Item code {:?} is not in the item table for FY{} ({} table)",
+                code,
+                self.fy,
+                self.table.generation.label()
+            ),
+        ));
+    }
+
+    /// M-02 … M-06, M-11, M-12 for one observation of a known item.
+    fn check_observation(&self, obs: &Observation, it: &CheckupItem, out: &mut Vec<Finding>) {
         if obs.negated {
             out.push(info(
                 "M-11",
@@ -532,34 +547,29 @@ impl<'a> Checkup<'a> {
     /// Whether an observation of `it` or of a method variant of it is present
     /// (variants share the identity code, value type and dependency).
     fn present(&self, it: &CheckupItem) -> bool {
-        self.known.iter().any(|(_, k)| {
-            k.code == it.code
-                || (k.identity == it.identity
+        self.obs(&it.code).is_some()
+            || self.known.iter().any(|(_, k)| {
+                k.identity == it.identity
                     && k.value_type == it.value_type
-                    && k.depends_on == it.depends_on)
-        })
+                    && k.depends_on == it.depends_on
+            })
     }
 
     /// M-07: mandatory items (identity level), doctor's name as author, free-text
     /// companions only when their parent answers "yes".
     fn check_mandatory(&self, out: &mut Vec<Finding>) {
         let mut reported: Vec<&str> = Vec::new();
-        for it in self
-            .table
-            .items()
-            .iter()
-            .filter(|i| i.requirement == Requirement::Mandatory)
-        {
+        for it in self.table.mandatory_items() {
             if reported.contains(&it.identity.as_str()) && it.depends_on.is_none() {
                 continue;
             }
             if let Some(carrier) = self.table.carrier_of_author(&it.code) {
                 // e.g. 医師の氏名: the author of 医師の診断(判定)
                 let named = self.known.iter().any(|(o, k)| {
-                    k.code == carrier.code
-                        && o.author_name
-                            .as_deref()
-                            .is_some_and(|n| !n.trim().is_empty())
+                    o.author_name
+                        .as_deref()
+                        .is_some_and(|n| !n.trim().is_empty())
+                        && k.code == carrier.code
                 });
                 if !named && !self.present(it) {
                     let location = self
@@ -790,10 +800,7 @@ impl<'a> Checkup<'a> {
             .code_values(rules::system::BLOOD_DRAW_TIMING)
             .and_then(|v| v.get(timing))
             .map_or_else(|| timing.to_string(), |l| format!("{timing}:{l}"));
-        for (obs, it) in &self.known {
-            let Some(kind) = rules::sample_item(&it.code) else {
-                continue;
-            };
+        for &(kind, obs, it) in &self.samples {
             if recorded_value(obs).is_none() {
                 continue;
             }
@@ -981,10 +988,10 @@ impl<'a> Checkup<'a> {
         let first_number =
             |codes: &[&str]| codes.iter().find_map(|c| self.obs(c).and_then(number_of));
         let by_kind = |kind: SampleItem| {
-            self.known
+            self.samples
                 .iter()
-                .filter(|(_, k)| rules::sample_item(&k.code) == Some(kind))
-                .find_map(|(o, _)| number_of(o))
+                .filter(|(k, _, _)| *k == kind)
+                .find_map(|(_, o, _)| number_of(o))
         };
         let by_prefix = |prefix: &str| {
             self.known
