@@ -91,6 +91,10 @@ pub struct Clinical {
     pub bmi10: u32,
     pub waist10: u32,
     pub waist_self_reported: bool,
+    /// Waist not measured: allowed when BMI < 20 (FORMAT.md §6.6).
+    pub waist_omitted: bool,
+    /// Urine tests not performed (e.g. during menstruation): `negationInd="true"`.
+    pub urine_not_performed: bool,
     pub sys: [u32; 2],
     pub dia: [u32; 2],
     pub fasting: Fasting,
@@ -166,6 +170,8 @@ impl Clinical {
             clamp_round((2.3 * bmi + 29.0 + rng.normal(0.0, 4.0)) * 10.0, 580, 1400)
         };
         let waist_self_reported = bmi10 < 220 && rng.chance(0.05);
+        let waist_omitted = bmi10 < 200 && rng.chance(0.3);
+        let urine_not_performed = sex == Sex::Female && age < 56 && rng.chance(0.05);
 
         let sys0 = rng
             .normal(116.0 + (age_f - 40.0) * 0.55 + (bmi - 22.0) * 1.2, 14.0)
@@ -286,6 +292,8 @@ impl Clinical {
             bmi10,
             waist10,
             waist_self_reported,
+            waist_omitted,
+            urine_not_performed,
             sys,
             dia,
             fasting,
@@ -400,7 +408,7 @@ impl Clinical {
                 st::Sex::Female
             }),
             age: Some(self.age_fy_end),
-            waist_cm: Some(f(self.waist10) / 10.0),
+            waist_cm: (!self.waist_omitted).then(|| f(self.waist10) / 10.0),
             visceral_fat_cm2: None,
             bmi: Some(f(self.bmi10) / 10.0),
             fasting_glucose: self.fpg.map(f),
@@ -493,6 +501,8 @@ pub struct Obs {
     pub range: Option<(String, String, String)>,
     /// Author name (doctor's judgement).
     pub author: Option<String>,
+    /// 未実施: `negationInd="true"` and no value.
+    pub negated: bool,
 }
 
 impl Obs {
@@ -505,6 +515,7 @@ impl Obs {
             method: None,
             range: None,
             author: None,
+            negated: false,
         }
     }
     fn method(mut self, m: &str) -> Obs {
@@ -694,7 +705,9 @@ pub fn checkup_entries(
     push(pq(codes::HEIGHT, "身長", tenths(c.height10), "cm"));
     push(pq("9N006000000000001", "体重", tenths(c.weight10), "kg"));
     push(pq(codes::BMI, "BMI", tenths(c.bmi10), "kg/m2"));
-    if c.waist_self_reported {
+    if c.waist_omitted {
+        // BMI < 20: the waist may be left out.
+    } else if c.waist_self_reported {
         push(
             pq(
                 "9N016160300000001",
@@ -854,8 +867,25 @@ pub fn checkup_entries(
         );
     }
     // 尿検査
-    push(co(codes::URINE_GLUCOSE, "尿糖", c.urine_glucose, SYS_2102).method("1A02010000"));
-    push(co("1A010000000191111", "尿蛋白", c.urine_protein, SYS_2102).method("1A01010000"));
+    let urine = |o: Obs| Obs {
+        negated: c.urine_not_performed,
+        ..o
+    };
+    push(urine(
+        co(codes::URINE_GLUCOSE, "尿糖", c.urine_glucose, SYS_2102).method("1A02010000"),
+    ));
+    push(urine(
+        co("1A010000000191111", "尿蛋白", c.urine_protein, SYS_2102).method("1A01010000"),
+    ));
+    if c.urine_not_performed && g24 {
+        // 測定不可能・検査未実施の理由 (FY2024+): 1 生理中.
+        push(cd(
+            "9N512000000000011",
+            "測定不可能・検査未実施の理由",
+            1,
+            "1.2.392.200119.6.24080",
+        ));
+    }
 
     // 詳細な健診 (series groups)
     for t in &c.details {
@@ -1211,11 +1241,20 @@ fn observation_element(o: &Obs) -> Element {
     let mut el = Element::new("observation")
         .attr("classCode", "OBS")
         .attr("moodCode", "EVN");
+    if o.negated {
+        el = el.attr("negationInd", "true");
+    }
     el = el.child(
         Element::new("code")
             .attr("code", o.code.clone())
             .attr("displayName", o.display.clone()),
     );
+    if o.negated {
+        if let Some(m) = &o.method {
+            el = el.child(Element::new("methodCode").attr("code", m.clone()));
+        }
+        return el;
+    }
     el = el.child(value_element(&o.value));
     if let Some(i) = o.interpretation {
         el = el.child(Element::new("interpretationCode").attr("code", i));

@@ -499,6 +499,9 @@ impl RecordDefect {
             CopaymentNotSixDigits => d.amounts.basic.is_some(),
             Implausible => d.entries.iter().any(|e| e.has_code(GGT)),
             FormatMask | OneOfGroupMissing => d.entries.iter().any(|e| e.has_code(codes::AST)),
+            CodeOutsideSystem => !d.clinical.urine_not_performed,
+            // A higher BMI would make the omitted waist a defect too (M-08).
+            BmiInconsistent => !d.clinical.waist_omitted,
             UnitMismatch => d.entries.iter().any(|e| e.has_code(codes::HDL)),
             ZeroClaim => d.bill.other_program == 0 && d.dock.is_none(),
             _ => true,
@@ -648,6 +651,7 @@ impl RecordDefect {
                     method: None,
                     range: None,
                     author: None,
+                    negated: false,
                 };
                 let at = d.entries.len().min(8);
                 d.entries.insert(at, EntrySpec::Single(obs));
@@ -703,6 +707,7 @@ impl RecordDefect {
                     method: None,
                     range: None,
                     author: None,
+                    negated: false,
                 };
                 d.entries.insert(pos, EntrySpec::Single(obs));
             }

@@ -201,10 +201,12 @@ fn every_defect_is_reported_with(cfg: &SampleConfig, with_reference: bool) -> BT
 }
 
 fn record_defects(period: Period, seed: u64) -> SampleConfig {
+    // Enough defective records for every kind to come up at least once (the kinds are
+    // dealt from a deck; a few archives carry an archive defect instead).
     SampleConfig {
-        archives: 6,
+        archives: 8,
         guidance_archives: 2,
-        records: 50,
+        records: 60,
         seed,
         period,
         defect_rate: 0.4,

@@ -374,3 +374,54 @@ fn defect_files_exist_in_their_archive() {
         kinds.len()
     );
 }
+
+#[test]
+fn special_cases_appear_in_a_large_sample() {
+    let archives = generate(&SampleConfig {
+        guidance_archives: 1,
+        ..config(Period::Fy2024, 3, 60, 13, 0.0)
+    })
+    .unwrap();
+    let (mut not_performed, mut no_waist, mut reason_item) = (0, 0, 0);
+    let mut details = BTreeSet::new();
+    let mut levels = BTreeSet::new();
+    for a in &archives {
+        for (name, bytes) in entries(a) {
+            let text = String::from_utf8_lossy(&bytes);
+            if a.manifest.service_event_type == 1 && name.contains("/DATA/") {
+                not_performed += usize::from(text.contains("negationInd=\"true\""));
+                no_waist += usize::from(!text.contains("9N016"));
+                reason_item += usize::from(text.contains("9N512000000000011"));
+            }
+        }
+        for d in documents(a).values() {
+            match d {
+                Document::CheckupClaim(c) => details.extend(
+                    c.settlement
+                        .unit_price_detail
+                        .iter()
+                        .map(|p| p.code.clone()),
+                ),
+                Document::GuidanceClaim(g) => {
+                    levels.insert(g.guidance_level.clone());
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(
+        not_performed > 0 && reason_item == not_performed,
+        "urine not performed: {not_performed}, reasons {reason_item}"
+    );
+    assert!(no_waist > 0, "waist omitted (BMI < 20)");
+    assert_eq!(
+        details,
+        ["1", "2", "3", "4"].iter().map(|s| s.to_string()).collect(),
+        "detailed checkups"
+    );
+    assert_eq!(
+        levels,
+        ["1", "2"].iter().map(|s| s.to_string()).collect(),
+        "guidance levels"
+    );
+}
