@@ -11,6 +11,22 @@
 //! the FY2018 guidance table (XMLhg18tab; the FY2024 one was not obtained), so it is used
 //! for every year; for FY2024+ documents an unknown guidance code is a warning, not a
 //! return. M-15 … M-17 cover the first claim's plan, the points and the FY2024 outcome codes.
+//!
+//! Choices made where the sources are silent [INF] (CHECKS.md decision 4):
+//! * A requirement is met by any observation of the item or of a method variant (same
+//!   identity code, value type and dependency), including 未実施 / 測定不能 ones (M-11
+//!   records those as notes, never as errors).
+//! * M-09: a dependent item without its parent is a return; a dependent item whose parent
+//!   answers "no" is only a warning. Fasting glucose / TG need timing code 2 (≥ 10 h);
+//!   random glucose needs 1 (FY2018) or 3 (FY2024: 3.5–10 h, 食直後を除く); random TG
+//!   (FY2024) needs 3 or 4. Without a timing item nothing is said.
+//! * M-10: a detailed checkup counts as done "as a detailed checkup" when its target-person
+//!   code is 1 or 2 (anaemia: when its reason is given); only then must it be claimed.
+//! * M-12 is skipped for results flagged H/L (入力範囲外, clamped by the producer).
+//! * M-14 uses the その他 blood pressure (the producer's average), else the mean of the
+//!   1st and 2nd readings, and is silent when missing values leave the answer open.
+//! * M-15: the planned totals are required for 積極的支援 only (動機付け支援 has no
+//!   continuous support to plan).
 
 use crate::catalogue::{finding, finding_with_outcome, info};
 use crate::finding::{Finding, Outcome};
