@@ -562,6 +562,8 @@ fn parse_scaled(s: &str, scale: u32) -> u32 {
 }
 
 /// A body entry: one observation or a 一連検査グループ with COMP/RSON members.
+// Most entries are single observations; boxing them would only add allocations.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EntrySpec {
     Single(Obs),
