@@ -519,11 +519,6 @@ fn base_code_values() -> CodeMap<String, BTreeMap<String, String>> {
     out
 }
 
-/// Parses a checkup data file (for tests of generated files).
-pub fn parse_checkup_data(text: &str) -> Result<Vec<CheckupItem>, DataError> {
-    parse_checkup(text)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
