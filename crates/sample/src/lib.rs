@@ -4,13 +4,26 @@
 //! sends them to an agency: invented but plausible people (kana names, ages 40–74,
 //! addresses, insurance cards, vouchers), complete checkup CDAs (every mandatory and one-of
 //! item, two blood-pressure readings and their average, detailed checkups with their
-//! reasons, the questionnaire, 階層化 consistent with the values), claims whose co-payments
-//! are computed with [`daiko_format::money`] over all six co-payment patterns, and the
-//! index and summary that match them. Output is deterministic for a seed.
+//! reasons, the questionnaire, 階層化 consistent with the values, the occasional urine test
+//! not performed or waist omitted at BMI < 20), claims of every 請求区分 (basic, detailed,
+//! additional, 人間ドック) whose co-payments are computed with [`daiko_format::money`] over
+//! all six co-payment patterns, and the index and summary that match them. Guidance
+//! archives (実施区分 2) carry first claims of 積極的 and 動機付け支援. Output is
+//! deterministic for a seed.
+//!
+//! Alongside the archives, [`write_to_dir`] writes the reference data that agrees with
+//! them (client insurers, the institution, voucher ledgers, coverage, contracts with their
+//! prices; docs/reference-data.md), so the stage D and contract checks can run too.
 //!
 //! With a defect rate, about that share of the records (and some archives) carries one
 //! injected defect each, and the [`ArchiveManifest`] says which check codes each defect
-//! must trigger and at which file, so a checker can be tested against it.
+//! must trigger, which knock-on codes it may add, and at which file, so a checker can be
+//! tested against it. An archive carries either one archive-level defect or record
+//! defects, never both, because an archive rejection stops the record checks.
+//!
+//! Modules: [`people`] (names, addresses, numbers with check digits), [`clinical`]
+//! (results, 階層化, CDA entries), [`record`] (checkup documents and claims), [`guidance`],
+//! [`defects`], [`reference`](mod@reference).
 
 mod archive;
 pub mod clinical;
