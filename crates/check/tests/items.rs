@@ -606,6 +606,34 @@ fn m11_not_performed_and_not_measurable_are_notes() {
             .iter()
             .all(|x| x.code != "M-11")
     );
+    // FY2024: the reason item (9N512) is named in the note
+    let period = Record::basic(2024)
+        .set(
+            "1A010000000191111",
+            ObservationBuilder::new("1A010000000191111").not_performed(),
+        )
+        .set(
+            "9N512000000000011",
+            cd("9N512000000000011", "1", "1.2.392.200119.6.24080"),
+        )
+        .findings();
+    assert_eq!(codes(&period), ["M-11"]);
+    assert_eq!(period[0].severity, Severity::Info);
+    assert!(
+        period[0].message_ja.contains("生理中"),
+        "{}",
+        period[0].message_ja
+    );
+    // FY2024 without the reason item: still accepted, but with a warning
+    let no_reason = Record::basic(2024)
+        .set(
+            "1A010000000191111",
+            ObservationBuilder::new("1A010000000191111").not_performed(),
+        )
+        .findings();
+    assert_eq!(codes(&no_reason), ["M-11"]);
+    assert_eq!(no_reason[0].severity, Severity::Warning);
+    assert!(no_reason[0].message_ja.contains("9N512"));
 }
 
 #[test]

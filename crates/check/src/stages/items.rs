@@ -36,7 +36,7 @@ use daiko_items::rules::{self, SampleItem, code as item};
 use daiko_items::stratify::{self, Sex, StratificationInput};
 use daiko_items::table::CodeMap;
 use daiko_items::text::{parse_number, table_byte_length};
-use daiko_items::{CheckupItem, CheckupTable, Requirement, ValueType};
+use daiko_items::{CheckupItem, CheckupTable, Requirement, TableGeneration, ValueType};
 
 /// What stage M looks at for one record.
 pub struct ItemCheckInput<'a> {
@@ -214,6 +214,62 @@ impl<'a> Checkup<'a> {
         Some(label.map_or_else(|| code.code.clone(), |l| format!("{}:{l}", code.code)))
     }
 
+    /// M-11: 未実施 / 測定不能 is accepted. From FY2024 a required item (mandatory or
+    /// one-of) recorded so should come with the reason item 9N512; without it the note
+    /// becomes a warning.
+    fn note_not_done(
+        &self,
+        obs: &Observation,
+        it: &CheckupItem,
+        value: &str,
+        what_ja: &str,
+        what_en: &str,
+        out: &mut Vec<Finding>,
+    ) {
+        let required = matches!(
+            it.requirement,
+            Requirement::Mandatory | Requirement::OneOf(_)
+        );
+        let reason_expected = self.table.generation == TableGeneration::Fy2024 && required;
+        if reason_expected && self.not_performed_reason().is_none() {
+            out.push(finding(
+                "M-11",
+                self.file(),
+                &obs.path,
+                value,
+                &format!(
+                    "{}が{}として記録されていますが、「測定不可能・検査未実施の理由」(9N512)が記録されていません",
+                    ja(it),
+                    what_ja
+                ),
+                &format!(
+                    "{} is recorded as {} but the reason item (9N512, not measured / not performed) is missing",
+                    en(it),
+                    what_en
+                ),
+            ));
+            return;
+        }
+        out.push(info(
+            "M-11",
+            self.file(),
+            &obs.path,
+            value,
+            &format!(
+                "{}は{}として記録されています{}(受付可)",
+                ja(it),
+                what_ja,
+                self.reason_ja()
+            ),
+            &format!(
+                "{} is recorded as {}{} (accepted)",
+                en(it),
+                what_en,
+                self.reason_en()
+            ),
+        ));
+    }
+
     fn reason_ja(&self) -> String {
         self.not_performed_reason()
             .map_or_else(String::new, |r| format!("(理由 {r})"))
@@ -248,22 +304,7 @@ impl<'a> Checkup<'a> {
     /// M-02 … M-06, M-11, M-12 for one observation of a known item.
     fn check_observation(&self, obs: &Observation, it: &CheckupItem, out: &mut Vec<Finding>) {
         if obs.negated {
-            out.push(info(
-                "M-11",
-                self.file(),
-                &obs.path,
-                "negationInd=true",
-                &format!(
-                    "{}は未実施として記録されています{}(受付可)",
-                    ja(it),
-                    self.reason_ja()
-                ),
-                &format!(
-                    "{} is recorded as not performed{} (accepted)",
-                    en(it),
-                    self.reason_en()
-                ),
-            ));
+            self.note_not_done(obs, it, "negationInd=true", "未実施", "not performed", out);
             return;
         }
         let Some(first) = obs.values.first() else {
@@ -308,22 +349,8 @@ impl<'a> Checkup<'a> {
         }
         self.check_extra_values(obs, it, out);
         if let Some(nf) = first.null_flavor() {
-            out.push(info(
-                "M-11",
-                self.file(),
-                &obs.path,
-                &format!("nullFlavor={nf}"),
-                &format!(
-                    "{}は測定不能として記録されています{}(受付可)",
-                    ja(it),
-                    self.reason_ja()
-                ),
-                &format!(
-                    "{} is recorded as not measurable{} (accepted)",
-                    en(it),
-                    self.reason_en()
-                ),
-            ));
+            let value = format!("nullFlavor={nf}");
+            self.note_not_done(obs, it, &value, "測定不能", "not measurable", out);
             return;
         }
         match first {
