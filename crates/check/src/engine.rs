@@ -123,32 +123,32 @@ pub fn check_archive<R: Read + Seek>(
         .count();
     let mut generation: Option<Generation> = None;
     let mut index_doc: Option<Index> = None;
-    if let Some(entry) = entries.iter().find(|e| e.role == EntryRole::Index) {
-        if let Some(bytes) = read_entry(&mut zip, entry, &file_name, &mut head) {
-            let file = entry.path.clone().unwrap_or_else(|| entry.name.clone());
-            if let Some(p) = parse_file(
-                &file,
-                &bytes,
-                Expected::Index,
-                None,
-                &config.parse_limits,
-                &mut head,
-            ) {
-                generation = p.generation;
-                match read::read_index(&p.doc) {
-                    Ok(ix) => {
-                        let cx = index::IndexContext {
-                            file: &file,
-                            archive_name: parsed_name.as_ref(),
-                            agency_number: config.agency_number.as_deref(),
-                            reception_date: config.reception_date,
-                            record_files,
-                        };
-                        index::check_index(&ix, &cx, &mut head);
-                        index_doc = Some(ix);
-                    }
-                    Err(e) => head.push(reader_failure(&file, &e)),
+    if let Some(entry) = entries.iter().find(|e| e.role == EntryRole::Index)
+        && let Some(bytes) = read_entry(&mut zip, entry, &file_name, &mut head)
+    {
+        let file = entry.path.clone().unwrap_or_else(|| entry.name.clone());
+        if let Some(p) = parse_file(
+            &file,
+            &bytes,
+            Expected::Index,
+            None,
+            &config.parse_limits,
+            &mut head,
+        ) {
+            generation = p.generation;
+            match read::read_index(&p.doc) {
+                Ok(ix) => {
+                    let cx = index::IndexContext {
+                        file: &file,
+                        archive_name: parsed_name.as_ref(),
+                        agency_number: config.agency_number.as_deref(),
+                        reception_date: config.reception_date,
+                        record_files,
+                    };
+                    index::check_index(&ix, &cx, &mut head);
+                    index_doc = Some(ix);
                 }
+                Err(e) => head.push(reader_failure(&file, &e)),
             }
         }
     }
@@ -162,21 +162,21 @@ pub fn check_archive<R: Read + Seek>(
         .unwrap_or_default();
 
     let mut summary_doc: Option<(String, Summary)> = None;
-    if let Some(entry) = entries.iter().find(|e| e.role == EntryRole::Summary) {
-        if let Some(bytes) = read_entry(&mut zip, entry, &file_name, &mut head) {
-            let file = entry.path.clone().unwrap_or_else(|| entry.name.clone());
-            if let Some(p) = parse_file(
-                &file,
-                &bytes,
-                Expected::Summary,
-                generation,
-                &config.parse_limits,
-                &mut head,
-            ) {
-                match read::read_summary(&p.doc) {
-                    Ok(s) => summary_doc = Some((file, s)),
-                    Err(e) => head.push(reader_failure(&file, &e)),
-                }
+    if let Some(entry) = entries.iter().find(|e| e.role == EntryRole::Summary)
+        && let Some(bytes) = read_entry(&mut zip, entry, &file_name, &mut head)
+    {
+        let file = entry.path.clone().unwrap_or_else(|| entry.name.clone());
+        if let Some(p) = parse_file(
+            &file,
+            &bytes,
+            Expected::Summary,
+            generation,
+            &config.parse_limits,
+            &mut head,
+        ) {
+            match read::read_summary(&p.doc) {
+                Ok(s) => summary_doc = Some((file, s)),
+                Err(e) => head.push(reader_failure(&file, &e)),
             }
         }
     }

@@ -89,6 +89,8 @@ pub fn check_header(r: &RecordInput<'_>, out: &mut Vec<Finding>) {
     }
 
     // H-03 / H-04 記号・番号・枝番, in both files.
+    // (file, location, symbol, number, branch)
+    #[allow(clippy::type_complexity)]
     let mut cards: Vec<(&str, String, Option<&str>, Option<&str>, Option<&str>)> = vec![(
         data,
         PATIENT.to_string(),

@@ -7,8 +7,9 @@ use daiko_format::model::{
     CheckupClaim, ClinicalDocument, GuidanceClaim, Id, SubjectPerson, VoucherParticipant, oid,
 };
 
-/// The claim of a pair, either kind.
+/// The claim of a pair, either kind (one per record, so the size difference is harmless).
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
 pub enum ClaimDoc {
     Checkup(CheckupClaim),
     Guidance(GuidanceClaim),
