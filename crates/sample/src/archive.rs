@@ -274,7 +274,7 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
         });
     }
 
-    // Guidance archives (実施区分 2): first claims, one service month each.
+    // Guidance archives (実施区分 2): first sessions and final evaluations, one month each.
     let mut guidance_deck = 0usize;
     for g in 0..config.guidance_archives {
         let mut arng = rng.fork();
@@ -316,6 +316,7 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
             let guidance_voucher = format!("{:02}2{serial:08}", fy % 100);
             let pattern = (record_counter % 6) as u8 + 1;
             record_counter += 1;
+            let timing = if arng.chance(0.4) { 2 } else { 1 };
             drafts.push(guidance::build_guidance_record(
                 &mut arng,
                 &ctx,
@@ -325,16 +326,25 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
                 guidance_voucher,
                 pattern,
                 terms,
+                timing,
             )?);
         }
         let mut injected = Vec::new();
         if config.defect_rate > 0.0 {
             for d in &mut drafts {
                 if arng.chance(config.defect_rate) {
-                    let defect = guidance::GuidanceDefect::ALL
-                        [guidance_deck % guidance::GuidanceDefect::ALL.len()];
-                    guidance_deck += 1;
-                    injected.push(defect.apply(d));
+                    let n = guidance::GuidanceDefect::ALL.len();
+                    let defect = (0..n)
+                        .filter_map(|k| {
+                            guidance::GuidanceDefect::ALL
+                                .get((guidance_deck + k) % n)
+                                .copied()
+                        })
+                        .find(|g| g.applies_to(d));
+                    if let Some(defect) = defect {
+                        guidance_deck += 1;
+                        injected.push(defect.apply(d));
+                    }
                 }
             }
         }

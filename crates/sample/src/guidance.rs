@@ -1,10 +1,13 @@
-//! Guidance archives (実施区分 2): first claims (保健指導実施時点 1, 初回面接) of 積極的支援
-//! and 動機付け支援, each with its guidance CDA (hg08) and guidance claim (gc08).
+//! Guidance archives (実施区分 2): first claims (保健指導実施時点 1, 初回面接) and final
+//! evaluations (2, 実績評価 about three months later) of 積極的支援 and 動機付け支援, each
+//! with its guidance CDA (hg08) and guidance claim (gc08).
 //!
 //! The CDA body follows the layout of the shared guidance example (sections 90010, 90030
-//! and 90070; FORMAT.md §7 marks parts of it as inferred) with the codes of the FY2018
-//! guidance table, which daiko uses for every fiscal year. Only first claims are written:
-//! final-evaluation claims need the 90060 layout, which FORMAT.md leaves unconfirmed.
+//! and 90070; FORMAT.md §7 marks parts of it as inferred); the final evaluation puts the
+//! 3-month evaluation act in section 90060 the same way and reports the performed totals
+//! in 90070. Codes come from the FY2018 guidance table, which daiko uses for every fiscal
+//! year. The payment share of each timing is the contract's (share:1 / share:2), and the
+//! co-payment is charged per instalment on the calculated amount (窓口負担徴収 2).
 
 use crate::InjectedDefect;
 use crate::people::{self, Person, Sex};
@@ -18,6 +21,10 @@ use daiko_format::*;
 #[derive(Debug, Clone)]
 pub struct GuidanceDraft {
     pub stem: String,
+    /// 保健指導実施時点: 1 first session, 2 final evaluation.
+    pub timing: u8,
+    /// Date of the first session (for a final evaluation, about three months earlier).
+    pub first_session: Date,
     /// The voucher's co-payment rule (for the ledger).
     pub rule: CopaymentRule,
     pub checkup_voucher: String,
@@ -102,7 +109,8 @@ fn section(code: &str, title: &str, entries: Vec<Element>) -> Section {
 /// Item codes the guidance defects refer to.
 pub const PLAN_WEEKS: &str = "1021000020";
 
-/// Builds one first-claim guidance record. `pattern` is the co-payment pattern (1-6).
+/// Builds one guidance record at `timing` (1 first session, 2 final evaluation).
+/// `pattern` is the co-payment pattern (1-6).
 #[allow(clippy::too_many_arguments)]
 pub fn build_guidance_record(
     rng: &mut Rng,
@@ -113,6 +121,7 @@ pub fn build_guidance_record(
     guidance_voucher: String,
     pattern: u8,
     terms: &crate::reference::ContractTerms,
+    timing: u8,
 ) -> Result<GuidanceDraft, MoneyError> {
     let start = {
         let mut d = ctx.service_from;
@@ -120,6 +129,16 @@ pub fn build_guidance_record(
             d = d.plus_days(1);
         }
         d
+    };
+    // A final evaluation comes about three months after the first session.
+    let first_session = if timing == 2 {
+        let mut d = start;
+        for _ in 0..rng.range(88, 100) {
+            d = d.minus_one_day();
+        }
+        d
+    } else {
+        start
     };
     let sex = if rng.chance(0.6) {
         Sex::Male
@@ -304,6 +323,119 @@ pub fn build_guidance_record(
             )));
         sections.push(section("90070", "指導集計情報", vec![totals]));
     }
+    if timing == 2 {
+        // 実績評価 (3 months after the first session): the evaluation replaces the plan,
+        // and the totals are the ones performed.
+        sections.retain(|s| s.code.code == "90010");
+        let smoker_code = *rng.pick(&[1u8, 2, 3, 3, 3]);
+        let evaluation = Element::new("act")
+            .attr("classCode", "ACT")
+            .attr("moodCode", "EVN")
+            .child(
+                Element::new("code")
+                    .attr("code", "1")
+                    .attr("codeSystem", "1.2.392.200119.6.3005"),
+            )
+            .child(Element::new("effectiveTime").attr("value", start.ymd()))
+            .child(
+                Element::new("performer").child(
+                    Element::new("assignedEntity")
+                        .child(Element::new("id").attr("nullFlavor", "NI"))
+                        .child(
+                            Element::new("code")
+                                .attr("code", staff.to_string())
+                                .attr("codeSystem", "1.2.392.200119.6.3020"),
+                        ),
+                ),
+            )
+            .child(comp(obs(
+                "1042001031",
+                "3か月後の評価時の腹囲",
+                "EVN",
+                pq(crate::clinical::tenths(waist10 - rng.range(0, 40)), "cm"),
+            )))
+            .child(comp(obs(
+                "1042001032",
+                "3か月後の評価時の体重",
+                "EVN",
+                pq(crate::clinical::tenths(weight10 - rng.range(0, 40)), "kg"),
+            )))
+            .child(comp(obs(
+                "1042001033",
+                "3か月後の評価時の収縮期血圧",
+                "EVN",
+                pq(rng.range(112, 145), "mm[Hg]"),
+            )))
+            .child(comp(obs(
+                "1042001034",
+                "3か月後の評価時の拡張期血圧",
+                "EVN",
+                pq(rng.range(68, 92), "mm[Hg]"),
+            )))
+            .child(comp(obs(
+                "1042001042",
+                "生活習慣の改善（栄養・食生活）",
+                "EVN",
+                cd(rng.range(0, 1), "1.2.392.200119.6.3010"),
+            )))
+            .child(comp(obs(
+                "1042001041",
+                "生活習慣の改善（身体活動）",
+                "EVN",
+                cd(rng.range(0, 1), "1.2.392.200119.6.3010"),
+            )))
+            .child(comp(obs(
+                "1042001043",
+                "生活習慣の改善（喫煙）",
+                "EVN",
+                cd(smoker_code, "1.2.392.200119.6.3011"),
+            )))
+            .child(comp(obs(
+                "1042001090",
+                "実績評価情報",
+                "EVN",
+                st("目標をおおむね達成した。"),
+            )));
+        sections.push(section("90060", "最終評価情報", vec![evaluation]));
+        if level == 1 {
+            let sessions = points / 30;
+            let done = Element::new("act")
+                .attr("classCode", "ACT")
+                .attr("moodCode", "EVN")
+                .child(Element::new("code").attr("nullFlavor", "NA"))
+                .child(comp(obs(
+                    "1042800117",
+                    "実施上の継続的な支援の実施回数",
+                    "EVN",
+                    int(sessions),
+                )))
+                .child(comp(obs(
+                    "1042101117",
+                    "実施上の継続的な支援の実施回数（個別支援A）",
+                    "EVN",
+                    int(sessions),
+                )))
+                .child(comp(obs(
+                    "1042101113",
+                    "同上の合計実施時間（個別支援A）",
+                    "EVN",
+                    pq(sessions * 30, "min"),
+                )))
+                .child(comp(obs(
+                    "1042100114",
+                    "継続的な支援によるポイント（支援A）",
+                    "EVN",
+                    int(points),
+                )))
+                .child(comp(obs(
+                    "1042800114",
+                    "継続的な支援によるポイント（合計）",
+                    "EVN",
+                    int(points),
+                )));
+            sections.push(section("90070", "指導集計情報", vec![done]));
+        }
+    }
 
     let inst = ctx.institution;
     let org = CdaOrganization {
@@ -334,7 +466,7 @@ pub fn build_guidance_record(
         type_id: Id::new(oid::CDA_TYPE_ID, "POCD_HD000040"),
         template_ids: Vec::new(),
         code: Some(Code {
-            code: "21".into(),
+            code: format!("2{timing}"),
             code_system: Some(oid::REPORT_KIND.into()),
             display_name: None,
         }),
@@ -387,7 +519,11 @@ pub fn build_guidance_record(
     } else {
         terms.guidance_motivational
     };
-    let rate = terms.first_share;
+    let rate = if timing == 2 {
+        100 - terms.first_share.min(100)
+    } else {
+        terms.first_share
+    };
     let calculated = money::guidance_calculated_amount(unit_price, rate)?;
     // The co-payment is charged per instalment on this timing's calculated amount
     // (窓口負担徴収 2), the way daiko's D-06 recomputes it from the ledger.
@@ -404,7 +540,7 @@ pub fn build_guidance_record(
     let claim = GuidanceClaim {
         service_event_type: "2".into(),
         guidance_level: level.to_string(),
-        guidance_timing: "1".into(),
+        guidance_timing: timing.to_string(),
         subject: SubjectPerson {
             performer_organization: Id::new(oid::INSTITUTION, &inst.number),
             insurance_card: InsuranceCard {
@@ -436,7 +572,7 @@ pub fn build_guidance_record(
                 value: rate.to_string(),
                 unit: Some("%".into()),
             },
-            point_count_completed: None,
+            point_count_completed: (timing == 2 && level == 1).then(|| points.to_string()),
             point_count_intended: (level == 1).then(|| points.to_string()),
             calculated_amount: Money::yen(amounts.calculated_amount),
             payment_status: status.into(),
@@ -448,6 +584,8 @@ pub fn build_guidance_record(
     };
     Ok(GuidanceDraft {
         stem,
+        timing,
+        first_session,
         rule,
         checkup_voucher,
         person,
@@ -478,6 +616,14 @@ impl GuidanceDefect {
         GuidanceDefect::CompletedPoints,
         GuidanceDefect::ReportKind,
     ];
+
+    /// Whether the defect applies: the plan and completed-points rules are first-claim rules.
+    pub fn applies_to(self, d: &GuidanceDraft) -> bool {
+        match self {
+            GuidanceDefect::PlanMissing | GuidanceDefect::CompletedPoints => d.timing == 1,
+            _ => true,
+        }
+    }
 
     /// Applies the defect and describes it for the manifest.
     pub fn apply(self, d: &mut GuidanceDraft) -> InjectedDefect {
@@ -518,13 +664,13 @@ impl GuidanceDefect {
             }
             GuidanceDefect::ReportKind => {
                 if let Some(c) = d.cda.code.as_mut() {
-                    c.code = "22".into();
+                    c.code = if d.timing == 1 { "22" } else { "21" }.into();
                 }
                 (
                     "guidance-report-kind",
                     &["H-01"],
                     both,
-                    "報告区分 22 (final evaluation) with guidanceTiming 1 (start)",
+                    "報告区分 does not match guidanceTiming (22 with 1, or 21 with 2)",
                 )
             }
         };

@@ -8,7 +8,8 @@
 //! not performed or waist omitted at BMI < 20), claims of every 請求区分 (basic, detailed,
 //! additional, 人間ドック) whose co-payments are computed with [`daiko_format::money`] over
 //! all six co-payment patterns, and the index and summary that match them. Guidance
-//! archives (実施区分 2) carry first claims of 積極的 and 動機付け支援. Output is
+//! archives (実施区分 2) carry first-session and final-evaluation claims of 積極的 and
+//! 動機付け支援. Output is
 //! deterministic for a seed.
 //!
 //! Alongside the archives, [`write_to_dir`] writes the reference data that agrees with
@@ -78,7 +79,8 @@ pub struct SampleConfig {
     pub archives: usize,
     /// Records (persons) per archive.
     pub records: usize,
-    /// Guidance archives (実施区分 2, first claims) made in addition to the checkup archives.
+    /// Guidance archives (実施区分 2: first sessions and final evaluations) made in addition
+    /// to the checkup archives.
     pub guidance_archives: usize,
     pub seed: u64,
     pub period: Period,

@@ -130,6 +130,8 @@ pub struct PriorRecordRow {
     pub card_number: String,
     pub voucher_number: String,
     pub service_event_type: String,
+    /// 保健指導実施時点 of a guidance record (empty for checkups).
+    pub guidance_timing: String,
     pub service_date: String,
     pub state: String,
 }
@@ -282,6 +284,7 @@ pub fn reference_files(
             rows.push(("guidance:1".into(), c.guidance_active.to_string()));
             rows.push(("guidance:2".into(), c.guidance_motivational.to_string()));
             rows.push(("share:1".into(), c.first_share.to_string()));
+            rows.push(("share:2".into(), (100 - c.first_share.min(100)).to_string()));
             rows.push((
                 "other_program".into(),
                 if c.other_program { "1" } else { "0" }.into(),
@@ -325,7 +328,7 @@ pub fn reference_files(
                 &r.card_number,
                 &r.voucher_number,
                 &r.service_event_type,
-                "",
+                &r.guidance_timing,
                 &r.service_date,
                 &r.state,
             ],
@@ -573,6 +576,7 @@ pub fn apply_to_rows(defect: ReferenceDefect, d: &RecordDraft, r: &mut SampleRef
                 card_number: card_number.clone(),
                 voucher_number: voucher,
                 service_event_type: "1".into(),
+                guidance_timing: String::new(),
                 service_date: format!("{fy}0415"),
                 state: if paid { "paid" } else { "active" }.into(),
             });
@@ -658,6 +662,23 @@ pub fn guidance_rows(drafts: &[GuidanceDraft]) -> SampleReference {
             symbol,
             &card.number.extension,
         ));
+        if d.timing == 2 {
+            // The first session of this programme was received (and paid) before (U-05).
+            r.prior_records.push(PriorRecordRow {
+                insurer_number: card.insurer_number.extension.clone(),
+                card_number: card.number.extension.clone(),
+                voucher_number: c
+                    .card
+                    .id
+                    .as_ref()
+                    .map(|i| i.extension.clone())
+                    .unwrap_or_default(),
+                service_event_type: "2".into(),
+                guidance_timing: "1".into(),
+                service_date: d.first_session.ymd(),
+                state: "paid".into(),
+            });
+        }
     }
     r
 }

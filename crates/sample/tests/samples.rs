@@ -385,6 +385,7 @@ fn special_cases_appear_in_a_large_sample() {
     let (mut not_performed, mut no_waist, mut reason_item) = (0, 0, 0);
     let mut details = BTreeSet::new();
     let mut levels = BTreeSet::new();
+    let mut timings = BTreeSet::new();
     for a in &archives {
         for (name, bytes) in entries(a) {
             let text = String::from_utf8_lossy(&bytes);
@@ -404,6 +405,7 @@ fn special_cases_appear_in_a_large_sample() {
                 ),
                 Document::GuidanceClaim(g) => {
                     levels.insert(g.guidance_level.clone());
+                    timings.insert(g.guidance_timing.clone());
                 }
                 _ => {}
             }
@@ -423,5 +425,11 @@ fn special_cases_appear_in_a_large_sample() {
         levels,
         ["1", "2"].iter().map(|s| s.to_string()).collect(),
         "guidance levels"
+    );
+    // First sessions and final evaluations.
+    assert_eq!(
+        timings,
+        ["1", "2"].iter().map(|s| s.to_string()).collect(),
+        "guidance timings"
     );
 }
