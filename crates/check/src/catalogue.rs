@@ -1224,11 +1224,22 @@ pub fn apply_override(f: &mut Finding, outcome: Outcome) {
         if f.return_reason.is_none() {
             let reason = check(f.code)
                 .and_then(|c| c.record_file_outcome.map(|(_, r)| r).or(c.return_reason))
+                .or_else(|| reason_when_returned(f.code))
                 .unwrap_or(R::Other);
             f.return_reason = Some(reason);
         }
     } else {
         f.return_reason = None;
+    }
+}
+
+/// The 返戻理由 CHECKS.md gives to a W/CI row that an agency turns into a return
+/// ("W (or FR 04 by contract)").
+fn reason_when_returned(code: &str) -> Option<ReturnReason> {
+    match code {
+        "H-06" => Some(R::OutsideContract),
+        "M-12" | "M-13" | "M-14" => Some(R::AbnormalResult),
+        _ => None,
     }
 }
 
@@ -1330,7 +1341,10 @@ mod tests {
         let mut f = finding("H-06", "DATA/h1.xml", "", "", "", "");
         assert_eq!(f.outcome, W);
         apply_override(&mut f, FR);
-        assert_eq!((f.outcome, f.return_reason), (FR, Some(R::Other)));
+        assert_eq!((f.outcome, f.return_reason), (FR, Some(R::OutsideContract)));
+        let mut g = finding("H-12", "DATA/h1.xml", "", "", "", "");
+        apply_override(&mut g, FR);
+        assert_eq!(g.return_reason, Some(R::Other));
         let _ = DEFER;
     }
 }

@@ -9,6 +9,21 @@
 //! a [`sink::Sink`] and knows nothing of printing, HTTP or databases. It depends on
 //! `daiko-format` (reading), `daiko-schema` (native XSD rules) and `daiko-items` (the item
 //! master); it must not depend on the store, server, report printers or CLI.
+//!
+//! ```no_run
+//! use daiko_check::{CheckConfig, DirReference, NoReference, ReferenceData, check_path};
+//! use daiko_check::sink::NullSink;
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut config = CheckConfig::for_agency("99000010"); // reception date: today (JST)
+//! config.set_override("H-06=FR")?; // an agency that returns out-of-age checkups
+//! let reference: Box<dyn ReferenceData> = match std::env::args().nth(2) {
+//!     Some(dir) => Box::new(DirReference::load(dir.as_ref())?), // docs/reference-data.md
+//!     None => Box::new(NoReference),
+//! };
+//! let report = check_path("archive.zip".as_ref(), &config, reference.as_ref(), &mut NullSink)?;
+//! println!("{:?}: {} of {} records accepted", report.verdict, report.counts.accepted, report.counts.records);
+//! # Ok(()) }
+//! ```
 
 pub mod catalogue;
 pub mod config;

@@ -120,7 +120,7 @@ fn h06_age_range() {
     let mut config = f.config();
     config.outcome_overrides.insert("H-06".into(), Outcome::FR);
     let r = f.check_with(&config, &NoReference);
-    assert_outcome(&r, "H-06", Outcome::FR, Some("09"));
+    assert_outcome(&r, "H-06", Outcome::FR, Some("04"));
     assert_absent(&clean(), "H-06");
 }
 
