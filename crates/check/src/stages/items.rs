@@ -15,7 +15,8 @@
 //! Choices made where the sources are silent [INF] (CHECKS.md decision 4):
 //! * A requirement is met by any observation of the item or of a method variant (same
 //!   identity code, value type and dependency), including 未実施 / 測定不能 ones (M-11
-//!   records those as notes, never as errors).
+//!   records those as notes, never as errors; from FY2024 the note is a warning when a
+//!   required item lacks the reason item 9N512).
 //! * M-09: a dependent item without its parent is a return; a dependent item whose parent
 //!   answers "no" is only a warning. Fasting glucose / TG need timing code 2 (≥ 10 h);
 //!   random glucose needs 1 (FY2018) or 3 (FY2024: 3.5–10 h, 食直後を除く); random TG
