@@ -115,6 +115,22 @@ pub fn check_archive<R: Read + Seek>(
         archive::file_counts(&file_name, &zip.entries, config.claims_expected, &mut head);
     }
 
+    // an index or summary of another version than V08 (`ix08_V07.xml`).
+    for e in &zip.entries {
+        if let Some(path) = e.path.as_deref()
+            && is_other_version(path)
+        {
+            head.push(finding(
+                "X-05",
+                path,
+                "",
+                path,
+                &format!("{path} はV08様式ではありません"),
+                &format!("{path} is not of version V08"),
+            ));
+        }
+    }
+
     // Index and summary.
     let entries = zip.entries.clone();
     let record_files = entries
@@ -421,6 +437,22 @@ pub fn check_path(
         reference,
         sink,
     ))
+}
+
+/// Whether a top-level path is an index or summary file of a version other than V08.
+fn is_other_version(path: &str) -> bool {
+    let Some(stem) = path.strip_suffix(".xml") else {
+        return false;
+    };
+    let b = stem.as_bytes();
+    (stem.starts_with("ix") || stem.starts_with("su"))
+        && b.len() == 8
+        && b.get(4) == Some(&b'_')
+        && b.get(5) == Some(&b'V')
+        && [2, 3, 6, 7]
+            .iter()
+            .all(|&i| b.get(i).is_some_and(u8::is_ascii_digit))
+        && &stem[5..] != "V08"
 }
 
 /// SHA-256 of the whole reader, which is then rewound.

@@ -317,6 +317,18 @@ fn x05_version() {
     let mut f = checkup(1);
     f.patch("su08_V08.xml", "su08_V08.xsd", "su08_V07.xsd");
     assert_outcome(&f.check(), "X-05", Outcome::AR, None);
+    // An index of version V07 in place of ix08_V08.xml.
+    let mut g = checkup(1);
+    let ix = g
+        .files()
+        .into_iter()
+        .find(|(p, _)| p == "ix08_V08.xml")
+        .unwrap()
+        .1;
+    g.index = None;
+    g.extra.push(("ix08_V07.xml".into(), ix));
+    let x = assert_outcome(&g.check(), "X-05", Outcome::AR, None);
+    assert_eq!(x.file, "ix08_V07.xml");
     assert_absent(&checkup(1).check(), "X-05");
 }
 
