@@ -631,7 +631,7 @@ fn run_records<R: Read + Seek>(
     if workers == 1 || pairs.len() < 4 {
         for (seq, pair) in pairs.iter().enumerate() {
             let job = read_job(seq, pair);
-            results.push(check_record(job, shared));
+            results.push(check_record_guarded(job, shared));
         }
         return results;
     }
@@ -651,13 +651,16 @@ fn run_records<R: Read + Seek>(
                             Err(_) => return,
                         }
                     };
-                    if res_tx.send(check_record(job, shared)).is_err() {
+                    if res_tx.send(check_record_guarded(job, shared)).is_err() {
                         return;
                     }
                 }
             });
         }
         drop(res_tx);
+        // Only the workers hold the receiver now: if they all stopped, sending fails
+        // instead of blocking forever.
+        drop(job_rx);
         for (seq, pair) in pairs.iter().enumerate() {
             let job = read_job(seq, pair);
             if job_tx.send(job).is_err() {
@@ -669,6 +672,50 @@ fn run_records<R: Read + Seek>(
     });
     results.sort_by_key(|r| r.seq);
     results
+}
+
+/// [`check_record`], turning a panic (a bug, never expected) into a held record with a
+/// finding, so that one record can neither crash nor hang the whole run.
+fn check_record_guarded(job: Job, shared: &Shared<'_>) -> RecordResult {
+    let seq = job.seq;
+    let data_file = job.data_path.clone();
+    let claim_file = job.claim_path.clone();
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check_record(job, shared))) {
+        Ok(r) => r,
+        Err(_) => {
+            let file = if data_file.is_empty() {
+                claim_file.clone()
+            } else {
+                data_file.clone()
+            };
+            let f = catalogue::finding_with_outcome(
+                "X-02",
+                Outcome::CI,
+                &file,
+                "",
+                "",
+                "内部エラーのためこの記録を点検できませんでした。当機関で確認します",
+                "This record could not be checked because of an internal error; the agency will review it",
+            );
+            RecordResult {
+                seq,
+                report: RecordReport {
+                    data_file,
+                    claim_file,
+                    insurer: String::new(),
+                    voucher: String::new(),
+                    outcome: RecordOutcome::Held,
+                    return_reason: None,
+                    amounts: RecordAmounts::default(),
+                    service_date: String::new(),
+                },
+                findings: vec![f],
+                skipped: Skipped::new(),
+                has_claim: false,
+                checked_master: false,
+            }
+        }
+    }
 }
 
 /// Checks one pair: P, X, H, M, C, D, U.

@@ -398,3 +398,61 @@ fn process_cpu_seconds() -> f64 {
         .unwrap_or(0.0);
     ticks / 100.0
 }
+
+/// A reference implementation with a bug: it panics.
+struct PanickingReference;
+
+impl daiko_check::ReferenceData for PanickingReference {
+    fn insurer_is_client(&self, _: &str, _: daiko_check::Date) -> Option<bool> {
+        panic!("database went away")
+    }
+    fn institution_is_registered(&self, _: &str) -> Option<bool> {
+        None
+    }
+    fn vouchers(
+        &self,
+        _: &str,
+        _: u8,
+        _: &str,
+    ) -> Option<Vec<daiko_check::reference::VoucherRecord>> {
+        None
+    }
+    fn is_covered(&self, _: &str, _: &str, _: &str, _: daiko_check::Date) -> Option<bool> {
+        None
+    }
+    fn contracts(&self, _: &str, _: &str, _: i32) -> Option<Vec<daiko_check::reference::Contract>> {
+        None
+    }
+    fn archive_received(&self, _: &str, _: &str) -> Option<bool> {
+        None
+    }
+    fn records_of_person(
+        &self,
+        _: &str,
+        _: &str,
+        _: i32,
+    ) -> Option<Vec<daiko_check::reference::PriorRecord>> {
+        None
+    }
+    fn records_of_voucher(
+        &self,
+        _: &str,
+        _: &str,
+    ) -> Option<Vec<daiko_check::reference::PriorRecord>> {
+        None
+    }
+}
+
+#[test]
+fn a_panic_while_checking_holds_the_record_instead_of_crashing() {
+    let f = checkup(6);
+    for workers in [1, 2] {
+        let config = CheckConfig {
+            workers: Some(workers),
+            ..f.config()
+        };
+        let r = f.check_with(&config, &PanickingReference);
+        assert_eq!(r.counts.held, 6, "{}", dump(&r));
+        assert!(r.records.iter().all(|x| x.outcome == RecordOutcome::Held));
+    }
+}
