@@ -433,3 +433,84 @@ fn special_cases_appear_in_a_large_sample() {
         "guidance timings"
     );
 }
+
+#[test]
+fn invalid_configurations_are_errors_not_panics() {
+    let base = config(Period::Fy2023, 1, 1, 1, 0.0);
+    for bad in [
+        SampleConfig {
+            archives: 0,
+            guidance_archives: 0,
+            ..base.clone()
+        },
+        SampleConfig {
+            archives: 121,
+            ..base.clone()
+        },
+        SampleConfig {
+            records: 0,
+            ..base.clone()
+        },
+        SampleConfig {
+            defect_rate: 1.5,
+            ..base.clone()
+        },
+        SampleConfig {
+            defect_rate: f64::NAN,
+            ..base.clone()
+        },
+        SampleConfig {
+            receiver: "9900001".into(),
+            ..base.clone()
+        },
+        SampleConfig {
+            sender: Some("12345".into()),
+            ..base.clone()
+        },
+        SampleConfig {
+            insurers: Vec::new(),
+            ..base.clone()
+        },
+        SampleConfig {
+            insurers: vec!["0613201".into()],
+            ..base.clone()
+        },
+    ] {
+        assert!(
+            matches!(generate(&bad), Err(daiko_sample::SampleError::Config(_))),
+            "{bad:?} should be rejected"
+        );
+    }
+}
+
+#[test]
+fn write_to_dir_writes_the_archives_the_manifest_and_the_reference_folder() {
+    let archives = generate(&SampleConfig {
+        guidance_archives: 1,
+        ..config(Period::Fy2024, 2, 5, 4, 0.5)
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    daiko_sample::write_to_dir(&archives, dir.path()).unwrap();
+    for a in &archives {
+        assert_eq!(std::fs::read(dir.path().join(&a.name)).unwrap(), a.zip);
+    }
+    let manifest: daiko_sample::Manifest =
+        serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).unwrap()).unwrap();
+    let expected: Vec<_> = archives.iter().map(|a| a.manifest.clone()).collect();
+    assert_eq!(manifest.archives, expected);
+    for f in [
+        "insurers.csv",
+        "institutions.csv",
+        "vouchers.csv",
+        "coverage.csv",
+        "contracts.csv",
+        "records.csv",
+        "archives.csv",
+    ] {
+        assert!(
+            dir.path().join("reference").join(f).is_file(),
+            "reference/{f}"
+        );
+    }
+}
