@@ -118,10 +118,13 @@ impl Default for SampleConfig {
 impl SampleConfig {
     fn validate(&self) -> Result<(), SampleError> {
         let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
-        if self.archives == 0 || self.archives > 120 {
+        if self.archives > 120
+            || self.guidance_archives > 120
+            || self.archives + self.guidance_archives == 0
+        {
             return Err(SampleError::Config(format!(
-                "archives must be 1-120, found {}",
-                self.archives
+                "archives must be 0-120 each and at least one in all, found {} checkup and {} guidance",
+                self.archives, self.guidance_archives
             )));
         }
         if self.records == 0 || self.records > 99_999 {
