@@ -10,7 +10,6 @@ use crate::rng::Rng;
 use crate::{
     ArchiveManifest, InjectedDefect, RecordManifest, SampleArchive, SampleConfig, SampleError,
 };
-use daiko_format::money::CopaymentRule;
 use daiko_format::write::{
     write_cda, write_checkup_claim, write_guidance_claim, write_index, write_summary,
 };
@@ -205,7 +204,7 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
                 e.bytes = patch.apply(&e.bytes, generation);
             }
         }
-        let mut sample_reference = reference::checkup_rows(&drafts, &dropped);
+        let mut sample_reference = reference::checkup_rows(&drafts);
         for (i, defect) in reference_plan {
             if let Some(d) = drafts.get(i) {
                 reference::apply_to_rows(defect, d, &mut sample_reference);
@@ -439,10 +438,6 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
     Ok(out)
 }
 
-fn pattern_of(rule: CopaymentRule) -> u8 {
-    rule.pattern()
-}
-
 fn record_manifest(d: &RecordDraft) -> RecordManifest {
     RecordManifest {
         data_file: d.data_path(),
@@ -451,9 +446,9 @@ fn record_manifest(d: &RecordDraft) -> RecordManifest {
         voucher: d.voucher.clone(),
         claim_type: d.claim.settlement.claim_type.clone(),
         guidance_level: None,
-        copayment_basic: d.bill.basic.or(d.dock).map_or(1, |b| pattern_of(b.rule)),
-        copayment_detail: d.bill.detail.map(|b| pattern_of(b.rule)),
-        copayment_other: d.bill.other.map(|b| pattern_of(b.rule)),
+        copayment_basic: d.bill.basic.or(d.dock).map_or(1, |b| b.rule.pattern()),
+        copayment_detail: d.bill.detail.map(|b| b.rule.pattern()),
+        copayment_other: d.bill.other.map(|b| b.rule.pattern()),
         other_program: d.bill.other_program,
         claim_amount: d.claim.settlement.claim_amount.value.clone(),
     }

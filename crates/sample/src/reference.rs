@@ -596,7 +596,7 @@ fn coverage_of(insurer: &str, symbol: Option<&str>, number: &str) -> CoverageRow
 }
 
 /// Ledger and coverage rows that agree with the checkup claims as written.
-pub fn checkup_rows(drafts: &[RecordDraft], _dropped: &[String]) -> SampleReference {
+pub fn checkup_rows(drafts: &[RecordDraft]) -> SampleReference {
     let mut r = SampleReference::default();
     for d in drafts {
         let c = &d.claim;
