@@ -156,9 +156,11 @@ fn owned(v: impl Into<String>) -> XmlStr {
 trait View<'a>: Copy + 'a {
     /// Local name.
     fn name(self) -> &'a str;
-    /// An attribute, named as [`Element::get`] names it: `xsi:type`, `xml:lang`, and any
-    /// other attribute by its local name.
-    fn get(self, name: &str) -> Option<&'a str>;
+    /// An attribute other than the XSI and XML ones, by its local name (as
+    /// [`Element::get`] finds it).
+    fn get(self, local: &str) -> Option<&'a str>;
+    /// `xsi:type`.
+    fn xsi_type(self) -> Option<&'a str>;
     /// Child elements in order.
     fn elements(self) -> impl Iterator<Item = Self> + 'a;
     /// The direct text, joined as written (not trimmed); layout whitespace between child
@@ -176,8 +178,11 @@ impl<'a> View<'a> for &'a Element {
     fn name(self) -> &'a str {
         &self.name
     }
-    fn get(self, name: &str) -> Option<&'a str> {
-        Element::get(self, name)
+    fn get(self, local: &str) -> Option<&'a str> {
+        Element::get(self, local)
+    }
+    fn xsi_type(self) -> Option<&'a str> {
+        Element::get(self, "xsi:type")
     }
     fn elements(self) -> impl Iterator<Item = Self> + 'a {
         Element::elements(self)
@@ -200,26 +205,23 @@ impl<'a, 'i: 'a> View<'a> for roxmltree::Node<'a, 'i> {
     fn name(self) -> &'a str {
         self.tag_name().name()
     }
-    fn get(self, name: &str) -> Option<&'a str> {
-        // `Element::from_node` spells XSI and XML attributes with their usual prefix and
-        // every other attribute by its local name; match the same way.
-        let (namespace, local) = match name.split_once(':') {
-            Some(("xsi", local)) => (Some(crate::model::NS_XSI), local),
-            Some(("xml", local)) => (Some(crate::xml::NS_XML), local),
-            Some(_) => return None,
-            None => (None, name),
-        };
+    fn get(self, local: &str) -> Option<&'a str> {
+        // `Element::from_node` names XSI and XML attributes with their prefix and every
+        // other attribute by its local name, whatever its namespace.
+        for a in self.attributes() {
+            if a.name() == local {
+                match a.namespace() {
+                    None => return Some(a.value()),
+                    Some(crate::model::NS_XSI | crate::xml::NS_XML) => {}
+                    Some(_) => return Some(a.value()),
+                }
+            }
+        }
+        None
+    }
+    fn xsi_type(self) -> Option<&'a str> {
         self.attributes()
-            .find(|a| {
-                a.name() == local
-                    && match namespace {
-                        Some(ns) => a.namespace() == Some(ns),
-                        None => !matches!(
-                            a.namespace(),
-                            Some(crate::model::NS_XSI | crate::xml::NS_XML)
-                        ),
-                    }
-            })
+            .find(|a| a.name() == "type" && a.namespace() == Some(crate::model::NS_XSI))
             .map(|a| a.value())
     }
     fn elements(self) -> impl Iterator<Item = Self> + 'a {
@@ -244,7 +246,7 @@ impl<'a, 'i: 'a> View<'a> for roxmltree::Node<'a, 'i> {
 
 /// Reads a `value` element, owned or in a parsed tree.
 fn value_of<'a, V: View<'a>>(e: V) -> Value {
-    let written = e.get("xsi:type").unwrap_or_default();
+    let written = e.xsi_type().unwrap_or_default();
     // `xsi:type="v3:PQ"` when the producer bound the HL7 namespace to a prefix.
     let local = written.rsplit(':').next().unwrap_or(written);
     let get = |n: &str| e.get(n).map(str::to_string);

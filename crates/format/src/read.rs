@@ -101,6 +101,11 @@ fn declared_encoding(body: &[u8]) -> Option<&[u8]> {
 }
 
 /// Parses text into a tree: no DTD (DOCTYPE is an error), entity and node limits, depth limit.
+///
+/// `roxmltree` parses iteratively and stops at the node limit, so the depth is judged on
+/// the finished tree (one walk over its nodes). When the parser fails, the markup scan
+/// ([`prescan`]) runs first on the text, so a hostile document is reported by what it
+/// is (a DOCTYPE, nesting too deep) rather than by where the parser gave up.
 pub fn parse<'a>(
     text: &'a str,
     limits: &ParseLimits,
@@ -111,31 +116,85 @@ pub fn parse<'a>(
             limit: limits.max_bytes as u64,
         });
     }
-    prescan(text, limits.max_depth)?;
     let options = roxmltree::ParsingOptions {
         allow_dtd: false,
         nodes_limit: limits.max_nodes,
         ..Default::default()
     };
-    roxmltree::Document::parse_with_options(text, options).map_err(|e| {
-        let pos = e.pos();
-        let message = match e {
-            roxmltree::Error::DtdDetected => "DOCTYPE is not allowed".to_string(),
-            roxmltree::Error::NodesLimitReached => {
-                format!("the document has more than {} nodes", limits.max_nodes)
-            }
-            other => other.to_string(),
-        };
-        FormatError::NotWellFormed {
-            line: pos.row,
-            column: pos.col,
-            message,
+    match roxmltree::Document::parse_with_options(text, options) {
+        Ok(doc) => {
+            check_depth(&doc, text, limits.max_depth)?;
+            Ok(doc)
         }
-    })
+        Err(e) => {
+            prescan(text, limits.max_depth)?;
+            let pos = e.pos();
+            let message = match e {
+                roxmltree::Error::DtdDetected => "DOCTYPE is not allowed".to_string(),
+                roxmltree::Error::NodesLimitReached => {
+                    format!("the document has more than {} nodes", limits.max_nodes)
+                }
+                other => other.to_string(),
+            };
+            Err(FormatError::NotWellFormed {
+                line: pos.row,
+                column: pos.col,
+                message,
+            })
+        }
+    }
 }
 
-/// A linear, non-recursive scan of the markup that rejects a DOCTYPE and nesting deeper
-/// than `max_depth` before the real parser sees the text. It only counts tags; anything
+/// Rejects a parsed document whose elements nest deeper than `max_depth`, at the first
+/// start tag that goes too deep, exactly as [`prescan`] would (an empty-element tag
+/// `<x/>` opens no level). Walks the tree without recursion.
+fn check_depth(
+    doc: &roxmltree::Document<'_>,
+    text: &str,
+    max_depth: usize,
+) -> Result<(), FormatError> {
+    let root = doc.root_element();
+    let mut node = root;
+    let mut depth = 1usize;
+    loop {
+        if depth > max_depth && node.is_element() {
+            let range = node.range();
+            let empty_tag = text.get(range.end.saturating_sub(2)..range.end) == Some("/>");
+            if !empty_tag {
+                let (line, column) = line_col(text, range.start);
+                return Err(FormatError::NotWellFormed {
+                    line,
+                    column,
+                    message: format!("elements nested deeper than {max_depth} levels"),
+                });
+            }
+        }
+        if let Some(first) = node.first_element_child() {
+            node = first;
+            depth += 1;
+            continue;
+        }
+        loop {
+            if node == root {
+                return Ok(());
+            }
+            if let Some(next) = node.next_sibling_element() {
+                node = next;
+                break;
+            }
+            match node.parent_element() {
+                Some(parent) => {
+                    node = parent;
+                    depth -= 1;
+                }
+                None => return Ok(()),
+            }
+        }
+    }
+}
+
+/// A linear, non-recursive scan of the markup that finds a DOCTYPE and nesting deeper
+/// than `max_depth` in text the real parser rejected. It only counts tags; anything
 /// malformed is left for the parser to report.
 fn prescan(text: &str, max_depth: usize) -> Result<(), FormatError> {
     let b = text.as_bytes();
@@ -785,6 +844,44 @@ mod tests {
             other => panic!("expected a depth error, got {other:?}"),
         }
         assert!(start.elapsed() < std::time::Duration::from_secs(1));
+    }
+
+    #[test]
+    fn depth_on_the_parsed_tree_is_judged_as_the_markup_scan_judges_it() {
+        let docs = [
+            "<a><b><c><d><e><f/></e></d></c></b></a>".to_string(),
+            "<a><b><c><d><e><f></f></e></d></c></b></a>".to_string(),
+            "<a><b><c><d><e>t<f\n x='1'\n/>u</e></d></c></b></a>".to_string(),
+            "<a>\n<b/><b><c><d><e><f><g/></f></e></d></c></b>\n</a>".to_string(),
+            "<a><b><c><d><e/></d></c></b><b><c><d><e><f>x</f></e></d></c></b></a>".to_string(),
+            "<?xml version='1.0'?><!-- <x><y><z> --><a><b><c><d><e><![CDATA[<f><g>]]></e></d></c></b></a>".to_string(),
+            format!("<a>{}{}</a>", "<b>".repeat(70), "</b>".repeat(70)),
+        ];
+        for text in &docs {
+            let doc = roxmltree::Document::parse(text).expect("well-formed");
+            let scanned = prescan(text, 5).err().map(|e| e.to_string());
+            let walked = check_depth(&doc, text, 5).err().map(|e| e.to_string());
+            assert_eq!(walked, scanned, "{text}");
+        }
+    }
+
+    #[test]
+    fn deep_nesting_within_the_node_limit_is_rejected_at_the_first_tag_too_deep() {
+        let depth = 150_000;
+        let text = format!("{}{}", "<a>".repeat(depth), "</a>".repeat(depth));
+        let limits = ParseLimits {
+            max_bytes: usize::MAX,
+            ..ParseLimits::default()
+        };
+        match parse(&text, &limits) {
+            Err(FormatError::NotWellFormed {
+                message, column, ..
+            }) => {
+                assert!(message.contains("deeper than 64"), "{message}");
+                assert_eq!(column, 65 * 3 - 2);
+            }
+            other => panic!("expected a depth error, got {other:?}"),
+        }
     }
 
     #[test]
