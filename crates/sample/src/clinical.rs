@@ -108,6 +108,8 @@ pub struct Clinical {
     pub ggt: u32,
     pub fpg: Option<u32>,
     pub hba1c10: Option<u32>,
+    /// 随時血糖 (non-fasting samples, FY2024: 3.5–10 h after a meal), besides HbA1c.
+    pub random_glucose: Option<u32>,
     /// Urine dipstick codes (2102: 1 −, 2 ±, 3 +, …).
     pub urine_glucose: u8,
     pub urine_protein: u8,
@@ -239,6 +241,8 @@ impl Clinical {
             Fasting::Fasting if rng.chance(0.5) => (Some(fpg_v), None),
             _ => (None, Some(hba_v)),
         };
+        let random_glucose = (fasting == Fasting::NonFasting && rng.chance(0.5))
+            .then(|| clamp_round(f64::from(fpg_v) + rng.normal(18.0, 8.0), 70, 400));
         let urine_glucose = if fpg_v > 180 {
             3
         } else if rng.chance(0.03) {
@@ -306,6 +310,7 @@ impl Clinical {
             ggt,
             fpg,
             hba1c10,
+            random_glucose,
             urine_glucose,
             urine_protein,
             med_bp,
@@ -413,7 +418,7 @@ impl Clinical {
             bmi: Some(f(self.bmi10) / 10.0),
             fasting_glucose: self.fpg.map(f),
             hba1c: self.hba1c10.map(|h| f(h) / 10.0),
-            random_glucose: None,
+            random_glucose: self.random_glucose.map(f),
             fasting_triglycerides: (!random_tg).then(|| f(self.tg)),
             random_triglycerides: random_tg.then(|| f(self.tg)),
             hdl: Some(f(self.hdl)),
@@ -859,6 +864,13 @@ pub fn checkup_entries(
             pq("3D010000002227101", "空腹時血糖", g.to_string(), "mg/dL")
                 .method("3D01020000")
                 .ranged(70, 99, 1),
+        );
+    }
+    if let Some(g) = c.random_glucose {
+        push(
+            pq("3D010129902227101", "随時血糖", g.to_string(), "mg/dL")
+                .method("3D01020000")
+                .ranged(70, 139, 1),
         );
     }
     if let Some(h) = c.hba1c10 {
