@@ -333,3 +333,64 @@ fn every_reference_defect_is_reported_with_its_code() {
         );
     }
 }
+
+#[test]
+fn clean_samples_of_many_seeds_have_no_errors_or_warnings() {
+    // Rare combinations (boundary values, waist omitted, urine not performed, docks, other
+    // programmes, caps that bind) over many seeds: none may produce a finding.
+    let mut bad = Vec::new();
+    for seed in 100..124 {
+        for period in [Period::Fy2023, Period::Fy2024] {
+            let cfg = SampleConfig {
+                archives: 1,
+                guidance_archives: 1,
+                records: 40,
+                seed,
+                period,
+                ..SampleConfig::default()
+            };
+            for a in generate(&cfg).unwrap() {
+                let report = check(&a);
+                bad.extend(
+                    report
+                        .findings
+                        .iter()
+                        .filter(|f| {
+                            f.severity != Severity::Info && !EXPECTED_IN_CLEAN.contains(&f.code)
+                        })
+                        .map(|f| {
+                            format!(
+                                "seed {seed} {} {} {} {}",
+                                a.name, f.code, f.file, f.message_en
+                            )
+                        }),
+                );
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "{} findings in clean samples:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn defects_of_many_seeds_are_reported_exactly() {
+    for seed in 300..306 {
+        for period in [Period::Fy2023, Period::Fy2024] {
+            let cfg = SampleConfig {
+                archives: 3,
+                guidance_archives: 1,
+                records: 30,
+                seed,
+                period,
+                defect_rate: 0.5,
+                reference_defects: seed % 2 == 0,
+                ..SampleConfig::default()
+            };
+            every_defect_is_reported_with(&cfg, cfg.reference_defects);
+        }
+    }
+}
