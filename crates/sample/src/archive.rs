@@ -491,6 +491,7 @@ fn zip_entries(top: &str, entries: &[Entry], created: Date) -> Result<Vec<u8>, S
     .unwrap_or_default();
     let options = SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
+        // Fast deflate: generation for benchmarks is dominated by compression otherwise.
         .compression_level(Some(1))
         .last_modified_time(time)
         .unix_permissions(0o644);
