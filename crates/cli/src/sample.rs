@@ -29,6 +29,13 @@ pub struct SampleArgs {
     /// check codes each defect must trigger.
     #[arg(long, default_value_t = 0.0, value_name = "RATE")]
     pub defects: f64,
+    /// Guidance archives (実施区分 2) to write besides the checkup archives.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub guidance: usize,
+    /// Also inject defects that only insurer reference data reveals (stage D, contract
+    /// prices, history); check with `--reference DIR/reference` to see them.
+    #[arg(long)]
+    pub reference_defects: bool,
     /// After writing, check every archive and print the 受付エラー連絡表 (the quick start).
     #[arg(long)]
     pub check: bool,
@@ -48,6 +55,8 @@ pub fn run(args: SampleArgs) -> Result<Exit> {
         seed: args.seed,
         period,
         defect_rate: args.defects,
+        guidance_archives: args.guidance,
+        reference_defects: args.reference_defects,
         ..SampleConfig::default()
     };
     let archives = daiko_sample::generate(&config).context("generating samples")?;
@@ -63,7 +72,11 @@ pub fn run(args: SampleArgs) -> Result<Exit> {
     if !args.check {
         return Ok(Exit::Ok);
     }
-    let reference = crate::check::reference_from(None)?;
+    // The reference data written beside the archives (vouchers, coverage, contracts,
+    // history) lets the check run stage D as an agency would.
+    let reference_dir = args.out.join("reference");
+    let reference =
+        crate::check::reference_from(reference_dir.is_dir().then_some(reference_dir.as_path()))?;
     let mut out = std::io::stdout().lock();
     for a in &archives {
         // Judge each archive as if received on the day it was made (the date in its name),

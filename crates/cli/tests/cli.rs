@@ -72,27 +72,32 @@ fn clean_samples_are_accepted_with_exit_0_and_json_lines() {
     }
 }
 
-#[test]
-fn every_injected_defect_is_reported_with_its_code() {
+/// Writes defective samples with `extra` options, checks them (with the reference folder
+/// written beside them when `with_reference`), and asserts every manifest code is reported
+/// at one of its files.
+fn assert_defects_reported(extra: &[&str], with_reference: bool) {
     let dir = tempfile::tempdir().expect("tempdir");
-    write_samples(
-        dir.path(),
-        &[
-            "--archives",
-            "3",
-            "--records",
-            "30",
-            "--seed",
-            "11",
-            "--defects",
-            "0.5",
-        ],
-    );
+    let mut sample_args = vec![
+        "--archives",
+        "3",
+        "--records",
+        "30",
+        "--seed",
+        "11",
+        "--defects",
+        "0.5",
+    ];
+    sample_args.extend_from_slice(extra);
+    write_samples(dir.path(), &sample_args);
+    let reference = dir.path().join("reference");
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).expect("manifest"))
             .expect("json");
     let files = zips(dir.path());
     let mut args = vec!["check", "--format", "json", "--agency", "99000010"];
+    if with_reference {
+        args.extend(["--reference", reference.to_str().expect("utf-8")]);
+    }
     args.extend(files.iter().map(String::as_str));
     let o = daiko(&args);
     assert_eq!(
@@ -136,6 +141,16 @@ fn every_injected_defect_is_reported_with_its_code() {
         checked > 5,
         "the defect sample should carry several defects, found {checked}"
     );
+}
+
+#[test]
+fn every_injected_defect_is_reported_with_its_code() {
+    assert_defects_reported(&[], false);
+}
+
+#[test]
+fn reference_defects_are_reported_with_the_reference_folder() {
+    assert_defects_reported(&["--reference-defects", "--guidance", "1"], true);
 }
 
 #[test]
