@@ -285,7 +285,7 @@ pub fn check_archive<R: Read + Seek>(
                 .iter()
                 .filter(|r| !r.report.claim_file.is_empty())
                 .count();
-            let unreadable = claim_files - totals.claims as usize;
+            let unreadable = claim_files.saturating_sub(totals.claims as usize);
             totals.claims = claim_files as u64;
             let consistent = !results
                 .iter()
