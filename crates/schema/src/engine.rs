@@ -5,7 +5,7 @@
 //! Content models are matched greedily with one element of look-ahead, which is exact for the
 //! deterministic models XML Schema allows (Unique Particle Attribution).
 
-use roxmltree::{Document, Node, NodeType};
+use roxmltree::{Document, Node};
 
 use crate::Violation;
 use crate::model::*;
@@ -100,18 +100,92 @@ struct Mismatch {
     expected: &'static Particle,
 }
 
-/// The child elements of one parent, consumed left to right.
+/// The child elements of one parent, consumed left to right. The name of the next child is
+/// read once per step (models with many optional particles test it many times).
 struct Cursor<'a, 'input> {
     next: Option<Node<'a, 'input>>,
+    /// Local name of `next` when it is in the target namespace, else "" (matches nothing).
+    next_name: &'input str,
     last: Option<Node<'a, 'input>>,
     /// Set once a `{0,0}` particle has matched: nothing more may match.
     closed: bool,
+    ns: &'static str,
+    element_only: bool,
+    stray_text: Option<Node<'a, 'input>>,
 }
 
 impl<'a, 'input> Cursor<'a, 'input> {
+    /// A cursor on the first element child of `parent`. With `element_only`, the first text
+    /// node that is not whitespace is remembered in `stray_text` on the way (one pass over the
+    /// children serves both checks).
+    fn new(parent: Node<'a, 'input>, ns: &'static str, element_only: bool) -> Self {
+        let mut c = Cursor {
+            next: None,
+            next_name: "",
+            last: None,
+            closed: false,
+            ns,
+            element_only,
+            stray_text: None,
+        };
+        c.walk(parent.first_child());
+        c
+    }
+
+    /// Moves to the first element at or after `from`, looking at text on the way.
+    fn walk(&mut self, mut from: Option<Node<'a, 'input>>) {
+        while let Some(n) = from {
+            if n.is_element() {
+                break;
+            }
+            if self.element_only
+                && self.stray_text.is_none()
+                && n.is_text()
+                && !simple::all_xml_ws(n.text().unwrap_or(""))
+            {
+                self.stray_text = Some(n);
+            }
+            from = n.next_sibling();
+        }
+        self.next = from;
+        self.next_name = match from {
+            Some(n) => {
+                let t = n.tag_name();
+                if t.namespace() == Some(self.ns) {
+                    t.name()
+                } else {
+                    ""
+                }
+            }
+            None => "",
+        };
+    }
+
     fn advance(&mut self) {
         self.last = self.next;
-        self.next = self.next.and_then(|n| n.next_sibling_element());
+        self.walk(self.next.and_then(|n| n.next_sibling()));
+    }
+
+    /// Walks to the end so that trailing text is looked at too.
+    fn finish(&mut self) {
+        if self.element_only && self.stray_text.is_none() {
+            let mut from = self.next;
+            while let Some(n) = from {
+                if n.is_text() && !simple::all_xml_ws(n.text().unwrap_or("")) {
+                    self.stray_text = Some(n);
+                    break;
+                }
+                from = n.next_sibling();
+            }
+        }
+    }
+
+    /// Whether the next child is the element `name` of the target namespace.
+    #[inline]
+    fn at(&self, name: &str) -> bool {
+        let (a, b) = (self.next_name.as_bytes(), name.as_bytes());
+        // length and first byte settle most mismatches without a memcmp call
+        !self.closed && a.len() == b.len() && !a.is_empty() && a[0] == b[0] && a == b
     }
 }
 
@@ -145,7 +219,9 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
                 self.attributes(node, c.attrs);
                 match &c.content {
                     Content::Empty => {
-                        if let Some(child) = node.children().find(|n| n.is_element() || n.is_text())
+                        if let Some(child) = node
+                            .first_child()
+                            .and_then(|_| node.children().find(|n| n.is_element() || n.is_text()))
                         {
                             let what = if child.is_element() {
                                 format!("element `{}`", child.tag_name().name())
@@ -164,12 +240,7 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
                         }
                     }
                     Content::Simple(s) => self.simple_content(node, s),
-                    Content::Elements { model, mixed } => {
-                        if !*mixed {
-                            self.no_text(node);
-                        }
-                        self.children(node, model);
-                    }
+                    Content::Elements { model, mixed } => self.children(node, model, !*mixed),
                 }
             }
         }
@@ -229,6 +300,8 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
     }
 
     fn attributes(&mut self, node: Node<'a, 'input>, decls: &'static [Attr]) {
+        // which declarations were used, to find missing required ones without a second scan
+        let mut present: u64 = 0;
         for attr in node.attributes() {
             let name = attr.name();
             match attr.namespace() {
@@ -254,10 +327,11 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
                     ),
                 ),
                 None => {
-                    let decl = decls
+                    let found = decls
                         .iter()
-                        .find(|d| d.name == name && d.when.holds(self.ctx));
-                    let Some(decl) = decl else {
+                        .enumerate()
+                        .find(|(_, d)| d.name == name && d.when.holds(self.ctx));
+                    let Some((index, decl)) = found else {
                         self.report(
                             node,
                             Some(name),
@@ -268,7 +342,14 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
                         );
                         continue;
                     };
+                    if index < 64 {
+                        present |= 1 << index;
+                    }
                     let value = attr.value();
+                    if decl.fixed == Some(value) {
+                        // exactly the fixed value: valid by construction
+                        continue;
+                    }
                     if let Err(why) = simple::check(decl.ty, value, self.v2024) {
                         self.report(
                             node,
@@ -298,11 +379,13 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
                 }
             }
         }
-        for decl in decls {
-            if decl.usage == Use::Required
-                && decl.when.holds(self.ctx)
-                && node.attribute(decl.name).is_none()
-            {
+        for (index, decl) in decls.iter().enumerate() {
+            let seen = if index < 64 {
+                present & (1 << index) != 0
+            } else {
+                node.attribute(decl.name).is_some()
+            };
+            if decl.usage == Use::Required && decl.when.holds(self.ctx) && !seen {
                 self.report(
                     node,
                     Some(decl.name),
@@ -339,31 +422,27 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
         }
     }
 
-    fn no_text(&mut self, node: Node<'a, 'input>) {
-        let stray = node.children().find(|n| {
-            n.node_type() == NodeType::Text && !n.text().unwrap_or("").chars().all(is_xml_ws)
-        });
-        if let Some(t) = stray {
-            let sample: String = t.text().unwrap_or("").trim().chars().take(20).collect();
-            self.report(
-                node,
-                None,
-                format!(
-                    "element `{}` allows child elements only, found text `{sample}`",
-                    node.tag_name().name()
-                ),
-            );
-        }
+    fn stray_text(&mut self, node: Node<'a, 'input>, text: Node<'a, 'input>) {
+        let sample: String = text.text().unwrap_or("").trim().chars().take(20).collect();
+        self.report(
+            node,
+            None,
+            format!(
+                "element `{}` allows child elements only, found text `{sample}`",
+                node.tag_name().name()
+            ),
+        );
     }
 
-    fn children(&mut self, node: Node<'a, 'input>, model: &'static Particle) {
-        let mut cur = Cursor {
-            next: node.first_element_child(),
-            last: None,
-            closed: false,
-        };
+    fn children(&mut self, node: Node<'a, 'input>, model: &'static Particle, element_only: bool) {
+        let mut cur = Cursor::new(node, self.rules.namespace, element_only);
         let ns = self.rules.namespace;
-        match self.particle(model, &mut cur, ns) {
+        let outcome = self.particle(model, &mut cur, ns);
+        cur.finish();
+        if let Some(text) = cur.stray_text {
+            self.stray_text(node, text);
+        }
+        match outcome {
             Err(m) => self.mismatch(node, &cur, m),
             Ok(Outcome::NoMatch) => self.mismatch(node, &cur, Mismatch { expected: model }),
             Ok(_) => {
@@ -422,6 +501,39 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
         }
     }
 
+    /// The common case, kept inline: an element particle takes as many matching children as
+    /// its bounds allow.
+    #[inline(always)]
+    fn element_run(
+        &mut self,
+        p: &'static Particle,
+        e: &'static Element,
+        cur: &mut Cursor<'a, 'input>,
+    ) -> Result<Outcome, Mismatch> {
+        let mut count = 0u32;
+        while count < p.max {
+            match cur.next {
+                Some(n) if cur.at(e.name) => {
+                    self.work.push((n, e.ty));
+                    cur.advance();
+                    count += 1;
+                }
+                _ => break,
+            }
+        }
+        if count >= p.min {
+            Ok(if count > 0 {
+                Outcome::Consumed
+            } else {
+                Outcome::Empty
+            })
+        } else if count == 0 {
+            Ok(Outcome::NoMatch)
+        } else {
+            Err(Mismatch { expected: p })
+        }
+    }
+
     fn particle(
         &mut self,
         p: &'static Particle,
@@ -444,6 +556,9 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
             });
         }
         let mut count = 0u32;
+        if let Term::Element(e) = p.term {
+            return self.element_run(p, e, cur);
+        }
         let mut nullable = false;
         while count < p.max {
             match self.term(&p.term, cur, ns)? {
@@ -476,9 +591,7 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
     ) -> Result<Outcome, Mismatch> {
         match t {
             Term::Element(e) => match cur.next {
-                Some(n)
-                    if n.tag_name().name() == e.name && n.tag_name().namespace() == Some(ns) =>
-                {
+                Some(n) if cur.at(e.name) => {
                     self.work.push((n, e.ty));
                     cur.advance();
                     Ok(Outcome::Consumed)
@@ -488,7 +601,13 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
             Term::Seq(parts) => {
                 let mut consumed = false;
                 for p in parts.iter() {
-                    match self.particle(p, cur, ns)? {
+                    let outcome = match p.term {
+                        Term::Element(e) if p.max != 0 && p.when == When::ALWAYS => {
+                            self.element_run(p, e, cur)?
+                        }
+                        _ => self.particle(p, cur, ns)?,
+                    };
+                    match outcome {
                         Outcome::Consumed => consumed = true,
                         Outcome::Empty => {}
                         Outcome::NoMatch => {

@@ -26,7 +26,8 @@ impl When {
 
     #[inline]
     pub fn holds(self, ctx: u8) -> bool {
-        (self.0 & ctx & Self::SETS) != 0 && (self.0 & ctx & Self::PROFILES) != 0
+        self.0 == Self::ALWAYS.0
+            || ((self.0 & ctx & Self::SETS) != 0 && (self.0 & ctx & Self::PROFILES) != 0)
     }
 }
 

@@ -12,6 +12,26 @@ pub(crate) fn is_xml_ws(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\r')
 }
 
+/// `s` without leading and trailing XML whitespace.
+#[inline]
+pub(crate) fn trim_xml_ws(s: &str) -> &str {
+    let ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let bytes = s.as_bytes();
+    let start = bytes.iter().position(|b| !ws(b)).unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|b| !ws(b)).map_or(start, |e| e + 1);
+    // both ends sit next to ASCII bytes, hence on character boundaries
+    s.get(start..end).unwrap_or("")
+}
+
+/// Whether `s` is empty or only XML whitespace.
+#[inline]
+pub(crate) fn all_xml_ws(s: &str) -> bool {
+    // no early exit: the loop vectorises, and indentation runs are short
+    s.bytes()
+        .map(|b| (b == b' ') | (b == b'\n') | (b == b'\t') | (b == b'\r'))
+        .fold(true, |all, ws| all & ws)
+}
+
 fn normalize(value: &str, ws: Ws) -> Cow<'_, str> {
     match ws {
         Ws::Preserve => Cow::Borrowed(value),
@@ -23,8 +43,14 @@ fn normalize(value: &str, ws: Ws) -> Cow<'_, str> {
             }
         }
         Ws::Collapse => {
-            let trimmed = value.trim_matches(is_xml_ws);
-            let needs_work = trimmed.contains(['\t', '\n', '\r']) || trimmed.contains("  ");
+            let trimmed = trim_xml_ws(value);
+            // one pass: a tab or line break, or two spaces in a row, need rewriting
+            let mut prev_space = false;
+            let needs_work = trimmed.bytes().any(|b| {
+                let hit = matches!(b, b'\t' | b'\n' | b'\r') || (b == b' ' && prev_space);
+                prev_space = b == b' ';
+                hit
+            });
             if !needs_work {
                 return Cow::Borrowed(trimmed);
             }
@@ -111,10 +137,15 @@ fn check_atomic(a: &Atomic, raw: &str) -> Result<(), String> {
             return Err(format!("does not match pattern {}", p.text));
         }
     }
-    if !a.enumeration.is_empty() && !a.enumeration.contains(&value) {
+    if !a.enumeration.is_empty() && !one_of(a.enumeration, value) {
         return Err(format!("is not one of {}", list_values(a.enumeration)));
     }
-    if a.min_len.is_some() || a.max_len.is_some() {
+    if a.min_len == Some(1) && a.max_len.is_none() {
+        // `st`: only emptiness matters, no need to count characters
+        if value.is_empty() {
+            return Err("is shorter than 1 character(s)".to_string());
+        }
+    } else if a.min_len.is_some() || a.max_len.is_some() {
         let len = value.chars().count() as u32;
         if let Some(min) = a.min_len
             && len < min
@@ -138,6 +169,19 @@ fn check_atomic(a: &Atomic, raw: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Enumeration membership, comparing length and first byte before the bytes.
+#[inline]
+fn one_of(values: &[&str], value: &str) -> bool {
+    let v = value.as_bytes();
+    let Some(&first) = v.first() else {
+        return values.contains(&"");
+    };
+    values.iter().any(|e| {
+        let e = e.as_bytes();
+        e.len() == v.len() && e[0] == first && e == v
+    })
 }
 
 fn list_values(values: &[&str]) -> String {
@@ -273,15 +317,32 @@ pub(crate) fn digits(s: &str, min: usize, max: usize) -> bool {
 
 /// `[0-2](\.(0|[1-9][0-9]*))*`: a dotted OID whose arcs have no leading zeros.
 pub(crate) fn is_oid(s: &str) -> bool {
-    let mut arcs = s.split('.');
-    match arcs.next() {
-        Some(first) if matches!(first, "0" | "1" | "2") => {}
-        _ => return false,
+    let b = s.as_bytes();
+    if b.is_empty() || !matches!(b[0], b'0'..=b'2') {
+        return false;
     }
-    arcs.all(|arc| arc == "0" || (digits(arc, 1, usize::MAX) && !arc.starts_with('0')))
+    // state after the first arc: each further arc is '.', then '0' alone or [1-9][0-9]*
+    let mut i = 1;
+    while i < b.len() {
+        if b[i] != b'.' {
+            return false;
+        }
+        i += 1;
+        match b.get(i) {
+            Some(b'0') => i += 1,
+            Some(b'1'..=b'9') => {
+                i += 1;
+                while i < b.len() && b[i].is_ascii_digit() {
+                    i += 1;
+                }
+            }
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// `[^\s]+`: at least one character, none of them whitespace.
 pub(crate) fn no_whitespace(s: &str) -> bool {
-    !s.is_empty() && !s.contains(is_xml_ws)
+    !s.is_empty() && !s.bytes().any(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
 }
