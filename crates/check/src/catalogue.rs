@@ -8,6 +8,13 @@
 //!
 //! Per-agency outcome overrides (CHECKS.md decision 2) are applied by the engine after a
 //! finding is made ([`apply_override`]), so every check function stays configuration-free.
+//!
+//! Where CHECKS.md gives no single outcome or reason, the table says (our choice, INF):
+//! S-08 "—" → W (a note that the receipt shows only accepted records); M-11 "accept" → W,
+//! reported as info; U-04 "—" → FR 08 (withdrawal); U-06 → FR 09 (the 過誤 request is
+//! refused); D-04 "FR" → 09 (no reason named); H-03/H-05 "01/02" and similar → the first.
+//! A W row returned by an agency gets the reason CHECKS.md names for it (H-06 → 04) or
+//! 03 for the plausibility rows, else 09.
 
 use crate::finding::{Finding, Outcome, ReturnReason, Severity};
 
