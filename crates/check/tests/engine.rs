@@ -481,3 +481,23 @@ fn a_panic_while_checking_holds_the_record_instead_of_crashing() {
         assert!(r.records.iter().all(|x| x.outcome == RecordOutcome::Held));
     }
 }
+
+#[test]
+fn data_only_exchange_needs_no_claims_or_summary() {
+    let mut f = checkup(2);
+    for r in &mut f.records {
+        r.claim = None;
+    }
+    f.summary = None;
+    let config = CheckConfig {
+        claims_expected: false,
+        ..f.config()
+    };
+    let r = f.check_with(&config, &NoReference);
+    assert_eq!(r.verdict, Verdict::Accepted, "{}", dump(&r));
+    assert!(problems(&r).is_empty(), "{}", dump(&r));
+    // A settlement exchange without claims is rejected and every data file is unpaired.
+    let r = f.check();
+    assert_eq!(r.verdict, Verdict::Rejected);
+    assert_found(&r, "A-08");
+}
