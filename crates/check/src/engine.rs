@@ -23,7 +23,8 @@
 //! * S-03 … S-06 are compared only when every claim could be read, and S-07 only when no
 //!   claim's own arithmetic failed (C-07): one bad claim returns that record, it does not
 //!   reject the archive through the totals.
-//! * T-04 is reported once per service month (outcome DEFER); T-01 … T-03 concern
+//! * T-04 is reported once per service month (outcome DEFER), for checkups only (a
+//!   guidance CDA dates the start, not the session claimed); T-01 … T-03 concern
 //!   physical media and the channel and are judged at intake, not here; U-04 (withdrawal)
 //!   is a request outside any archive.
 //! * Checks that need reference data not loaded are reported once per archive as info
@@ -264,9 +265,11 @@ pub fn check_archive<R: Read + Seek>(
             catalogue::apply_override(&mut f, Outcome::AR);
             tail.push(f);
         }
-        // T-04 per service month.
+        // T-04 per service month, for checkups. A guidance CDA carries the start of the
+        // guidance, not the date of the session being claimed (a final evaluation comes
+        // months later), so its deadline cannot be judged from the record.
         let mut months: BTreeMap<(i32, u32), usize> = BTreeMap::new();
-        for r in &results {
+        for r in results.iter().filter(|_| index_set == "1") {
             if let Some(d) = Date::parse(&r.report.service_date) {
                 *months.entry((d.year, d.month)).or_default() += 1;
             }

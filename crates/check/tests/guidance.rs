@@ -155,3 +155,14 @@ fn u05_guidance_sequence() {
     };
     assert_absent(&f.check_with(&config(), &reference), "U-05");
 }
+
+#[test]
+fn t04_is_not_judged_on_guidance_start_dates() {
+    let Some(f) = example("guidance") else { return };
+    // Months after the start of the guidance: a final evaluation would be claimed now.
+    let late = f.check_with(
+        &config().received_on(Date::new(2024, 1, 10).unwrap()),
+        &daiko_check::NoReference,
+    );
+    assert_absent(&late, "T-04");
+}
