@@ -8,12 +8,17 @@ use std::io::Cursor;
 fn injected_defects_are_found() {
     let cfg = daiko_sample::SampleConfig {
         archives: 4,
+        guidance_archives: 2,
         records: 40,
         seed: 7,
         defect_rate: 0.3,
         ..Default::default()
     };
     let archives = daiko_sample::generate(&cfg).unwrap();
+    assert!(
+        archives.iter().any(|a| a.manifest.service_event_type == 2),
+        "guidance archives are generated"
+    );
     let mut missed = Vec::new();
     let mut total = 0;
     for a in &archives {
