@@ -17,7 +17,8 @@ const PROGRAMME_START: Date = Date {
 
 const PATIENT: &str = "/ClinicalDocument/recordTarget/patientRole";
 
-/// Runs H-01 … H-12 except the reference-data part of H-08 (see [`check_registration`]).
+/// Runs H-01 … H-12 except the reference-data part of H-08 (see
+/// [`crate::stages::master::check_master`]).
 pub fn check_header(r: &RecordInput<'_>, out: &mut Vec<Finding>) {
     let data = r.data_file;
     let doc = r.doc;
