@@ -402,22 +402,21 @@ pub fn observations(doc: &crate::model::ClinicalDocument) -> Vec<Observation> {
 /// [`crate::read::read_cda_without_entries`] when only the views of the body are needed.
 /// A document whose root is not `ClinicalDocument` has no observations.
 pub fn observations_in(doc: &roxmltree::Document<'_>) -> Vec<Observation> {
-    let mut out = Vec::new();
     let root = doc.root_element();
     if root.tag_name().name() != "ClinicalDocument" {
-        return out;
+        return Vec::new();
     }
+    let is_entry = |c: &roxmltree::Node<'_, '_>| c.is_element() && c.tag_name().name() == "entry";
+    let sections: Vec<roxmltree::Node<'_, '_>> = crate::read::body_sections(root).collect();
+    let entries: usize = sections
+        .iter()
+        .map(|s| s.children().filter(is_entry).count())
+        .sum();
+    let mut out = Vec::with_capacity(entries + 8);
     let mut path = String::with_capacity(128);
-    for (si, section) in crate::read::body_sections(root).enumerate() {
+    for (si, section) in sections.into_iter().enumerate() {
         let code = crate::read::section_code(section);
-        for (ei, entry) in section
-            .children()
-            .filter(|c| c.is_element() && c.tag_name().name() == "entry")
-            .enumerate()
-        {
-            if out.capacity() == 0 {
-                out.reserve(64);
-            }
+        for (ei, entry) in section.children().filter(is_entry).enumerate() {
             flatten_entry(entry, si, ei, &code, &mut path, &mut out);
         }
     }
