@@ -9,8 +9,11 @@
 //! element-only and empty content; wrong namespaces on the root and on children.
 //!
 //! Hook: every `.xml` file in the directory named by the environment variable
-//! `DAIKO_SCHEMA_DIFF_DIR` is added to the corpus as is (schema chosen from its root element
-//! and namespace, the CDA profile from `ClinicalDocument/code/@code`: 2x = guidance).
+//! `DAIKO_SCHEMA_DIFF_DIR` (searched recursively) is added to the corpus as is (schema chosen
+//! from its root element and namespace, the CDA profile from `ClinicalDocument/code/@code`:
+//! 2x = guidance). With `DAIKO_SCHEMA_DIFF_MUTATE=N` the first N of them are also mutated.
+//! Example: `daiko sample --out /tmp/s --period 2024`, unzip the archives under /tmp/s/x, then
+//! `DAIKO_SCHEMA_DIFF_DIR=/tmp/s/x cargo test -p daiko-schema --test differential`.
 //!
 //! Skips with a message when `../shared` or `xmllint` is absent.
 
@@ -1019,6 +1022,11 @@ fn daiko_agrees_with_xmllint_on_every_document() {
             "adding {} documents from DAIKO_SCHEMA_DIFF_DIR={dir}",
             extra.len()
         );
+        // DAIKO_SCHEMA_DIFF_MUTATE=N: the first N of these documents are mutated like the seeds
+        let mut mutate_extra: usize = std::env::var("DAIKO_SCHEMA_DIFF_MUTATE")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         for path in extra {
             let Ok(src) = std::fs::read_to_string(&path) else {
                 continue;
@@ -1029,12 +1037,18 @@ fn daiko_agrees_with_xmllint_on_every_document() {
             let Some((schema, set)) = schema_of(&doc) else {
                 continue;
             };
-            cases.push(Case {
-                label: path.display().to_string(),
-                text: src,
-                schema,
-                set,
-            });
+            if mutate_extra > 0 {
+                mutate_extra -= 1;
+                let tree = build(doc.root_element(), &src);
+                mutations(&tree, &path.display().to_string(), schema, set, &mut cases);
+            } else {
+                cases.push(Case {
+                    label: path.display().to_string(),
+                    text: src,
+                    schema,
+                    set,
+                });
+            }
         }
     }
 
