@@ -1,9 +1,10 @@
 //! Where the engine pushes what it finds.
 //!
-//! The engine knows nothing of reports: it *pushes* findings and record outcomes into a
-//! [`Sink`] as it goes (like ripgrep's searcher into its printers). [`ReportBuilder`] is the
-//! sink that assembles the [`Report`] the printers, the CLI and the server use; the server
-//! can add its own sink (a database writer) beside it.
+//! The engine *pushes* findings and record outcomes into a [`Sink`] as it goes (like
+//! ripgrep's searcher into its printers) and also returns the assembled [`Report`] that the
+//! printers and the CLI use. A consumer that wants results as they happen (the server's
+//! database writer, a progress display) implements `Sink`; one that only wants the report
+//! passes [`NullSink`].
 
 use crate::finding::Finding;
 use crate::report::{ArchiveInfo, RecordReport, Report};
