@@ -823,13 +823,16 @@ fn check_record(job: Job, shared: &Shared<'_>) -> RecordResult {
         return result(out, report, skipped, has_claim, false);
     };
     pairing::check_kind(&job.data_path, p.kind, &shared.index_set, &mut out);
-    let doc = match read::read_cda(&p.doc) {
+    // The body is not needed as an owned tree: stage M reads observation views straight
+    // from the parsed document (cheaper by a quarter of a CDA's reading cost).
+    let doc = match read::read_cda_without_entries(&p.doc) {
         Ok(d) => d,
         Err(e) => {
             out.push(reader_failure(&job.data_path, &e));
             return result(out, report, skipped, has_claim, false);
         }
     };
+    let observations = daiko_format::cda::observations_in(&p.doc);
     drop(p);
     let service_raw = doc
         .service_event
@@ -908,7 +911,6 @@ fn check_record(job: Job, shared: &Shared<'_>) -> RecordResult {
     header::check_header(&r, &mut out);
 
     // M: items.
-    let observations = daiko_format::cda::observations(&doc);
     let items_input = ItemCheckInput {
         file: &job.data_path,
         doc: &doc,
