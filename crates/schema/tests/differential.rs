@@ -1010,6 +1010,39 @@ fn daiko_agrees_with_xmllint_on_every_document() {
             });
         }
     }
+    // any globally declared element is a valid root for an XML Schema processor
+    let lone_roots = [
+        r#"<interactionType code="1"/>"#,
+        r#"<amount value="1"/>"#,
+        r#"<creationTime value="20240101"/>"#,
+        r#"<totalSubjectCount value="1"/>"#,
+        r#"<checkupCardId root="1.2.392.200119.6.209" extension="24100000001"/>"#,
+        r#"<unitPrice><amount value="1"/></unitPrice>"#,
+        r#"<branchCode root="1.2.392.200119.6.211" extension="01"/>"#,
+        r#"<high value="20240101"/>"#,
+        r#"<postalCode>123-4567</postalCode>"#,
+        r#"<text>理由</text>"#,
+    ];
+    for root in lone_roots {
+        for (ns, set) in [(NS_2018, SchemaSet::V2018), (NS_2024, SchemaSet::V2024)] {
+            // the namespace goes right after the root's name
+            let name_end = root.find([' ', '>', '/']).unwrap_or(root.len());
+            let text = format!(r#"{} xmlns="{ns}"{}"#, &root[..name_end], &root[name_end..]);
+            for schema in [
+                Schema::Index,
+                Schema::Summary,
+                Schema::CheckupClaim,
+                Schema::GuidanceClaim,
+            ] {
+                cases.push(Case {
+                    label: format!("lone root {text}"),
+                    text: text.clone(),
+                    schema,
+                    set,
+                });
+            }
+        }
+    }
     for (label, text, schema, set) in extra_seeds() {
         let doc = roxmltree::Document::parse(&text).expect("extra seed parses");
         let tree = build(doc.root_element(), &text);
