@@ -169,7 +169,9 @@ fn check_depth(
                 });
             }
         }
-        if let Some(first) = node.first_element_child() {
+        // Plain child/sibling/parent links (text, comment and PI nodes are visited too:
+        // they have no children) are much cheaper than the element-filtering ones.
+        if let Some(first) = node.first_child() {
             node = first;
             depth += 1;
             continue;
@@ -178,11 +180,11 @@ fn check_depth(
             if node == root {
                 return Ok(());
             }
-            if let Some(next) = node.next_sibling_element() {
+            if let Some(next) = node.next_sibling() {
                 node = next;
                 break;
             }
-            match node.parent_element() {
+            match node.parent() {
                 Some(parent) => {
                     node = parent;
                     depth -= 1;
