@@ -109,7 +109,16 @@ static BRANCH_CODE_EXTENSION: Simple =
     ));
 /// 郵便番号 NNN-NNNN.
 static POSTAL_CODE: Simple = patterned!("Common.PostalCode", "[0-9]{3}-[0-9]{4}", |s| {
-    s.len() == 8 && digits(&s[..3], 3, 3) && s.as_bytes()[3] == b'-' && digits(&s[4..], 4, 4)
+    // bytes, not string slices: a multibyte value must not split a character
+    let b = s.as_bytes();
+    b.len() == 8
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 3 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
 });
 
 static CHECKUP_PROVIDER_OID: Simple = oid_of("checkupProviderOid", &["1.2.392.200119.6.102"]);

@@ -284,7 +284,7 @@ fn is_base64(v: &str) -> bool {
             _ => return false,
         }
     }
-    pad <= 2 && (chars + pad) % 4 == 0
+    pad <= 2 && (chars + pad).is_multiple_of(4)
 }
 
 /// Name characters close to the XML 1.0 (4th edition) classes libxml2 uses: letters and

@@ -142,14 +142,12 @@ fn serialize(e: &El) -> String {
 /// Paths (child-element index lists) of every element, pre-order.
 fn element_paths(e: &El, prefix: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
     out.push(prefix.clone());
-    let mut i = 0;
-    for k in &e.kids {
+    for (i, k) in e.kids.iter().enumerate() {
         if let Kid::El(c) = k {
             prefix.push(i);
             element_paths(c, prefix, out);
             prefix.pop();
         }
-        i += 1;
     }
 }
 

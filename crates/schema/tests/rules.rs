@@ -391,3 +391,18 @@ fn hostile_documents_give_violations_not_panics() {
         }
     }
 }
+
+#[test]
+fn multibyte_values_are_checked_without_slicing_characters() {
+    for code in ["１２３-４", "12３-4567", "ああ-", "1あ4567", "12あ567"] {
+        let text = claim(NS18, "", SETTLEMENT_OK).replace("000-0000", code);
+        let v = check(&text, SchemaSet::V2018, Schema::CheckupClaim);
+        assert_eq!(v.len(), 1, "{code}: {v:?}");
+        assert!(
+            v[0].message
+                .contains("does not match pattern [0-9]{3}-[0-9]{4}"),
+            "{}",
+            v[0].message
+        );
+    }
+}
