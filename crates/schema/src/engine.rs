@@ -97,7 +97,17 @@ enum Outcome {
 
 /// A content-model failure: where it happened and what would have been acceptable.
 struct Mismatch {
-    expected: &'static Particle,
+    /// The particles any of which could have come next (the failing one and the optional
+    /// ones before it that were skipped).
+    expected: &'static [Particle],
+}
+
+impl Mismatch {
+    fn at(p: &'static Particle) -> Mismatch {
+        Mismatch {
+            expected: std::slice::from_ref(p),
+        }
+    }
 }
 
 /// The child elements of one parent, consumed left to right. The name of the next child is
@@ -444,7 +454,7 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
         }
         match outcome {
             Err(m) => self.mismatch(node, &cur, m),
-            Ok(Outcome::NoMatch) => self.mismatch(node, &cur, Mismatch { expected: model }),
+            Ok(Outcome::NoMatch) => self.mismatch(node, &cur, Mismatch::at(model)),
             Ok(_) => {
                 if let Some(extra) = cur.next {
                     let after = match cur.last {
@@ -467,7 +477,9 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
 
     fn mismatch(&mut self, parent: Node<'a, 'input>, cur: &Cursor<'a, 'input>, m: Mismatch) {
         let mut names = Vec::new();
-        first_names(m.expected, self.ctx, &mut names, 0);
+        for p in m.expected {
+            first_names(p, self.ctx, &mut names, 0);
+        }
         let expected = if names.is_empty() {
             "more content".to_string()
         } else {
@@ -530,7 +542,7 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
         } else if count == 0 {
             Ok(Outcome::NoMatch)
         } else {
-            Err(Mismatch { expected: p })
+            Err(Mismatch::at(p))
         }
     }
 
@@ -579,7 +591,7 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
         } else if count == 0 {
             Ok(Outcome::NoMatch)
         } else {
-            Err(Mismatch { expected: p })
+            Err(Mismatch::at(p))
         }
     }
 
@@ -600,7 +612,9 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
             },
             Term::Seq(parts) => {
                 let mut consumed = false;
-                for p in parts.iter() {
+                // index of the first particle that could still take the next element
+                let mut open_from = 0;
+                for (index, p) in parts.iter().enumerate() {
                     let outcome = match p.term {
                         Term::Element(e) if p.max != 0 && p.when == When::ALWAYS => {
                             self.element_run(p, e, cur)?
@@ -608,11 +622,20 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
                         _ => self.particle(p, cur, ns)?,
                     };
                     match outcome {
-                        Outcome::Consumed => consumed = true,
+                        Outcome::Consumed => {
+                            consumed = true;
+                            // a repeatable particle may take more; otherwise move past it
+                            open_from = if p.max > 1 { index } else { index + 1 };
+                        }
                         Outcome::Empty => {}
                         Outcome::NoMatch => {
                             return if consumed {
-                                Err(Mismatch { expected: p })
+                                let from = open_from.min(index);
+                                Err(Mismatch {
+                                    expected: parts
+                                        .get(from..=index)
+                                        .unwrap_or(std::slice::from_ref(p)),
+                                })
                             } else {
                                 Ok(Outcome::NoMatch)
                             };

@@ -87,7 +87,7 @@ fn an_element_out_of_order_names_what_was_expected_and_found() {
     assert_eq!(v.len(), 1, "{v:?}");
     assert_eq!(
         v[0].message,
-        "expected element `claimAmount` after `paymentAmount`, found `unitAmount`"
+        "expected element `paymentByOtherProgram` or `claimAmount` after `paymentAmount`, found `unitAmount`"
     );
     assert_eq!(v[0].path, "/checkupClaim/settlement/unitAmount[2]");
     assert_eq!(v[0].line, 12);
@@ -120,7 +120,7 @@ fn a_missing_required_element_at_the_end_is_reported_on_the_parent() {
     assert_eq!(v.len(), 1, "{v:?}");
     assert_eq!(
         v[0].message,
-        "expected element `claimAmount` after `paymentAmount`, found the end of `settlement`"
+        "expected element `paymentByOtherProgram` or `claimAmount` after `paymentAmount`, found the end of `settlement`"
     );
     assert_eq!(v[0].path, "/checkupClaim/settlement");
 }
@@ -263,7 +263,7 @@ fn cda_values_dispatch_on_xsi_type() {
     assert_eq!(v.len(), 1, "{v:?}");
     assert_eq!(
         v[0].message,
-        "expected element `documentationOf` after `custodian`, found `component`"
+        "expected element `informationRecipient` or `participant` or `documentationOf` after `custodian`, found `component`"
     );
 }
 
