@@ -199,6 +199,70 @@ fn h10_service_date() {
     assert_absent(&clean(), "H-10");
 }
 
+/// The service date of record `i` of a fixture.
+fn service_date(f: &mut Fixture, i: usize) -> Date {
+    Date::parse(&f.doc(i).service_event.as_ref().unwrap().effective_time).unwrap()
+}
+
+/// Sets the voucher expiry on both the CDA and the claim of record `i`.
+fn set_expiry(f: &mut Fixture, i: usize, expiry: Option<String>) {
+    for v in &mut f.doc(i).vouchers {
+        v.expiry = expiry.clone();
+    }
+    f.claim(i).card.expiry = expiry;
+}
+
+#[test]
+fn h10_service_date_inside_the_voucher_fiscal_year() {
+    // A voucher of the next fiscal year (expiring 31 March a year later) used before
+    // that year began.
+    let mut f = checkup(1);
+    let service = service_date(&mut f, 0);
+    let next_fy_end = format!("{}0331", service.fiscal_year() + 2);
+    set_expiry(&mut f, 0, Some(next_fy_end));
+    let r = f.check();
+    assert_outcome(&r, "H-10", Outcome::FR, Some("06"));
+    assert!(
+        r.findings
+            .iter()
+            .any(|x| x.code == "H-10" && x.message_en.contains("fiscal year")),
+        "{}",
+        dump(&r)
+    );
+
+    // An expiry earlier than 31 March, still inside the service's fiscal year: fine.
+    let mut g = checkup(1);
+    let service = service_date(&mut g, 0);
+    if service.month >= 4 && service.month <= 12 {
+        set_expiry(&mut g, 0, Some(format!("{}1231", service.year)));
+        assert_absent(&g.check(), "H-10");
+    }
+
+    // Without an expiry on the record, the ledger's expiry decides.
+    let mut h = checkup(1);
+    let service = service_date(&mut h, 0);
+    set_expiry(&mut h, 0, None);
+    let mut reference = agreeing_reference(&h);
+    for v in reference.vouchers.as_mut().unwrap() {
+        v.expiry = Date::parse(&format!("{}0331", service.fiscal_year() + 2));
+    }
+    let r = h.check_with(&h.config(), &reference);
+    assert!(
+        r.findings
+            .iter()
+            .any(|x| x.code == "H-10" && x.message_en.contains("fiscal year")),
+        "{}",
+        dump(&r)
+    );
+    // … and a ledger expiry of the service's own fiscal year is fine.
+    for v in reference.vouchers.as_mut().unwrap() {
+        v.expiry = Date::parse(&format!("{}0331", service.fiscal_year() + 1));
+    }
+    assert_absent(&h.check_with(&h.config(), &reference), "H-10");
+
+    assert_absent(&clean(), "H-10");
+}
+
 #[test]
 fn h11_programme_type() {
     let mut f = checkup(1);

@@ -355,17 +355,19 @@ pub fn check_header(r: &RecordInput<'_>, out: &mut Vec<Finding>) {
                 .cda_voucher(kind)
                 .and_then(|v| v.expiry.as_deref())
                 .or(r.claim.and_then(|c| c.expiry()));
-            if let Some(e) = expiry.and_then(Date::parse)
-                && d > e
-            {
-                out.push(finding(
-                    "H-10",
-                    data,
-                    loc,
-                    raw,
-                    &format!("実施日 {d} が券の有効期限 {e} を過ぎています"),
-                    &format!("The service date {d} is after the voucher expiry {e}"),
-                ));
+            if let Some(e) = expiry.and_then(Date::parse) {
+                if d > e {
+                    out.push(finding(
+                        "H-10",
+                        data,
+                        loc,
+                        raw,
+                        &format!("実施日 {d} が券の有効期限 {e} を過ぎています"),
+                        &format!("The service date {d} is after the voucher expiry {e}"),
+                    ));
+                } else if !guidance {
+                    check_voucher_fiscal_year(d, e, data, loc, raw, out);
+                }
             }
         }
     }
@@ -412,6 +414,39 @@ pub fn check_header(r: &RecordInput<'_>, out: &mut Vec<Finding>) {
                 ));
             }
         }
+    }
+}
+
+/// H-10 券の年度: a 受診券 is issued for one fiscal year and expires inside it (normally
+/// on 31 March), so the fiscal year containing the expiry is the voucher's fiscal year
+/// and the service date must fall in it. Only the "before the fiscal year" side is judged
+/// here: a service date after the expiry is already the expiry finding above.
+///
+/// Checkups only: a 利用券 may legitimately be used across the fiscal-year boundary
+/// (guidance for a March checkup starts in the next fiscal year), so its expiry says
+/// nothing about the year of the guidance CDA's date.
+pub(crate) fn check_voucher_fiscal_year(
+    service: Date,
+    expiry: Date,
+    file: &str,
+    loc: &str,
+    raw: &str,
+    out: &mut Vec<Finding>,
+) {
+    let fy = expiry.fiscal_year();
+    if service <= expiry && service.fiscal_year() != fy {
+        out.push(finding(
+            "H-10",
+            file,
+            loc,
+            raw,
+            &format!(
+                "実施日 {service} が券の年度({fy}年度、有効期限 {expiry})より前です"
+            ),
+            &format!(
+                "The service date {service} is before the voucher's fiscal year (FY{fy}, expiry {expiry})"
+            ),
+        ));
     }
 }
 

@@ -135,6 +135,26 @@ pub fn check_master(
                         &format!("The service date {service_date} is after the ledger expiry {expiry}"),
                     ));
                     }
+                    // H-10 券の年度 from the ledger, when neither the CDA nor the claim
+                    // writes an expiry (when they do, stage H has judged it already).
+                    let record_expiry = r
+                        .cda_voucher("1")
+                        .and_then(|v| v.expiry.as_deref())
+                        .or(r.claim.and_then(|c| c.expiry()))
+                        .and_then(Date::parse);
+                    if !r.is_guidance()
+                        && record_expiry.is_none()
+                        && let Some(expiry) = v.expiry
+                    {
+                        crate::stages::header::check_voucher_fiscal_year(
+                            service_date,
+                            expiry,
+                            r.data_file,
+                            "/ClinicalDocument/documentationOf/serviceEvent/effectiveTime/@value",
+                            &service_date.compact(),
+                            out,
+                        );
+                    }
                     check_copayment_settings(r, v, out);
                 }
             }
