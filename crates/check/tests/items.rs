@@ -584,6 +584,160 @@ fn m10_detailed_checkup_against_the_claim() {
 }
 
 #[test]
+fn m10_detailed_checkup_items_sit_in_their_series_group() {
+    // creatinine members written as separate entries, outside any container
+    let loose = Record::basic(2023)
+        .set(
+            "3C015000002327101",
+            pq("3C015000002327101", "0.98", "mg/dL"),
+        )
+        .set(
+            "8A065000002391901",
+            pq("8A065000002391901", "63.5", "ml/min/1.73m2"),
+        )
+        .set(
+            "3C015161602399911",
+            cd("3C015161602399911", "1", "1.2.392.200119.6.18110"),
+        )
+        .set(
+            "3C015161002399949",
+            ObservationBuilder::new("3C015161002399949").st("血圧が高いため"),
+        )
+        .claim_details("2", &["4"])
+        .findings();
+    assert_eq!(count(&loose, "M-10"), 4, "{loose:#?}");
+    assert!(
+        loose
+            .iter()
+            .all(|x| x.return_reason.map(|r| r.code()) == Some("01"))
+    );
+    // the reason given as a component (COMP) instead of RSON
+    let wrong_relation = series_group(vec![
+        (
+            Relation::Component,
+            pq("3C015000002327101", "0.98", "mg/dL"),
+        ),
+        (
+            Relation::Component,
+            pq("8A065000002391901", "63.5", "ml/min/1.73m2"),
+        ),
+        (
+            Relation::Reason,
+            cd("3C015161602399911", "1", "1.2.392.200119.6.18110"),
+        ),
+        (
+            Relation::Component,
+            ObservationBuilder::new("3C015161002399949").st("血圧が高いため"),
+        ),
+    ]);
+    let f = Record::basic(2023)
+        .set("group", wrong_relation)
+        .claim_details("2", &["4"])
+        .findings();
+    assert_eq!(codes(&f), ["M-10"], "{f:#?}");
+    assert_eq!(f[0].value, "COMP");
+    // an anaemia result inside the creatinine container
+    let mixed = series_group(vec![
+        (
+            Relation::Component,
+            pq("3C015000002327101", "0.98", "mg/dL"),
+        ),
+        (
+            Relation::Component,
+            pq("8A065000002391901", "63.5", "ml/min/1.73m2"),
+        ),
+        (Relation::Component, pq("2A030000001930101", "14.0", "g/dL")),
+        (
+            Relation::Reason,
+            cd("3C015161602399911", "1", "1.2.392.200119.6.18110"),
+        ),
+        (
+            Relation::Reason,
+            ObservationBuilder::new("3C015161002399949").st("血圧が高いため"),
+        ),
+    ]);
+    let f = Record::basic(2023)
+        .set("group", mixed)
+        .claim_details("2", &["4"])
+        .findings();
+    assert_eq!(codes(&f), ["M-10"], "{f:#?}");
+    assert!(f[0].message_en.contains("another series group"));
+    // the well-formed group raises nothing
+    let ok = Record::basic(2023)
+        .set("group", creatinine_group("1"))
+        .claim_details("2", &["4"])
+        .findings();
+    assert!(ok.is_empty(), "{ok:#?}");
+}
+
+const LDL_CALCULATED: &str = "3F077000002391901";
+
+fn calculated_ldl(record: Record) -> Record {
+    record.without("3F077000002327101").set(
+        LDL_CALCULATED,
+        pq(LDL_CALCULATED, "142", "mg/dL").method("3F07740009"),
+    )
+}
+
+#[test]
+fn m08_calculated_ldl_needs_fasting_and_tg_below_400() {
+    // fasting, TG 132: calculation is fine
+    let ok = calculated_ldl(Record::basic(2023)).findings();
+    assert!(ok.is_empty(), "{ok:#?}");
+    // TG 450: a warning on the calculated LDL
+    let high_tg = calculated_ldl(Record::basic(2023)).set(
+        "3F015000002327101",
+        pq("3F015000002327101", "450", "mg/dL").method("3F01510000"),
+    );
+    let f = high_tg.findings();
+    let m08: Vec<&Finding> = f.iter().filter(|x| x.code == "M-08").collect();
+    assert_eq!(m08.len(), 1, "{f:#?}");
+    assert_eq!(m08[0].severity, Severity::Warning);
+    assert_eq!(m08[0].value, "450");
+    // … unless non-HDL is also given
+    let with_non_hdl = high_tg.set(
+        "3F069000002391901",
+        pq("3F069000002391901", "170", "mg/dL").method("3F06910000"),
+    );
+    assert_eq!(count(&with_non_hdl.findings(), "M-08"), 0);
+    // FY2024 non-fasting sample (timing 3, random TG) with calculated LDL
+    let non_fasting = calculated_ldl(Record::basic(2024))
+        .set("9N141000000000011", cd("9N141000000000011", "3", TIMING))
+        .without("3D010000002227101")
+        .without("3F015000002327101")
+        .set("3F015129902327101", pq("3F015129902327101", "120", "mg/dL"))
+        .findings();
+    assert_eq!(count(&non_fasting, "M-08"), 1, "{non_fasting:#?}");
+    // non-HDL instead of LDL is acceptable
+    let non_hdl_only = Record::basic(2023)
+        .without("3F077000002327101")
+        .set(
+            "3F069000002391901",
+            pq("3F069000002391901", "170", "mg/dL").method("3F06910000"),
+        )
+        .findings();
+    assert!(non_hdl_only.is_empty(), "{non_hdl_only:#?}");
+}
+
+#[test]
+fn m09_fasting_items_need_a_blood_draw_timing() {
+    // fasting glucose and fasting TG, no timing item at all
+    let f = Record::basic(2023).without("9N141000000000011").findings();
+    assert_eq!(codes(&f), ["M-09", "M-09"], "{f:#?}");
+    assert!(f.iter().all(|x| x.severity == Severity::Error));
+    // HbA1c and random glucose only, no timing: nothing said about fasting
+    let no_fasting_items = Record::basic(2024)
+        .without("9N141000000000011")
+        .without("3D010000002227101")
+        .without("3F015000002327101")
+        .set("3F015129902327101", pq("3F015129902327101", "120", "mg/dL"))
+        .findings();
+    assert_eq!(count(&no_fasting_items, "M-09"), 0, "{no_fasting_items:#?}");
+    // with the timing item: nothing
+    assert!(Record::basic(2023).findings().is_empty());
+}
+
+#[test]
 fn m11_not_performed_and_not_measurable_are_notes() {
     let f = Record::basic(2023)
         .set(

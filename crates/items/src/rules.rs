@@ -38,6 +38,10 @@ pub mod code {
     pub const WAIST_SELF_REPORTED: &str = "9N016160300000001";
     /// 採血時間（食後）
     pub const BLOOD_DRAW_TIMING: &str = "9N141000000000011";
+    /// LDLコレステロール, method 4 計算法 (Friedewald: TC − HDL − TG/5).
+    pub const LDL_CALCULATED: &str = "3F077000002391901";
+    /// Non-HDLコレステロール
+    pub const NON_HDL: &str = "3F069000002391901";
     /// メタボリックシンドローム判定
     pub const METABOLIC_JUDGEMENT: &str = "9N501000000000011";
     /// 保健指導レベル
@@ -174,6 +178,8 @@ pub const WAIST_OMISSION_BMI_BELOW: f64 = 20.0;
 pub const SELF_REPORTED_WAIST_BMI_BELOW: f64 = 22.0;
 /// M-13: largest accepted difference between the recorded BMI and weight ÷ height².
 pub const BMI_TOLERANCE: f64 = 0.2;
+/// Triglycerides (mg/dL) from which LDL by calculation is not valid (Friedewald's limit).
+pub const CALCULATED_LDL_TG_LIMIT: f64 = 400.0;
 
 /// 詳細な健診 (別表8) and the series group that reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

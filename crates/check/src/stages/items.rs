@@ -20,7 +20,12 @@
 //! * M-09: a dependent item without its parent is a return; a dependent item whose parent
 //!   answers "no" is only a warning. Fasting glucose / TG need timing code 2 (≥ 10 h);
 //!   random glucose needs 1 (FY2018) or 3 (FY2024: 3.5–10 h, 食直後を除く); random TG
-//!   (FY2024) needs 3 or 4. Without a timing item nothing is said.
+//!   (FY2024) needs 3 or 4. Without a timing item, a fasting glucose / TG result is M-09
+//!   (the timing is their parent); random items without a timing are not judged.
+//! * M-08 (warning): LDL by calculation alone is not accepted when TG ≥ 400 mg/dL or the
+//!   sample is non-fasting (non-HDL or a direct LDL is needed) [INF].
+//! * M-10 also covers placement: detailed-checkup items sit in their series-group
+//!   container with the table's relation (COMP results, RSON reason/target), FR 01.
 //! * M-10: a detailed checkup counts as done "as a detailed checkup" when its target-person
 //!   code is 1 or 2 (anaemia: when its reason is given); only then must it be claimed.
 //! * M-12 is skipped for results flagged H/L (入力範囲外, clamped by the producer).
@@ -29,8 +34,8 @@
 //! * M-15: the planned totals are required for 積極的支援 only (動機付け支援 has no
 //!   continuous support to plan).
 
-use crate::catalogue::{finding, finding_with_outcome, info};
-use crate::finding::{Finding, Outcome};
+use crate::catalogue::{finding, finding_with_outcome, finding_with_reason, info};
+use crate::finding::{Finding, Outcome, ReturnReason};
 use daiko_format::cda::{Observation, Value};
 use daiko_format::model::{CheckupClaim, ClinicalDocument, GuidanceClaim, oid};
 use daiko_items::rules::{self, SampleItem, code as item};
@@ -196,7 +201,9 @@ impl<'a> Checkup<'a> {
         self.check_groups(out);
         self.check_dependencies(out);
         self.check_blood_draw_timing(out);
+        self.check_calculated_ldl(out);
         self.check_detailed(out);
+        self.check_detailed_placement(out);
         self.check_bmi(out);
         self.check_stratification(out);
     }
@@ -833,6 +840,7 @@ impl<'a> Checkup<'a> {
     /// M-09: fasting / random glucose and triglycerides must agree with 採血時間（食後）.
     fn check_blood_draw_timing(&self, out: &mut Vec<Finding>) {
         let Some(timing_obs) = self.obs(item::BLOOD_DRAW_TIMING) else {
+            self.check_fasting_without_timing(out);
             return;
         };
         let Some(timing) = code_of(timing_obs) else {
@@ -875,6 +883,192 @@ impl<'a> Checkup<'a> {
                     ),
                 ));
             }
+        }
+    }
+
+    /// M-09: a fasting-only item (空腹時血糖, 空腹時中性脂肪) with a result but no
+    /// 採血時間（食後） item at all. The fasting codes are defined by the timing (≥ 10 h), so
+    /// the timing is treated as their parent item: its absence is M-09 (a dependent item
+    /// without its parent, FR 01), like any other dependency. One finding per item.
+    fn check_fasting_without_timing(&self, out: &mut Vec<Finding>) {
+        let timing_name = self
+            .table
+            .get(item::BLOOD_DRAW_TIMING)
+            .map_or("採血時間（食後）", |i| i.name.as_str());
+        for &(kind, obs, it) in &self.samples {
+            if !matches!(
+                kind,
+                SampleItem::FastingGlucose | SampleItem::FastingTriglycerides
+            ) || recorded_value(obs).is_none()
+            {
+                continue;
+            }
+            out.push(finding(
+                "M-09",
+                self.file(),
+                &obs.path,
+                &it.code,
+                &format!(
+                    "空腹時の項目{}がありますが、「{}」({})が記録されていません",
+                    ja(it),
+                    timing_name,
+                    item::BLOOD_DRAW_TIMING
+                ),
+                &format!(
+                    "The fasting-only {} is present but the blood-draw timing item {} is missing",
+                    en(it),
+                    item::BLOOD_DRAW_TIMING
+                ),
+            ));
+        }
+    }
+
+    /// M-08 (lipids row of FORMAT.md §6.6): LDL by calculation (Friedewald) is not valid
+    /// when triglycerides are ≥ 400 mg/dL or the sample is not fasting; then only a direct
+    /// LDL or non-HDL satisfies group F. The rule is an inference [INF] from the third-party
+    /// item notes, so it is a warning, not a return. Non-fasting means a timing code outside
+    /// the fasting codes, or a non-fasting TG item; TG ≥ 400 includes a TG flagged H.
+    fn check_calculated_ldl(&self, out: &mut Vec<Finding>) {
+        let Some(ldl) = self.obs(rules::code::LDL_CALCULATED) else {
+            return;
+        };
+        if recorded_value(ldl).is_none() {
+            return;
+        }
+        let other_lipid = self.known.iter().any(|(o, k)| {
+            matches!(k.requirement, Requirement::OneOf('F'))
+                && k.code != rules::code::LDL_CALCULATED
+                && recorded_value(o).is_some()
+        });
+        if other_lipid {
+            return;
+        }
+        let mut tg_high = None;
+        let mut random_tg = false;
+        for &(kind, obs, _) in &self.samples {
+            if !matches!(
+                kind,
+                SampleItem::FastingTriglycerides | SampleItem::RandomTriglycerides
+            ) || recorded_value(obs).is_none()
+            {
+                continue;
+            }
+            random_tg |= kind == SampleItem::RandomTriglycerides;
+            let high = number_of(obs).is_some_and(|v| v >= rules::CALCULATED_LDL_TG_LIMIT)
+                || obs.out_of_range_flag() == Some("H");
+            if high {
+                tg_high = obs.pq_value().map(str::to_string).or(Some(String::new()));
+            }
+        }
+        let timing = self.obs(item::BLOOD_DRAW_TIMING).and_then(code_of);
+        let fasting_codes = rules::blood_draw_timing(self.table.generation).fasting;
+        let non_fasting = random_tg || timing.is_some_and(|t| !fasting_codes.contains(&t));
+        let (why_ja, why_en, value) = match (&tg_high, non_fasting) {
+            (Some(v), _) => (
+                format!("中性脂肪が{}mg/dL以上({v})", rules::CALCULATED_LDL_TG_LIMIT),
+                format!(
+                    "triglycerides are at least {} mg/dL ({v})",
+                    rules::CALCULATED_LDL_TG_LIMIT
+                ),
+                v.clone(),
+            ),
+            (None, true) => (
+                "空腹時の採血ではない".to_string(),
+                "the sample is not fasting".to_string(),
+                timing.unwrap_or("").to_string(),
+            ),
+            (None, false) => return,
+        };
+        out.push(finding_with_outcome(
+            "M-08",
+            Outcome::W,
+            self.file(),
+            &ldl.path,
+            &value,
+            &format!(
+                "LDLコレステロール(計算法)がありますが、{why_ja}ため計算法は使えません。Non-HDLコレステロールか直接法のLDLを記録してください"
+            ),
+            &format!(
+                "LDL cholesterol by calculation is recorded but {why_en}, so the calculation does not apply; record non-HDL cholesterol or a direct LDL"
+            ),
+        ));
+    }
+
+    /// M-10 (FORMAT.md §6.5): every item of a detailed-checkup series group (anaemia, ECG,
+    /// fundus, serum creatinine) must sit inside a group container (`code nullFlavor="NA"`)
+    /// with the table's relation (`COMP` for results, `RSON` for the reason and target-person
+    /// items; the table writes `RSON1` for the latter, read as `RSON`), and a container holds
+    /// only one group. M-10 rather than M-02 because a misplaced member means the detailed
+    /// checkup is not reported as the claim bills it (FR 01: the record is there, its
+    /// structure is wrong). Other series groups (chest X-ray …) are not judged: they are
+    /// optional items outside the specific checkup.
+    fn check_detailed_placement(&self, out: &mut Vec<Finding>) {
+        let detailed_group = |it: &'static CheckupItem| -> Option<&'static str> {
+            it.series_group
+                .as_deref()
+                .filter(|g| rules::detailed_checkups().iter().any(|k| k.group == *g))
+        };
+        let containers: Vec<&str> = self
+            .input
+            .observations
+            .iter()
+            .filter(|o| o.is_group_container())
+            .map(|o| o.path.as_str())
+            .collect();
+        // The series group of each container, from its first detailed member.
+        let mut container_group: Vec<(&str, &str)> = Vec::new();
+        for (obs, it) in &self.known {
+            let Some(group) = detailed_group(it) else {
+                continue;
+            };
+            let want = it.series_relation.as_deref().map_or("", |r| {
+                if r.starts_with("RSON") {
+                    "RSON"
+                } else {
+                    "COMP"
+                }
+            });
+            let (problem_ja, problem_en, value) = match &obs.group {
+                Some(m) if !containers.contains(&m.container_path.as_str()) => (
+                    "一連検査グループの容器(code nullFlavor=\"NA\")の中にありません".to_string(),
+                    "is not inside a series-group container (code nullFlavor=\"NA\")".to_string(),
+                    String::new(),
+                ),
+                None => (
+                    "一連検査グループの容器(code nullFlavor=\"NA\")の中にありません".to_string(),
+                    "is not inside a series-group container (code nullFlavor=\"NA\")".to_string(),
+                    String::new(),
+                ),
+                Some(m) if !want.is_empty() && m.relation != want => (
+                    format!("の関係コードが「{}」です(期待値: {want})", m.relation),
+                    format!("has relation {:?} (expected {want})", m.relation),
+                    m.relation.clone(),
+                ),
+                Some(m) => {
+                    let path = m.container_path.as_str();
+                    match container_group.iter().find(|(p, _)| *p == path) {
+                        None => {
+                            container_group.push((path, group));
+                            continue;
+                        }
+                        Some((_, g)) if *g == group => continue,
+                        Some((_, g)) => (
+                            format!("が別の一連検査グループ({g})の容器の中にあります"),
+                            format!("sits in the container of another series group ({g})"),
+                            (*g).to_string(),
+                        ),
+                    }
+                }
+            };
+            out.push(finding_with_reason(
+                "M-10",
+                ReturnReason::FormatDefect,
+                self.file(),
+                &obs.path,
+                &value,
+                &format!("詳細な健診の項目{}{problem_ja}", ja(it)),
+                &format!("The detailed-checkup {} {problem_en}", en(it)),
+            ));
         }
     }
 
