@@ -123,7 +123,7 @@ pub fn check_file(
 enum Printer<W: Write> {
     Text(W, Lang),
     Json(W),
-    Csv(CsvPrinter<W>),
+    Csv(Box<CsvPrinter<W>>),
 }
 
 impl<W: Write> Printer<W> {
@@ -151,7 +151,7 @@ pub fn run(args: CheckArgs) -> Result<Exit> {
     let mut printer = match args.format {
         Format::Text => Printer::Text(out, lang),
         Format::Json => Printer::Json(out),
-        Format::Csv => Printer::Csv(CsvPrinter::new(out, lang)?),
+        Format::Csv => Printer::Csv(Box::new(CsvPrinter::new(out, lang)?)),
     };
     let mut unreadable = 0usize;
     let mut all_accepted = true;

@@ -21,7 +21,7 @@ pub enum Lang {
 
 impl Lang {
     /// Picks the message of a finding in this language.
-    pub fn message<'a>(self, f: &'a Finding) -> &'a str {
+    pub fn message(self, f: &Finding) -> &str {
         match self {
             Lang::Ja => &f.message_ja,
             Lang::En => &f.message_en,
