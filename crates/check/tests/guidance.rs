@@ -154,6 +154,29 @@ fn u05_guidance_sequence() {
         ..Default::default()
     };
     assert_absent(&f.check_with(&config(), &reference), "U-05");
+
+    // An early termination (timing 3, 報告区分 23) needs the first claim in the history.
+    f.records[0]
+        .claim
+        .as_mut()
+        .unwrap()
+        .guidance()
+        .guidance_timing = "3".into();
+    if let Some(code) = f.records[0].doc.code.as_mut() {
+        code.code = "23".into();
+    }
+    let reference = TestReference {
+        records: Some(Vec::new()),
+        ..Default::default()
+    };
+    let r = f.check_with(&config(), &reference);
+    assert_found(&r, "U-05");
+    assert_absent(&r, "H-01");
+    let reference = TestReference {
+        records: Some(vec![earlier("1", RecordState::Paid)]),
+        ..Default::default()
+    };
+    assert_absent(&f.check_with(&config(), &reference), "U-05");
 }
 
 #[test]

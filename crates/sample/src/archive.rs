@@ -275,6 +275,7 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
 
     // Guidance archives (実施区分 2): first sessions and final evaluations, one month each.
     let mut guidance_deck = 0usize;
+    let mut sequence_deck = 0usize;
     for g in 0..config.guidance_archives {
         let mut arng = rng.fork();
         let month_index = (g % 12) as u32;
@@ -315,7 +316,14 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
             let guidance_voucher = format!("{:02}2{serial:08}", fy % 100);
             let pattern = (record_counter % 6) as u8 + 1;
             record_counter += 1;
-            let timing = if arng.chance(0.4) { 2 } else { 1 };
+            // Mostly first sessions and final evaluations; some early terminations
+            // (積極的支援 only, else a final evaluation) and incomplete initial interviews.
+            let timing = match arng.unit() {
+                x if x < 0.35 => 2,
+                x if x < 0.5 => 3,
+                x if x < 0.6 => 5,
+                _ => 1,
+            };
             drafts.push(guidance::build_guidance_record(
                 &mut arng,
                 &ctx,
@@ -329,9 +337,30 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
             )?);
         }
         let mut injected = Vec::new();
+        let mut sequence_plan = Vec::new();
         if config.defect_rate > 0.0 {
-            for d in &mut drafts {
+            for (i, d) in drafts.iter_mut().enumerate() {
                 if arng.chance(config.defect_rate) {
+                    // With the history loaded, every third defective record gets a sequence
+                    // defect (U-05) when one fits its timing.
+                    if config.reference_defects && sequence_deck % 3 == 0 {
+                        let n = reference::GuidanceSequenceDefect::ALL.len();
+                        let fitting = (0..n)
+                            .filter_map(|k| {
+                                reference::GuidanceSequenceDefect::ALL
+                                    .get((sequence_deck / 3 + k) % n)
+                                    .copied()
+                            })
+                            .find(|g| g.fits(d));
+                        sequence_deck += 1;
+                        if let Some(defect) = fitting {
+                            injected.push(defect.describe(d));
+                            sequence_plan.push((i, defect));
+                            continue;
+                        }
+                    } else {
+                        sequence_deck += 1;
+                    }
                     let n = guidance::GuidanceDefect::ALL.len();
                     let defect = (0..n)
                         .filter_map(|k| {
@@ -419,6 +448,11 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
             })
             .collect();
         let mut sample_reference = reference::guidance_rows(&drafts);
+        for (i, defect) in sequence_plan {
+            if let Some(d) = drafts.get(i) {
+                defect.apply_to_rows(d, &mut sample_reference);
+            }
+        }
         sample_reference.institution = institution.number.clone();
         sample_reference.fiscal_year = fy;
         sample_reference.contracts = contracts.clone();

@@ -10,6 +10,7 @@
 use crate::people::Sex;
 use crate::rng::Rng;
 use daiko_format::Generation;
+use daiko_format::model::oid;
 use daiko_format::xml::Element;
 
 /// Blood-draw timing (採血時間（食後）).
@@ -121,6 +122,28 @@ pub struct Clinical {
     pub symptoms: Option<&'static str>,
     pub uric10: Option<u32>,
     pub details: Vec<DetailTest>,
+    /// A result beyond the input range (入力範囲外, FORMAT.md §6.4), written as the clamped
+    /// number followed by an H/L flag.
+    pub out_of_range: Option<OutOfRange>,
+}
+
+/// Which result of a record lies beyond the input range. The MHLW input-range table is not
+/// available [UNK], so the limits are assumptions that fit the item's format mask: γ-GT at
+/// or above 5000 U/L (above the 3000 U/L plausibility ceiling of M-12, so the sample shows
+/// that a flagged result is exempt from it) and AST at or below 5 U/L.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutOfRange {
+    /// γ-GT 5000 U/L 以上 (H).
+    GgtHigh,
+    /// AST 5 U/L 以下 (L).
+    AstLow,
+}
+
+impl OutOfRange {
+    /// Assumed upper input limit of γ-GT (U/L).
+    pub const GGT_LIMIT: u32 = 5000;
+    /// Assumed lower input limit of AST (U/L).
+    pub const AST_LIMIT: u32 = 5;
 }
 
 /// Rounds half up and clamps into `lo..=hi`.
@@ -321,8 +344,20 @@ impl Clinical {
             symptoms,
             uric10: None,
             details: Vec::new(),
+            out_of_range: None,
         };
         c.draw_details(rng, age);
+        // Drawn last so that the other results of a seed stay as they were.
+        c.out_of_range = match rng.unit() {
+            x if x < 0.02 => Some(OutOfRange::GgtHigh),
+            x if x < 0.03 => Some(OutOfRange::AstLow),
+            _ => None,
+        };
+        match c.out_of_range {
+            Some(OutOfRange::GgtHigh) => c.ggt = OutOfRange::GGT_LIMIT,
+            Some(OutOfRange::AstLow) => c.ast = OutOfRange::AST_LIMIT,
+            None => {}
+        }
         c
     }
 
@@ -508,6 +543,8 @@ pub struct Obs {
     pub author: Option<String>,
     /// 未実施: `negationInd="true"` and no value.
     pub negated: bool,
+    /// Beyond the input range: `H` (以上) or `L` (以下), written as a second value.
+    pub out_of_range: Option<&'static str>,
 }
 
 impl Obs {
@@ -521,7 +558,16 @@ impl Obs {
             range: None,
             author: None,
             negated: false,
+            out_of_range: None,
         }
+    }
+    /// Marks the (clamped) number as beyond the input range: FORMAT.md §6.4 writes the PQ,
+    /// then a CD `H`/`L` of HL7 ObservationInterpretation, and no reference range.
+    fn beyond_input_range(mut self, flag: &'static str) -> Obs {
+        self.out_of_range = Some(flag);
+        self.interpretation = None;
+        self.range = None;
+        self
     }
     fn method(mut self, m: &str) -> Obs {
         self.method = Some(m.to_owned());
@@ -838,26 +884,30 @@ pub fn checkup_entries(
         );
     }
     // 肝機能
-    push(
-        pq(codes::AST, "GOT（AST）", c.ast.to_string(), "U/L")
+    push(match c.out_of_range {
+        Some(OutOfRange::AstLow) => pq(codes::AST, "GOT（AST）", c.ast.to_string(), "U/L")
+            .method("3B03510000")
+            .beyond_input_range("L"),
+        _ => pq(codes::AST, "GOT（AST）", c.ast.to_string(), "U/L")
             .method("3B03510000")
             .ranged(10, 30, 1),
-    );
+    });
     push(
         pq("3B045000002327201", "GPT（ALT）", c.alt.to_string(), "U/L")
             .method("3B04510000")
             .ranged(10, 30, 1),
     );
-    push(
-        pq(
-            "3B090000002327101",
-            "γ-GT（γ-GTP）",
-            c.ggt.to_string(),
-            "U/L",
-        )
-        .method("3B09010000")
-        .ranged(0, 50, 1),
-    );
+    let ggt = pq(
+        "3B090000002327101",
+        "γ-GT（γ-GTP）",
+        c.ggt.to_string(),
+        "U/L",
+    )
+    .method("3B09010000");
+    push(match c.out_of_range {
+        Some(OutOfRange::GgtHigh) => ggt.beyond_input_range("H"),
+        _ => ggt.ranged(0, 50, 1),
+    });
     // 血糖
     if let Some(g) = c.fpg {
         push(
@@ -1270,6 +1320,15 @@ fn observation_element(o: &Obs) -> Element {
         return el;
     }
     el = el.child(value_element(&o.value));
+    if let Some(flag) = o.out_of_range {
+        el = el.child(
+            Element::new("value")
+                .attr("xsi:type", "CD")
+                .attr("code", flag)
+                .attr("codeSystem", oid::HL7_INTERPRETATION)
+                .attr("displayName", if flag == "H" { "以上" } else { "以下" }),
+        );
+    }
     if let Some(i) = o.interpretation {
         el = el.child(Element::new("interpretationCode").attr("code", i));
     }

@@ -497,11 +497,15 @@ impl RecordDefect {
             ClaimAmountWrong => claim >= 1_000,
             ChargeCodeCarriesValue => d.bill.basic.is_some_and(|b| b.rule == CopaymentRule::None),
             CopaymentNotSixDigits => d.amounts.basic.is_some(),
-            Implausible => d.entries.iter().any(|e| e.has_code(GGT)),
+            // A flagged (out-of-input-range) γ-GT is exempt from M-12.
+            Implausible => {
+                d.entries.iter().any(|e| e.has_code(GGT))
+                    && d.clinical.out_of_range != Some(crate::clinical::OutOfRange::GgtHigh)
+            }
             FormatMask | OneOfGroupMissing => d.entries.iter().any(|e| e.has_code(codes::AST)),
             CodeOutsideSystem => !d.clinical.urine_not_performed,
-            // A higher BMI would make the omitted waist a defect too (M-08).
-            BmiInconsistent => !d.clinical.waist_omitted,
+            // A higher BMI would make the omitted or self-reported waist a defect too (M-08).
+            BmiInconsistent => !d.clinical.waist_omitted && !d.clinical.waist_self_reported,
             UnitMismatch => d.entries.iter().any(|e| e.has_code(codes::HDL)),
             ZeroClaim => d.bill.other_program == 0 && d.dock.is_none(),
             _ => true,
@@ -652,6 +656,7 @@ impl RecordDefect {
                     range: None,
                     author: None,
                     negated: false,
+                    out_of_range: None,
                 };
                 let at = d.entries.len().min(8);
                 d.entries.insert(at, EntrySpec::Single(obs));
@@ -708,6 +713,7 @@ impl RecordDefect {
                     range: None,
                     author: None,
                     negated: false,
+                    out_of_range: None,
                 };
                 d.entries.insert(pos, EntrySpec::Single(obs));
             }

@@ -1,6 +1,17 @@
 //! Guidance archives (実施区分 2): first claims (保健指導実施時点 1, 初回面接) and final
-//! evaluations (2, 実績評価 about three months later) of 積極的支援 and 動機付け支援, each
-//! with its guidance CDA (hg08) and guidance claim (gc08).
+//! evaluations (2, 実績評価 about three months later) of 積極的支援 and 動機付け支援, early
+//! terminations (3, 途中終了) of 積極的支援 and claims for an initial interview that was
+//! not completed (5, 初回面接未完了), each with its guidance CDA (hg08, 報告区分 2 + timing)
+//! and guidance claim (gc08).
+//!
+//! Timing 3 is made for 積極的支援 only: it is the stop of the continuous support, which
+//! 動機付け支援 does not have. Its CDA reports the support performed so far (section 90070,
+//! fewer points than planned) and no evaluation; it is paid by the amount of support done
+//! (the final share × points done ÷ points planned, rounded down to a whole percent), so the
+//! sample contracts carry no fixed share for it. Timing 5 reports the interview as far as it
+//! went (section 90030 without a plan) and is paid the contract's `share:5` (half the first
+//! share in the samples; the split is a contract parameter, BUSINESS.md §6.4). These
+//! payment rules are the samples' own assumptions, not MHLW text.
 //!
 //! The CDA body follows the layout of the shared guidance example (sections 90010, 90030
 //! and 90070; FORMAT.md §7 marks parts of it as inferred); the final evaluation puts the
@@ -21,7 +32,8 @@ use daiko_format::*;
 #[derive(Debug, Clone)]
 pub struct GuidanceDraft {
     pub stem: String,
-    /// 保健指導実施時点: 1 first session, 2 final evaluation.
+    /// 保健指導実施時点: 1 first session, 2 final evaluation, 3 early termination, 5 initial
+    /// interview not completed.
     pub timing: u8,
     /// Date of the first session (for a final evaluation, about three months earlier).
     pub first_session: Date,
@@ -109,8 +121,9 @@ fn section(code: &str, title: &str, entries: Vec<Element>) -> Section {
 /// Item codes the guidance defects refer to.
 pub const PLAN_WEEKS: &str = "1021000020";
 
-/// Builds one guidance record at `timing` (1 first session, 2 final evaluation).
-/// `pattern` is the co-payment pattern (1-6).
+/// Builds one guidance record at `timing` (1 first session, 2 final evaluation, 3 early
+/// termination, 5 initial interview not completed). A timing 3 asked for a person who gets
+/// 動機付け支援 becomes a final evaluation (2). `pattern` is the co-payment pattern (1-6).
 #[allow(clippy::too_many_arguments)]
 pub fn build_guidance_record(
     rng: &mut Rng,
@@ -130,15 +143,19 @@ pub fn build_guidance_record(
         }
         d
     };
-    // A final evaluation comes about three months after the first session.
-    let first_session = if timing == 2 {
+    // A final evaluation comes about three months after the first session, an early
+    // termination one to two and a half months after it.
+    let days_before = match timing {
+        2 => rng.range(88, 100),
+        3 => rng.range(30, 80),
+        _ => 0,
+    };
+    let first_session = {
         let mut d = start;
-        for _ in 0..rng.range(88, 100) {
+        for _ in 0..days_before {
             d = d.minus_one_day();
         }
         d
-    } else {
-        start
     };
     let sex = if rng.chance(0.6) {
         Sex::Male
@@ -169,6 +186,7 @@ pub fn build_guidance_record(
     } else {
         2
     };
+    let timing = if timing == 3 && level != 1 { 2 } else { timing };
     let person = Person {
         sex,
         name: people::kana_name(rng, sex),
@@ -322,6 +340,64 @@ pub fn build_guidance_record(
                 int(points),
             )));
         sections.push(section("90070", "指導集計情報", vec![totals]));
+    }
+    // Points of continuous support done before an early termination: at least half the
+    // planned sessions (so that the instalment stays above any fixed co-payment and the
+    // claim is not zero), fewer than all of them.
+    let points_done = if timing == 3 {
+        let sessions = points / 30;
+        30 * rng.range((sessions / 2).max(1), sessions.saturating_sub(1).max(1))
+    } else {
+        points
+    };
+    if timing == 5 {
+        // 初回面接未完了: the interview as far as it went, no plan and no planned totals.
+        sections.retain(|s| s.code.code != "90070");
+        for s in &mut sections {
+            if s.code.code == "90030" {
+                s.entries.truncate(1);
+            }
+        }
+    }
+    if timing == 3 {
+        // 途中終了: the continuous support performed until the stop; no evaluation.
+        sections.retain(|s| s.code.code == "90010");
+        let sessions = points_done / 30;
+        let done = Element::new("act")
+            .attr("classCode", "ACT")
+            .attr("moodCode", "EVN")
+            .child(Element::new("code").attr("nullFlavor", "NA"))
+            .child(comp(obs(
+                "1042800117",
+                "実施上の継続的な支援の実施回数",
+                "EVN",
+                int(sessions),
+            )))
+            .child(comp(obs(
+                "1042101117",
+                "実施上の継続的な支援の実施回数（個別支援A）",
+                "EVN",
+                int(sessions),
+            )))
+            .child(comp(obs(
+                "1042101113",
+                "同上の合計実施時間（個別支援A）",
+                "EVN",
+                pq(sessions * 30, "min"),
+            )))
+            .child(comp(obs(
+                "1042100114",
+                "継続的な支援によるポイント（支援A）",
+                "EVN",
+                int(points_done),
+            )))
+            .child(comp(obs(
+                "1042800114",
+                "継続的な支援によるポイント（合計）",
+                "EVN",
+                int(points_done),
+            )));
+        sections.push(section("90070", "指導集計情報", vec![done]));
     }
     if timing == 2 {
         // 実績評価 (3 months after the first session): the evaluation replaces the plan,
@@ -519,10 +595,13 @@ pub fn build_guidance_record(
     } else {
         terms.guidance_motivational
     };
-    let rate = if timing == 2 {
-        100 - terms.first_share.min(100)
-    } else {
-        terms.first_share
+    let final_share = 100 - terms.first_share.min(100);
+    let rate = match timing {
+        2 => final_share,
+        // Paid by the support done (see the module doc).
+        3 => final_share * u64::from(points_done) / u64::from(points.max(1)),
+        5 => terms.first_share / 2,
+        _ => terms.first_share,
     };
     let calculated = money::guidance_calculated_amount(unit_price, rate)?;
     // The co-payment is charged per instalment on this timing's calculated amount
@@ -572,8 +651,9 @@ pub fn build_guidance_record(
                 value: rate.to_string(),
                 unit: Some("%".into()),
             },
-            point_count_completed: (timing == 2 && level == 1).then(|| points.to_string()),
-            point_count_intended: (level == 1).then(|| points.to_string()),
+            point_count_completed: (matches!(timing, 2 | 3) && level == 1)
+                .then(|| points_done.to_string()),
+            point_count_intended: (level == 1 && timing != 5).then(|| points.to_string()),
             calculated_amount: Money::yen(amounts.calculated_amount),
             payment_status: status.into(),
             payment_amount: Money::yen(amounts.payment_amount),
@@ -605,7 +685,7 @@ pub enum GuidanceDefect {
     PlanMissing,
     /// The first claim carries completed points.
     CompletedPoints,
-    /// 報告区分 22 (final evaluation) on a first claim.
+    /// 報告区分 22 on a first claim, or 21 on any other timing.
     ReportKind,
 }
 
@@ -670,7 +750,7 @@ impl GuidanceDefect {
                     "guidance-report-kind",
                     &["H-01"],
                     both,
-                    "報告区分 does not match guidanceTiming (22 with 1, or 21 with 2)",
+                    "報告区分 does not match guidanceTiming (22 with 1, or 21 with 2, 3 or 5)",
                 )
             }
         };

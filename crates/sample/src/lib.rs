@@ -7,10 +7,11 @@
 //! reasons, the questionnaire, 階層化 consistent with the values, the occasional urine test
 //! not performed or waist omitted at BMI < 20), claims of every 請求区分 (basic, detailed,
 //! additional, 人間ドック) whose co-payments are computed with [`daiko_format::money`] over
-//! all six co-payment patterns, and the index and summary that match them. Guidance
-//! archives (実施区分 2) carry first-session and final-evaluation claims of 積極的 and
-//! 動機付け支援. Output is
-//! deterministic for a seed.
+//! all six co-payment patterns, and the index and summary that match them. About 3 % of
+//! checkups carry a result beyond the input range (a clamped PQ then an H/L flag, FORMAT.md
+//! §6.4). Guidance archives (実施区分 2) carry first-session and final-evaluation claims of
+//! 積極的 and 動機付け支援, early terminations (timing 3) and incomplete initial interviews
+//! (timing 5). Output is deterministic for a seed.
 //!
 //! Alongside the archives, [`write_to_dir`] writes the reference data that agrees with
 //! them (client insurers, the institution, voucher ledgers, coverage, contracts with their
@@ -94,7 +95,8 @@ pub struct SampleConfig {
     /// Insurer numbers (8 digits) the persons belong to.
     pub insurers: Vec<String>,
     /// Also inject defects that only a check with the reference folder (`reference/`, see
-    /// [`write_to_dir`]) can find (C-09, C-11, C-13, D-03 … D-06, U-01, U-03).
+    /// [`write_to_dir`]) can find (C-09, C-11, C-13, D-03 … D-06, U-01, U-03, and the
+    /// guidance sequence U-05).
     pub reference_defects: bool,
 }
 

@@ -285,6 +285,9 @@ pub fn reference_files(
             rows.push(("guidance:2".into(), c.guidance_motivational.to_string()));
             rows.push(("share:1".into(), c.first_share.to_string()));
             rows.push(("share:2".into(), (100 - c.first_share.min(100)).to_string()));
+            // 初回面接未完了: half the first share (the samples' contract term). Early
+            // termination (3) is paid by the support done, so it has no fixed share.
+            rows.push(("share:5".into(), (c.first_share / 2).to_string()));
             rows.push((
                 "other_program".into(),
                 if c.other_program { "1" } else { "0" }.into(),
@@ -435,6 +438,90 @@ impl ReferenceDefect {
                 false,
                 "records.csv holds a live checkup of the same person this fiscal year",
             ),
+        }
+    }
+}
+
+/// Guidance sequence defects (U-05) that only the agency's history shows; injected only
+/// with [`crate::SampleConfig::reference_defects`], on guidance records without another
+/// defect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuidanceSequenceDefect {
+    /// A final evaluation or early termination whose first-session claim is missing from
+    /// records.csv.
+    FinalWithoutFirst,
+    /// A first-session claim whose voucher already has a paid first-session claim in
+    /// records.csv.
+    SecondFirstSession,
+}
+
+impl GuidanceSequenceDefect {
+    pub const ALL: &'static [GuidanceSequenceDefect] = &[
+        GuidanceSequenceDefect::FinalWithoutFirst,
+        GuidanceSequenceDefect::SecondFirstSession,
+    ];
+
+    /// Whether the defect fits a record of this timing.
+    pub fn fits(self, d: &GuidanceDraft) -> bool {
+        match self {
+            GuidanceSequenceDefect::FinalWithoutFirst => matches!(d.timing, 2 | 3),
+            GuidanceSequenceDefect::SecondFirstSession => d.timing == 1,
+        }
+    }
+
+    /// The manifest entry (U-05 at the claim; S-08 when the record is returned).
+    pub fn describe(self, d: &GuidanceDraft) -> InjectedDefect {
+        let (kind, description) = match self {
+            GuidanceSequenceDefect::FinalWithoutFirst => (
+                "guidance-final-without-first",
+                "records.csv has no first-session claim for this final or stopped guidance",
+            ),
+            GuidanceSequenceDefect::SecondFirstSession => (
+                "guidance-second-first-session",
+                "records.csv already holds a paid first-session claim of this guidance voucher",
+            ),
+        };
+        InjectedDefect {
+            kind: kind.into(),
+            codes: vec!["U-05".into()],
+            may_also: vec!["S-08".into()],
+            files: vec![d.data_path(), d.claim_path()],
+            description: description.into(),
+        }
+    }
+
+    /// Makes the history disagree with the record.
+    pub fn apply_to_rows(self, d: &GuidanceDraft, r: &mut SampleReference) {
+        let c = &d.claim;
+        let insurer = &c.subject.insurance_card.insurer_number.extension;
+        let voucher = c
+            .card
+            .id
+            .as_ref()
+            .map(|i| i.extension.clone())
+            .unwrap_or_default();
+        match self {
+            GuidanceSequenceDefect::FinalWithoutFirst => r.prior_records.retain(|p| {
+                !(p.insurer_number == *insurer
+                    && p.voucher_number == voucher
+                    && p.guidance_timing == "1")
+            }),
+            GuidanceSequenceDefect::SecondFirstSession => {
+                // The earlier first session, a month before this one.
+                let mut earlier = d.first_session;
+                for _ in 0..30 {
+                    earlier = earlier.minus_one_day();
+                }
+                r.prior_records.push(PriorRecordRow {
+                    insurer_number: insurer.clone(),
+                    card_number: c.subject.insurance_card.number.extension.clone(),
+                    voucher_number: voucher,
+                    service_event_type: "2".into(),
+                    guidance_timing: "1".into(),
+                    service_date: earlier.ymd(),
+                    state: "paid".into(),
+                })
+            }
         }
     }
 }
@@ -662,7 +749,7 @@ pub fn guidance_rows(drafts: &[GuidanceDraft]) -> SampleReference {
             symbol,
             &card.number.extension,
         ));
-        if d.timing == 2 {
+        if matches!(d.timing, 2 | 3) {
             // The first session of this programme was received (and paid) before (U-05).
             r.prior_records.push(PriorRecordRow {
                 insurer_number: card.insurer_number.extension.clone(),

@@ -426,10 +426,10 @@ fn special_cases_appear_in_a_large_sample() {
         ["1", "2"].iter().map(|s| s.to_string()).collect(),
         "guidance levels"
     );
-    // First sessions and final evaluations.
+    // First sessions, final evaluations, early terminations, incomplete initial interviews.
     assert_eq!(
         timings,
-        ["1", "2"].iter().map(|s| s.to_string()).collect(),
+        ["1", "2", "3", "5"].iter().map(|s| s.to_string()).collect(),
         "guidance timings"
     );
 }

@@ -90,6 +90,13 @@ pub fn check_history(
                         "初回の請求がないまま実績評価の請求です",
                         "a final-evaluation claim without a first-session claim",
                     ))
+                } else if timing == "3" && !has("1") {
+                    // An early termination stops guidance that started with a first
+                    // session, so it needs the first claim just as a final evaluation does.
+                    Some((
+                        "初回の請求がないまま途中終了の請求です",
+                        "an early-termination claim without a first-session claim",
+                    ))
                 } else {
                     None
                 };
