@@ -179,6 +179,58 @@ fn a06_unexpected_entries() {
     assert_absent(&checkup(1).check(), "A-06");
 }
 
+/// The archive of `f` with extra entries written at the ZIP root (beside the top folder).
+fn zip_with_root_entries(f: &Fixture, root: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default();
+    for (p, b) in f.files() {
+        w.start_file(format!("{}/{p}", f.name.base()), opts)
+            .unwrap();
+        w.write_all(&b).unwrap();
+    }
+    for (name, bytes) in root {
+        if name.ends_with('/') {
+            w.add_directory(name.trim_end_matches('/'), opts).unwrap();
+        } else {
+            w.start_file(*name, opts).unwrap();
+            w.write_all(bytes).unwrap();
+        }
+    }
+    w.finish().unwrap().into_inner()
+}
+
+#[test]
+fn a06_unexpected_top_level_file() {
+    // A file beside the top folder, at the root of the ZIP: an unknown file, so a warning;
+    // it is not a second top folder (A-03 counts folders only).
+    let f = checkup(1);
+    let bytes = zip_with_root_entries(&f, &[("readme.txt", b"hello")]);
+    let r = check_bytes(&f.file_name(), bytes, &f.config());
+    let a06 = assert_outcome(&r, "A-06", Outcome::W, None);
+    assert_eq!(a06.value, "readme.txt");
+    assert_absent(&r, "A-03");
+    assert_eq!(r.verdict, Verdict::Accepted, "{}", dump(&r));
+    // A folder inside the top folder that the layout does not have rejects the archive.
+    let mut g = checkup(1);
+    g.extra.push(("OTHER/".into(), Vec::new()));
+    let bytes = {
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default();
+        for (p, b) in g.files() {
+            let name = format!("{}/{p}", g.name.base());
+            if p.ends_with('/') {
+                w.add_directory(name.trim_end_matches('/'), opts).unwrap();
+            } else {
+                w.start_file(name, opts).unwrap();
+                w.write_all(&b).unwrap();
+            }
+        }
+        w.finish().unwrap().into_inner()
+    };
+    let r = check_bytes(&g.file_name(), bytes, &g.config());
+    assert_outcome(&r, "A-06", Outcome::AR, None);
+}
+
 #[test]
 fn a07_xsd_folder_missing() {
     let mut f = checkup(1);

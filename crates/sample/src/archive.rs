@@ -121,10 +121,19 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
         } else {
             None
         };
+        // T-06 (reference defects only): the agency's history already holds an archive of
+        // this name. It rejects the whole archive, so it is an archive-level defect and the
+        // archive carries no record defects.
+        let already_received = archive_defect.is_none()
+            && a > 0
+            && config.reference_defects
+            && config.defect_rate > 0.0
+            && arng.chance(config.defect_rate / 2.0);
+        let archive_level = archive_defect.is_some() || already_received;
         let mut patches: Vec<(String, FilePatch)> = Vec::new();
         let mut dropped: Vec<String> = Vec::new();
         let mut taken = vec![false; drafts.len()];
-        if archive_defect.is_none() && config.defect_rate > 0.0 {
+        if !archive_level && config.defect_rate > 0.0 {
             let plan = defects::plan_records(
                 &mut arng,
                 &drafts,
@@ -157,7 +166,7 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
         }
         // Reference defects: on records without another defect.
         let mut reference_plan = Vec::new();
-        if archive_defect.is_none() && config.reference_defects && config.defect_rate > 0.0 {
+        if !archive_level && config.reference_defects && config.defect_rate > 0.0 {
             for (i, d) in drafts.iter_mut().enumerate() {
                 if taken[i] || !arng.chance(config.defect_rate) {
                     continue;
@@ -239,6 +248,16 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
                 d.files = vec![name.clone()];
             }
             injected.push(d);
+        }
+        if already_received {
+            sample_reference.received_archives.push(name.clone());
+            injected.push(InjectedDefect {
+                kind: "archive-already-received".into(),
+                codes: vec!["T-06".into()],
+                may_also: Vec::new(),
+                files: vec![name.clone()],
+                description: "archives.csv already holds an archive of this name".into(),
+            });
         }
 
         let mut entries = vec![

@@ -985,6 +985,8 @@ pub enum ArchiveDefect {
     NameDate,
     PathTraversal,
     StrayFile,
+    /// A file at the root of the ZIP, beside the top folder (A-06, a warning).
+    RootFile,
     IndexInteractionType,
     IndexSender,
     IndexReceiver,
@@ -1017,6 +1019,7 @@ impl ArchiveDefect {
         ArchiveDefect::NameDate,
         ArchiveDefect::PathTraversal,
         ArchiveDefect::StrayFile,
+        ArchiveDefect::RootFile,
         ArchiveDefect::IndexInteractionType,
         ArchiveDefect::IndexSender,
         ArchiveDefect::IndexReceiver,
@@ -1095,6 +1098,20 @@ impl ArchiveDefect {
                         &[],
                         ARCHIVE,
                         "the top folder holds a file that is not part of the format",
+                    )
+                }
+                RootFile => {
+                    extra.push(Entry {
+                        path: "readme.txt".into(),
+                        bytes: b"sent by the checkup institution\n".to_vec(),
+                        raw: true,
+                    });
+                    (
+                        "root-file",
+                        &["A-06"],
+                        &[],
+                        ARCHIVE,
+                        "a file at the root of the ZIP, beside the top folder",
                     )
                 }
                 IndexInteractionType => {

@@ -95,8 +95,8 @@ pub struct SampleConfig {
     /// Insurer numbers (8 digits) the persons belong to.
     pub insurers: Vec<String>,
     /// Also inject defects that only a check with the reference folder (`reference/`, see
-    /// [`write_to_dir`]) can find (C-09, C-11, C-13, D-03 … D-06, U-01, U-03, and the
-    /// guidance sequence U-05).
+    /// [`write_to_dir`]) can find (C-09, C-11, C-13, D-03 … D-06, U-01, U-03, the
+    /// guidance sequence U-05, and T-06: an archive whose name is already in archives.csv).
     pub reference_defects: bool,
 }
 

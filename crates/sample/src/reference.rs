@@ -146,6 +146,9 @@ pub struct SampleReference {
     pub vouchers: Vec<VoucherRow>,
     pub coverage: Vec<CoverageRow>,
     pub prior_records: Vec<PriorRecordRow>,
+    /// Archive names the agency received before (archives.csv; T-06).
+    #[serde(default)]
+    pub received_archives: Vec<String>,
 }
 
 fn csv_line(out: &mut String, cells: &[&str]) {
@@ -339,6 +342,9 @@ pub fn reference_files(
     }
     let mut archives = String::new();
     csv_line(&mut archives, &["archive_name", "sha256"]);
+    for name in parts.iter().flat_map(|p| &p.received_archives) {
+        csv_line(&mut archives, &[name, ""]);
+    }
 
     vec![
         ("insurers.csv", insurers),

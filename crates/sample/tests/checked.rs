@@ -393,6 +393,23 @@ fn every_reference_defect_is_reported_with_its_code() {
 }
 
 #[test]
+fn archive_defects_seen_only_with_the_history_are_reported() {
+    // T-06 (an archive of the same name received before) is dealt only with reference
+    // defects; the root-level file with any archive defect.
+    let cfg = SampleConfig {
+        archives: 40,
+        records: 3,
+        seed: 71,
+        defect_rate: 0.5,
+        reference_defects: true,
+        ..SampleConfig::default()
+    };
+    let kinds = every_defect_is_reported_with(&cfg, true);
+    assert!(kinds.contains("archive-already-received"), "{kinds:?}");
+    assert!(kinds.contains("root-file"), "{kinds:?}");
+}
+
+#[test]
 fn clean_samples_of_many_seeds_have_no_errors_or_warnings() {
     // Rare combinations (boundary values, waist omitted, urine not performed, docks, other
     // programmes, caps that bind) over many seeds: none may produce a finding.
