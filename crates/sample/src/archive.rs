@@ -362,7 +362,7 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
                 if arng.chance(config.defect_rate) {
                     // With the history loaded, every third defective record gets a sequence
                     // defect (U-05) when one fits its timing.
-                    if config.reference_defects && sequence_deck % 3 == 0 {
+                    if config.reference_defects && sequence_deck.is_multiple_of(3) {
                         let n = reference::GuidanceSequenceDefect::ALL.len();
                         let fitting = (0..n)
                             .filter_map(|k| {
