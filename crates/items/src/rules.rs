@@ -40,8 +40,6 @@ pub mod code {
     pub const BLOOD_DRAW_TIMING: &str = "9N141000000000011";
     /// LDLコレステロール, method 4 計算法 (Friedewald: TC − HDL − TG/5).
     pub const LDL_CALCULATED: &str = "3F077000002391901";
-    /// Non-HDLコレステロール
-    pub const NON_HDL: &str = "3F069000002391901";
     /// メタボリックシンドローム判定
     pub const METABOLIC_JUDGEMENT: &str = "9N501000000000011";
     /// 保健指導レベル
