@@ -8,6 +8,7 @@
 use roxmltree::{Document, Node};
 
 use crate::Violation;
+use crate::memo::{Key, Memo};
 use crate::model::*;
 use crate::simple::{self, is_xml_ws};
 
@@ -22,6 +23,9 @@ pub(crate) fn run(doc: &Document<'_>, rules: &SchemaRules, set_bit: u8) -> Vec<V
         out: Vec::new(),
         work: Vec::with_capacity(64),
         ids: None,
+        memo: Memo::take(),
+        key: Key::default(),
+        kids: Vec::new(),
     };
     let root = doc.root_element();
     match find_global(rules, v.ctx, root) {
@@ -42,10 +46,12 @@ pub(crate) fn run(doc: &Document<'_>, rules: &SchemaRules, set_bit: u8) -> Vec<V
     while let Some((node, ty)) = v.work.pop() {
         v.element(node, ty);
     }
-    if v.out.len() > 1 {
-        v.out.sort_by_key(|x| (x.line, x.column));
+    let Validator { mut out, memo, .. } = v;
+    memo.put_back();
+    if out.len() > 1 {
+        out.sort_by_key(|x| (x.line, x.column));
     }
-    v.out
+    out
 }
 
 fn find_global(rules: &SchemaRules, ctx: u8, node: Node<'_, '_>) -> Option<&'static Element> {
@@ -82,6 +88,12 @@ struct Validator<'r, 'a, 'input> {
     work: Vec<(Node<'a, 'input>, TypeRef)>,
     /// xs:ID values seen so far (created on the first ID: most documents have none).
     ids: Option<std::collections::HashSet<&'a str>>,
+    /// Content-model matches remembered across elements and documents.
+    memo: Memo,
+    /// The child names of the element being matched (reused buffer).
+    key: Key,
+    /// Its child elements (reused buffer).
+    kids: Vec<Node<'a, 'input>>,
 }
 
 /// Result of matching one term against the children at the cursor.
@@ -445,10 +457,60 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
     }
 
     fn children(&mut self, node: Node<'a, 'input>, model: &'static Particle, element_only: bool) {
-        let mut cur = Cursor::new(node, self.rules.namespace, element_only);
         let ns = self.rules.namespace;
+        let model_id = std::ptr::from_ref(model) as usize;
+        // one pass over the children: their names (as the matcher sees them) and stray text
+        self.key.clear();
+        self.kids.clear();
+        let mut stray = None;
+        let mut child = node.first_child();
+        while let Some(n) = child {
+            if n.is_element() {
+                let t = n.tag_name();
+                self.key.push(if t.namespace() == Some(ns) {
+                    t.name()
+                } else {
+                    ""
+                });
+                self.kids.push(n);
+            } else if element_only
+                && stray.is_none()
+                && n.is_text()
+                && !simple::all_xml_ws(n.text().unwrap_or(""))
+            {
+                stray = Some(n);
+            }
+            child = n.next_sibling();
+        }
+        if let Some(types) = self.memo.get(model_id, self.ctx, &self.key)
+            && types.len() == self.kids.len()
+        {
+            self.work
+                .extend(self.kids.iter().copied().zip(types.iter().copied()));
+            if let Some(text) = stray {
+                self.stray_text(node, text);
+            }
+            return;
+        }
+
+        let mut cur = Cursor::new(node, ns, element_only);
+        let start = self.work.len();
+        let reported = self.out.len();
         let outcome = self.particle(model, &mut cur, ns);
         cur.finish();
+        // a clean match of every child is remembered for the next element of this shape
+        if matches!(outcome, Ok(Outcome::Consumed | Outcome::Empty))
+            && cur.next.is_none()
+            && self.out.len() == reported
+            && self.work.len() - start == self.kids.len()
+            && self.work[start..]
+                .iter()
+                .zip(self.kids.iter())
+                .all(|((a, _), b)| a == b)
+        {
+            let types: Box<[TypeRef]> = self.work[start..].iter().map(|(_, t)| *t).collect();
+            self.memo.insert(model_id, self.ctx, &self.key, types);
+        }
         if let Some(text) = cur.stray_text {
             self.stray_text(node, text);
         }

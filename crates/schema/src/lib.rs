@@ -77,6 +77,7 @@ pub struct Violation {
 mod cda;
 mod claims;
 mod engine;
+mod memo;
 #[allow(dead_code)] // parts of the vocabulary are used by the CDA rules only
 mod model;
 mod simple;
