@@ -8,7 +8,7 @@
 use roxmltree::{Document, Node};
 
 use crate::Violation;
-use crate::memo::{Key, Memo};
+use crate::memo::{Key, Memo, ValidValues};
 use crate::model::*;
 use crate::simple::{self, is_xml_ws};
 
@@ -16,6 +16,7 @@ const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
 
 /// Validates `doc`; `set_bit` is [`When::V2018`] or [`When::V2024`].
 pub(crate) fn run(doc: &Document<'_>, rules: &SchemaRules, set_bit: u8) -> Vec<Violation> {
+    let (memo, valid_values) = Memo::take();
     let mut v = Validator {
         rules,
         ctx: set_bit | rules.ctx,
@@ -23,7 +24,8 @@ pub(crate) fn run(doc: &Document<'_>, rules: &SchemaRules, set_bit: u8) -> Vec<V
         out: Vec::new(),
         work: Vec::with_capacity(64),
         ids: None,
-        memo: Memo::take(),
+        memo,
+        valid_values,
         key: Key::default(),
         kids: Vec::new(),
     };
@@ -46,8 +48,13 @@ pub(crate) fn run(doc: &Document<'_>, rules: &SchemaRules, set_bit: u8) -> Vec<V
     while let Some((node, ty)) = v.work.pop() {
         v.element(node, ty);
     }
-    let Validator { mut out, memo, .. } = v;
-    memo.put_back();
+    let Validator {
+        mut out,
+        memo,
+        valid_values,
+        ..
+    } = v;
+    Memo::put_back((memo, valid_values));
     if out.len() > 1 {
         out.sort_by_key(|x| (x.line, x.column));
     }
@@ -90,6 +97,8 @@ struct Validator<'r, 'a, 'input> {
     ids: Option<std::collections::HashSet<&'a str>>,
     /// Content-model matches remembered across elements and documents.
     memo: Memo,
+    /// Simple-type values already found valid.
+    valid_values: ValidValues,
     /// The child names of the element being matched (reused buffer).
     key: Key,
     /// Its child elements (reused buffer).
@@ -352,7 +361,7 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
                     let found = decls
                         .iter()
                         .enumerate()
-                        .find(|(_, d)| d.name == name && d.when.holds(self.ctx));
+                        .find(|(_, d)| same_name(d.name, name) && d.when.holds(self.ctx));
                     let Some((index, decl)) = found else {
                         self.report(
                             node,
@@ -372,7 +381,7 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
                         // exactly the fixed value: valid by construction
                         continue;
                     }
-                    if let Err(why) = simple::check(decl.ty, value, self.v2024) {
+                    if let Err(why) = self.check_value(decl.ty, value) {
                         self.report(
                             node,
                             Some(name),
@@ -421,6 +430,18 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
         }
     }
 
+    /// [`simple::check`], skipped for a value already found valid for the same type.
+    #[inline]
+    fn check_value(&mut self, ty: &'static Simple, value: &str) -> Result<(), String> {
+        let key = std::ptr::from_ref(ty) as usize | usize::from(self.v2024);
+        if self.valid_values.contains(key, value) {
+            return Ok(());
+        }
+        simple::check(ty, value, self.v2024)?;
+        self.valid_values.insert(key, value);
+        Ok(())
+    }
+
     fn simple_content(&mut self, node: Node<'a, 'input>, ty: &'static Simple) {
         if let Some(child) = node.children().find(|n| n.is_element()) {
             self.report(
@@ -435,7 +456,7 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
             return;
         }
         let text = text_of(node);
-        if let Err(why) = simple::check(ty, &text, self.v2024) {
+        if let Err(why) = self.check_value(ty, &text) {
             self.report(
                 node,
                 None,
@@ -755,6 +776,13 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
             },
         }
     }
+}
+
+/// Name equality, settling most differences by length and first byte without a memcmp call.
+#[inline]
+fn same_name(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.first() == b.first() && a == b
 }
 
 fn wildcard_admits(wild: WildNs, n: Node<'_, '_>, target: &str) -> bool {

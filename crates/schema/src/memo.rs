@@ -49,36 +49,122 @@ impl Key {
     }
 
     fn hash(&self, model: usize, ctx: u8) -> u64 {
-        const K: u64 = 0x517c_c1b7_2722_0a95;
-        let mut h = (model as u64 ^ u64::from(ctx).rotate_left(56)).wrapping_mul(K);
-        let mut chunks = self.names.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        hash_bytes(model as u64 ^ u64::from(ctx).rotate_left(56), &self.names)
+    }
+}
+
+/// A fast non-cryptographic hash (FxHash-like, eight bytes per step); keys are always
+/// compared in full after it.
+#[inline]
+fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = seed.wrapping_mul(K);
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        // byte by byte: a variable-length copy would be a memcpy call
+        let mut w = 0u64;
+        for (i, b) in rest.iter().enumerate() {
+            w |= u64::from(*b) << (8 * i);
         }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+    }
+    h ^ (h >> 29)
+}
+
+/// Values already found valid for a simple type: codes, OIDs, units and classes repeat in
+/// every record. Only valid values are stored (an invalid one is checked again, which also
+/// words the message); values longer than [`VALUE_BYTES`] are not stored. Fixed slots, a
+/// newer value replacing an older one in its slot.
+pub(crate) struct ValidValues {
+    slots: Vec<ValueSlot>,
+}
+
+const VALUE_SLOTS: usize = 4096;
+const VALUE_BYTES: usize = 40;
+
+#[derive(Clone, Copy)]
+struct ValueSlot {
+    /// Address of the simple type, with the low bit set for the 2024 set; 0 = empty slot.
+    ty: usize,
+    len: u8,
+    bytes: [u8; VALUE_BYTES],
+}
+
+impl Default for ValidValues {
+    fn default() -> Self {
+        ValidValues { slots: Vec::new() }
+    }
+}
+
+impl ValidValues {
+    #[inline]
+    fn slot_of(ty: usize, value: &[u8]) -> usize {
+        hash_bytes(ty as u64, value) as usize & (VALUE_SLOTS - 1)
+    }
+
+    /// Whether `value` was found valid for the type `ty` (tagged with the set) before.
+    #[inline]
+    pub fn contains(&self, ty: usize, value: &str) -> bool {
+        let v = value.as_bytes();
+        if v.len() > VALUE_BYTES || self.slots.is_empty() {
+            return false;
         }
-        h ^ (h >> 29)
+        match self.slots.get(Self::slot_of(ty, v)) {
+            Some(s) => {
+                s.ty == ty && usize::from(s.len) == v.len() && s.bytes.get(..v.len()) == Some(v)
+            }
+            None => false,
+        }
+    }
+
+    pub fn insert(&mut self, ty: usize, value: &str) {
+        let v = value.as_bytes();
+        if v.len() > VALUE_BYTES {
+            return;
+        }
+        if self.slots.is_empty() {
+            self.slots.resize(
+                VALUE_SLOTS,
+                ValueSlot {
+                    ty: 0,
+                    len: 0,
+                    bytes: [0; VALUE_BYTES],
+                },
+            );
+        }
+        let mut bytes = [0u8; VALUE_BYTES];
+        if let Some(dst) = bytes.get_mut(..v.len()) {
+            dst.copy_from_slice(v);
+        }
+        if let Some(s) = self.slots.get_mut(Self::slot_of(ty, v)) {
+            *s = ValueSlot {
+                ty,
+                len: v.len() as u8,
+                bytes,
+            };
+        }
     }
 }
 
 thread_local! {
-    static MEMO: std::cell::RefCell<Memo> = std::cell::RefCell::new(Memo::default());
+    static MEMO: std::cell::RefCell<(Memo, ValidValues)> =
+        std::cell::RefCell::new((Memo::default(), ValidValues::default()));
 }
 
 impl Memo {
-    /// Takes this thread's table (hand it back with [`Memo::put_back`]).
-    pub fn take() -> Memo {
+    /// Takes this thread's tables (hand them back with [`Memo::put_back`]).
+    pub fn take() -> (Memo, ValidValues) {
         MEMO.with(|m| std::mem::take(&mut *m.borrow_mut()))
     }
 
-    pub fn put_back(self) {
-        MEMO.with(|m| *m.borrow_mut() = self);
+    pub fn put_back(tables: (Memo, ValidValues)) {
+        MEMO.with(|m| *m.borrow_mut() = tables);
     }
 
     /// The child types remembered for `model` under `ctx` with the child names of `key`.

@@ -26,23 +26,32 @@ pub(crate) fn trim_xml_ws(s: &str) -> &str {
 /// Whether `s` is empty or only XML whitespace.
 #[inline]
 pub(crate) fn all_xml_ws(s: &str) -> bool {
-    // indentation is mostly runs of spaces: compare eight bytes at a time where possible
-    const SPACES: [u8; 8] = [b' '; 8];
+    // indentation is a line break and runs of spaces: eight bytes are compared at once, and
+    // only a word that is not all spaces is looked at byte by byte
+    const SPACES: u64 = u64::from_ne_bytes([b' '; 8]);
+    let ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
     let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if let Some(chunk) = b.get(i..i + 8)
-            && chunk == SPACES
-        {
-            i += 8;
-            continue;
-        }
-        match b.get(i) {
-            Some(b' ' | b'\n' | b'\t' | b'\r') => i += 1,
-            _ => return false,
+    let mut words = b.chunks_exact(8);
+    for chunk in &mut words {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        if u64::from_ne_bytes(w) != SPACES && !chunk.iter().all(ws) {
+            return false;
         }
     }
-    true
+    let rest = words.remainder();
+    if rest.is_empty() {
+        return true;
+    }
+    // the last eight bytes, overlapping words already seen, cover the rest in one comparison
+    if let Some(last) = b.len().checked_sub(8).and_then(|from| b.get(from..)) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(last);
+        if u64::from_ne_bytes(w) == SPACES {
+            return true;
+        }
+    }
+    rest.iter().all(ws)
 }
 
 fn normalize(value: &str, ws: Ws) -> Cow<'_, str> {
@@ -358,4 +367,36 @@ pub(crate) fn is_oid(s: &str) -> bool {
 /// `[^\s]+`: at least one character, none of them whitespace.
 pub(crate) fn no_whitespace(s: &str) -> bool {
     !s.is_empty() && !s.bytes().any(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The word-at-a-time check against the plain definition, for every length up to three
+    /// words and every position of a non-whitespace byte.
+    #[test]
+    fn all_xml_ws_agrees_with_the_definition() {
+        let plain = |s: &str| s.chars().all(is_xml_ws);
+        for len in 0..25 {
+            for fill in [" ", "\t", "\n", "\r"] {
+                let mut base: Vec<String> = vec![" ".to_string(); len];
+                if len > 0 {
+                    base[0] = "\n".to_string();
+                    base[len - 1] = fill.to_string();
+                }
+                let text: String = base.concat();
+                assert_eq!(all_xml_ws(&text), plain(&text), "{text:?}");
+                for at in 0..len {
+                    for odd in ["x", "\u{3000}", "\u{0b}", "\u{0}"] {
+                        let mut t = base.clone();
+                        t[at] = odd.to_string();
+                        let text: String = t.concat();
+                        assert!(!all_xml_ws(&text), "{text:?}");
+                        assert_eq!(all_xml_ws(&text), plain(&text), "{text:?}");
+                    }
+                }
+            }
+        }
+    }
 }
