@@ -16,7 +16,7 @@ const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
 
 /// Validates `doc`; `set_bit` is [`When::V2018`] or [`When::V2024`].
 pub(crate) fn run(doc: &Document<'_>, rules: &SchemaRules, set_bit: u8) -> Vec<Violation> {
-    let (memo, valid_values) = Memo::take();
+    let (memo, attr_memo, valid_values) = Memo::take();
     let mut v = Validator {
         rules,
         ctx: set_bit | rules.ctx,
@@ -26,6 +26,8 @@ pub(crate) fn run(doc: &Document<'_>, rules: &SchemaRules, set_bit: u8) -> Vec<V
         ids: None,
         memo,
         valid_values,
+        attr_memo,
+        attr_key: Key::default(),
         key: Key::default(),
         kids: Vec::new(),
     };
@@ -51,10 +53,11 @@ pub(crate) fn run(doc: &Document<'_>, rules: &SchemaRules, set_bit: u8) -> Vec<V
     let Validator {
         mut out,
         memo,
+        attr_memo,
         valid_values,
         ..
     } = v;
-    Memo::put_back((memo, valid_values));
+    Memo::put_back((memo, attr_memo, valid_values));
     if out.len() > 1 {
         out.sort_by_key(|x| (x.line, x.column));
     }
@@ -97,6 +100,10 @@ struct Validator<'r, 'a, 'input> {
     ids: Option<std::collections::HashSet<&'a str>>,
     /// Content-model matches remembered across elements and documents.
     memo: Memo,
+    /// Attribute sets (per declaration list) already found valid.
+    attr_memo: Memo,
+    /// The attributes of the element being checked (reused buffer).
+    attr_key: Key,
     /// Simple-type values already found valid.
     valid_values: ValidValues,
     /// The child names of the element being matched (reused buffer).
@@ -331,6 +338,36 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
     }
 
     fn attributes(&mut self, node: Node<'a, 'input>, decls: &'static [Attr]) {
+        // the attributes as written (namespace class, name, value), for the remembered sets
+        let decls_id = decls.as_ptr() as usize;
+        self.attr_key.clear();
+        self.attr_key
+            .names
+            .extend_from_slice(&(decls.len() as u32).to_le_bytes());
+        let mut rememberable = true;
+        for attr in node.attributes() {
+            let class = match attr.namespace() {
+                None => 0u8,
+                Some(XSI) => 1,
+                Some(_) => {
+                    rememberable = false;
+                    break;
+                }
+            };
+            self.attr_key.names.push(class);
+            self.attr_key.push(attr.name());
+            self.attr_key.push(attr.value());
+        }
+        if rememberable
+            && self
+                .attr_memo
+                .get(decls_id, self.ctx, &self.attr_key)
+                .is_some()
+        {
+            return;
+        }
+        let reported = self.out.len();
+        let mut has_id = false;
         // which declarations were used, to find missing required ones without a second scan
         let mut present: u64 = 0;
         for attr in node.attributes() {
@@ -376,6 +413,7 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
                     if index < 64 {
                         present |= 1 << index;
                     }
+                    has_id |= simple::is_id(decl.ty);
                     let value = attr.value();
                     if decl.fixed == Some(value) {
                         // exactly the fixed value: valid by construction
@@ -427,6 +465,11 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
                     ),
                 );
             }
+        }
+        // a clean set without IDs (whose uniqueness depends on the document) is remembered
+        if rememberable && !has_id && self.out.len() == reported {
+            self.attr_memo
+                .insert(decls_id, self.ctx, &self.attr_key, Box::default());
         }
     }
 

@@ -23,6 +23,10 @@
 //!   greedily with one element of look-ahead, exact for the deterministic models XML Schema
 //!   allows. One violation is reported per element content (as libxml2 does); attributes and
 //!   matched children are still checked.
+//! * `memo` — clean outcomes already found (a content model for a sequence of child names, an
+//!   attribute set, a simple-type value) are taken again by one look-up in small fixed tables
+//!   per thread; whatever is reported is always checked in full, so messages never depend on
+//!   what was seen before.
 //!
 //! ## The reference is libxml2
 //!

@@ -1,13 +1,19 @@
-//! Remembered content-model matches: the outcome of matching a content model depends only on
-//! the model, the context bits and the sequence of child names, and checkup documents repeat
-//! the same shapes thousands of times (every `observation`, every `value`). A successful match
-//! is stored as the type each child was matched to; the next element of the same model with
-//! the same child names takes those types in one table look-up instead of the particle search.
+//! Remembered outcomes. Checkup documents repeat the same shapes thousands of times (every
+//! `observation`, every `value`, the same codes and OIDs), and each outcome depends only on
+//! static rules and on what its key holds, so a clean outcome found once is taken again by one
+//! table look-up:
 //!
-//! Only successes are stored: a child sequence that does not fit is matched again by the
-//! particle search, which also explains the mismatch. The table has a fixed number of slots
-//! (a newer shape replaces an older one in its slot), so hostile input cannot grow it, and a
-//! hit compares the whole key, so a hash collision can only cost a miss.
+//! * content models — key: the model, the context bits and the sequence of child names (as the
+//!   matcher sees them); stored: the type each child was matched to;
+//! * attribute sets — key: the declaration list, the context bits and the attributes as written
+//!   (namespace class, name, value); stored: nothing (the set is valid, and declares no ID);
+//! * simple-type values (`ValidValues`) — key: the type, the set and the value.
+//!
+//! Only clean outcomes are stored: anything that is reported goes through the full check
+//! again, which also words the message, so messages, paths and positions cannot change. The
+//! tables have a fixed number of slots (a newer entry replaces an older one in its slot), so
+//! hostile input cannot grow them, and a hit compares the whole key, so a hash collision can
+//! only cost a miss.
 
 use crate::model::TypeRef;
 
@@ -24,14 +30,15 @@ struct Slot {
     types: Box<[TypeRef]>,
 }
 
-/// The table of remembered matches (one per thread, reused across documents).
+/// A table of remembered outcomes (one of each kind per thread, reused across documents).
 #[derive(Default)]
 pub(crate) struct Memo {
     slots: Vec<Option<Slot>>,
 }
 
-/// A key under construction: the child names, each followed by a NUL (which no XML name
-/// contains); names outside the target namespace are written empty, as the matcher sees them.
+/// A key under construction: names (and attribute values), each followed by a NUL (which no
+/// XML text contains); child names outside the target namespace are written empty, as the
+/// matcher sees them.
 #[derive(Default)]
 pub(crate) struct Key {
     pub names: Vec<u8>,
@@ -153,21 +160,23 @@ impl ValidValues {
 }
 
 thread_local! {
-    static MEMO: std::cell::RefCell<(Memo, ValidValues)> =
-        std::cell::RefCell::new((Memo::default(), ValidValues::default()));
+    static MEMO: std::cell::RefCell<(Memo, Memo, ValidValues)> = std::cell::RefCell::new(
+        (Memo::default(), Memo::default(), ValidValues::default())
+    );
 }
 
 impl Memo {
     /// Takes this thread's tables (hand them back with [`Memo::put_back`]).
-    pub fn take() -> (Memo, ValidValues) {
+    pub fn take() -> (Memo, Memo, ValidValues) {
         MEMO.with(|m| std::mem::take(&mut *m.borrow_mut()))
     }
 
-    pub fn put_back(tables: (Memo, ValidValues)) {
+    pub fn put_back(tables: (Memo, Memo, ValidValues)) {
         MEMO.with(|m| *m.borrow_mut() = tables);
     }
 
-    /// The child types remembered for `model` under `ctx` with the child names of `key`.
+    /// What is remembered for `model` (a content model or declaration list) under `ctx` with
+    /// `key`.
     #[inline]
     pub fn get(&self, model: usize, ctx: u8, key: &Key) -> Option<&[TypeRef]> {
         if self.slots.is_empty() {

@@ -403,3 +403,87 @@ fn multibyte_values_are_checked_without_slicing_characters() {
         );
     }
 }
+
+/// Clean outcomes are remembered per thread; a document must get the same violations whether
+/// the shapes and values in it were seen before (warm tables, in any order) or not (a fresh
+/// thread).
+#[test]
+fn what_was_seen_before_changes_no_verdict_or_message() {
+    let out_of_order =
+        r#"<unitAmount value="8700"/><paymentAmount value="1000"/><unitAmount value="1"/>"#;
+    let docs: Vec<(String, Schema)> = vec![
+        (claim(NS18, "", SETTLEMENT_OK), Schema::CheckupClaim),
+        (claim(NS18, "", out_of_order), Schema::CheckupClaim),
+        (
+            claim(NS18, "", &SETTLEMENT_OK.replace("8700", "8,700")),
+            Schema::CheckupClaim,
+        ),
+        (
+            claim(NS18, "", &SETTLEMENT_OK.replace(r#" value="1000""#, "")),
+            Schema::CheckupClaim,
+        ),
+        (
+            claim(
+                NS18,
+                "",
+                &SETTLEMENT_OK.replace(r#"value="7700""#, r#"value="7700" x="1""#),
+            ),
+            Schema::CheckupClaim,
+        ),
+        (summary(NS18, SUMMARY_BODY), Schema::Summary),
+        (
+            summary(NS18, &SUMMARY_BODY.replace(r#"code="1""#, r#"code=" 1 ""#)),
+            Schema::Summary,
+        ),
+        (
+            cda(&entry(r#"<value xsi:type="PQ" value="1.5" unit="kg"/>"#)),
+            Schema::CheckupCda,
+        ),
+        (
+            cda(&entry(r#"<value xsi:type="PQ" value="1,5" unit="kg"/>"#)),
+            Schema::CheckupCda,
+        ),
+        (
+            cda(&entry(
+                r#"<value xsi:type="PQ" value="1.5" unit="kg"><x/></value>"#,
+            )),
+            Schema::CheckupCda,
+        ),
+        (
+            cda(&entry(r#"<value xsi:type="PQ" value="1.5" unit="kg"/>"#)),
+            Schema::GuidanceCda,
+        ),
+    ];
+    let fresh: Vec<Vec<Violation>> = docs
+        .iter()
+        .map(|(text, schema)| {
+            let (text, schema) = (text.clone(), *schema);
+            std::thread::spawn(move || check(&text, SchemaSet::V2018, schema))
+                .join()
+                .expect("validation thread")
+        })
+        .collect();
+    assert!(fresh[0].is_empty() && fresh[5].is_empty() && fresh[7].is_empty());
+    assert!(
+        fresh.iter().filter(|v| !v.is_empty()).count() >= 6,
+        "{fresh:?}"
+    );
+    // warm: every document after every other, forwards and backwards, twice
+    for round in 0..2 {
+        let order: Vec<usize> = if round == 0 {
+            (0..docs.len()).collect()
+        } else {
+            (0..docs.len()).rev().collect()
+        };
+        for _ in 0..2 {
+            for &i in &order {
+                let (text, schema) = &docs[i];
+                assert_eq!(
+                    check(text, SchemaSet::V2018, *schema),
+                    fresh[i],
+                    "document {i}"
+                );
+            }
+        }
+    }
+}
