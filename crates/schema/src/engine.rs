@@ -24,6 +24,7 @@ pub(crate) fn run(doc: &Document<'_>, rules: &SchemaRules, set_bit: u8) -> Vec<V
         out: Vec::new(),
         work: Vec::with_capacity(64),
         ids: None,
+        target_ns_seen: std::ptr::null(),
         memo,
         valid_values,
         attr_memo,
@@ -98,6 +99,8 @@ struct Validator<'r, 'a, 'input> {
     work: Vec<(Node<'a, 'input>, TypeRef)>,
     /// xs:ID values seen so far (created on the first ID: most documents have none).
     ids: Option<std::collections::HashSet<&'a str>>,
+    /// Where this document stores the target namespace name (compared by address, never read).
+    target_ns_seen: *const u8,
     /// Content-model matches remembered across elements and documents.
     memo: Memo,
     /// Attribute sets (per declaration list) already found valid.
@@ -288,7 +291,7 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
     fn effective_type(&mut self, node: Node<'a, 'input>, declared: TypeRef) -> Option<TypeRef> {
         let mut ty = declared;
         if let Some(raw) = node.attribute((XSI, "type")) {
-            let qname = raw.trim_matches(is_xml_ws);
+            let qname = simple::trim_xml_ws(raw);
             let (prefix, local) = match qname.split_once(':') {
                 Some((p, l)) => (Some(p), l),
                 None => (None, qname),
@@ -473,6 +476,25 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
         }
     }
 
+    /// Whether a namespace name is the target namespace. The document keeps one copy of each
+    /// namespace name, so after the first full comparison its address settles the question.
+    #[inline]
+    fn in_target(&mut self, ns: Option<&str>) -> bool {
+        match ns {
+            Some(u)
+                if std::ptr::eq(u.as_ptr(), self.target_ns_seen)
+                    && u.len() == self.rules.namespace.len() =>
+            {
+                true
+            }
+            Some(u) if u == self.rules.namespace => {
+                self.target_ns_seen = u.as_ptr();
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// [`simple::check`], skipped for a value already found valid for the same type.
     #[inline]
     fn check_value(&mut self, ty: &'static Simple, value: &str) -> Result<(), String> {
@@ -531,11 +553,8 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
         while let Some(n) = child {
             if n.is_element() {
                 let t = n.tag_name();
-                self.key.push(if t.namespace() == Some(ns) {
-                    t.name()
-                } else {
-                    ""
-                });
+                let in_target = self.in_target(t.namespace());
+                self.key.push(if in_target { t.name() } else { "" });
                 self.kids.push(n);
             } else if element_only
                 && stray.is_none()
