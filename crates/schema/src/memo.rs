@@ -88,6 +88,7 @@ fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
 /// every record. Only valid values are stored (an invalid one is checked again, which also
 /// words the message); values longer than [`VALUE_BYTES`] are not stored. Fixed slots, a
 /// newer value replacing an older one in its slot.
+#[derive(Default)]
 pub(crate) struct ValidValues {
     slots: Vec<ValueSlot>,
 }
@@ -101,12 +102,6 @@ struct ValueSlot {
     ty: usize,
     len: u8,
     bytes: [u8; VALUE_BYTES],
-}
-
-impl Default for ValidValues {
-    fn default() -> Self {
-        ValidValues { slots: Vec::new() }
-    }
 }
 
 impl ValidValues {
