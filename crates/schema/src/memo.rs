@@ -19,8 +19,9 @@ use crate::model::TypeRef;
 
 /// Slots in the table (a power of two).
 const SLOTS: usize = 4096;
-/// Child sequences longer than this (in name bytes) are not remembered.
-pub(crate) const MAX_KEY_BYTES: usize = 4096;
+/// Keys longer than this are not remembered (bounds a table to a few megabytes; a shape that
+/// long is rarely repeated anyway).
+pub(crate) const MAX_KEY_BYTES: usize = 1024;
 
 struct Slot {
     hash: u64,
