@@ -7,7 +7,11 @@ use thiserror::Error;
 pub enum FormatError {
     /// The bytes are not well-formed XML (or use a forbidden construct such as a DOCTYPE).
     #[error("not well-formed XML at {line}:{column}: {message}")]
-    NotWellFormed { line: u32, column: u32, message: String },
+    NotWellFormed {
+        line: u32,
+        column: u32,
+        message: String,
+    },
     /// The XML is not UTF-8.
     #[error("the document is not UTF-8: {0}")]
     Encoding(String),

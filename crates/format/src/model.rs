@@ -91,7 +91,11 @@ impl Generation {
     }
     /// The generation whose rules apply to a service in this fiscal year.
     pub fn for_fiscal_year(fy: i32) -> Generation {
-        if fy >= 2024 { Generation::G2024 } else { Generation::G2018 }
+        if fy >= 2024 {
+            Generation::G2024
+        } else {
+            Generation::G2018
+        }
     }
     /// "2018" or "2024", as printed in reports.
     pub fn as_str(self) -> &'static str {
@@ -142,7 +146,10 @@ pub struct Id {
 
 impl Id {
     pub fn new(root: impl Into<String>, extension: impl Into<String>) -> Self {
-        Id { root: root.into(), extension: extension.into() }
+        Id {
+            root: root.into(),
+            extension: extension.into(),
+        }
     }
 }
 
@@ -158,11 +165,17 @@ pub struct Money {
 impl Money {
     /// A plain (unpadded) yen amount with `currency="JPY"`.
     pub fn yen(v: u64) -> Self {
-        Money { value: v.to_string(), currency: Some("JPY".into()) }
+        Money {
+            value: v.to_string(),
+            currency: Some("JPY".into()),
+        }
     }
     /// A 6-digit zero-padded yen amount (co-payment fields).
     pub fn yen6(v: u64) -> Self {
-        Money { value: format!("{v:06}"), currency: Some("JPY".into()) }
+        Money {
+            value: format!("{v:06}"),
+            currency: Some("JPY".into()),
+        }
     }
     /// The amount in yen, if the value is a non-negative integer.
     pub fn amount(&self) -> Option<u64> {
@@ -188,7 +201,11 @@ pub struct Code {
 
 impl Code {
     pub fn new(code: impl Into<String>) -> Self {
-        Code { code: code.into(), code_system: None, display_name: None }
+        Code {
+            code: code.into(),
+            code_system: None,
+            display_name: None,
+        }
     }
 }
 
@@ -453,7 +470,10 @@ pub struct Patient {
 impl Patient {
     /// The extension of the first id with this root.
     pub fn id(&self, root: &str) -> Option<&str> {
-        self.ids.iter().find(|i| i.root == root).map(|i| i.extension.as_str())
+        self.ids
+            .iter()
+            .find(|i| i.root == root)
+            .map(|i| i.extension.as_str())
     }
 }
 
