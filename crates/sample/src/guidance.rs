@@ -539,39 +539,6 @@ pub fn build_guidance_record(
     };
     let creation = ctx.creation.ymd();
     let cda = ClinicalDocument {
-        type_id: Id::new(oid::CDA_TYPE_ID, "POCD_HD000040"),
-        template_ids: Vec::new(),
-        code: Some(Code {
-            code: format!("2{timing}"),
-            code_system: Some(oid::REPORT_KIND.into()),
-            display_name: None,
-        }),
-        title: None,
-        effective_time: creation.clone(),
-        confidentiality: Code {
-            code: "N".into(),
-            code_system: Some(oid::HL7_CONFIDENTIALITY.into()),
-            display_name: None,
-        },
-        language: None,
-        patient: Patient {
-            ids,
-            addr: Some(Address {
-                text: person.address.text.clone(),
-                postal_code: Some(person.address.postal_code.clone()),
-            }),
-            name: person.name.clone(),
-            gender: Code {
-                code: sex.code().into(),
-                code_system: Some(oid::GENDER.into()),
-                display_name: None,
-            },
-            birth_time: person.birth.clone(),
-        },
-        authors: vec![CdaAuthor {
-            time: creation,
-            organization: org.clone(),
-        }],
         vouchers: vec![
             voucher("1", oid::CHECKUP_VOUCHER, &checkup_voucher),
             voucher("2", oid::GUIDANCE_VOUCHER, &guidance_voucher),
@@ -583,9 +550,10 @@ pub fn build_guidance_record(
                 display_name: None,
             },
             effective_time: start.ymd(),
-            performer: Some(org),
+            performer: Some(org.clone()),
         }),
         sections,
+        ..crate::record::cda_header(&format!("2{timing}"), creation, ids, &person, sex, &org)
     };
 
     // Settlement: the contract's share of the price due at the first session, less the

@@ -387,39 +387,6 @@ pub fn build_record(
     }
     let creation = ctx.creation.ymd();
     let cda = ClinicalDocument {
-        type_id: Id::new(oid::CDA_TYPE_ID, "POCD_HD000040"),
-        template_ids: Vec::new(),
-        code: Some(Code {
-            code: "10".into(),
-            code_system: Some(oid::REPORT_KIND.into()),
-            display_name: None,
-        }),
-        title: None,
-        effective_time: creation.clone(),
-        confidentiality: Code {
-            code: "N".into(),
-            code_system: Some(oid::HL7_CONFIDENTIALITY.into()),
-            display_name: None,
-        },
-        language: None,
-        patient: Patient {
-            ids,
-            addr: Some(Address {
-                text: person.address.text.clone(),
-                postal_code: Some(person.address.postal_code.clone()),
-            }),
-            name: person.name.clone(),
-            gender: Code {
-                code: sex.code().into(),
-                code_system: Some(oid::GENDER.into()),
-                display_name: None,
-            },
-            birth_time: person.birth.clone(),
-        },
-        authors: vec![CdaAuthor {
-            time: creation,
-            organization: org.clone(),
-        }],
         vouchers: vec![VoucherParticipant {
             function_code: "1".into(),
             expiry: Some(expiry.clone()),
@@ -433,9 +400,9 @@ pub fn build_record(
                 display_name: Some("特定健診".into()),
             },
             effective_time: service_date.ymd(),
-            performer: Some(org),
+            performer: Some(org.clone()),
         }),
-        sections: Vec::new(),
+        ..cda_header("10", creation, ids, &person, sex, &org)
     };
 
     // Claim.
@@ -556,4 +523,54 @@ pub fn write_settlement(claim: &mut CheckupClaim, bill: &CheckupBill, amounts: &
     s.payment_by_other_program = (amounts.payment_by_other_program > 0)
         .then(|| Money::yen(amounts.payment_by_other_program));
     s.claim_amount = Money::yen(amounts.claim_amount);
+}
+
+/// The CDA header a checkup and a guidance document share: 報告区分 `report_code`, made
+/// on `creation` by `org`, about `person`. Vouchers, service event and body are the caller's.
+pub(crate) fn cda_header(
+    report_code: &str,
+    creation: String,
+    ids: Vec<Id>,
+    person: &Person,
+    sex: Sex,
+    org: &CdaOrganization,
+) -> ClinicalDocument {
+    ClinicalDocument {
+        type_id: Id::new(oid::CDA_TYPE_ID, "POCD_HD000040"),
+        template_ids: Vec::new(),
+        code: Some(Code {
+            code: report_code.into(),
+            code_system: Some(oid::REPORT_KIND.into()),
+            display_name: None,
+        }),
+        title: None,
+        effective_time: creation.clone(),
+        confidentiality: Code {
+            code: "N".into(),
+            code_system: Some(oid::HL7_CONFIDENTIALITY.into()),
+            display_name: None,
+        },
+        language: None,
+        patient: Patient {
+            ids,
+            addr: Some(Address {
+                text: person.address.text.clone(),
+                postal_code: Some(person.address.postal_code.clone()),
+            }),
+            name: person.name.clone(),
+            gender: Code {
+                code: sex.code().into(),
+                code_system: Some(oid::GENDER.into()),
+                display_name: None,
+            },
+            birth_time: person.birth.clone(),
+        },
+        authors: vec![CdaAuthor {
+            time: creation,
+            organization: org.clone(),
+        }],
+        vouchers: Vec::new(),
+        service_event: None,
+        sections: Vec::new(),
+    }
 }
