@@ -52,22 +52,7 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
 
     for a in 0..config.archives {
         let mut arng = rng.fork();
-        // Archive a covers service month a (April first), sent early the next month.
-        let month_index = (a % 12) as u32;
-        let counter = a / 12;
-        let (sy, sm) = if month_index < 9 {
-            (fy, 4 + month_index)
-        } else {
-            (fy + 1, month_index - 8)
-        };
-        let service_from = Date { y: sy, m: sm, d: 1 };
-        let service_to = Date {
-            y: sy,
-            m: sm,
-            d: Date::days_in_month(sy, sm),
-        };
-        // Made on the 1st–5th, so it arrives by the monthly deadline (T-04).
-        let creation = service_to.plus_days(1 + (a % 5) as u32);
+        let (service_from, service_to, creation, counter) = archive_dates(fy, a);
         let ctx = ArchiveContext {
             generation,
             institution: &institution,
@@ -297,20 +282,7 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
     let mut sequence_deck = 0usize;
     for g in 0..config.guidance_archives {
         let mut arng = rng.fork();
-        let month_index = (g % 12) as u32;
-        let counter = g / 12;
-        let (sy, sm) = if month_index < 9 {
-            (fy, 4 + month_index)
-        } else {
-            (fy + 1, month_index - 8)
-        };
-        let service_from = Date { y: sy, m: sm, d: 1 };
-        let service_to = Date {
-            y: sy,
-            m: sm,
-            d: Date::days_in_month(sy, sm),
-        };
-        let creation = service_to.plus_days(1 + (g % 5) as u32);
+        let (service_from, service_to, creation, counter) = archive_dates(fy, g);
         let ctx = ArchiveContext {
             generation,
             institution: &institution,
@@ -558,4 +530,25 @@ fn zip_entries(top: &str, entries: &[Entry], created: Date) -> Result<Vec<u8>, S
         w.write_all(&e.bytes)?;
     }
     Ok(w.finish()?.into_inner())
+}
+
+/// The service month (first and last day), the day the archive is made and its same-day
+/// counter for the `index`-th archive of one kind: archive i covers service month i of the
+/// fiscal year (April first) and is made on the 1st–5th of the next month, so it arrives by
+/// the monthly deadline (T-04).
+fn archive_dates(fy: i32, index: usize) -> (Date, Date, Date, usize) {
+    let month_index = (index % 12) as u32;
+    let (sy, sm) = if month_index < 9 {
+        (fy, 4 + month_index)
+    } else {
+        (fy + 1, month_index - 8)
+    };
+    let service_from = Date { y: sy, m: sm, d: 1 };
+    let service_to = Date {
+        y: sy,
+        m: sm,
+        d: Date::days_in_month(sy, sm),
+    };
+    let creation = service_to.plus_days(1 + (index % 5) as u32);
+    (service_from, service_to, creation, index / 12)
 }
