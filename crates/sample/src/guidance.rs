@@ -362,42 +362,7 @@ pub fn build_guidance_record(
     if timing == 3 {
         // 途中終了: the continuous support performed until the stop; no evaluation.
         sections.retain(|s| s.code.code == "90010");
-        let sessions = points_done / 30;
-        let done = Element::new("act")
-            .attr("classCode", "ACT")
-            .attr("moodCode", "EVN")
-            .child(Element::new("code").attr("nullFlavor", "NA"))
-            .child(comp(obs(
-                "1042800117",
-                "実施上の継続的な支援の実施回数",
-                "EVN",
-                int(sessions),
-            )))
-            .child(comp(obs(
-                "1042101117",
-                "実施上の継続的な支援の実施回数（個別支援A）",
-                "EVN",
-                int(sessions),
-            )))
-            .child(comp(obs(
-                "1042101113",
-                "同上の合計実施時間（個別支援A）",
-                "EVN",
-                pq(sessions * 30, "min"),
-            )))
-            .child(comp(obs(
-                "1042100114",
-                "継続的な支援によるポイント（支援A）",
-                "EVN",
-                int(points_done),
-            )))
-            .child(comp(obs(
-                "1042800114",
-                "継続的な支援によるポイント（合計）",
-                "EVN",
-                int(points_done),
-            )));
-        sections.push(section("90070", "指導集計情報", vec![done]));
+        sections.push(performed_support_totals(points_done));
     }
     if timing == 2 {
         // 実績評価 (3 months after the first session): the evaluation replaces the plan,
@@ -474,42 +439,7 @@ pub fn build_guidance_record(
             )));
         sections.push(section("90060", "最終評価情報", vec![evaluation]));
         if level == 1 {
-            let sessions = points / 30;
-            let done = Element::new("act")
-                .attr("classCode", "ACT")
-                .attr("moodCode", "EVN")
-                .child(Element::new("code").attr("nullFlavor", "NA"))
-                .child(comp(obs(
-                    "1042800117",
-                    "実施上の継続的な支援の実施回数",
-                    "EVN",
-                    int(sessions),
-                )))
-                .child(comp(obs(
-                    "1042101117",
-                    "実施上の継続的な支援の実施回数（個別支援A）",
-                    "EVN",
-                    int(sessions),
-                )))
-                .child(comp(obs(
-                    "1042101113",
-                    "同上の合計実施時間（個別支援A）",
-                    "EVN",
-                    pq(sessions * 30, "min"),
-                )))
-                .child(comp(obs(
-                    "1042100114",
-                    "継続的な支援によるポイント（支援A）",
-                    "EVN",
-                    int(points),
-                )))
-                .child(comp(obs(
-                    "1042800114",
-                    "継続的な支援によるポイント（合計）",
-                    "EVN",
-                    int(points),
-                )));
-            sections.push(section("90070", "指導集計情報", vec![done]));
+            sections.push(performed_support_totals(points));
         }
     }
 
@@ -735,4 +665,45 @@ impl GuidanceDefect {
 fn element_has_code(e: &Element, code: &str) -> bool {
     (e.name == "code" && e.get("code") == Some(code))
         || e.elements().any(|c| element_has_code(c, code))
+}
+
+/// 指導集計情報 (90070) as performed: continuous support in 30-minute individual sessions
+/// (support A) worth `points` in all.
+fn performed_support_totals(points: u32) -> Section {
+    let sessions = points / 30;
+    let done = Element::new("act")
+        .attr("classCode", "ACT")
+        .attr("moodCode", "EVN")
+        .child(Element::new("code").attr("nullFlavor", "NA"))
+        .child(comp(obs(
+            "1042800117",
+            "実施上の継続的な支援の実施回数",
+            "EVN",
+            int(sessions),
+        )))
+        .child(comp(obs(
+            "1042101117",
+            "実施上の継続的な支援の実施回数（個別支援A）",
+            "EVN",
+            int(sessions),
+        )))
+        .child(comp(obs(
+            "1042101113",
+            "同上の合計実施時間（個別支援A）",
+            "EVN",
+            pq(sessions * 30, "min"),
+        )))
+        .child(comp(obs(
+            "1042100114",
+            "継続的な支援によるポイント（支援A）",
+            "EVN",
+            int(points),
+        )))
+        .child(comp(obs(
+            "1042800114",
+            "継続的な支援によるポイント（合計）",
+            "EVN",
+            int(points),
+        )));
+    section("90070", "指導集計情報", vec![done])
 }
