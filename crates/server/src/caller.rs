@@ -1,0 +1,231 @@
+//! Who is calling: an API token (`Authorization: Bearer …`, systems) or a browser session
+//! cookie that passed both factors (people). Extracting [`Caller`] is how a handler
+//! requires authentication (S1); the tenancy and role helpers here are the one place that
+//! decides who may see what (S8, S9).
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use daiko_store::audit::AuditEntry;
+use daiko_store::orgs::Org;
+use daiko_store::users::{Session, User};
+
+use crate::AppState;
+use crate::auth::{SessionPolicy, hash_token};
+use crate::error::ApiError;
+
+/// The name of the session cookie.
+pub const SESSION_COOKIE: &str = "daiko_session";
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: User,
+    /// The caller's organisation (insurer/institution users; agency staff: the agency).
+    pub org: Option<Org>,
+    /// The browser session, when the caller is a person in the portal.
+    pub session: Option<Session>,
+    /// Client address for the audit trail.
+    pub source: String,
+}
+
+/// Roles that work for the agency and see every tenant's non-personal lists.
+pub const AGENCY_ROLES: [&str; 3] = ["operator", "admin", "emergency"];
+
+impl Caller {
+    pub fn role(&self) -> &str {
+        &self.user.role
+    }
+    pub fn is(&self, role: &str) -> bool {
+        self.user.role == role
+    }
+    /// Agency staff with access to all tenants' operational data.
+    pub fn is_agency_staff(&self) -> bool {
+        AGENCY_ROLES.contains(&self.role())
+    }
+    /// The caller's own organisation id.
+    pub fn org_id(&self) -> Option<&str> {
+        self.org.as_ref().map(|o| o.id.as_str())
+    }
+    /// The organisation number for audit rows.
+    pub fn org_number(&self) -> &str {
+        self.org.as_ref().map(|o| o.number.as_str()).unwrap_or("")
+    }
+    /// Whether the caller may see objects that belong to organisation `org_id`: agency
+    /// staff see all; insurer and institution users only their own organisation.
+    pub fn may_see_org(&self, org_id: &str) -> bool {
+        self.is_agency_staff()
+            || (matches!(self.role(), "insurer" | "institution") && self.org_id() == Some(org_id))
+    }
+    /// An audit entry for an action of this caller.
+    pub fn audit(&self, action: &str, target: impl Into<String>, records: impl Into<String>, detail: impl Into<String>) -> AuditEntry {
+        AuditEntry {
+            actor: self.user.login.clone(),
+            role: self.user.role.clone(),
+            org: self.org_number().to_string(),
+            action: action.to_string(),
+            target: target.into(),
+            records: records.into(),
+            source: self.source.clone(),
+            detail: detail.into(),
+        }
+    }
+    /// The language of the caller's session (default Japanese).
+    pub fn lang(&self) -> &str {
+        self.session.as_ref().map(|s| s.lang.as_str()).unwrap_or("ja")
+    }
+}
+
+/// Why a request is not authenticated.
+#[derive(Debug)]
+pub enum Unauthenticated {
+    /// API path: 401 JSON.
+    Api,
+    /// Portal path: to the login page.
+    Portal,
+    Internal(String),
+}
+
+impl IntoResponse for Unauthenticated {
+    fn into_response(self) -> Response {
+        match self {
+            Unauthenticated::Api => {
+                let mut r = ApiError::unauthorized().into_response();
+                r.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Bearer realm=\"daiko\""),
+                );
+                r
+            }
+            Unauthenticated::Portal => Redirect::to("/login").into_response(),
+            Unauthenticated::Internal(e) => ApiError::internal(e).into_response(),
+        }
+    }
+}
+
+/// The client address as seen by the server (no proxy headers are trusted).
+pub fn source_of(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The value of a cookie in the request.
+pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Unauthenticated;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(c) = parts.extensions.get::<Caller>() {
+            return Ok(c.clone());
+        }
+        let api = parts.uri.path().starts_with("/api/");
+        let reject = if api { Unauthenticated::Api } else { Unauthenticated::Portal };
+        let source = source_of(parts);
+        let store = &state.store;
+        let internal = |e: daiko_store::StoreError| Unauthenticated::Internal(e.to_string());
+
+        // Systems: bearer token.
+        if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
+            let token = auth
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim)
+                .ok_or(Unauthenticated::Api)?;
+            let user = store
+                .user_by_token(&hash_token(token))
+                .await
+                .map_err(internal)?
+                .filter(|u| !u.disabled)
+                .ok_or(Unauthenticated::Api)?;
+            let org = match &user.org_id {
+                Some(id) => store.org(id).await.map_err(internal)?,
+                None => None,
+            };
+            let caller = Caller { user, org, session: None, source };
+            parts.extensions.insert(caller.clone());
+            return Ok(caller);
+        }
+
+        // People: a session cookie that passed both factors and has not timed out (S6).
+        let Some(sid) = cookie(parts, SESSION_COOKIE) else {
+            return Err(reject);
+        };
+        let id_hash = hash_token(&sid);
+        let session = store
+            .session(&id_hash)
+            .await
+            .map_err(internal)?
+            .filter(|s| s.ended_at.is_none() && s.stage == "full")
+            .ok_or(reject)?;
+        let now = jiff::Timestamp::now();
+        let policy = SessionPolicy {
+            idle_minutes: state.config.session_idle_minutes,
+            absolute_hours: state.config.session_absolute_hours,
+        };
+        let (Some(created), Some(seen)) = (
+            daiko_store::parse_ts(&session.created_at),
+            daiko_store::parse_ts(&session.last_seen_at),
+        ) else {
+            return Err(if api { Unauthenticated::Api } else { Unauthenticated::Portal });
+        };
+        if !policy.session_valid(created, seen, now) {
+            let _ = store.end_session(&id_hash).await;
+            return Err(if api { Unauthenticated::Api } else { Unauthenticated::Portal });
+        }
+        let user = store
+            .user(&session.user_id)
+            .await
+            .map_err(internal)?
+            .filter(|u| !u.disabled)
+            .ok_or(if api { Unauthenticated::Api } else { Unauthenticated::Portal })?;
+        store.touch_session(&id_hash, None, None).await.map_err(internal)?;
+        let org = match &user.org_id {
+            Some(id) => store.org(id).await.map_err(internal)?,
+            None => None,
+        };
+        let caller = Caller { user, org, session: Some(session), source };
+        parts.extensions.insert(caller.clone());
+        Ok(caller)
+    }
+}
+
+/// Requires one of `roles`; anything else answers 404 so the route's existence does not
+/// leak to a role that has no business there.
+pub fn require_role(caller: &Caller, roles: &[&str]) -> Result<(), ApiError> {
+    if roles.contains(&caller.role()) {
+        Ok(())
+    } else {
+        Err(ApiError::not_found())
+    }
+}
+
+/// A 503 answer with the service-hours or maintenance notice.
+pub fn closed_notice(ja: &str, en: &str) -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, "600")],
+        axum::Json(serde_json::json!({
+            "error": "closed",
+            "message_ja": ja,
+            "message_en": en,
+        })),
+    )
+        .into_response()
+}

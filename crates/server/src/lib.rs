@@ -1,0 +1,157 @@
+//! # daiko-server — the clearing house on the network
+//!
+//! Owns the HTTP side of daiko: the JSON API of PRODUCT.md ([`api`]), the Japanese web
+//! portal ([`web`]), authentication (passwords, TOTP, tokens, sessions: [`auth`],
+//! [`caller`]), who may see what (roles and tenancy, in [`caller`]), service hours and
+//! maintenance ([`hours`]), and running the pipeline's workers beside the listener.
+//!
+//! Handlers are thin: they authenticate, check tenancy, call the store or the pipeline,
+//! write the audit row and render. The server must not judge archives (that is
+//! `daiko-check`) nor write SQL (that is `daiko-store`).
+
+pub mod api;
+pub mod auth;
+pub mod caller;
+pub mod config;
+pub mod error;
+pub mod hours;
+pub mod web;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use daiko_store::Store;
+use daiko_store::orgs::Org;
+use thiserror::Error;
+use tokio::sync::watch;
+
+pub use config::ServerConfig;
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<ServerConfig>,
+    /// The agency this installation serves (`daiko init`).
+    pub agency: Arc<Org>,
+}
+
+#[derive(Debug, Error)]
+pub enum ServeError {
+    #[error("the data folder is not initialised: run `daiko init --agency-number … --agency-name …` first")]
+    NotInitialised,
+    #[error(
+        "refusing to listen on {0} without TLS: anything off loopback must be encrypted (S17); \
+         listen on 127.0.0.1 behind a TLS terminator, or configure TLS"
+    )]
+    PlainOffLoopback(SocketAddr),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] daiko_store::StoreError),
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl AppState {
+    /// State for a store whose agency exists.
+    pub async fn new(store: Store, config: ServerConfig) -> Result<AppState, ServeError> {
+        let agency = store.agency().await?.ok_or(ServeError::NotInitialised)?;
+        Ok(AppState {
+            store,
+            config: Arc::new(config),
+            agency: Arc::new(agency),
+        })
+    }
+}
+
+/// The whole application: API, portal, service-hours gate.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(api::routes())
+        .merge(web::routes())
+        .layer(middleware::from_fn_with_state(state.clone(), service_gate))
+        .with_state(state)
+}
+
+/// Paths that stay reachable outside service hours and during maintenance.
+fn always_reachable(path: &str) -> bool {
+    path == "/api/v1/health" || path.starts_with("/static/")
+}
+
+/// Outside service hours or in maintenance, answer with the notice (S27). API intake may be
+/// configured to run around the clock.
+async fn service_gate(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if always_reachable(path) {
+        return next.run(req).await;
+    }
+    let maintenance = state
+        .store
+        .setting("maintenance")
+        .await
+        .ok()
+        .flatten()
+        .filter(|m| !m.is_empty());
+    if let Some(notice) = maintenance {
+        return caller::closed_notice(
+            &format!("ただいまメンテナンス中です。{notice}"),
+            &format!("daiko is under maintenance. {notice}"),
+        );
+    }
+    let intake = req.method() == axum::http::Method::POST && path == "/api/v1/submissions";
+    let open = state.config.service_hours.is_open(jiff::Timestamp::now())
+        || (intake && state.config.api_intake_always_open);
+    if !open {
+        let hours = state.config.service_hours.describe();
+        return caller::closed_notice(
+            &format!("サービス時間外です(サービス時間: 日本時間 {hours})。時間内に再度お試しください。"),
+            &format!("Outside service hours ({hours} JST). Please try again within service hours."),
+        );
+    }
+    next.run(req).await
+}
+
+/// Serves until `shutdown` turns true: the listener, `config.workers` pipeline workers and
+/// the periodic batching tick.
+pub async fn serve(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), ServeError> {
+    let addr = listener.local_addr()?;
+    if !addr.ip().is_loopback() {
+        return Err(ServeError::PlainOffLoopback(addr));
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    if state.store.backend() == daiko_store::Backend::Sqlite {
+        // Single process: no other worker can hold a lease.
+        state.store.requeue_running_jobs().await?;
+    }
+    spawn_background(&state, &mut tasks, &shutdown);
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = shutdown.wait_for(|s| *s).await;
+        })
+        .await?;
+    tasks.shutdown().await;
+    Ok(())
+}
+
+/// Starts the pipeline workers and the batching tick of this process.
+fn spawn_background(
+    _state: &AppState,
+    _tasks: &mut tokio::task::JoinSet<()>,
+    _shutdown: &watch::Receiver<bool>,
+) {
+    // Filled in when daiko-pipeline's worker lands (lead, this session).
+}

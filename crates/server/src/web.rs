@@ -1,0 +1,3 @@
+//! (in progress)
+use crate::AppState;
+pub fn routes() -> axum::Router<AppState> { axum::Router::new() }
