@@ -30,7 +30,25 @@ pub async fn fresh_postgres_url() -> Option<String> {
         Ok(Err(e)) => return skip(&format!("{e}")),
         Err(_) => return skip("connection timed out"),
     };
-    let name = format!("daiko_t_{}", uuid::Uuid::new_v4().simple());
+    let now = jiff::Timestamp::now().as_second();
+    // Test databases are named with their creation time; ones over an hour old are left
+    // over from earlier runs and are dropped here, so they do not pile up.
+    if let Ok(old) = sqlx::query_scalar::<_, String>(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'daiko_t_%'",
+    )
+    .fetch_all(&mut conn)
+    .await
+    {
+        for db in old {
+            let born: Option<i64> = db.split('_').nth(2).and_then(|t| t.parse().ok());
+            if born.is_some_and(|b| now - b > 3600) {
+                let _ = sqlx::query(crate::sql(format!("DROP DATABASE IF EXISTS {db}")))
+                    .execute(&mut conn)
+                    .await;
+            }
+        }
+    }
+    let name = format!("daiko_t_{now}_{}", uuid::Uuid::new_v4().simple());
     if let Err(e) = sqlx::query(crate::sql(format!("CREATE DATABASE {name}")))
         .execute(&mut conn)
         .await
