@@ -12,14 +12,16 @@
 //! The server implements the same trait on its database.
 
 use crate::stages::date::Date;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 /// The co-payment setting of one category on a voucher, as the insurer issued it
 /// (別表6 code 1 none, 2 fixed amount, 3 rate, 4 insurer cap only; a fixed amount or rate
 /// may come with a cap).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct CopaymentSetting {
     /// 1-4 (別表6).
     pub code: u8,
@@ -32,7 +34,7 @@ pub struct CopaymentSetting {
 }
 
 /// A voucher of the insurer's issuance ledger (受診券/利用券発行台帳).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct VoucherRecord {
     /// 保険者番号 (8 digits)
     pub insurer: String,
@@ -62,7 +64,7 @@ pub struct VoucherRecord {
 
 /// One contract (契約): insurer × institution × fiscal year × 委託料単価区分, with its
 /// validity and prices.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Contract {
     pub insurer: String,
     pub institution: String,
@@ -274,10 +276,10 @@ pub struct DirReference {
 }
 
 /// One CSV file being read, with its header positions.
-struct Table {
+struct Table<R: Read> {
     path: PathBuf,
     header: csv::StringRecord,
-    reader: csv::Reader<std::fs::File>,
+    reader: csv::Reader<R>,
 }
 
 struct Row<'a> {
@@ -287,8 +289,8 @@ struct Row<'a> {
     line: u64,
 }
 
-impl Table {
-    fn open(dir: &Path, file: &str) -> Result<Option<Table>, ReferenceError> {
+impl Table<std::fs::File> {
+    fn open(dir: &Path, file: &str) -> Result<Option<Table<std::fs::File>>, ReferenceError> {
         let path = dir.join(file);
         if !path.exists() {
             return Ok(None);
@@ -297,6 +299,13 @@ impl Table {
             path: path.clone(),
             source,
         })?;
+        Table::from_reader(path, f).map(Some)
+    }
+}
+
+impl<R: Read> Table<R> {
+    /// A table over any reader; `path` names it in error messages.
+    fn from_reader(path: PathBuf, f: R) -> Result<Table<R>, ReferenceError> {
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(false)
@@ -314,11 +323,11 @@ impl Table {
             .iter()
             .map(|h| h.trim_start_matches('\u{feff}').trim())
             .collect();
-        Ok(Some(Table {
+        Ok(Table {
             path,
             header,
             reader,
-        }))
+        })
     }
 
     fn require(&self, columns: &[&'static str]) -> Result<(), ReferenceError> {
@@ -465,6 +474,170 @@ impl Row<'_> {
     }
 }
 
+/// One insured-status row of `coverage.csv` (資格情報): the person is insured from
+/// `valid_from` to `valid_to` (open where `None`); an empty symbol matches any symbol.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CoverageRow {
+    /// 保険者番号 (8 digits, zero-padded)
+    pub insurer: String,
+    pub card_symbol: String,
+    pub card_number: String,
+    pub valid_from: Option<Date>,
+    pub valid_to: Option<Date>,
+}
+
+/// Parses one uploaded `vouchers.csv` (docs/reference-data.md) with exactly the rules and
+/// messages of [`DirReference::load`]; `name` names the file in errors.
+pub fn parse_vouchers_csv(name: &str, r: impl Read) -> Result<Vec<VoucherRecord>, ReferenceError> {
+    vouchers_from(Table::from_reader(PathBuf::from(name), r)?)
+}
+
+/// Parses one uploaded `coverage.csv` (see [`parse_vouchers_csv`]).
+pub fn parse_coverage_csv(name: &str, r: impl Read) -> Result<Vec<CoverageRow>, ReferenceError> {
+    coverage_from(Table::from_reader(PathBuf::from(name), r)?)
+}
+
+/// Parses one uploaded `contracts.csv` (see [`parse_vouchers_csv`]): rows of the same
+/// insurer, institution, fiscal year, 委託料単価区分 and validity build one contract, in the
+/// order of their first row.
+pub fn parse_contracts_csv(name: &str, r: impl Read) -> Result<Vec<Contract>, ReferenceError> {
+    contracts_from(Table::from_reader(PathBuf::from(name), r)?)
+}
+
+fn vouchers_from<R: Read>(mut t: Table<R>) -> Result<Vec<VoucherRecord>, ReferenceError> {
+    t.require(&["insurer_number", "kind", "voucher_number", "card_number"])?;
+    let mut out = Vec::new();
+    t.for_each(|row| {
+        let kind = match row.col("kind").1 {
+            "1" => 1,
+            "2" => 2,
+            _ => return Err(row.err("kind", "must be 1 (受診券) or 2 (利用券)")),
+        };
+        out.push(VoucherRecord {
+            insurer: row.insurer("insurer_number")?,
+            kind,
+            number: row.digits("voucher_number", 11..=11)?,
+            card_symbol: row.text("card_symbol"),
+            card_number: row.required("card_number")?,
+            name: row.text("name_kana"),
+            birth_date: row.date("birth_date")?,
+            expiry: row.date("expiry")?,
+            basic: row.copayment("basic")?,
+            detail: row.copayment("detail")?,
+            additional: row.copayment("additional")?,
+            dock: row.copayment("dock")?,
+            guidance_level: Some(row.text("guidance_level")).filter(|s| !s.is_empty()),
+        });
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+fn coverage_from<R: Read>(mut t: Table<R>) -> Result<Vec<CoverageRow>, ReferenceError> {
+    t.require(&["insurer_number", "card_number"])?;
+    let mut out = Vec::new();
+    t.for_each(|row| {
+        let insurer = row.insurer("insurer_number")?;
+        let card_symbol = row.text("card_symbol");
+        let valid_from = row.date("valid_from")?;
+        let valid_to = row.date("valid_to")?;
+        out.push(CoverageRow {
+            insurer,
+            card_symbol,
+            card_number: row.required("card_number")?,
+            valid_from,
+            valid_to,
+        });
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+fn contracts_from<R: Read>(mut t: Table<R>) -> Result<Vec<Contract>, ReferenceError> {
+    t.require(&[
+        "insurer_number",
+        "institution_number",
+        "fiscal_year",
+        "commission_type",
+        "item",
+        "price",
+    ])?;
+    // One row per price; rows with the same key build one contract.
+    let mut list: Vec<Contract> = Vec::new();
+    let mut by_key: HashMap<(String, String, i32), Vec<usize>> = HashMap::new();
+    t.for_each(|row| {
+        let insurer = row.insurer("insurer_number")?;
+        let institution = row.digits("institution_number", 10..=10)?;
+        let fy: i32 = row
+            .digits("fiscal_year", 4..=4)?
+            .parse()
+            .map_err(|_| row.err("fiscal_year", "not a year"))?;
+        let commission_type = match row.col("commission_type").1 {
+            "1" => 1,
+            "2" => 2,
+            _ => return Err(row.err("commission_type", "must be 1 (個別) or 2 (集団)")),
+        };
+        let valid_from = row.date("valid_from")?;
+        let valid_to = row.date("valid_to")?;
+        let price = row
+            .uint("price")?
+            .ok_or_else(|| row.err("price", "required"))?;
+        let same = by_key
+            .entry((insurer.clone(), institution.clone(), fy))
+            .or_default();
+        let idx = match same.iter().copied().find(|&i| {
+            list.get(i).is_some_and(|c| {
+                c.commission_type == commission_type
+                    && c.valid_from == valid_from
+                    && c.valid_to == valid_to
+            })
+        }) {
+            Some(i) => i,
+            None => {
+                list.push(Contract {
+                    insurer: insurer.clone(),
+                    institution,
+                    fiscal_year: fy,
+                    commission_type,
+                    valid_from,
+                    valid_to,
+                    ..Contract::default()
+                });
+                same.push(list.len() - 1);
+                list.len() - 1
+            }
+        };
+        let Some(c) = list.get_mut(idx) else {
+            return Ok(());
+        };
+        let item = row.text("item");
+        let (kind, key) = item.split_once(':').unwrap_or((item.as_str(), ""));
+        match (kind, key) {
+            ("basic", "") => c.basic = Some(price),
+            ("dock", "") => c.dock = Some(price),
+            ("detail", k) if matches!(k, "1" | "2" | "3" | "4") => {
+                c.detail.insert(k.to_string(), price);
+            }
+            ("additional", k) if k.len() == 17 => {
+                c.additional.insert(k.to_string(), price);
+            }
+            ("guidance", k) if matches!(k, "1" | "2" | "3") => {
+                c.guidance.insert(k.to_string(), price);
+            }
+            ("share", k) if matches!(k, "1" | "2" | "3" | "4" | "5") => {
+                if price > 100 {
+                    return Err(row.err("price", "a share is a percentage 0-100"));
+                }
+                c.guidance_shares.insert(k.to_string(), price);
+            }
+            ("other_program", "") => c.other_program_allowed = price != 0,
+            _ => return Err(row.err("item", "unknown item (see docs/reference-data.md)")),
+        }
+        Ok(())
+    })?;
+    Ok(list)
+}
+
 impl DirReference {
     /// Loads every known file present in `dir` (see docs/reference-data.md).
     pub fn load(dir: &Path) -> Result<DirReference, ReferenceError> {
@@ -499,142 +672,45 @@ impl DirReference {
             r.institutions = Some(set);
         }
 
-        if let Some(mut t) = Table::open(dir, "vouchers.csv")? {
-            t.require(&["insurer_number", "kind", "voucher_number", "card_number"])?;
+        if let Some(t) = Table::open(dir, "vouchers.csv")? {
             let mut map: HashMap<(String, u8, String), Vec<VoucherRecord>> = HashMap::new();
             let mut insurers = BTreeSet::new();
-            t.for_each(|row| {
-                let kind = match row.col("kind").1 {
-                    "1" => 1,
-                    "2" => 2,
-                    _ => return Err(row.err("kind", "must be 1 (受診券) or 2 (利用券)")),
-                };
-                let v = VoucherRecord {
-                    insurer: row.insurer("insurer_number")?,
-                    kind,
-                    number: row.digits("voucher_number", 11..=11)?,
-                    card_symbol: row.text("card_symbol"),
-                    card_number: row.required("card_number")?,
-                    name: row.text("name_kana"),
-                    birth_date: row.date("birth_date")?,
-                    expiry: row.date("expiry")?,
-                    basic: row.copayment("basic")?,
-                    detail: row.copayment("detail")?,
-                    additional: row.copayment("additional")?,
-                    dock: row.copayment("dock")?,
-                    guidance_level: Some(row.text("guidance_level")).filter(|s| !s.is_empty()),
-                };
+            for v in vouchers_from(t)? {
                 insurers.insert(v.insurer.clone());
-                map.entry((v.insurer.clone(), kind, v.number.clone()))
+                map.entry((v.insurer.clone(), v.kind, v.number.clone()))
                     .or_default()
                     .push(v);
-                Ok(())
-            })?;
+            }
             r.vouchers = Some(map);
             r.voucher_insurers = insurers;
         }
 
-        if let Some(mut t) = Table::open(dir, "coverage.csv")? {
-            t.require(&["insurer_number", "card_number"])?;
+        if let Some(t) = Table::open(dir, "coverage.csv")? {
             let mut map: HashMap<(String, String), Vec<Coverage>> = HashMap::new();
             let mut insurers = BTreeSet::new();
-            t.for_each(|row| {
-                let insurer = row.insurer("insurer_number")?;
-                let c = Coverage {
-                    symbol: row.text("card_symbol"),
-                    from: row.date("valid_from")?,
-                    to: row.date("valid_to")?,
-                };
-                insurers.insert(insurer.clone());
-                map.entry((insurer, row.required("card_number")?))
+            for c in coverage_from(t)? {
+                insurers.insert(c.insurer.clone());
+                map.entry((c.insurer, c.card_number))
                     .or_default()
-                    .push(c);
-                Ok(())
-            })?;
+                    .push(Coverage {
+                        symbol: c.card_symbol,
+                        from: c.valid_from,
+                        to: c.valid_to,
+                    });
+            }
             r.coverage = Some(map);
             r.coverage_insurers = insurers;
         }
 
-        if let Some(mut t) = Table::open(dir, "contracts.csv")? {
-            t.require(&[
-                "insurer_number",
-                "institution_number",
-                "fiscal_year",
-                "commission_type",
-                "item",
-                "price",
-            ])?;
-            // One row per price; rows with the same key build one contract.
+        if let Some(t) = Table::open(dir, "contracts.csv")? {
             let mut map: HashMap<(String, String, i32), Vec<Contract>> = HashMap::new();
             let mut insurers = BTreeSet::new();
-            t.for_each(|row| {
-                let insurer = row.insurer("insurer_number")?;
-                let institution = row.digits("institution_number", 10..=10)?;
-                let fy: i32 = row
-                    .digits("fiscal_year", 4..=4)?
-                    .parse()
-                    .map_err(|_| row.err("fiscal_year", "not a year"))?;
-                let commission_type = match row.col("commission_type").1 {
-                    "1" => 1,
-                    "2" => 2,
-                    _ => return Err(row.err("commission_type", "must be 1 (個別) or 2 (集団)")),
-                };
-                let valid_from = row.date("valid_from")?;
-                let valid_to = row.date("valid_to")?;
-                let price = row
-                    .uint("price")?
-                    .ok_or_else(|| row.err("price", "required"))?;
-                let list = map
-                    .entry((insurer.clone(), institution.clone(), fy))
-                    .or_default();
-                let idx = match list.iter().position(|c| {
-                    c.commission_type == commission_type
-                        && c.valid_from == valid_from
-                        && c.valid_to == valid_to
-                }) {
-                    Some(i) => i,
-                    None => {
-                        list.push(Contract {
-                            insurer: insurer.clone(),
-                            institution,
-                            fiscal_year: fy,
-                            commission_type,
-                            valid_from,
-                            valid_to,
-                            ..Contract::default()
-                        });
-                        list.len() - 1
-                    }
-                };
-                let Some(c) = list.get_mut(idx) else {
-                    return Ok(());
-                };
-                let item = row.text("item");
-                let (kind, key) = item.split_once(':').unwrap_or((item.as_str(), ""));
-                match (kind, key) {
-                    ("basic", "") => c.basic = Some(price),
-                    ("dock", "") => c.dock = Some(price),
-                    ("detail", k) if matches!(k, "1" | "2" | "3" | "4") => {
-                        c.detail.insert(k.to_string(), price);
-                    }
-                    ("additional", k) if k.len() == 17 => {
-                        c.additional.insert(k.to_string(), price);
-                    }
-                    ("guidance", k) if matches!(k, "1" | "2" | "3") => {
-                        c.guidance.insert(k.to_string(), price);
-                    }
-                    ("share", k) if matches!(k, "1" | "2" | "3" | "4" | "5") => {
-                        if price > 100 {
-                            return Err(row.err("price", "a share is a percentage 0-100"));
-                        }
-                        c.guidance_shares.insert(k.to_string(), price);
-                    }
-                    ("other_program", "") => c.other_program_allowed = price != 0,
-                    _ => return Err(row.err("item", "unknown item (see docs/reference-data.md)")),
-                }
-                insurers.insert(insurer);
-                Ok(())
-            })?;
+            for c in contracts_from(t)? {
+                insurers.insert(c.insurer.clone());
+                map.entry((c.insurer.clone(), c.institution.clone(), c.fiscal_year))
+                    .or_default()
+                    .push(c);
+            }
             r.contracts = Some(map);
             r.contract_insurers = insurers;
         }

@@ -1,0 +1,852 @@
+//! The job worker: claims durable jobs and runs them, each completing in the same
+//! transaction as its effects (S23: a crash anywhere resumes exactly once).
+//!
+//! Jobs (kind, subject):
+//! * `check` (submission id) — marks the submission `checking`, prefetches a
+//!   [`DbReference`], runs `daiko_check::check_archive` on a blocking thread (a panic is a
+//!   job failure, not a crash), stores the JSON report (`reports/<id>.json`, the shape of
+//!   `daiko check --format json`), then in one transaction: one record row per report
+//!   record, the verdict and counts, the `route` job, the audit row `submission.check`,
+//!   and the job's completion. If the lease was lost meanwhile, everything rolls back.
+//! * `route` (submission id) — for insurers with `immediate` batching, one 種別3 per
+//!   insurer from the accepted records and one 種別11 per insurer for held ones; one 種別2
+//!   for all returned records to the submitting institution. Delivery ids and blob keys
+//!   are derived from (submission, 種別, recipient), so a re-run after a crash overwrites
+//!   the same blobs; the delivery rows, record states and job completion commit together.
+//! * `batch` (`<insurer>:<period>`) — for `daily` (period `YYYYMMDD`) and `monthly`
+//!   (`YYYYMM`) insurers: one 種別3 per schema generation and 実施区分 from the insurer's
+//!   accepted, undelivered records of submissions received before the period's end (JST).
+//!   [`enqueue_due_batches`] creates these jobs; the server calls it periodically.
+//!
+//! Insurer services (Org.services):
+//! * **no `check`** — routing without content checks. The archive is still checked (the
+//!   checker cannot skip per insurer) but against none of that insurer's reference data,
+//!   and a record of that insurer is accepted whatever the content findings say, as long
+//!   as the record is structurally readable: no finding of stage T or A, and none of
+//!   X-01…X-05, P-03, P-05 (the insurer's system must be able to read what it gets). Its
+//!   content findings are kept in the report, downgraded to W (informational for the
+//!   insurer), and counts and verdict are recomputed. A rejected archive stays rejected.
+//! * **no `route`** — no 種別3 and no 種別11 archives: its accepted and held records stay
+//!   undelivered (the agency hands them over by other means). Returns (種別2) to the
+//!   institution are made regardless: they are the institution's answer.
+//!
+//! Failures retry with backoff (5 s × attempts) and give up after 5 attempts.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Cursor;
+use std::time::Duration;
+
+use daiko_check::finding::{Outcome, Severity};
+use daiko_check::report::{Counts, RecordOutcome, Report, Verdict};
+use daiko_check::sink::NullSink;
+use daiko_check::{CheckConfig, Date};
+use daiko_store::audit::AuditEntry;
+use daiko_store::jobs::Job;
+use daiko_store::orgs::{Org, OrgKind};
+use daiko_store::submissions::{NewDelivery, RecordRow, Submission};
+use daiko_store::{Store, StoreError};
+use thiserror::Error;
+
+use crate::intake::jst;
+use crate::reference::{ClaimFacts, DbReference};
+use crate::route::{
+    BuiltArchive, OutputKind, OutputRecord, RouteError, build_archive, extract_records,
+};
+
+/// How a worker runs.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// 代行機関番号 (8 digits): the sender of every archive the agency builds.
+    pub agency_number: String,
+    /// Unique per worker (e.g. `host:pid:n`): the lease owner.
+    pub owner: String,
+    /// How long a claimed job is ours before another worker may take it over.
+    pub lease: Duration,
+    /// Check configuration template; the reception date is set per submission (the JST
+    /// day it was received) and the agency number from `agency_number`.
+    pub check: CheckConfig,
+    /// How often an idle worker looks for jobs.
+    pub poll: Duration,
+}
+
+impl WorkerConfig {
+    /// Defaults for an agency: 5-minute lease, 1-second polling.
+    pub fn new(agency_number: &str, owner: &str) -> WorkerConfig {
+        WorkerConfig {
+            agency_number: agency_number.to_string(),
+            owner: owner.to_string(),
+            lease: Duration::from_secs(300),
+            check: CheckConfig::for_agency(agency_number),
+            poll: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Why a job failed (it is retried with backoff).
+#[derive(Debug, Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Route(#[from] RouteError),
+    #[error("writing the report: {0}")]
+    Report(String),
+    #[error("the check stopped unexpectedly: {0}")]
+    Panic(String),
+    #[error("reference lookups failed during the check: {0}")]
+    Lookup(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("bad job subject {0:?}")]
+    Subject(String),
+}
+
+/// Job kinds this worker runs.
+pub const KINDS: [&str; 3] = ["check", "route", "batch"];
+const MAX_ATTEMPTS: i64 = 5;
+
+/// Runs ready jobs until none is left; answers how many ran (including failed runs).
+pub async fn run_until_idle(store: &Store, cfg: &WorkerConfig) -> Result<usize, PipelineError> {
+    let mut n = 0;
+    while let Some(job) = store.claim_job(&cfg.owner, &KINDS, cfg.lease).await? {
+        run_job(store, cfg, &job).await?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Runs jobs until `shutdown` turns true, polling every `cfg.poll` when idle.
+pub async fn run(
+    store: Store,
+    cfg: WorkerConfig,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        match store.claim_job(&cfg.owner, &KINDS, cfg.lease).await {
+            Ok(Some(job)) => {
+                if let Err(e) = run_job(&store, &cfg, &job).await {
+                    tracing::error!(job = job.id, "could not record the job's failure: {e}");
+                }
+                continue;
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!("claiming a job: {e}"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(cfg.poll) => {}
+            r = shutdown.changed() => if r.is_err() { return },
+        }
+    }
+}
+
+/// Runs one claimed job; its own failure is recorded with [`Store::fail_job`] (the
+/// returned error is only a failure to record that).
+pub async fn run_job(store: &Store, cfg: &WorkerConfig, job: &Job) -> Result<(), PipelineError> {
+    let renew = {
+        let store = store.clone();
+        let job = job.clone();
+        let lease = cfg.lease;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(lease / 3).await;
+                if !matches!(store.renew_lease(&job, lease).await, Ok(true)) {
+                    return;
+                }
+            }
+        })
+    };
+    let result = match job.kind.as_str() {
+        "check" => check_job(store, cfg, job).await,
+        "route" => route_job(store, cfg, job).await,
+        "batch" => batch_job(store, cfg, job).await,
+        other => Err(PipelineError::Subject(format!("unknown job kind {other}"))),
+    };
+    renew.abort();
+    if let Err(e) = result {
+        tracing::warn!(job = job.id, kind = %job.kind, subject = %job.subject, "job failed: {e}");
+        let backoff = Duration::from_secs(5 * u64::try_from(job.attempts.max(1)).unwrap_or(1));
+        store
+            .fail_job(job, &e.to_string(), backoff, MAX_ATTEMPTS)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn submission(store: &Store, id: &str) -> Result<Submission, PipelineError> {
+    store
+        .submission(id)
+        .await?
+        .ok_or_else(|| PipelineError::NotFound(format!("submission {id}")))
+}
+
+/// The JST calendar day of a stored UTC timestamp.
+fn jst_date_of(ts: &str) -> Option<Date> {
+    let z = daiko_store::parse_ts(ts)?.to_zoned(jst());
+    Date::new(
+        i32::from(z.year()),
+        u32::try_from(z.month()).ok()?,
+        u32::try_from(z.day()).ok()?,
+    )
+}
+
+/// Codes that make a record unreadable for its receiver (routing without checks keeps
+/// these).
+fn structural(code: &str) -> bool {
+    code.starts_with("T-")
+        || code.starts_with("A-")
+        || matches!(
+            code,
+            "X-01" | "X-02" | "X-03" | "X-04" | "X-05" | "P-03" | "P-05"
+        )
+}
+
+/// Applies "routing without content checks" for insurers that do not subscribe to
+/// `check` (module doc). Answers whether anything changed.
+pub fn apply_subscriptions(report: &mut Report, unchecked: &HashSet<String>) -> bool {
+    if unchecked.is_empty() || report.findings.iter().any(|f| f.outcome == Outcome::AR) {
+        return false;
+    }
+    let mut changed = false;
+    for rec in report.records.iter_mut() {
+        if rec.outcome == RecordOutcome::Accepted || !unchecked.contains(&rec.insurer) {
+            continue;
+        }
+        let of_record = |f: &daiko_check::Finding| {
+            !f.file.is_empty() && (f.file == rec.data_file || f.file == rec.claim_file)
+        };
+        if report.findings.iter().any(|f| {
+            of_record(f) && structural(f.code) && matches!(f.outcome, Outcome::FR | Outcome::CI)
+        }) {
+            continue;
+        }
+        for f in report.findings.iter_mut().filter(|f| of_record(f)) {
+            if matches!(f.outcome, Outcome::FR | Outcome::CI) {
+                f.outcome = Outcome::W;
+                f.severity = Severity::Warning;
+                f.return_reason = None;
+            }
+        }
+        rec.outcome = RecordOutcome::Accepted;
+        rec.return_reason = None;
+        changed = true;
+    }
+    if changed {
+        let mut c = Counts {
+            records: report.counts.records,
+            ..Counts::default()
+        };
+        for r in &report.records {
+            match r.outcome {
+                RecordOutcome::Accepted => c.accepted += 1,
+                RecordOutcome::Returned => c.returned += 1,
+                RecordOutcome::Held => c.held += 1,
+            }
+        }
+        for f in &report.findings {
+            match f.severity {
+                Severity::Error => c.errors += 1,
+                Severity::Warning => c.warnings += 1,
+                Severity::Info => {}
+            }
+        }
+        report.verdict = if c.accepted == 0 {
+            Verdict::Rejected
+        } else if c.accepted == c.records {
+            Verdict::Accepted
+        } else {
+            Verdict::PartiallyAccepted
+        };
+        report.counts = c;
+    }
+    changed
+}
+
+fn outcome_str(o: RecordOutcome) -> &'static str {
+    match o {
+        RecordOutcome::Accepted => "accepted",
+        RecordOutcome::Returned => "returned",
+        RecordOutcome::Held => "held",
+    }
+}
+
+fn verdict_str(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Accepted => "accepted",
+        Verdict::PartiallyAccepted => "partially_accepted",
+        Verdict::Rejected => "rejected",
+    }
+}
+
+fn money(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// One record row per report record (module doc of the store: the start of lineage).
+fn record_rows(
+    sub: &Submission,
+    sender: &str,
+    report: &Report,
+    facts: &[ClaimFacts],
+) -> Vec<RecordRow> {
+    let by_claim: HashMap<&str, &ClaimFacts> =
+        facts.iter().map(|f| (f.claim_file.as_str(), f)).collect();
+    report
+        .records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let f = by_claim.get(r.claim_file.as_str()).copied();
+            let outcome = outcome_str(r.outcome);
+            RecordRow {
+                id: String::new(),
+                submission_id: sub.id.clone(),
+                seq: i as i64,
+                data_file: r.data_file.clone(),
+                claim_file: r.claim_file.clone(),
+                insurer: r.insurer.clone(),
+                institution: f
+                    .map(|f| f.institution.clone())
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| sender.to_string()),
+                voucher: r.voucher.clone(),
+                card_symbol: f.map(|f| f.card_symbol.clone()).unwrap_or_default(),
+                card_number: f.map(|f| f.card_number.clone()).unwrap_or_default(),
+                service_event_type: i64::from(report.archive.service_event_type),
+                guidance_timing: f.and_then(|f| f.guidance_timing.clone()),
+                service_date: r.service_date.clone(),
+                fiscal_year: Date::parse(&r.service_date)
+                    .map(|d| i64::from(d.fiscal_year()))
+                    .unwrap_or(0),
+                outcome: outcome.to_string(),
+                return_reason: r.return_reason.map(|x| x.code().to_string()),
+                state: outcome.to_string(),
+                cost: money(r.amounts.cost),
+                copayment: money(r.amounts.copayment),
+                other_program: money(r.amounts.other_program),
+                claim: money(r.amounts.claim),
+                delivery_id: None,
+            }
+        })
+        .collect()
+}
+
+async fn check_job(store: &Store, cfg: &WorkerConfig, job: &Job) -> Result<(), PipelineError> {
+    let sub = submission(store, &job.subject).await?;
+    if sub.status == "done" {
+        // Effects already committed (cannot happen without the job's completion, but a
+        // manual re-queue must not insert records twice).
+        let mut tx = store.begin().await?;
+        if store.complete_job_in(&mut tx, job).await? {
+            tx.commit().await?;
+        }
+        return Ok(());
+    }
+    {
+        let mut tx = store.begin().await?;
+        store
+            .set_submission_status(&mut tx, &sub.id, "checking")
+            .await?;
+        tx.commit().await?;
+    }
+    let bytes = store.blobs().get(&sub.blob_key).await?;
+    let (reference, facts) =
+        DbReference::prefetch(store, &sub.id, &sub.archive_name, &bytes, &sub.sha256).await?;
+    let mut config = cfg.check.clone();
+    config.agency_number = Some(cfg.agency_number.clone());
+    if let Some(d) = jst_date_of(&sub.received_at) {
+        config.reception_date = d;
+    }
+    let name = sub.archive_name.clone();
+    let joined = tokio::task::spawn_blocking(move || {
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            daiko_check::check_archive(
+                &name,
+                Cursor::new(bytes),
+                &config,
+                &reference,
+                &mut NullSink,
+            )
+        }));
+        (r, reference)
+    })
+    .await;
+    let (caught, reference) = joined.map_err(|e| PipelineError::Panic(e.to_string()))?;
+    let mut report = caught.map_err(|p| {
+        PipelineError::Panic(
+            p.downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic".into()),
+        )
+    })?;
+    let errors = reference.take_errors();
+    if !errors.is_empty() {
+        return Err(PipelineError::Lookup(errors.join("; ")));
+    }
+    if reference.misses() > 0 {
+        tracing::debug!(submission = %sub.id, misses = reference.misses(), "reference lookups not prefetched");
+    }
+    drop(reference);
+
+    // Insurer services.
+    let mut unchecked = HashSet::new();
+    for insurer in report
+        .records
+        .iter()
+        .map(|r| r.insurer.clone())
+        .collect::<HashSet<_>>()
+    {
+        if let Some(org) = store.org_by_number(&insurer).await?
+            && org.kind == OrgKind::Insurer
+            && !org.subscribes("check")
+        {
+            unchecked.insert(insurer);
+        }
+    }
+    apply_subscriptions(&mut report, &unchecked);
+
+    let mut json = Vec::new();
+    daiko_report::write_json(&report, &mut json)
+        .map_err(|e| PipelineError::Report(e.to_string()))?;
+    let report_key = format!("reports/{}.json", sub.id);
+    store.blobs().put(&report_key, &json).await?;
+
+    let sender = store
+        .org(&sub.org_id)
+        .await?
+        .map(|o| o.number)
+        .unwrap_or_default();
+    let rows = record_rows(&sub, &sender, &report, &facts);
+    let counts =
+        serde_json::to_string(&report.counts).map_err(|e| PipelineError::Report(e.to_string()))?;
+    let verdict = verdict_str(report.verdict);
+    let mut tx = store.begin().await?;
+    store.insert_records_in(&mut tx, &rows).await?;
+    store
+        .finish_check_in(&mut tx, &sub.id, verdict, &counts, &report_key)
+        .await?;
+    store.enqueue_in(&mut tx, "route", &sub.id).await?;
+    store
+        .audit_in(
+            &mut tx,
+            &AuditEntry {
+                actor: "system".into(),
+                role: "system".into(),
+                org: sender,
+                action: "submission.check".into(),
+                target: format!("submission:{}", sub.id),
+                records: String::new(),
+                source: cfg.owner.clone(),
+                detail: serde_json::json!({ "verdict": verdict, "counts": report.counts })
+                    .to_string(),
+            },
+        )
+        .await?;
+    if !store.complete_job_in(&mut tx, job).await? {
+        // Lease lost: another worker owns the job now; dropping the transaction rolls back.
+        tracing::warn!(job = job.id, "lease lost; check effects rolled back");
+        return Ok(());
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The same-day counter `n` for a new archive to `receiver`: archives already made today
+/// for it (modulo 10: the name has one digit; an 11th archive of a day reuses 0).
+async fn day_counter(
+    store: &Store,
+    recipient: &Org,
+    agency: &str,
+    day: &str,
+) -> Result<u32, StoreError> {
+    let prefix = format!("{agency}_{}_{day}", recipient.number);
+    let n = store
+        .deliveries(Some(&recipient.id), 10_000)
+        .await?
+        .iter()
+        .filter(|d| d.archive_name.starts_with(&prefix))
+        .count();
+    Ok(u32::try_from(n % 10).unwrap_or(0))
+}
+
+/// Notes (the finding that returned or held a record) from a stored report.
+fn record_notes(report_json: &[u8], outcome: &str) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(report_json) else {
+        return out;
+    };
+    let Some(findings) = v.get("findings").and_then(|f| f.as_array()) else {
+        return out;
+    };
+    for f in findings {
+        if f.get("outcome").and_then(|o| o.as_str()) != Some(outcome) {
+            continue;
+        }
+        let (Some(file), Some(msg)) = (
+            f.get("file").and_then(|x| x.as_str()),
+            f.get("message_ja").and_then(|x| x.as_str()),
+        ) else {
+            continue;
+        };
+        if !file.is_empty() {
+            out.entry(file.to_string())
+                .or_insert_with(|| msg.to_string());
+        }
+    }
+    out
+}
+
+/// A built archive and the record ids it carries.
+struct Planned {
+    delivery_id: String,
+    recipient: Org,
+    built: BuiltArchive,
+    record_ids: Vec<String>,
+    submission_id: Option<String>,
+}
+
+fn now_jst() -> jiff::civil::DateTime {
+    jiff::Timestamp::now().to_zoned(jst()).datetime()
+}
+
+fn state_for(kind: OutputKind) -> &'static str {
+    match kind {
+        OutputKind::ToInsurer => "delivered",
+        OutputKind::Returned => "returned",
+        OutputKind::Confirmation => "held",
+    }
+}
+
+fn kind_number(kind: OutputKind) -> i64 {
+    match kind {
+        OutputKind::ToInsurer => 3,
+        OutputKind::Returned => 2,
+        OutputKind::Confirmation => 11,
+    }
+}
+
+/// Stores the blobs, then records deliveries, states, audit and the job in one
+/// transaction. Answers false when the lease was lost (rolled back).
+async fn commit_deliveries(
+    store: &Store,
+    cfg: &WorkerConfig,
+    job: &Job,
+    planned: &[Planned],
+) -> Result<bool, PipelineError> {
+    for p in planned {
+        store
+            .blobs()
+            .put(&format!("deliveries/{}.zip", p.delivery_id), &p.built.zip)
+            .await?;
+    }
+    let mut tx = store.begin().await?;
+    for p in planned {
+        let key = format!("deliveries/{}.zip", p.delivery_id);
+        let kind = kind_number(p.built.kind);
+        store
+            .insert_delivery_in(
+                &mut tx,
+                &NewDelivery {
+                    id: &p.delivery_id,
+                    recipient_id: &p.recipient.id,
+                    kind,
+                    submission_id: p.submission_id.as_deref(),
+                    archive_name: &p.built.name,
+                    blob_key: &key,
+                    sha256: &p.built.sha256,
+                    records: p.built.records as i64,
+                    claim_total: money(p.built.totals.claim),
+                },
+                &p.record_ids,
+                state_for(p.built.kind),
+            )
+            .await?;
+        store
+            .audit_in(
+                &mut tx,
+                &AuditEntry {
+                    actor: "system".into(),
+                    role: "system".into(),
+                    org: p.recipient.number.clone(),
+                    action: "delivery.create".into(),
+                    target: format!("delivery:{}", p.delivery_id),
+                    records: p.record_ids.join(","),
+                    source: cfg.owner.clone(),
+                    detail: serde_json::json!({
+                        "kind": kind,
+                        "archive": p.built.name,
+                        "records": p.built.records,
+                        "claim_total": p.built.totals.claim,
+                    })
+                    .to_string(),
+                },
+            )
+            .await?;
+    }
+    if !store.complete_job_in(&mut tx, job).await? {
+        tracing::warn!(job = job.id, "lease lost; deliveries rolled back");
+        return Ok(false);
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+async fn route_job(store: &Store, cfg: &WorkerConfig, job: &Job) -> Result<(), PipelineError> {
+    let sub = submission(store, &job.subject).await?;
+    let records = store.records_of_submission(&sub.id).await?;
+    let pending: Vec<&RecordRow> = records.iter().filter(|r| r.delivery_id.is_none()).collect();
+    if sub.verdict.as_deref() == Some("rejected") && pending.iter().all(|r| r.outcome != "returned")
+    {
+        return finish_empty(store, job).await;
+    }
+    let institution = store.org(&sub.org_id).await?;
+    let mut orgs: HashMap<String, Option<Org>> = HashMap::new();
+    for r in &pending {
+        if !orgs.contains_key(&r.insurer) {
+            orgs.insert(r.insurer.clone(), store.org_by_number(&r.insurer).await?);
+        }
+    }
+    let routable = |insurer: &str| -> Option<&Org> {
+        orgs.get(insurer)
+            .and_then(Option::as_ref)
+            .filter(|o| o.kind == OrgKind::Insurer && o.subscribes("route"))
+    };
+    // Groups: (kind, recipient number) → records.
+    let mut groups: BTreeMap<(OutputKind, String), Vec<&RecordRow>> = BTreeMap::new();
+    for r in &pending {
+        match r.outcome.as_str() {
+            "accepted" => {
+                if let Some(o) = routable(&r.insurer)
+                    && o.batching == "immediate"
+                {
+                    groups
+                        .entry((OutputKind::ToInsurer, r.insurer.clone()))
+                        .or_default()
+                        .push(r);
+                }
+            }
+            "held" => {
+                if routable(&r.insurer).is_some() {
+                    groups
+                        .entry((OutputKind::Confirmation, r.insurer.clone()))
+                        .or_default()
+                        .push(r);
+                }
+            }
+            "returned" => {
+                if let Some(inst) = &institution
+                    && inst.kind == OrgKind::Institution
+                {
+                    groups
+                        .entry((OutputKind::Returned, inst.number.clone()))
+                        .or_default()
+                        .push(r);
+                }
+            }
+            _ => {}
+        }
+    }
+    if groups.is_empty() {
+        return finish_empty(store, job).await;
+    }
+    let bytes = store.blobs().get(&sub.blob_key).await?;
+    let notes_fr;
+    let notes_ci;
+    {
+        let report = match &sub.report_key {
+            Some(k) => store.blobs().get(k).await.unwrap_or_default(),
+            None => Vec::new(),
+        };
+        notes_fr = record_notes(&report, "FR");
+        notes_ci = record_notes(&report, "CI");
+    }
+    let created = now_jst();
+    let day = created.strftime("%Y%m%d").to_string();
+    let mut planned = Vec::new();
+    for ((kind, number), recs) in groups {
+        let recipient = if kind == OutputKind::Returned {
+            institution.clone()
+        } else {
+            orgs.get(&number).cloned().flatten()
+        };
+        let Some(recipient) = recipient else { continue };
+        let pairs: Vec<(String, String)> = recs
+            .iter()
+            .map(|r| (r.data_file.clone(), r.claim_file.clone()))
+            .collect();
+        let files = extract_records(&sub.archive_name, Cursor::new(bytes.as_slice()), &pairs)?;
+        let outputs: Vec<OutputRecord> = recs
+            .iter()
+            .zip(files)
+            .map(|(r, files)| {
+                let notes = if kind == OutputKind::Confirmation {
+                    &notes_ci
+                } else {
+                    &notes_fr
+                };
+                OutputRecord {
+                    files,
+                    return_reason: r.return_reason.clone(),
+                    note: notes
+                        .get(&r.claim_file)
+                        .or_else(|| notes.get(&r.data_file))
+                        .cloned(),
+                }
+            })
+            .collect();
+        let n = day_counter(store, &recipient, &cfg.agency_number, &day).await?;
+        let built = build_archive(kind, &cfg.agency_number, &number, &outputs, created, n)?;
+        planned.push(Planned {
+            delivery_id: format!("{}-k{}-{}", sub.id, kind_number(kind), number),
+            recipient,
+            built,
+            record_ids: recs.iter().map(|r| r.id.clone()).collect(),
+            submission_id: Some(sub.id.clone()),
+        });
+    }
+    commit_deliveries(store, cfg, job, &planned).await?;
+    Ok(())
+}
+
+async fn finish_empty(store: &Store, job: &Job) -> Result<(), PipelineError> {
+    let mut tx = store.begin().await?;
+    if store.complete_job_in(&mut tx, job).await? {
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+/// The end (exclusive, UTC) of a batching period `YYYYMMDD` or `YYYYMM` in JST.
+fn period_end(period: &str) -> Option<jiff::Timestamp> {
+    let digits = period.bytes().all(|b| b.is_ascii_digit());
+    let (y, m, d) = match period.len() {
+        8 if digits => (
+            period[0..4].parse().ok()?,
+            period[4..6].parse().ok()?,
+            period[6..8].parse().ok()?,
+        ),
+        6 if digits => (period[0..4].parse().ok()?, period[4..6].parse().ok()?, 1),
+        _ => return None,
+    };
+    let start = jiff::civil::Date::new(y, m, d).ok()?;
+    let end = if period.len() == 8 {
+        start.tomorrow().ok()?
+    } else {
+        start.last_of_month().tomorrow().ok()?
+    };
+    end.to_zoned(jst()).ok().map(|z| z.timestamp())
+}
+
+async fn batch_job(store: &Store, cfg: &WorkerConfig, job: &Job) -> Result<(), PipelineError> {
+    let (insurer, period) = job
+        .subject
+        .split_once(':')
+        .ok_or_else(|| PipelineError::Subject(job.subject.clone()))?;
+    let end = period_end(period).ok_or_else(|| PipelineError::Subject(job.subject.clone()))?;
+    let Some(org) = store.org_by_number(insurer).await? else {
+        return finish_empty(store, job).await;
+    };
+    if org.kind != OrgKind::Insurer || !org.subscribes("route") {
+        return finish_empty(store, job).await;
+    }
+    let records = store.undelivered_records(insurer, "accepted").await?;
+    // Records of submissions received before the period's end, per submission.
+    let mut by_sub: BTreeMap<String, Vec<RecordRow>> = BTreeMap::new();
+    for r in records {
+        by_sub.entry(r.submission_id.clone()).or_default().push(r);
+    }
+    let mut groups: BTreeMap<(&'static str, u8), (Vec<OutputRecord>, Vec<String>)> =
+        BTreeMap::new();
+    for (sid, recs) in by_sub {
+        let sub = submission(store, &sid).await?;
+        if daiko_store::parse_ts(&sub.received_at).is_none_or(|t| t >= end) {
+            continue;
+        }
+        let bytes = store.blobs().get(&sub.blob_key).await?;
+        let pairs: Vec<(String, String)> = recs
+            .iter()
+            .map(|r| (r.data_file.clone(), r.claim_file.clone()))
+            .collect();
+        let files = extract_records(&sub.archive_name, Cursor::new(bytes.as_slice()), &pairs)?;
+        for (r, files) in recs.iter().zip(files) {
+            let key = (
+                files.source.generation.as_str(),
+                files.source.service_event_type,
+            );
+            let g = groups.entry(key).or_default();
+            g.0.push(OutputRecord {
+                files,
+                return_reason: None,
+                note: None,
+            });
+            g.1.push(r.id.clone());
+        }
+    }
+    if groups.is_empty() {
+        return finish_empty(store, job).await;
+    }
+    let created = now_jst();
+    let day = created.strftime("%Y%m%d").to_string();
+    let mut planned = Vec::new();
+    let first = day_counter(store, &org, &cfg.agency_number, &day).await?;
+    for (i, ((generation, set), (outputs, ids))) in groups.into_iter().enumerate() {
+        let n = (first + i as u32) % 10;
+        let built = build_archive(
+            OutputKind::ToInsurer,
+            &cfg.agency_number,
+            insurer,
+            &outputs,
+            created,
+            n,
+        )?;
+        planned.push(Planned {
+            delivery_id: format!("batch-{insurer}-{period}-{generation}-{set}"),
+            recipient: org.clone(),
+            built,
+            record_ids: ids,
+            submission_id: None,
+        });
+    }
+    commit_deliveries(store, cfg, job, &planned).await?;
+    Ok(())
+}
+
+/// Enqueues the batching jobs that are due at `now`: for `daily` insurers the previous
+/// JST day (`<insurer>:YYYYMMDD`); for `monthly` insurers, from the 5th of a month (the
+/// month-close deadline), the previous month (`<insurer>:YYYYMM`). A job of the same
+/// subject is created once; a batch takes every undelivered accepted record received
+/// before its period's end, so a day the server was down is caught up by the next batch.
+/// Answers how many jobs were created.
+pub async fn enqueue_due_batches(
+    store: &Store,
+    now: jiff::Timestamp,
+) -> Result<usize, PipelineError> {
+    let today = now.to_zoned(jst()).date();
+    let mut n = 0;
+    for org in store.orgs().await? {
+        if org.kind != OrgKind::Insurer || !org.subscribes("route") {
+            continue;
+        }
+        let subject = match org.batching.as_str() {
+            "daily" => match today.yesterday() {
+                Ok(d) => format!("{}:{}", org.number, d.strftime("%Y%m%d")),
+                Err(_) => continue,
+            },
+            "monthly" if today.day() >= 5 => {
+                let first = today.first_of_month();
+                match first.yesterday() {
+                    Ok(d) => format!("{}:{}", org.number, d.strftime("%Y%m")),
+                    Err(_) => continue,
+                }
+            }
+            _ => continue,
+        };
+        if store.enqueue("batch", &subject).await? {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
