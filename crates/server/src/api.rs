@@ -1,3 +1,200 @@
-//! (in progress)
+//! The JSON API under `/api/v1` (PRODUCT.md "HTTP API"; documented in docs/api.md and the
+//! OpenAPI document at `/api/v1/openapi.json`).
+//!
+//! Every route except `health` and `openapi.json` extracts a [`Caller`] (401 without
+//! credentials, S1). Who may do what is decided per handler with [`require_role`] and the
+//! tenancy helpers of [`crate::caller`]; anything outside the caller's role or tenancy
+//! answers 404, never 403 (S8, S9). Mutating requests of portal sessions (cookie callers)
+//! must carry the session's CSRF token in `X-CSRF-Token` ([`Writer`]). Every read of
+//! personal data writes an audit row naming the records before the data leaves (S13): if
+//! the audit row cannot be written, the answer is 500 and nothing is disclosed.
+
+mod admin;
+mod deliveries;
+mod reference;
+mod submissions;
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures_util::StreamExt;
+use serde_json::json;
+
 use crate::AppState;
-pub fn routes() -> axum::Router<AppState> { axum::Router::new() }
+use crate::caller::Caller;
+use crate::error::ApiError;
+
+pub use submissions::render_pdf;
+
+/// The OpenAPI 3.1 document of this API.
+pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
+
+/// The routes of the API.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/health", get(health))
+        .route("/api/v1/openapi.json", get(openapi))
+        .route(
+            "/api/v1/submissions",
+            post(submissions::upload)
+                .layer(axum::extract::DefaultBodyLimit::disable())
+                .get(submissions::list),
+        )
+        .route("/api/v1/submissions/{id}", get(submissions::show))
+        .route("/api/v1/submissions/{id}/report", get(submissions::report))
+        .route("/api/v1/records/{id}/lineage", get(submissions::lineage))
+        .route("/api/v1/deliveries", get(deliveries::list))
+        .route("/api/v1/deliveries/{id}/archive", get(deliveries::archive))
+        .route("/api/v1/deliveries/{id}/receipt", post(deliveries::receipt))
+        .route(
+            "/api/v1/reference/{kind}",
+            post(reference::upload).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/api/v1/orgs",
+            get(admin::list_orgs).post(admin::create_org),
+        )
+        .route(
+            "/api/v1/users",
+            get(admin::list_users).post(admin::create_user),
+        )
+        .route("/api/v1/audit", get(admin::audit_search))
+        .route("/api/v1/audit/verify", get(admin::audit_verify))
+}
+
+/// A caller allowed to change something: portal sessions must echo their CSRF token in
+/// `X-CSRF-Token` (bearer-token callers are not exposed to cross-site requests).
+pub struct Writer(pub Caller);
+
+/// Name of the CSRF header for cookie callers.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+impl FromRequestParts<AppState> for Writer {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let caller = Caller::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if let Some(session) = &caller.session {
+            let sent = parts
+                .headers
+                .get(CSRF_HEADER)
+                .map(|v| v.as_bytes())
+                .unwrap_or_default();
+            let ok = !session.csrf.is_empty()
+                && aws_lc_rs::constant_time::verify_slices_are_equal(sent, session.csrf.as_bytes())
+                    .is_ok();
+            if !ok {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "csrf",
+                    "セッションの確認トークン(X-CSRF-Token)がありません。画面を再読み込みしてください。",
+                    "Missing or wrong X-CSRF-Token for this session. Reload the page.",
+                )
+                .into_response());
+            }
+        }
+        Ok(Writer(caller))
+    }
+}
+
+/// Writes an audit row for `caller`; the request fails (500) when it cannot be written, so
+/// personal data never leaves without its audit record (S13).
+async fn audit(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    target: String,
+    records: String,
+    detail: String,
+) -> Result<(), ApiError> {
+    state
+        .store
+        .audit(&caller.audit(action, target, records, detail))
+        .await?;
+    Ok(())
+}
+
+/// Reads a request body up to `limit` bytes (413 beyond), checking `Content-Length` first.
+async fn read_limited(
+    headers: &HeaderMap,
+    body: axum::body::Body,
+    limit: u64,
+) -> Result<Vec<u8>, ApiError> {
+    if content_length(headers).is_some_and(|n| n > limit) {
+        return Err(ApiError::too_large(limit));
+    }
+    let mut out = Vec::new();
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            ApiError::bad_request(
+                format!("本文を受信できませんでした: {e}"),
+                format!("could not read the request body: {e}"),
+            )
+        })?;
+        if (out.len() + chunk.len()) as u64 > limit {
+            return Err(ApiError::too_large(limit));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// The declared `Content-Length`, when present and numeric.
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// A JSON body, with a JSON 400 (not axum's plain-text rejection) when it does not parse.
+fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request(
+            format!("JSON の形式が正しくありません: {e}"),
+            format!("invalid JSON body: {e}"),
+        )
+    })
+}
+
+/// `GET /api/v1/health` — public; database kind, job counts and the time. No personal data.
+async fn health(State(state): State<AppState>) -> Response {
+    let database = match state.store.backend() {
+        daiko_store::Backend::Sqlite => "sqlite",
+        daiko_store::Backend::Postgres => "postgres",
+    };
+    let time_utc = daiko_store::now();
+    match state.store.job_counts().await {
+        Ok(jobs) => Json(json!({
+            "status": "ok",
+            "database": database,
+            "jobs": jobs,
+            "time_utc": time_utc,
+        }))
+        .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health: database unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({
+                    "status": "error",
+                    "database": database,
+                    "jobs": null,
+                    "time_utc": time_utc,
+                })),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// `GET /api/v1/openapi.json` — public.
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON).into_response()
+}

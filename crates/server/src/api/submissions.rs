@@ -1,0 +1,553 @@
+//! Submissions (受付): upload with the receipt (データ受領書), list, the check report in
+//! JSON/CSV/PDF, and a record's lineage (submission → record → delivery).
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use daiko_pipeline::intake::{self, IntakeError, Upload};
+use daiko_report::Lang;
+use daiko_store::orgs::{Org, OrgKind};
+use daiko_store::submissions::Submission;
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Writer, audit, content_length};
+use crate::AppState;
+use crate::caller::{Caller, require_role};
+use crate::error::ApiError;
+
+/// A query string, with a JSON 400 when it does not parse.
+pub(super) fn query<T: serde::de::DeserializeOwned>(uri: &Uri) -> Result<T, ApiError> {
+    Query::<T>::try_from_uri(uri).map(|q| q.0).map_err(|e| {
+        ApiError::bad_request(
+            format!("クエリ文字列が正しくありません: {e}"),
+            format!("invalid query string: {e}"),
+        )
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct UploadQuery {
+    name: Option<String>,
+    /// Institution number (agency staff uploading on an institution's behalf).
+    org: Option<String>,
+}
+
+fn intake_error(e: IntakeError, limit: u64) -> ApiError {
+    match e {
+        IntakeError::TooLarge { .. } => ApiError::too_large(limit),
+        IntakeError::BadName(why) => ApiError::bad_request(
+            format!("ファイル名(name)が正しくありません: {why}"),
+            format!("invalid archive name: {why}"),
+        ),
+        IntakeError::Seal(e) => ApiError::bad_request(
+            format!("封緘ファイルを開けません: {e}"),
+            format!("cannot open the sealed file: {e}"),
+        ),
+        IntakeError::Store(e) => ApiError::internal(e),
+    }
+}
+
+/// The institution a caller uploads for: institution users their own (a different `org`
+/// is outside their tenancy: 404); agency staff name one with `org`.
+async fn upload_org(state: &AppState, caller: &Caller, org: Option<&str>) -> Result<Org, ApiError> {
+    if caller.is("institution") {
+        let own = caller.org.clone().ok_or_else(ApiError::not_found)?;
+        if org.is_some_and(|n| n != own.number) || own.kind != OrgKind::Institution {
+            return Err(ApiError::not_found());
+        }
+        return Ok(own);
+    }
+    if !caller.is_agency_staff() {
+        return Err(ApiError::not_found());
+    }
+    let Some(number) = org.filter(|n| !n.is_empty()) else {
+        return Err(ApiError::bad_request(
+            "代行機関の利用者は送付元の機関番号を org で指定してください。",
+            "Agency staff must name the sending institution with `org=NUMBER`.",
+        ));
+    };
+    match state.store.org_by_number(number).await? {
+        Some(o) if o.kind == OrgKind::Institution => Ok(o),
+        _ => Err(ApiError::bad_request(
+            format!("機関番号 {number} の健診・保健指導機関は登録されていません。"),
+            format!("No institution with number {number} is registered."),
+        )),
+    }
+}
+
+/// `POST /api/v1/submissions?name=…[&org=…]` — streams the body to storage chunk by chunk
+/// (bounded memory), 413 over `max_upload_bytes`, 202 with the receipt once durable.
+pub(super) async fn upload(
+    State(state): State<AppState>,
+    Writer(caller): Writer,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let q: UploadQuery = query(&uri)?;
+    let org = upload_org(&state, &caller, q.org.as_deref()).await?;
+    let Some(name) = q.name.filter(|n| !n.is_empty()) else {
+        return Err(ApiError::bad_request(
+            "アーカイブのファイル名を name で指定してください(例: ?name=1310000001_99000010_202406011_1.zip)。",
+            "Give the archive's file name with `name` (e.g. ?name=1310000001_99000010_202406011_1.zip).",
+        ));
+    };
+    let limit = state.config.max_upload_bytes;
+    if content_length(&headers).is_some_and(|n| n > limit) {
+        return Err(ApiError::too_large(limit));
+    }
+    let up = Upload {
+        org: &org,
+        uploaded_by: Some(&caller.user.login),
+        role: caller.role(),
+        channel: "api",
+        archive_name: &name,
+        source: &caller.source,
+    };
+    let mut pending = intake::begin(&state.store, &up, limit)
+        .await
+        .map_err(|e| intake_error(e, limit))?;
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let written = match chunk {
+            Ok(bytes) => pending
+                .write(&bytes)
+                .await
+                .map_err(|e| intake_error(e, limit)),
+            Err(e) => Err(ApiError::bad_request(
+                format!("アップロードが途中で切れました: {e}"),
+                format!("the upload was interrupted: {e}"),
+            )),
+        };
+        if let Err(e) = written {
+            pending.abort().await;
+            return Err(e);
+        }
+    }
+    if pending.size() == 0 {
+        pending.abort().await;
+        return Err(ApiError::bad_request(
+            "本文が空です。ZIP ファイルを送ってください。",
+            "The body is empty: send the ZIP archive.",
+        ));
+    }
+    let received = pending.finish().await.map_err(|e| intake_error(e, limit))?;
+    Ok((StatusCode::ACCEPTED, Json(received)).into_response())
+}
+
+/// The list/summary view of a submission (no personal data).
+fn summary(s: &Submission, org_number: &str) -> Value {
+    json!({
+        "id": s.id,
+        "receipt_no": s.receipt_no,
+        "org": org_number,
+        "channel": s.channel,
+        "archive_name": s.archive_name,
+        "sha256": s.sha256,
+        "size": s.size,
+        "status": s.status,
+        "verdict": s.verdict,
+        "counts": s.counts_json.as_deref().and_then(|c| serde_json::from_str::<Value>(c).ok()),
+        "received_at": s.received_at,
+        "checked_at": s.checked_at,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    limit: Option<i64>,
+    /// Institution number filter (agency staff).
+    org: Option<String>,
+}
+
+/// `GET /api/v1/submissions` — institution users: their own; agency staff: all.
+pub(super) async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    require_role(&caller, &["institution", "operator", "admin", "emergency"])?;
+    let q: ListQuery = query(&uri)?;
+    let limit = q.limit.unwrap_or(200);
+    let org_id = if caller.is_agency_staff() {
+        match q.org.as_deref().filter(|n| !n.is_empty()) {
+            Some(n) => match state.store.org_by_number(n).await? {
+                Some(o) => Some(o.id),
+                None => return Ok(Json(json!({ "submissions": [] })).into_response()),
+            },
+            None => None,
+        }
+    } else {
+        Some(caller.org_id().ok_or_else(ApiError::not_found)?.to_string())
+    };
+    let subs = state.store.submissions(org_id.as_deref(), limit).await?;
+    let numbers = org_numbers(&state).await?;
+    let items: Vec<Value> = subs
+        .iter()
+        .map(|s| summary(s, numbers.get(&s.org_id).map(String::as_str).unwrap_or("")))
+        .collect();
+    Ok(Json(json!({ "submissions": items })).into_response())
+}
+
+/// Organisation id → number.
+pub(super) async fn org_numbers(
+    state: &AppState,
+) -> Result<std::collections::HashMap<String, String>, ApiError> {
+    Ok(state
+        .store
+        .orgs()
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o.number))
+        .collect())
+}
+
+/// A submission the caller may see (the submitting organisation or agency staff), else 404.
+async fn visible_submission(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<Submission, ApiError> {
+    let s = state
+        .store
+        .submission(id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if !caller.may_see_org(&s.org_id) {
+        return Err(ApiError::not_found());
+    }
+    Ok(s)
+}
+
+/// The record ids of a submission, comma separated (for the audit row).
+async fn record_ids(state: &AppState, submission_id: &str) -> Result<String, ApiError> {
+    Ok(state
+        .store
+        .records_of_submission(submission_id)
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect::<Vec<_>>()
+        .join(","))
+}
+
+/// The stored check report, or `None` until the check is done.
+async fn stored_report(state: &AppState, s: &Submission) -> Result<Option<Value>, ApiError> {
+    let Some(key) = &s.report_key else {
+        return Ok(None);
+    };
+    let bytes = state.store.blobs().get(key).await?;
+    let value = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::internal(format!("report {key} is not JSON: {e}")))?;
+    Ok(Some(value))
+}
+
+/// `GET /api/v1/submissions/{id}` — status, verdict and the report (audited
+/// `submission.read`).
+pub(super) async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let s = visible_submission(&state, &caller, &id).await?;
+    let report = stored_report(&state, &s).await?;
+    let records = record_ids(&state, &s.id).await?;
+    audit(
+        &state,
+        &caller,
+        "submission.read",
+        format!("submission:{}", s.id),
+        records,
+        String::new(),
+    )
+    .await?;
+    let org = state
+        .store
+        .org(&s.org_id)
+        .await?
+        .map(|o| o.number)
+        .unwrap_or_default();
+    let mut body = summary(&s, &org);
+    body["report"] = report.unwrap_or(Value::Null);
+    Ok(Json(body).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct ReportQuery {
+    format: Option<String>,
+    lang: Option<String>,
+}
+
+/// `GET /api/v1/submissions/{id}/report?format=json|csv|pdf[&lang=ja|en]` (audited
+/// `report.read`). 409 until the check is done.
+pub(super) async fn report(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let s = visible_submission(&state, &caller, &id).await?;
+    let q: ReportQuery = query(&uri)?;
+    let format = q.format.as_deref().unwrap_or("json");
+    if !matches!(format, "json" | "csv" | "pdf") {
+        return Err(ApiError::bad_request(
+            format!("format は json、csv、pdf のいずれかです: {format:?}"),
+            format!("format must be json, csv or pdf: {format:?}"),
+        ));
+    }
+    let lang = match q.lang.as_deref().unwrap_or(caller.lang()) {
+        "en" => Lang::En,
+        _ => Lang::Ja,
+    };
+    let Some(report) = stored_report(&state, &s).await? else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_ready",
+            format!(
+                "まだ点検中です(状態: {})。しばらくしてから再度お試しください。",
+                s.status
+            ),
+            format!(
+                "The archive is not checked yet (status: {}). Try again shortly.",
+                s.status
+            ),
+        ));
+    };
+    let stem = s
+        .archive_name
+        .strip_suffix(".zip")
+        .unwrap_or(&s.archive_name);
+    let (content_type, ext, bytes) = match format {
+        "csv" => (
+            "text/csv; charset=utf-8",
+            "csv",
+            report_csv(&report, lang).into_bytes(),
+        ),
+        "pdf" => match render_pdf(&report, lang) {
+            Some(pdf) => ("application/pdf", "pdf", pdf),
+            None => {
+                return Err(ApiError::new(
+                    StatusCode::NOT_IMPLEMENTED,
+                    "not_implemented",
+                    "PDF 形式の受付エラー連絡表はまだ利用できません。json または csv をご利用ください。",
+                    "The PDF report is not yet available; use json or csv.",
+                ));
+            }
+        },
+        _ => (
+            "application/json",
+            "json",
+            serde_json::to_vec(&report).map_err(ApiError::internal)?,
+        ),
+    };
+    let records = record_ids(&state, &s.id).await?;
+    audit(
+        &state,
+        &caller,
+        "report.read",
+        format!("submission:{}", s.id),
+        records,
+        format!("format={format}"),
+    )
+    .await?;
+    let disposition = format!(
+        "attachment; filename=\"{}.{ext}\"",
+        safe_filename(&format!("{stem}_report"))
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// A file name safe inside a quoted `Content-Disposition` (ASCII letters, digits, `._-`).
+pub(super) fn safe_filename(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The seam for the PDF 受付エラー連絡表: `None` until a PDF renderer exists (answered 501).
+pub fn render_pdf(_report: &Value, _lang: Lang) -> Option<Vec<u8>> {
+    None
+}
+
+/// The report as CSV for Excel, with the columns of `daiko check --format csv`
+/// (daiko_report::CsvPrinter): UTF-8 BOM, CRLF, one row per finding. Written from the
+/// stored JSON, which is the report's durable form.
+pub fn report_csv(report: &Value, lang: Lang) -> String {
+    let header: [&str; 11] = match lang {
+        Lang::Ja => [
+            "アーカイブ",
+            "判定",
+            "コード",
+            "重大度",
+            "処理区分",
+            "返戻理由",
+            "ファイル",
+            "位置",
+            "値",
+            "内容",
+            "SHA-256",
+        ],
+        Lang::En => [
+            "archive",
+            "verdict",
+            "code",
+            "severity",
+            "outcome",
+            "return_reason",
+            "file",
+            "location",
+            "value",
+            "message",
+            "sha256",
+        ],
+    };
+    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let archive = report.get("archive").cloned().unwrap_or(Value::Null);
+    let verdict = s(report, "verdict");
+    let verdict = match (verdict.as_str(), lang) {
+        ("accepted", Lang::Ja) => "受付".to_string(),
+        ("partially_accepted", Lang::Ja) => "一部受付".to_string(),
+        ("rejected", Lang::Ja) => "受付不可".to_string(),
+        ("partially_accepted", Lang::En) => "partially accepted".to_string(),
+        (other, _) => other.to_string(),
+    };
+    let mut out = String::from("\u{feff}");
+    push_row(&mut out, header.iter().map(|h| h.to_string()));
+    let empty = Vec::new();
+    let findings = report
+        .get("findings")
+        .and_then(Value::as_array)
+        .unwrap_or(&empty);
+    for f in findings {
+        let severity = s(f, "severity");
+        let severity = match (severity.as_str(), lang) {
+            ("error", Lang::Ja) => "エラー".to_string(),
+            ("warning", Lang::Ja) => "警告".to_string(),
+            ("info", Lang::Ja) => "参考".to_string(),
+            (other, _) => other.to_string(),
+        };
+        let message = match lang {
+            Lang::Ja => s(f, "message_ja"),
+            Lang::En => s(f, "message_en"),
+        };
+        push_row(
+            &mut out,
+            [
+                s(&archive, "name"),
+                verdict.clone(),
+                s(f, "code"),
+                severity,
+                s(f, "outcome"),
+                s(f, "return_reason"),
+                s(f, "file"),
+                s(f, "location"),
+                s(f, "value"),
+                message,
+                s(&archive, "sha256"),
+            ]
+            .into_iter(),
+        );
+    }
+    out
+}
+
+/// One CSV row (RFC 4180 quoting, CRLF).
+fn push_row(out: &mut String, fields: impl Iterator<Item = String>) {
+    for (i, f) in fields.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        if f.contains([',', '"', '\r', '\n']) {
+            out.push('"');
+            out.push_str(&f.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(&f);
+        }
+    }
+    out.push_str("\r\n");
+}
+
+/// `GET /api/v1/records/{id}/lineage` — the record, its submission and its delivery
+/// (audited `record.lineage`). Visible to the submitting institution, to the insurer the
+/// record was delivered to (once delivered), and to agency staff.
+pub(super) async fn lineage(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    require_role(
+        &caller,
+        &["institution", "insurer", "operator", "admin", "emergency"],
+    )?;
+    let record = state
+        .store
+        .record(&id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let sub = state
+        .store
+        .submission(&record.submission_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let delivery = match &record.delivery_id {
+        Some(d) => state.store.delivery(d).await?,
+        None => None,
+    };
+    let allowed = caller.is_agency_staff()
+        || (caller.is("institution") && caller.org_id() == Some(sub.org_id.as_str()))
+        || (caller.is("insurer")
+            && record.insurer == caller.org_number()
+            && delivery
+                .as_ref()
+                .is_some_and(|d| caller.org_id() == Some(d.recipient_id.as_str())));
+    if !allowed {
+        return Err(ApiError::not_found());
+    }
+    audit(
+        &state,
+        &caller,
+        "record.lineage",
+        format!("record:{}", record.id),
+        record.id.clone(),
+        String::new(),
+    )
+    .await?;
+    let delivery = delivery.map(|d| {
+        json!({
+            "id": d.id,
+            "kind": d.kind,
+            "archive_name": d.archive_name,
+            "created_at": d.created_at,
+            "received_at": d.received_at,
+        })
+    });
+    Ok(Json(json!({
+        "record": record,
+        "submission": {
+            "id": sub.id,
+            "receipt_no": sub.receipt_no,
+            "archive_name": sub.archive_name,
+            "received_at": sub.received_at,
+        },
+        "delivery": delivery,
+    }))
+    .into_response())
+}
