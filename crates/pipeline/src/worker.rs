@@ -628,13 +628,11 @@ async fn route_job(store: &Store, cfg: &WorkerConfig, job: &Job) -> Result<(), P
                         .push(r);
                 }
             }
-            "held" => {
-                if routable(&r.insurer).is_some() {
-                    groups
-                        .entry((OutputKind::Confirmation, r.insurer.clone()))
-                        .or_default()
-                        .push(r);
-                }
+            "held" if routable(&r.insurer).is_some() => {
+                groups
+                    .entry((OutputKind::Confirmation, r.insurer.clone()))
+                    .or_default()
+                    .push(r);
             }
             "returned" => {
                 if let Some(inst) = &institution
@@ -758,8 +756,9 @@ async fn batch_job(store: &Store, cfg: &WorkerConfig, job: &Job) -> Result<(), P
     for r in records {
         by_sub.entry(r.submission_id.clone()).or_default().push(r);
     }
-    let mut groups: BTreeMap<(&'static str, u8), (Vec<OutputRecord>, Vec<String>)> =
-        BTreeMap::new();
+    // (generation, 実施区分) → (records, their ids)
+    type Group = (Vec<OutputRecord>, Vec<String>);
+    let mut groups: BTreeMap<(&'static str, u8), Group> = BTreeMap::new();
     for (sid, recs) in by_sub {
         let sub = submission(store, &sid).await?;
         if daiko_store::parse_ts(&sub.received_at).is_none_or(|t| t >= end) {

@@ -309,7 +309,12 @@ async fn intake_check_route_equals_the_checker_with_the_same_reference_data() {
         assert!(!serde_json::to_string(&report).unwrap().contains("\"T-06\""));
         // T-06 rejects the copy as a whole: nothing of it is routed.
         assert_eq!(sub2.verdict.as_deref(), Some("rejected"));
-        assert!(s.deliveries_of_submission(&again.id).await.unwrap().is_empty());
+        assert!(
+            s.deliveries_of_submission(&again.id)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         let audit = s.verify_audit().await.unwrap();
         assert!(audit.broken.is_none());
     })
@@ -528,6 +533,112 @@ async fn sealed_media_both_ways() {
             std::io::Read::read_to_end(&mut f, &mut bytes).unwrap();
             assert_eq!(bytes, s.blobs().get(&d.blob_key).await.unwrap());
         }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_and_daily_batching() {
+    let a = sample(7, 12, 0.3);
+    each(async |_db, s, _data| {
+        let setup = setup(&s, &a).await;
+        let route_only = &setup.insurers[0];
+        let daily = &setup.insurers[1];
+        s.set_org_services(&route_only.id, &["route"], "immediate")
+            .await
+            .unwrap();
+        s.set_org_services(&daily.id, &["check", "route"], "daily")
+            .await
+            .unwrap();
+        let got = receive_bytes(&s, &upload(&setup.institution, &a.name), &a.zip, LIMIT)
+            .await
+            .unwrap();
+        run_until_idle(&s, &worker()).await.unwrap();
+        let sub = s.submission(&got.id).await.unwrap().unwrap();
+        let report: serde_json::Value = serde_json::from_slice(
+            &s.blobs()
+                .get(sub.report_key.as_deref().unwrap())
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        let findings = report["findings"].as_array().unwrap();
+        let records = s.records_of_submission(&got.id).await.unwrap();
+        // Routing without checks: a route-only insurer's records are accepted unless a
+        // structural finding stops them, and none of its findings returns or holds.
+        let mine: Vec<_> = records
+            .iter()
+            .filter(|r| r.insurer == route_only.number)
+            .collect();
+        assert!(!mine.is_empty());
+        for r in &mine {
+            let blocking: Vec<&str> = findings
+                .iter()
+                .filter(|f| {
+                    let file = f["file"].as_str().unwrap();
+                    (file == r.data_file || file == r.claim_file)
+                        && matches!(f["outcome"].as_str(), Some("FR" | "CI"))
+                })
+                .map(|f| f["code"].as_str().unwrap())
+                .collect();
+            if r.outcome != "accepted" {
+                assert!(
+                    !blocking.is_empty(),
+                    "{} not accepted without a reason",
+                    r.claim_file
+                );
+                assert!(
+                    blocking
+                        .iter()
+                        .all(|c| c.starts_with('X') || c.starts_with('P') || c.starts_with('A')),
+                    "{blocking:?}"
+                );
+            } else {
+                assert!(blocking.is_empty());
+            }
+        }
+        // Daily batching: accepted records wait, then one 種別3 takes them.
+        let waiting: Vec<_> = records
+            .iter()
+            .filter(|r| r.insurer == daily.number && r.outcome == "accepted")
+            .collect();
+        assert!(!waiting.is_empty());
+        assert!(
+            waiting
+                .iter()
+                .all(|r| r.delivery_id.is_none() && r.state == "accepted")
+        );
+        let tomorrow = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24);
+        assert_eq!(
+            daiko_pipeline::worker::enqueue_due_batches(&s, tomorrow)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            daiko_pipeline::worker::enqueue_due_batches(&s, tomorrow)
+                .await
+                .unwrap(),
+            0,
+            "a batch is enqueued once"
+        );
+        run_until_idle(&s, &worker()).await.unwrap();
+        let batches: Vec<_> = s
+            .deliveries(Some(&daily.id), 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|d| d.kind == 3)
+            .collect();
+        assert_eq!(batches.len(), 1);
+        assert_eq!(batches[0].records as usize, waiting.len());
+        assert!(batches[0].submission_id.is_none());
+        assert!(
+            s.undelivered_records(&daily.number, "accepted")
+                .await
+                .unwrap()
+                .is_empty()
+        );
     })
     .await;
 }
