@@ -3,7 +3,7 @@
 //!
 //! Pages are plain strings built with [`esc`] around every value that came from a user, a
 //! file or the database; there is no template engine and no client-side framework. The one
-//! script (`/static/daiko.js`) only adds upload progress and the reference-data upload.
+//! script (`/static/daiko.js`) only adds upload progress.
 //!
 //! Sessions go through two factors (S2): the password gives a session of stage `password`,
 //! which reaches only the TOTP (or enrolment) page; a valid TOTP code gives `full`, or `totp`
@@ -71,7 +71,12 @@ pub fn routes() -> Router<AppState> {
         .route("/deliveries", get(pages::deliveries))
         .route("/deliveries/{id}/download", get(pages::delivery_download))
         .route("/deliveries/{id}/ack", post(pages::delivery_ack))
-        .route("/reference", get(pages::reference_page))
+        .route(
+            "/reference",
+            get(pages::reference_page)
+                .post(pages::reference_submit)
+                .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024)),
+        )
         .route("/admin/orgs", get(pages::orgs_page).post(pages::orgs_add))
         .route(
             "/admin/users",

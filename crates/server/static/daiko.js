@@ -1,4 +1,4 @@
-// daiko portal: upload with progress, and reference-data upload. No framework, no build.
+// daiko portal: upload with progress (the only script). No framework, no build.
 "use strict";
 (function () {
   const csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
@@ -56,32 +56,4 @@
     });
   }
 
-  const ref = document.getElementById("reference-form");
-  if (ref) {
-    ref.addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      const file = document.getElementById("ref-file").files[0];
-      if (!file) return;
-      const d = ref.dataset;
-      const kind = document.getElementById("kind").value;
-      const ins = document.getElementById("insurer");
-      let url = d.endpoint + encodeURIComponent(kind);
-      if (ins) url += "?insurer=" + encodeURIComponent(ins.value);
-      const out = document.getElementById("reference-result");
-      try {
-        const r = await fetch(url, { method: "POST", credentials: "same-origin",
-          headers: { "X-CSRF-Token": csrf, "Content-Type": "text/csv" }, body: file });
-        const text = await r.text();
-        if (r.ok) {
-          let rows = "";
-          try { const j = JSON.parse(text); rows = j.rows !== undefined ? j.rows : JSON.stringify(j); } catch (_) { rows = text; }
-          out.innerHTML = '<p class="notice ok" role="status">' + esc(d.msgRows) + ": " + esc(rows) + "</p>";
-        } else {
-          out.innerHTML = '<p class="notice error" role="alert">' + esc(d.msgFail) + ": " + esc(message(text, r.status)) + "</p>";
-        }
-      } catch (e) {
-        out.innerHTML = '<p class="notice error" role="alert">' + esc(d.msgFail) + "</p>";
-      }
-    });
-  }
 })();

@@ -813,13 +813,25 @@ pub(crate) async fn delivery_ack(
     Ok(see_other("/deliveries", vec![]))
 }
 
-/// `GET /reference`: voucher ledgers, coverage and contracts as CSV, sent by the script
-/// to the API (`PUT`-like `POST /api/v1/reference/{kind}`).
+/// `GET /reference`: voucher ledgers, coverage and contracts as CSV.
 pub(crate) async fn reference_page(State(st): State<AppState>, c: Caller) -> WebResult {
     admit!(c, &REFERENCE_ROLES);
     let cx = Ctx::new(&c);
+    let body = reference_body(&st, &cx, None).await?;
+    Ok(cx.page(
+        "/reference",
+        cx.t("基準データ登録", "Reference data"),
+        &body,
+    ))
+}
+
+async fn reference_body(
+    st: &AppState,
+    cx: &Ctx<'_>,
+    msg: Option<String>,
+) -> Result<String, WebError> {
     let l = cx.l;
-    let insurer_field = if c.is_agency_staff() {
+    let insurer_field = if cx.c.is_agency_staff() {
         let mut s = format!(
             "<label for=\"insurer\">{}</label><select id=\"insurer\" name=\"insurer\" required>",
             l.t("保険者", "Insurer")
@@ -834,7 +846,7 @@ pub(crate) async fn reference_page(State(st): State<AppState>, c: Caller) -> Web
             let _ = write!(
                 s,
                 "<option value=\"{}\">{} {}</option>",
-                esc(&o.number),
+                esc(&o.id),
                 esc(&o.number),
                 esc(&o.name)
             );
@@ -844,19 +856,19 @@ pub(crate) async fn reference_page(State(st): State<AppState>, c: Caller) -> Web
     } else {
         String::new()
     };
-    let body = format!(
-        "<p>{intro}</p><form id=\"reference-form\" class=\"card\" data-endpoint=\"/api/v1/reference/\" data-msg-fail=\"{fail}\" data-msg-rows=\"{rows}\">\
+    Ok(format!(
+        "<p>{intro}</p>{msg}<form method=\"post\" action=\"/reference\" enctype=\"multipart/form-data\" class=\"card\">{csrf}\
          {insurer_field}<label for=\"kind\">{kind_l}</label><select id=\"kind\" name=\"kind\">\
          <option value=\"vouchers\">{v}</option><option value=\"coverage\">{cov}</option><option value=\"contracts\">{con}</option></select>\
-         <label for=\"ref-file\">{file_l}</label><input id=\"ref-file\" type=\"file\" accept=\".csv,text/csv\" required>\
-         <button type=\"submit\">{button}</button></form><div id=\"reference-result\" aria-live=\"polite\"></div>\
+         <label for=\"ref-file\">{file_l}</label><input id=\"ref-file\" name=\"file\" type=\"file\" accept=\".csv,text/csv\" required>\
+         <button type=\"submit\">{button}</button></form>\
          <section class=\"help\"><h2>{fmt_h}</h2><ul>{fmt}</ul><p>{more} <code>docs/reference-data.md</code></p></section>",
         intro = l.t(
             "受付時の点検(受診券・資格・契約)に使う基準データをCSVで登録します。登録すると同じ種類のデータは置き換えられます。",
             "Register the reference data used by the reception checks (vouchers, coverage, contracts) as CSV. A new file replaces the data of the same kind."
         ),
-        fail = esc(l.t("登録できませんでした", "Not registered")),
-        rows = esc(l.t("登録件数", "Rows registered")),
+        msg = msg.unwrap_or_default(),
+        csrf = cx.csrf_field(),
         kind_l = l.t("種類", "Kind"),
         v = l.t("受診券・利用券発行台帳 (vouchers.csv)", "Voucher ledger (vouchers.csv)"),
         cov = l.t("被保険者マスタ (coverage.csv)", "Coverage (coverage.csv)"),
@@ -875,7 +887,82 @@ pub(crate) async fn reference_page(State(st): State<AppState>, c: Caller) -> Web
              <li>On an error the line, column, value and what was expected are shown, and nothing is registered.</li>"
         ),
         more = l.t("列の一覧はリポジトリの", "Columns are listed in"),
-    );
+    ))
+}
+
+/// `POST /reference` (multipart: csrf, kind, insurer for agency staff, file): imports with
+/// `daiko_pipeline::reference::import_csv`; shows the row count or the error with its line
+/// and column.
+pub(crate) async fn reference_submit(
+    State(st): State<AppState>,
+    c: Caller,
+    mut form: axum::extract::Multipart,
+) -> WebResult {
+    admit!(c, &REFERENCE_ROLES);
+    let cx = Ctx::new(&c);
+    let l = cx.l;
+    let (mut csrf, mut kind, mut insurer, mut file) =
+        (String::new(), String::new(), String::new(), None);
+    while let Some(field) = form.next_field().await.map_err(|_| WebError::Csrf)? {
+        match field.name().unwrap_or("") {
+            "csrf" => csrf = field.text().await.unwrap_or_default(),
+            "kind" => kind = field.text().await.unwrap_or_default(),
+            "insurer" => insurer = field.text().await.unwrap_or_default(),
+            "file" => {
+                file = Some(
+                    field
+                        .bytes()
+                        .await
+                        .map_err(|e| WebError::Internal(e.to_string()))?,
+                );
+            }
+            _ => {}
+        }
+    }
+    check_csrf(&c, Some(&csrf))?;
+    let org = if c.is_agency_staff() {
+        st.store.org(&insurer).await?
+    } else if c.is("insurer") {
+        c.org.clone()
+    } else {
+        None
+    };
+    let msg = match (org, daiko_pipeline::reference::RefKind::parse(&kind), file) {
+        (Some(org), Some(kind), Some(bytes)) => {
+            match daiko_pipeline::reference::import_csv(
+                &st.store,
+                &org,
+                kind,
+                &bytes,
+                &c.user.login,
+            )
+            .await
+            {
+                Ok(rows) => notice(
+                    "ok",
+                    &format!(
+                        "{} ({}): {rows} {}",
+                        l.t("登録しました", "Registered"),
+                        kind.file_name(),
+                        l.t("件", "rows")
+                    ),
+                ),
+                Err(daiko_pipeline::reference::ImportError::Store(e)) => return Err(e.into()),
+                Err(e) => notice(
+                    "error",
+                    &format!("{}: {e}", l.t("登録できませんでした", "Not registered")),
+                ),
+            }
+        }
+        _ => notice(
+            "error",
+            l.t(
+                "保険者・種類・ファイルを指定してください。",
+                "Choose the insurer, the kind and a file.",
+            ),
+        ),
+    };
+    let body = reference_body(&st, &cx, Some(msg)).await?;
     Ok(cx.page("/reference", l.t("基準データ登録", "Reference data"), &body))
 }
 
