@@ -1061,6 +1061,9 @@ async fn administration(w: &World, srv: &Server) {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }
 
+/// Method, path, body, the roles that reach it.
+type Case = (&'static str, String, Option<Vec<u8>>, Vec<&'static str>);
+
 /// S8: roles × endpoints. Each role's representative (insurer A, institution A for the
 /// tenant roles) either reaches the endpoint (any answer but 401/403/404) or gets 404.
 async fn roles_matrix(w: &World, srv: &Server, ids: &Ids) {
@@ -1082,7 +1085,7 @@ async fn roles_matrix(w: &World, srv: &Server, ids: &Ids) {
     let with = |extra: &[&'static str], base: &[&'static str]| -> Vec<&'static str> {
         base.iter().chain(extra).copied().collect()
     };
-    let cases: Vec<(&str, String, Option<Vec<u8>>, Vec<&str>)> = vec![
+    let cases: Vec<Case> = vec![
         ("GET", "/api/v1/health".into(), None, roles.to_vec()),
         (
             "GET",
