@@ -476,7 +476,7 @@ pub(crate) async fn submission(
             let value = field(f, "value");
             let _ = write!(
                 body,
-                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td><code class=\"wrap\">{}</code></td><td>{}{}</td></tr>",
+                "<tr><td class=\"nowrap\"><code>{}</code></td><td class=\"nowrap\">{}</td><td class=\"long\">{}</td><td class=\"long\"><code class=\"wrap\">{}</code></td><td>{}{}</td></tr>",
                 esc(&field(f, "code")),
                 severity_label(&field(f, "severity"), l),
                 esc(&field(f, "file")),
@@ -1463,7 +1463,7 @@ pub(crate) async fn audit_page(
         let e = &r.entry;
         let _ = write!(
             body,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td><code class=\"wrap\">{}</code></td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td class=\"nowrap\">{}</td><td>{}</td><td>{}</td><td class=\"nowrap\"><code>{}</code></td><td class=\"long\"><code class=\"wrap\">{}</code></td><td class=\"nowrap\">{}</td><td class=\"long\">{}</td></tr>",
             r.seq,
             esc(&jst(&r.at)),
             esc(&e.actor),
