@@ -522,17 +522,43 @@ fn document(l: Lang, title: &str, header: &str, body: &str, csrf: &str) -> Strin
     )
 }
 
-/// A page outside a full session (login steps): no navigation.
+/// A page outside a full session (login steps): no navigation. `session` is the CSRF
+/// token and path of a half-signed-in page, whose language switch posts to `/lang`; the
+/// login page itself switches with `/login?lang=`.
 pub(crate) fn bare_page(l: Lang, title: &str, body: &str) -> Response {
+    bare_page_in(l, title, body, None)
+}
+
+pub(crate) fn bare_page_in(
+    l: Lang,
+    title: &str,
+    body: &str,
+    session: Option<(&str, &str)>,
+) -> Response {
     let other = if l.en {
         ("ja", "日本語")
     } else {
         ("en", "English")
     };
+    let switch = match session {
+        None => format!(
+            "<a href=\"/login?lang={}\">言語/Language: {}</a>",
+            other.0, other.1
+        ),
+        Some((csrf, path)) => format!(
+            "<form method=\"post\" action=\"/lang\" class=\"inline\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{}\"><input type=\"hidden\" name=\"lang\" value=\"{}\">\
+             <input type=\"hidden\" name=\"back\" value=\"{}\">\
+             <button type=\"submit\" class=\"link\">言語/Language: {}</button></form>",
+            esc(csrf),
+            other.0,
+            esc(path),
+            other.1
+        ),
+    };
     let header = format!(
-        "<header class=\"top\"><span class=\"brand\">daiko <span>代行</span></span>\
-         <div class=\"who\"><a href=\"/login?lang={}\">言語/Language: {}</a></div></header>",
-        other.0, other.1
+        "<header class=\"top\"><a class=\"brand\" href=\"/\">daiko <span>代行</span></a>\
+         <div class=\"who\">{switch}</div></header>"
     );
     let mut r = Html(document(
         l,

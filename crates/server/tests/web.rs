@@ -344,6 +344,21 @@ async fn wrong_codes_count_towards_the_lockout() {
     let mut b = Browser::new(&s);
     let r = b.password("unyo", &p.password).await;
     assert_eq!(r.location.as_deref(), Some("/login/totp"));
+    // the language can be switched before the second factor, without losing the step
+    let csrf = b.csrf("/login/totp").await;
+    let r = b
+        .post(
+            "/lang",
+            &[("csrf", &csrf), ("lang", "en"), ("back", "/login/totp")],
+        )
+        .await;
+    assert_eq!(r.location.as_deref(), Some("/login/totp"));
+    assert!(
+        b.get("/login/totp")
+            .await
+            .body
+            .contains("Verification code")
+    );
     let bad = wrong_code(&p.totp);
     for _ in 0..4 {
         assert_eq!(b.code(&bad).await.status, StatusCode::UNAUTHORIZED);
@@ -572,7 +587,12 @@ async fn another_tenants_submission_is_not_found() {
         .unwrap();
     let bo = s
         .store
-        .add_org(OrgKind::Institution, "1310000002", "B健診センター", &[])
+        .add_org(
+            OrgKind::Institution,
+            "1310000002",
+            "B健診<script>alert(1)</script>",
+            &[],
+        )
         .await
         .unwrap();
     let pa = s
@@ -630,6 +650,10 @@ async fn another_tenants_submission_is_not_found() {
     let r = bb.get(&path).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body.contains(&received.receipt_no) && r.body.contains("受付結果"));
+    assert!(
+        !r.body.contains("<script>alert") && r.body.contains("B健診&lt;script&gt;"),
+        "escaped"
+    );
     assert!(
         audit_count(&s, "submission.read").await == 1,
         "reads are audited"

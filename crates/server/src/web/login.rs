@@ -11,8 +11,8 @@ use daiko_store::audit::AuditEntry;
 use daiko_store::users::{Session, User};
 
 use super::{
-    LANG_COOKIE, LOGIN_CSRF_COOKIE, Lang, Req, WebError, WebResult, bare_page, csrf_ok, esc,
-    expired_cookie, live_session, notice, see_other, start_session,
+    LANG_COOKIE, LOGIN_CSRF_COOKIE, Lang, Req, WebError, WebResult, bare_page, bare_page_in,
+    csrf_ok, esc, expired_cookie, live_session, notice, see_other, start_session,
 };
 use crate::AppState;
 use crate::auth::{
@@ -365,10 +365,11 @@ pub(crate) async fn totp_page(State(st): State<AppState>, req: Req) -> WebResult
         return Ok(see_other("/login/enrol", vec![]));
     }
     let l = Lang::from_code(&s.lang);
-    Ok(bare_page(
+    Ok(bare_page_in(
         l,
         l.t("確認コード", "Verification code"),
         &totp_body(l, &s.csrf, None),
+        Some((&s.csrf, "/login/totp")),
     ))
 }
 
@@ -442,7 +443,7 @@ pub(crate) async fn totp_submit(
         st.store.end_session(&s.id_hash).await?;
         return failed_login_page(&st, l, "");
     }
-    let mut r = bare_page(
+    let mut r = bare_page_in(
         l,
         l.t("確認コード", "Verification code"),
         &totp_body(
@@ -453,6 +454,7 @@ pub(crate) async fn totp_submit(
                 "The code is wrong or was already used. Enter the next code.",
             )),
         ),
+        Some((&s.csrf, "/login/totp")),
     );
     *r.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
     Ok(r)
@@ -489,10 +491,11 @@ pub(crate) async fn enrol_page(State(st): State<AppState>, req: Req) -> WebResul
     }
     let l = Lang::from_code(&s.lang);
     let secret = new_totp_secret().map_err(|e| WebError::Internal(e.to_string()))?;
-    Ok(bare_page(
+    Ok(bare_page_in(
         l,
         l.t("二要素認証の設定", "Set up two-factor authentication"),
         &enrol_body(l, &s.csrf, &user.login, &secret, None),
+        Some((&s.csrf, "/login/enrol")),
     ))
 }
 
@@ -583,10 +586,11 @@ pub(crate) async fn password_page(State(st): State<AppState>, req: Req) -> WebRe
     };
     let l = Lang::from_code(&s.lang);
     let forced = s.stage == "totp" || user.must_change_password;
-    Ok(bare_page(
+    Ok(bare_page_in(
         l,
         l.t("パスワード変更", "Change password"),
         &password_body(l, &s.csrf, forced, None),
+        Some((&s.csrf, "/password")),
     ))
 }
 
@@ -607,10 +611,11 @@ pub(crate) async fn password_submit(
     let l = Lang::from_code(&s.lang);
     let forced = s.stage == "totp" || user.must_change_password;
     let again = |msg: String| -> WebResult {
-        let mut r = bare_page(
+        let mut r = bare_page_in(
             l,
             l.t("パスワード変更", "Change password"),
             &password_body(l, &s.csrf, forced, Some(&msg)),
+            Some((&s.csrf, "/password")),
         );
         *r.status_mut() = axum::http::StatusCode::BAD_REQUEST;
         Ok(r)

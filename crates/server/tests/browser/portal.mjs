@@ -91,13 +91,13 @@ async function login(who, shotPrefix) {
   await page.fill("#login", env(`DAIKO_${who}_LOGIN`));
   await page.fill("#password", env(`DAIKO_${who}_PASSWORD`));
   if (shotPrefix) await shot(page, `${shotPrefix}-login`);
-  await Promise.all([page.waitForURL(/\/login\/totp$/), page.click("button[type=submit]")]);
+  await Promise.all([page.waitForURL(/\/login\/totp$/), page.click("main button[type=submit]")]);
   // password alone: the portal is still closed
   const probe = await ctx.request.get(`${base}/`, { maxRedirects: 0 });
   check(probe.status() === 303 || probe.status() === 302 || probe.status() === 307, `${who}: password alone gives no access`);
   await page.fill("#code", await freshCode(env(`DAIKO_${who}_TOTP`)));
   if (shotPrefix) await shot(page, `${shotPrefix}-totp`);
-  await Promise.all([page.waitForURL(`${base}/`), page.click("button[type=submit]")]);
+  await Promise.all([page.waitForURL(`${base}/`), page.click("main button[type=submit]")]);
   check((await page.locator("[data-testid=who]").textContent()) === env(`DAIKO_${who}_LOGIN`), `${who}: signed in`);
   return { ctx, page };
 }
