@@ -328,7 +328,7 @@ pub(crate) async fn submission(
     st.store
         .audit(&c.audit(
             "submission.read",
-            &s.id,
+            format!("submission:{}", s.id),
             records.len().to_string(),
             "portal",
         ))
@@ -388,7 +388,8 @@ pub(crate) async fn submission(
         let _ = write!(
             body,
             "<p>{}: <a href=\"/api/v1/submissions/{id_q}/report?format=json&amp;lang={lc}\">JSON</a> · \
-             <a href=\"/api/v1/submissions/{id_q}/report?format=csv&amp;lang={lc}\">CSV (Excel)</a></p>",
+             <a href=\"/api/v1/submissions/{id_q}/report?format=csv&amp;lang={lc}\">CSV (Excel)</a> · \
+             <a href=\"/api/v1/submissions/{id_q}/report?format=pdf&amp;lang={lc}\">PDF</a></p>",
             l.t("点検結果のダウンロード", "Download the report"),
             lc = l.code(),
         );
@@ -761,7 +762,12 @@ pub(crate) async fn delivery_download(
     let d = visible_delivery(&st, &c, &id).await?;
     let bytes = st.store.blobs().get(&d.blob_key).await?;
     st.store
-        .audit(&c.audit("delivery.download", &d.id, d.records.to_string(), "portal"))
+        .audit(&c.audit(
+            "delivery.download",
+            format!("delivery:{}", d.id),
+            d.records.to_string(),
+            "portal",
+        ))
         .await?;
     let name: String = d
         .archive_name
@@ -804,7 +810,7 @@ pub(crate) async fn delivery_ack(
         st.store
             .audit(&c.audit(
                 "delivery.acknowledge",
-                &d.id,
+                format!("delivery:{}", d.id),
                 d.records.to_string(),
                 "portal",
             ))
