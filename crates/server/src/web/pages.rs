@@ -33,12 +33,12 @@ const AUDIT_ROLES: [&str; 2] = ["auditor", "admin"];
 
 /// A full session whose password change is still due goes to `/password` first; a role
 /// without business on the page gets 404.
-fn admit(c: &Caller, roles: &[&str]) -> Result<(), Response> {
+fn admit(c: &Caller, roles: &[&str]) -> Result<(), Box<Response>> {
     if c.user.must_change_password {
-        return Err(see_other("/password", vec![]));
+        return Err(Box::new(see_other("/password", vec![])));
     }
     if !roles.is_empty() && !roles.contains(&c.role()) {
-        return Err(WebError::NotFound.into_response());
+        return Err(Box::new(WebError::NotFound.into_response()));
     }
     Ok(())
 }
@@ -46,7 +46,7 @@ fn admit(c: &Caller, roles: &[&str]) -> Result<(), Response> {
 macro_rules! admit {
     ($c:expr, $roles:expr) => {
         if let Err(r) = admit(&$c, $roles) {
-            return Ok(r);
+            return Ok(*r);
         }
     };
 }
@@ -132,7 +132,7 @@ fn yen(n: i64) -> String {
     let s = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
