@@ -573,6 +573,20 @@ pub(crate) fn bare_page_in(
     r
 }
 
+/// The service-hours or maintenance notice as a portal page (503), for the gate in
+/// `lib.rs` to answer on non-API paths instead of JSON.
+pub fn closed_page(ja: &str, en: &str) -> Response {
+    let mut r = bare_page(
+        Lang { en: false },
+        "daiko",
+        &format!("{}<p lang=\"en\">{}</p>", notice("info", ja), esc(en)),
+    );
+    *r.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("600"));
+    r
+}
+
 /// A notice box.
 pub(crate) fn notice(kind: &str, text: &str) -> String {
     format!(

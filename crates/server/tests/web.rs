@@ -672,3 +672,108 @@ async fn another_tenants_submission_is_not_found() {
         r.body
     );
 }
+
+fn multipart(boundary: &str, fields: &[(&str, &str)], file: (&str, &[u8])) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{}\"\r\nContent-Type: text/csv\r\n\r\n",
+            file.0
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(file.1);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    body
+}
+
+#[tokio::test]
+async fn insurer_registers_reference_data_and_sees_errors_with_line_and_column() {
+    let s = start(false).await;
+    let number = daiko_sample::SampleConfig::default().insurers[0].clone();
+    let sample = daiko_sample::generate(&daiko_sample::SampleConfig {
+        insurers: vec![number.clone()],
+        ..daiko_sample::SampleConfig::default()
+    })
+    .unwrap()
+    .remove(0);
+    let files: HashMap<&str, String> = daiko_sample::reference::reference_files(
+        &sample.reference.institution,
+        sample.reference.fiscal_year,
+        &sample.reference.contracts,
+        &[&sample.reference],
+    )
+    .into_iter()
+    .collect();
+    let ins = s
+        .store
+        .add_org(OrgKind::Insurer, &number, "テスト健保", &["check", "route"])
+        .await
+        .unwrap();
+    let p = s.person("kijun", "insurer", Some(&ins), false, false).await;
+    let mut b = Browser::new(&s);
+    assert_eq!(
+        b.login(&p, &totp_now(&p.totp)).await.location.as_deref(),
+        Some("/")
+    );
+    let csrf = b.csrf("/reference").await;
+    let send = |b: &Browser, kind: &str, csv: &[u8], csrf: &str| {
+        let body = multipart(
+            "XyZb0undary",
+            &[("csrf", csrf), ("kind", kind)],
+            ("vouchers.csv", csv),
+        );
+        b.client
+            .post(format!("{}/reference", b.base))
+            .header("cookie", b.cookie_header())
+            .header("content-type", "multipart/form-data; boundary=XyZb0undary")
+            .body(body)
+    };
+    let good = files["vouchers.csv"].as_bytes();
+    let rows = good.iter().filter(|c| **c == b'\n').count() - 1;
+    let page = send(&b, "vouchers", good, &csrf)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("vouchers.csv): {rows} 件")),
+        "{page}"
+    );
+    assert!(
+        s.store
+            .loaded_kinds(&number)
+            .await
+            .unwrap()
+            .vouchers
+            .is_some()
+    );
+
+    // a broken second data line: the error names line 3 and a column
+    let mut lines: Vec<String> = files["vouchers.csv"].lines().map(str::to_string).collect();
+    lines[2] = lines[2].replacen(&number, "12", 1);
+    let bad = lines.join("\n");
+    let page = send(&b, "vouchers", bad.as_bytes(), &csrf)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("登録できませんでした") && page.contains("line 3"),
+        "{page}"
+    );
+
+    // without the token: refused
+    let r = send(&b, "vouchers", good, "nope").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
