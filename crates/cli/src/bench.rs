@@ -23,6 +23,8 @@ use std::time::{Duration, Instant};
 pub enum BenchCommand {
     /// Throughput of `daiko check` against `xmllint --schema` on the same documents.
     Check(BenchCheckArgs),
+    /// The server end to end: uploads over HTTP until every record is delivered.
+    Serve(crate::bench_serve::BenchServeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -48,6 +50,7 @@ pub struct BenchCheckArgs {
 pub fn run(cmd: BenchCommand) -> Result<Exit> {
     match cmd {
         BenchCommand::Check(args) => bench_check(args),
+        BenchCommand::Serve(args) => crate::bench_serve::run(args),
     }
 }
 

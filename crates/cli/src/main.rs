@@ -9,11 +9,24 @@
 //! daiko sample --out DIR [--archives N] [--records R] [--seed S] [--period 2018|2024] [--defects RATE] [--check]
 //! daiko checks [--format markdown|json]
 //! daiko bench check [--archives N] [--records R] [--xsd-dir DIR]
+//! daiko demo [--data-dir DIR] [--listen ADDR]
+//! daiko --data-dir DIR init --agency-number NUMBER --agency-name NAME
+//! daiko --data-dir DIR org add (insurer|institution) --number NUMBER --name NAME
+//! daiko --data-dir DIR user add --login LOGIN --role ROLE [--org NUMBER]
+//! daiko --data-dir DIR token create --login LOGIN
+//! daiko --data-dir DIR serve [--listen ADDR] [--database-url URL]
+//! daiko --data-dir DIR worker [--database-url URL]
+//! daiko --data-dir DIR audit verify
+//! daiko --data-dir DIR media (keygen|seal|open) …
 //! ```
 
+mod admin;
 mod bench;
+mod bench_serve;
 mod check;
 mod checks;
+mod demo;
+mod media;
 mod sample;
 
 use clap::{Parser, Subcommand};
@@ -27,6 +40,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Debug, Parser)]
 #[command(name = "daiko", version, about, long_about = None)]
 struct Cli {
+    #[command(flatten)]
+    data: admin::DataArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -42,6 +57,31 @@ enum Command {
     /// Measure speed (see docs/performance.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Seed a demo agency in the data folder (default ./daiko-demo) and serve the portal.
+    Demo(demo::DemoArgs),
+    /// Print the current TOTP code of a demo login (folders made by `daiko demo` only).
+    DemoCode(demo::DemoCodeArgs),
+    /// Initialise a data folder for an agency.
+    Init(admin::InitArgs),
+    /// Organisations (insurers, institutions).
+    #[command(subcommand)]
+    Org(admin::OrgCommand),
+    /// Accounts.
+    #[command(subcommand)]
+    User(admin::UserCommand),
+    /// API tokens for systems.
+    #[command(subcommand)]
+    Token(admin::TokenCommand),
+    /// Serve the API and the portal, with pipeline workers.
+    Serve(admin::ServeArgs),
+    /// Run pipeline workers only (more processes against a shared PostgreSQL).
+    Worker(admin::WorkerArgs),
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(admin::AuditCommand),
+    /// Sealed files for offline media (S19).
+    #[command(subcommand)]
+    Media(media::MediaCommand),
 }
 
 /// How a command ended, mapped to the process exit code.
@@ -73,6 +113,16 @@ fn main() -> ExitCode {
         Command::Sample(args) => sample::run(args),
         Command::Checks(args) => checks::run(args),
         Command::Bench(cmd) => bench::run(cmd),
+        Command::Demo(args) => demo::run(&cli.data.or_default("daiko-demo"), args),
+        Command::DemoCode(args) => demo::code(&cli.data.or_default("daiko-demo"), args),
+        Command::Init(args) => admin::init(&cli.data.or_default("daiko-data"), args),
+        Command::Org(cmd) => admin::org(&cli.data.or_default("daiko-data"), cmd),
+        Command::User(cmd) => admin::user(&cli.data.or_default("daiko-data"), cmd),
+        Command::Token(cmd) => admin::token(&cli.data.or_default("daiko-data"), cmd),
+        Command::Serve(args) => admin::serve(&cli.data.or_default("daiko-data"), args),
+        Command::Worker(args) => admin::worker(&cli.data.or_default("daiko-data"), args),
+        Command::Audit(cmd) => admin::audit(&cli.data.or_default("daiko-data"), cmd),
+        Command::Media(cmd) => media::run(&cli.data.or_default("daiko-data"), cmd),
     };
     match result {
         Ok(Exit::Ok) => ExitCode::SUCCESS,

@@ -376,7 +376,8 @@ pub fn record_state(state: &str) -> RecordState {
     match state {
         "delivered" => RecordState::Delivered,
         "paid" => RecordState::Paid,
-        "returned" => RecordState::Returned,
+        // A rejected archive comes back whole, like a returned record.
+        "returned" | "rejected" => RecordState::Returned,
         "withdrawn" => RecordState::Withdrawn,
         // active, accepted, held: received and not yet with the insurer.
         _ => RecordState::Active,

@@ -293,13 +293,20 @@ fn record_rows(
 ) -> Vec<RecordRow> {
     let by_claim: HashMap<&str, &ClaimFacts> =
         facts.iter().map(|f| (f.claim_file.as_str(), f)).collect();
+    // An archive-level rejection (AR) sends the whole archive back: none of its records is
+    // accepted, whatever its own checks said.
+    let archive_rejected = report.findings.iter().any(|f| f.outcome == Outcome::AR);
     report
         .records
         .iter()
         .enumerate()
         .map(|(i, r)| {
             let f = by_claim.get(r.claim_file.as_str()).copied();
-            let outcome = outcome_str(r.outcome);
+            let outcome = if archive_rejected {
+                "rejected"
+            } else {
+                outcome_str(r.outcome)
+            };
             RecordRow {
                 id: String::new(),
                 submission_id: sub.id.clone(),

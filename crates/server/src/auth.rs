@@ -507,6 +507,15 @@ pub fn otpauth_url(secret_base32: &str, issuer: &str, account: &str) -> Result<S
         .to_url()?)
 }
 
+/// The TOTP code of `secret_base32` at `now_unix` (for the demo's `demo-code` command and
+/// tests; a server never needs to produce codes).
+pub fn totp_code(secret_base32: &str, now_unix: u64) -> Result<String, TotpError> {
+    let totp = build_totp(secret_base32)?
+        .build()
+        .map_err(|_| TotpError::InvalidSecret)?;
+    Ok(totp.generate(now_unix).to_string())
+}
+
 /// Verify a TOTP code (RFC 6238: HMAC-SHA-1, 6 digits, 30 s steps) and return the accepted step.
 ///
 /// Accepts the current step and one either side. A code whose step is `<= last_used_step` is a

@@ -60,7 +60,13 @@ impl Caller {
             || (matches!(self.role(), "insurer" | "institution") && self.org_id() == Some(org_id))
     }
     /// An audit entry for an action of this caller.
-    pub fn audit(&self, action: &str, target: impl Into<String>, records: impl Into<String>, detail: impl Into<String>) -> AuditEntry {
+    pub fn audit(
+        &self,
+        action: &str,
+        target: impl Into<String>,
+        records: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> AuditEntry {
         AuditEntry {
             actor: self.user.login.clone(),
             role: self.user.role.clone(),
@@ -74,7 +80,10 @@ impl Caller {
     }
     /// The language of the caller's session (default Japanese).
     pub fn lang(&self) -> &str {
-        self.session.as_ref().map(|s| s.lang.as_str()).unwrap_or("ja")
+        self.session
+            .as_ref()
+            .map(|s| s.lang.as_str())
+            .unwrap_or("ja")
     }
 }
 
@@ -130,12 +139,19 @@ pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = Unauthenticated;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if let Some(c) = parts.extensions.get::<Caller>() {
             return Ok(c.clone());
         }
         let api = parts.uri.path().starts_with("/api/");
-        let reject = if api { Unauthenticated::Api } else { Unauthenticated::Portal };
+        let reject = if api {
+            Unauthenticated::Api
+        } else {
+            Unauthenticated::Portal
+        };
         let source = source_of(parts);
         let store = &state.store;
         let internal = |e: daiko_store::StoreError| Unauthenticated::Internal(e.to_string());
@@ -158,7 +174,12 @@ impl FromRequestParts<AppState> for Caller {
                 Some(id) => store.org(id).await.map_err(internal)?,
                 None => None,
             };
-            let caller = Caller { user, org, session: None, source };
+            let caller = Caller {
+                user,
+                org,
+                session: None,
+                source,
+            };
             parts.extensions.insert(caller.clone());
             return Ok(caller);
         }
@@ -183,24 +204,44 @@ impl FromRequestParts<AppState> for Caller {
             daiko_store::parse_ts(&session.created_at),
             daiko_store::parse_ts(&session.last_seen_at),
         ) else {
-            return Err(if api { Unauthenticated::Api } else { Unauthenticated::Portal });
+            return Err(if api {
+                Unauthenticated::Api
+            } else {
+                Unauthenticated::Portal
+            });
         };
         if !policy.session_valid(created, seen, now) {
             let _ = store.end_session(&id_hash).await;
-            return Err(if api { Unauthenticated::Api } else { Unauthenticated::Portal });
+            return Err(if api {
+                Unauthenticated::Api
+            } else {
+                Unauthenticated::Portal
+            });
         }
         let user = store
             .user(&session.user_id)
             .await
             .map_err(internal)?
-            .filter(|u| !u.disabled)
-            .ok_or(if api { Unauthenticated::Api } else { Unauthenticated::Portal })?;
-        store.touch_session(&id_hash, None, None).await.map_err(internal)?;
+            .filter(|u| !u.disabled && !u.must_change_password)
+            .ok_or(if api {
+                Unauthenticated::Api
+            } else {
+                Unauthenticated::Portal
+            })?;
+        store
+            .touch_session(&id_hash, None, None)
+            .await
+            .map_err(internal)?;
         let org = match &user.org_id {
             Some(id) => store.org(id).await.map_err(internal)?,
             None => None,
         };
-        let caller = Caller { user, org, session: Some(session), source };
+        let caller = Caller {
+            user,
+            org,
+            session: Some(session),
+            source,
+        };
         parts.extensions.insert(caller.clone());
         Ok(caller)
     }

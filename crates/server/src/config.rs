@@ -195,8 +195,13 @@ mod tests {
             "database_url = \"postgres://u:secret@db/x\"\n",
         )
         .unwrap();
-        let err = ServerConfig::load(dir.path(), &|_| None).unwrap_err().to_string();
-        assert!(err.contains("DAIKO_DATABASE_URL") && !err.contains("secret"), "{err}");
+        let err = ServerConfig::load(dir.path(), &|_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("DAIKO_DATABASE_URL") && !err.contains("secret"),
+            "{err}"
+        );
         std::fs::write(dir.path().join("daiko.toml"), "bogus = 1\n").unwrap();
         assert!(ServerConfig::load(dir.path(), &|_| None).is_err());
     }

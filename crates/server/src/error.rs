@@ -15,7 +15,12 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, ja: impl Into<String>, en: impl Into<String>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        ja: impl Into<String>,
+        en: impl Into<String>,
+    ) -> Self {
         ApiError {
             status,
             code,
@@ -47,8 +52,14 @@ impl ApiError {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",
-            format!("ファイルが上限({} MB)を超えています。", limit / (1024 * 1024)),
-            format!("The file exceeds the limit of {} MB.", limit / (1024 * 1024)),
+            format!(
+                "ファイルが上限({} MB)を超えています。",
+                limit / (1024 * 1024)
+            ),
+            format!(
+                "The file exceeds the limit of {} MB.",
+                limit / (1024 * 1024)
+            ),
         )
     }
     pub fn internal(e: impl std::fmt::Display) -> Self {

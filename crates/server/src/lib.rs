@@ -42,7 +42,9 @@ pub struct AppState {
 
 #[derive(Debug, Error)]
 pub enum ServeError {
-    #[error("the data folder is not initialised: run `daiko init --agency-number … --agency-name …` first")]
+    #[error(
+        "the data folder is not initialised: run `daiko init --agency-number … --agency-name …` first"
+    )]
     NotInitialised,
     #[error(
         "refusing to listen on {0} without TLS: anything off loopback must be encrypted (S17); \
@@ -84,7 +86,7 @@ pub fn router(state: AppState) -> Router {
 
 /// Paths that stay reachable outside service hours and during maintenance.
 fn always_reachable(path: &str) -> bool {
-    path == "/api/v1/health" || path.starts_with("/static/")
+    path == "/api/v1/health" || path == "/api/v1/openapi.json" || path.starts_with("/static/")
 }
 
 /// Outside service hours or in maintenance, answer with the notice (S27). API intake may be
@@ -101,8 +103,16 @@ async fn service_gate(State(state): State<AppState>, req: Request, next: Next) -
         .ok()
         .flatten()
         .filter(|m| !m.is_empty());
+    let api = path.starts_with("/api/");
+    let closed = |ja: &str, en: &str| {
+        if api {
+            caller::closed_notice(ja, en)
+        } else {
+            web::closed_page(ja, en)
+        }
+    };
     if let Some(notice) = maintenance {
-        return caller::closed_notice(
+        return closed(
             &format!("ただいまメンテナンス中です。{notice}"),
             &format!("daiko is under maintenance. {notice}"),
         );
@@ -112,8 +122,10 @@ async fn service_gate(State(state): State<AppState>, req: Request, next: Next) -
         || (intake && state.config.api_intake_always_open);
     if !open {
         let hours = state.config.service_hours.describe();
-        return caller::closed_notice(
-            &format!("サービス時間外です(サービス時間: 日本時間 {hours})。時間内に再度お試しください。"),
+        return closed(
+            &format!(
+                "サービス時間外です(サービス時間: 日本時間 {hours})。時間内に再度お試しください。"
+            ),
             &format!("Outside service hours ({hours} JST). Please try again within service hours."),
         );
     }
@@ -149,9 +161,44 @@ pub async fn serve(
 
 /// Starts the pipeline workers and the batching tick of this process.
 fn spawn_background(
-    _state: &AppState,
-    _tasks: &mut tokio::task::JoinSet<()>,
-    _shutdown: &watch::Receiver<bool>,
+    state: &AppState,
+    tasks: &mut tokio::task::JoinSet<()>,
+    shutdown: &watch::Receiver<bool>,
 ) {
-    // Filled in when daiko-pipeline's worker lands (lead, this session).
+    for n in 0..state.config.workers {
+        tasks.spawn(daiko_pipeline::worker::run(
+            state.store.clone(),
+            worker_config(state, n),
+            shutdown.clone(),
+        ));
+    }
+    let store = state.store.clone();
+    let mut rx = shutdown.clone();
+    tasks.spawn(async move {
+        loop {
+            if let Err(e) =
+                daiko_pipeline::worker::enqueue_due_batches(&store, jiff::Timestamp::now()).await
+            {
+                tracing::warn!(error = %e, "batching tick failed");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
+                r = rx.changed() => if r.is_err() || *rx.borrow() { break },
+            }
+        }
+    });
+}
+
+/// The pipeline worker configuration for worker `n` of this process.
+pub fn worker_config(state: &AppState, n: usize) -> daiko_pipeline::worker::WorkerConfig {
+    daiko_pipeline::worker::WorkerConfig::new(
+        &state.agency.number,
+        &format!("{}:{}:{n}", hostname(), std::process::id()),
+    )
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
 }

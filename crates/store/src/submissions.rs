@@ -82,10 +82,10 @@ pub struct RecordRow {
     /// YYYYMMDD
     pub service_date: String,
     pub fiscal_year: i64,
-    /// accepted | returned | held
+    /// accepted | returned | held | rejected (the whole archive was rejected: AR)
     pub outcome: String,
     pub return_reason: Option<String>,
-    /// active | delivered | returned | held | paid | withdrawn
+    /// accepted | delivered | returned | held | rejected | paid | withdrawn
     pub state: String,
     pub cost: i64,
     pub copayment: i64,
@@ -419,6 +419,17 @@ impl Store {
         )))
         .bind(insurer)
         .bind(voucher)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(rec_from_row).collect()
+    }
+
+    /// The records a delivery carries (for audit rows and lineage).
+    pub async fn records_of_delivery(&self, delivery_id: &str) -> Result<Vec<RecordRow>> {
+        let rows = sqlx::query(crate::sql(format!(
+            "SELECT {REC_COLS} FROM records WHERE delivery_id = $1 ORDER BY submission_id, seq"
+        )))
+        .bind(delivery_id)
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(rec_from_row).collect()

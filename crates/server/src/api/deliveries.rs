@@ -55,15 +55,11 @@ async fn visible(state: &AppState, caller: &Caller, id: &str) -> Result<Delivery
 /// delivery's submission and keeps those pointing at it; a batched delivery without one
 /// submission is audited with the delivery id only (see the report to the lead).
 async fn record_ids(state: &AppState, d: &Delivery) -> Result<String, ApiError> {
-    let Some(sub) = &d.submission_id else {
-        return Ok(String::new());
-    };
     Ok(state
         .store
-        .records_of_submission(sub)
+        .records_of_delivery(&d.id)
         .await?
         .into_iter()
-        .filter(|r| r.delivery_id.as_deref() == Some(d.id.as_str()))
         .map(|r| r.id)
         .collect::<Vec<_>>()
         .join(","))

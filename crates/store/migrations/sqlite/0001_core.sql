@@ -50,7 +50,8 @@ CREATE TABLE api_tokens (
 );
 
 -- Browser sessions; only the SHA-256 of the cookie value is kept.
--- stage: 'password' (first factor passed) or 'full' (second factor passed).
+-- stage: 'password' (first factor passed), 'totp' (both factors passed, a password change
+-- is due before anything else) or 'full'.
 CREATE TABLE sessions (
     id_hash      TEXT PRIMARY KEY,
     user_id      TEXT NOT NULL REFERENCES users(id),
@@ -101,9 +102,9 @@ CREATE TABLE records (
     guidance_timing    TEXT,
     service_date       TEXT NOT NULL,      -- YYYYMMDD
     fiscal_year        INTEGER NOT NULL,
-    outcome            TEXT NOT NULL,      -- accepted | returned | held
+    outcome            TEXT NOT NULL,      -- accepted | returned | held | rejected (whole archive, AR)
     return_reason      TEXT,
-    -- active | delivered | returned | held | paid | withdrawn
+    -- accepted | delivered | returned | held | rejected | paid | withdrawn
     state              TEXT NOT NULL,
     cost               INTEGER NOT NULL DEFAULT 0,
     copayment          INTEGER NOT NULL DEFAULT 0,
