@@ -1,9 +1,9 @@
 //! Findings: what a check says about one place in one file.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How serious a finding is, as printed in reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// A note: a check skipped for lack of reference data, or an accepted special case.
@@ -13,7 +13,7 @@ pub enum Severity {
 }
 
 /// What a finding does to the archive or record (CHECKS.md §0.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Outcome {
     /// 受付不可: the whole archive is rejected.
     AR,
@@ -38,7 +38,7 @@ impl Outcome {
 }
 
 /// 返戻理由コード (別表9, OID 1.2.392.200119.6.1109).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ReturnReason {
     /// 01 記録形式不備
     #[serde(rename = "01")]
@@ -109,7 +109,7 @@ pub struct Finding {
     pub severity: Severity,
     pub outcome: Outcome,
     /// 返戻理由コード for FR findings.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_reason: Option<ReturnReason>,
     /// Path inside the archive (`DATA/h….xml`), or the archive name for archive-level findings.
     pub file: String,
@@ -119,4 +119,49 @@ pub struct Finding {
     pub value: String,
     pub message_ja: String,
     pub message_en: String,
+}
+
+/// A finding as stored (JSON): the code is read back as the catalogue's own
+/// `&'static str`; a code the catalogue does not know is an error (a report from another
+/// version, or tampering).
+#[derive(Deserialize)]
+struct StoredFinding {
+    code: String,
+    severity: Severity,
+    outcome: Outcome,
+    #[serde(default)]
+    return_reason: Option<ReturnReason>,
+    file: String,
+    location: String,
+    value: String,
+    message_ja: String,
+    message_en: String,
+}
+
+impl<'de> Deserialize<'de> for Finding {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Finding, D::Error> {
+        Finding::try_from(StoredFinding::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl TryFrom<StoredFinding> for Finding {
+    type Error = String;
+    fn try_from(f: StoredFinding) -> Result<Finding, String> {
+        let code = crate::catalogue::CATALOGUE
+            .iter()
+            .find(|c| c.code == f.code)
+            .map(|c| c.code)
+            .ok_or_else(|| format!("unknown check code {:?}", f.code))?;
+        Ok(Finding {
+            code,
+            severity: f.severity,
+            outcome: f.outcome,
+            return_reason: f.return_reason,
+            file: f.file,
+            location: f.location,
+            value: f.value,
+            message_ja: f.message_ja,
+            message_en: f.message_en,
+        })
+    }
 }

@@ -1,10 +1,10 @@
 //! The check report of one archive, in the shape fixed by PRODUCT.md ("Check report").
 
 use crate::finding::{Finding, ReturnReason};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The verdict on a whole archive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Every record accepted (warnings allowed).
@@ -16,7 +16,7 @@ pub enum Verdict {
 }
 
 /// What happened to one data/claim pair.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordOutcome {
     Accepted,
@@ -25,7 +25,7 @@ pub enum RecordOutcome {
 }
 
 /// Facts about the archive itself.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArchiveInfo {
     pub name: String,
     pub sha256: String,
@@ -38,7 +38,7 @@ pub struct ArchiveInfo {
 }
 
 /// Counts printed at the top of a report.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
     pub records: usize,
     pub accepted: usize,
@@ -49,7 +49,7 @@ pub struct Counts {
 }
 
 /// One data/claim pair and its outcome.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordReport {
     pub data_file: String,
     pub claim_file: String,
@@ -59,7 +59,7 @@ pub struct RecordReport {
     pub voucher: String,
     pub outcome: RecordOutcome,
     /// 返戻理由コード when returned.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_reason: Option<ReturnReason>,
     /// Money of the record (for receipts and billing): 単価合計/算定金額, 窓口負担, 他制度, 請求.
     #[serde(skip)]
@@ -79,7 +79,7 @@ pub struct RecordAmounts {
 }
 
 /// The whole report of one archive.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Report {
     pub archive: ArchiveInfo,
     pub verdict: Verdict,

@@ -437,7 +437,19 @@ async fn full_flow(w: &World, srv: &Server) -> Ids {
         w.token("inst_a"),
     )
     .await;
-    assert_eq!(p.status, StatusCode::NOT_IMPLEMENTED);
+    // The PDF 受付エラー連絡表 needs Japanese fonts (fonts-noto-cjk); without them it is a
+    // clear 503, never a PDF with missing glyphs.
+    let pdf_made = p.status == StatusCode::OK;
+    if pdf_made {
+        assert!(p.body.starts_with(b"%PDF"), "a PDF");
+    } else {
+        assert_eq!(p.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            std::env::var("DAIKO_REQUIRE_FONTS").as_deref() != Ok("1"),
+            "no PDF although fonts are required"
+        );
+        eprintln!("SKIPPED the PDF report check: no Japanese fonts here");
+    }
     let bad = get(
         srv,
         &format!("/api/v1/submissions/{sub_id}/report?format=xml"),
@@ -455,8 +467,8 @@ async fn full_flow(w: &World, srv: &Server) -> Ids {
         .expect("audit");
     assert_eq!(
         reads.len(),
-        2,
-        "json and csv reads are audited (pdf answered nothing)"
+        if pdf_made { 3 } else { 2 },
+        "json, csv and pdf reads are audited"
     );
 
     // The institution's list holds it.

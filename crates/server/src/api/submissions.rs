@@ -327,17 +327,18 @@ pub(super) async fn report(
             "csv",
             report_csv(&report, lang).into_bytes(),
         ),
-        "pdf" => match render_pdf(&report, lang) {
-            Some(pdf) => ("application/pdf", "pdf", pdf),
-            None => {
-                return Err(ApiError::new(
-                    StatusCode::NOT_IMPLEMENTED,
-                    "not_implemented",
-                    "PDF 形式の受付エラー連絡表はまだ利用できません。json または csv をご利用ください。",
-                    "The PDF report is not yet available; use json or csv.",
-                ));
-            }
-        },
+        "pdf" => {
+            let meta = daiko_pdf::ReportMeta {
+                agency_name: state.agency.name.clone(),
+                receipt_no: Some(s.receipt_no.clone()),
+                received_at: Some(s.received_at.clone()),
+                printed_at: daiko_store::now(),
+            };
+            let pdf = tokio::task::spawn_blocking(move || render_pdf(&report, lang, &meta))
+                .await
+                .map_err(ApiError::internal)??;
+            ("application/pdf", "pdf", pdf)
+        }
         _ => (
             "application/json",
             "json",
@@ -381,9 +382,34 @@ pub(super) fn safe_filename(name: &str) -> String {
         .collect()
 }
 
-/// The seam for the PDF 受付エラー連絡表: `None` until a PDF renderer exists (answered 501).
-pub fn render_pdf(_report: &Value, _lang: Lang) -> Option<Vec<u8>> {
-    None
+/// The PDF 受付エラー連絡表 of a stored report. Fonts are found once per process
+/// (daiko_pdf::Fonts::discover); without Japanese fonts the answer is 503 with what to
+/// install, never a PDF with missing glyphs.
+pub fn render_pdf(
+    report: &Value,
+    lang: Lang,
+    meta: &daiko_pdf::ReportMeta,
+) -> Result<Vec<u8>, ApiError> {
+    static FONTS: std::sync::OnceLock<Result<daiko_pdf::Fonts, String>> =
+        std::sync::OnceLock::new();
+    let fonts = FONTS
+        .get_or_init(|| daiko_pdf::Fonts::discover().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no_fonts",
+                format!("PDF を作成できません(日本語フォントがありません): {e}"),
+                format!("Cannot make the PDF (no Japanese fonts): {e}"),
+            )
+        })?;
+    let report: daiko_check::report::Report =
+        serde_json::from_value(report.clone()).map_err(ApiError::internal)?;
+    let lang = match lang {
+        Lang::En => daiko_pdf::Lang::En,
+        _ => daiko_pdf::Lang::Ja,
+    };
+    daiko_pdf::error_report_pdf(&report, lang, meta, fonts).map_err(ApiError::internal)
 }
 
 /// The report as CSV for Excel, with the columns of `daiko check --format csv`
