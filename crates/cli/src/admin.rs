@@ -151,6 +151,23 @@ pub enum OrgCommand {
     Add(OrgAddArgs),
     /// List organisations.
     List,
+    /// Change an organisation's services, delivery batching or media key.
+    Set(OrgSetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OrgSetArgs {
+    #[arg(long)]
+    pub number: String,
+    /// Services an insurer subscribes to (check, route, billing, invite).
+    #[arg(long, value_delimiter = ',')]
+    pub services: Option<Vec<String>>,
+    /// Delivery of accepted records: immediate (default), daily, or monthly (at month close).
+    #[arg(long)]
+    pub batching: Option<String>,
+    /// The organisation's media public key (`daiko-pub-v1:…`).
+    #[arg(long)]
+    pub media_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -195,6 +212,55 @@ pub fn org(data: &DataDir, cmd: OrgCommand) -> Result<Exit> {
                         o.services.join(",")
                     );
                 }
+                Ok(Exit::Ok)
+            }
+            OrgCommand::Set(a) => {
+                let org = store
+                    .org_by_number(&a.number)
+                    .await?
+                    .with_context(|| format!("no organisation with number {}", a.number))?;
+                let services: Vec<String> =
+                    a.services.clone().unwrap_or_else(|| org.services.clone());
+                for s in &services {
+                    if !daiko_store::orgs::SERVICES.contains(&s.as_str()) {
+                        bail!("unknown service {s:?}; services are check, route, billing, invite");
+                    }
+                }
+                let batching = a.batching.clone().unwrap_or_else(|| org.batching.clone());
+                if !matches!(batching.as_str(), "immediate" | "daily" | "monthly") {
+                    bail!("--batching must be immediate, daily or monthly, got {batching:?}");
+                }
+                if org.kind != OrgKind::Insurer && (a.services.is_some() || a.batching.is_some()) {
+                    bail!(
+                        "services and batching are settings of insurers; {} is an {}",
+                        org.number,
+                        org.kind.as_str()
+                    );
+                }
+                let refs: Vec<&str> = services.iter().map(String::as_str).collect();
+                store.set_org_services(&org.id, &refs, &batching).await?;
+                if let Some(k) = &a.media_key {
+                    daiko_seal::PublicKeys::parse(k)
+                        .context("--media-key is not a daiko public key")?;
+                    store.set_org_media_key(&org.id, k).await?;
+                }
+                store
+                    .audit(&cli_entry(
+                        "org.update",
+                        format!("org:{}", org.id),
+                        format!(
+                            "services={} batching={batching} media_key={}",
+                            services.join(","),
+                            a.media_key.is_some()
+                        ),
+                    ))
+                    .await?;
+                println!(
+                    "updated {} {}: services {} · batching {batching}",
+                    org.number,
+                    org.name,
+                    services.join(",")
+                );
                 Ok(Exit::Ok)
             }
             OrgCommand::Add(a) => {
@@ -579,4 +645,67 @@ fn hostname() -> String {
     std::fs::read_to_string("/etc/hostname")
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| "localhost".into())
+}
+
+// ---- maintenance ----
+
+#[derive(Debug, Subcommand)]
+pub enum MaintenanceCommand {
+    /// Declare maintenance: the portal and API answer 503 with the notice (S27).
+    On {
+        /// Notice shown to users (e.g. the expected end).
+        #[arg(long, default_value = "")]
+        notice: String,
+    },
+    /// End maintenance.
+    Off,
+    /// Show the state.
+    Status,
+}
+
+pub fn maintenance(data: &DataDir, cmd: MaintenanceCommand) -> Result<Exit> {
+    let config = load_config(data, None)?;
+    runtime()?.block_on(async move {
+        let store = open_store(&config).await?;
+        require_init(&store).await?;
+        match cmd {
+            MaintenanceCommand::On { notice } => {
+                // A non-empty value marks maintenance; the notice may be empty.
+                let value = if notice.trim().is_empty() {
+                    " ".to_string()
+                } else {
+                    notice
+                };
+                store.set_setting("maintenance", &value).await?;
+                store
+                    .audit(&cli_entry(
+                        "system.maintenance_on",
+                        String::new(),
+                        value.trim().to_string(),
+                    ))
+                    .await?;
+                println!("maintenance declared");
+            }
+            MaintenanceCommand::Off => {
+                store.set_setting("maintenance", "").await?;
+                store
+                    .audit(&cli_entry(
+                        "system.maintenance_off",
+                        String::new(),
+                        String::new(),
+                    ))
+                    .await?;
+                println!("maintenance ended");
+            }
+            MaintenanceCommand::Status => match store
+                .setting("maintenance")
+                .await?
+                .filter(|m| !m.is_empty())
+            {
+                Some(n) => println!("maintenance: on ({})", n.trim()),
+                None => println!("maintenance: off"),
+            },
+        }
+        Ok(Exit::Ok)
+    })
 }

@@ -79,6 +79,9 @@ enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(admin::AuditCommand),
+    /// Declare or end maintenance (the portal and API answer with a notice).
+    #[command(subcommand)]
+    Maintenance(admin::MaintenanceCommand),
     /// Sealed files for offline media (S19).
     #[command(subcommand)]
     Media(media::MediaCommand),
@@ -122,6 +125,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => admin::serve(&cli.data.or_default("daiko-data"), args),
         Command::Worker(args) => admin::worker(&cli.data.or_default("daiko-data"), args),
         Command::Audit(cmd) => admin::audit(&cli.data.or_default("daiko-data"), cmd),
+        Command::Maintenance(cmd) => admin::maintenance(&cli.data.or_default("daiko-data"), cmd),
         Command::Media(cmd) => media::run(&cli.data.or_default("daiko-data"), cmd),
     };
     match result {

@@ -424,3 +424,182 @@ fn dump_jobs(dir: &Path) -> String {
             .join("\n")
     })
 }
+
+#[test]
+fn maintenance_and_sealed_media_through_the_cli() {
+    let inst = install(1, 10);
+    let port = free_port();
+    let mut server = start(&inst.dir, port);
+    // Upload one archive and let it be delivered.
+    let s = &inst.samples[0];
+    let id = upload(port, &inst.token, &s.name, &s.zip).expect("receipt");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while status(port, &inst.token, &id).is_none_or(|v| v["status"] != "done") {
+        assert!(Instant::now() < deadline, "not checked");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // Maintenance: declared from the CLI while serving; the API answers 503 with a notice.
+    ok(daiko(
+        &inst.dir,
+        &["maintenance", "on", "--notice", "12:00まで"],
+    ));
+    let r = client()
+        .get(format!("http://127.0.0.1:{port}/api/v1/submissions/{id}"))
+        .bearer_auth(&inst.token)
+        .send()
+        .expect("request");
+    assert_eq!(r.status().as_u16(), 503);
+    let body: serde_json::Value = r.json().expect("json");
+    assert!(
+        body["message_ja"]
+            .as_str()
+            .is_some_and(|m| m.contains("メンテナンス") && m.contains("12:00まで")),
+        "{body}"
+    );
+    let h = client()
+        .get(format!("http://127.0.0.1:{port}/api/v1/health"))
+        .send()
+        .expect("health");
+    assert_eq!(h.status().as_u16(), 200, "health stays reachable");
+    ok(daiko(&inst.dir, &["maintenance", "off"]));
+    assert!(status(port, &inst.token, &id).is_some_and(|v| v["status"] == "done"));
+
+    // Offline media out: the insurer registers a key; the agency seals its deliveries.
+    let keyfile = inst.dir.join("..").join("insurer.key");
+    let public = ok(daiko(
+        &inst.dir,
+        &["media", "keygen", "--out", keyfile.to_str().expect("utf-8")],
+    ));
+    let insurer = daiko_sample::people::default_insurers()[0].clone();
+    ok(daiko(
+        &inst.dir,
+        &[
+            "org",
+            "set",
+            "--number",
+            &insurer,
+            "--media-key",
+            public.trim(),
+        ],
+    ));
+    let sealed = inst.dir.join("..").join("out.sealed");
+    let o = ok(daiko(
+        &inst.dir,
+        &[
+            "media",
+            "seal",
+            "--recipient",
+            &insurer,
+            "--out",
+            sealed.to_str().expect("utf-8"),
+        ],
+    ));
+    assert!(o.contains("sealed"), "{o}");
+    let bytes = std::fs::read(&sealed).expect("sealed file");
+    assert!(daiko_seal::sniff(&bytes));
+    // The insurer opens it with its key and the agency's public key.
+    let agency_pub = ok(daiko(&inst.dir, &["media", "agency-key"]));
+    let agency_pub = daiko_seal::PublicKeys::parse(agency_pub.trim()).expect("agency key");
+    let keys = daiko_seal::OrgKeys::from_file(&keyfile).expect("insurer keys");
+    let mut plain = Vec::new();
+    let opened = daiko_seal::open(
+        std::io::Cursor::new(&bytes),
+        &mut plain,
+        &insurer,
+        &keys,
+        |sender| (sender == "99000010").then(|| agency_pub.clone()),
+    )
+    .expect("insurer opens the agency's sealed file");
+    assert_eq!(opened.sender_id, "99000010");
+    assert!(plain.starts_with(b"PK"), "a zip container");
+    // Someone else's key cannot open it.
+    let other = daiko_seal::OrgKeys::generate().expect("keys");
+    assert!(
+        daiko_seal::open(
+            std::io::Cursor::new(&bytes),
+            &mut Vec::new(),
+            &insurer,
+            &other,
+            |_| Some(agency_pub.clone())
+        )
+        .is_err()
+    );
+
+    // Offline media in: the institution seals an archive for the agency; `media open`
+    // receives it like an upload.
+    let inst_key = inst.dir.join("..").join("inst.key");
+    let inst_pub = ok(daiko(
+        &inst.dir,
+        &[
+            "media",
+            "keygen",
+            "--out",
+            inst_key.to_str().expect("utf-8"),
+        ],
+    ));
+    let institution = inst.samples[0].reference.institution.clone();
+    ok(daiko(
+        &inst.dir,
+        &[
+            "org",
+            "set",
+            "--number",
+            &institution,
+            "--media-key",
+            inst_pub.trim(),
+        ],
+    ));
+    let inst_keys = daiko_seal::OrgKeys::from_file(&inst_key).expect("keys");
+    let incoming = inst.dir.join("..").join("in.sealed");
+    let second = daiko_sample::generate(&daiko_sample::SampleConfig {
+        records: 4,
+        seed: 1234,
+        sender: Some(institution.clone()),
+        period: daiko_sample::Period::Fy2024,
+        ..Default::default()
+    })
+    .expect("sample");
+    daiko_seal::seal(
+        std::io::Cursor::new(&second[0].zip),
+        std::fs::File::create(&incoming).expect("create"),
+        &second[0].name,
+        &institution,
+        &inst_keys,
+        "99000010",
+        &agency_pub,
+    )
+    .expect("seal");
+    let o = ok(daiko(
+        &inst.dir,
+        &["media", "open", incoming.to_str().expect("utf-8")],
+    ));
+    let receipt_line = o.lines().next().expect("a receipt line");
+    assert!(
+        receipt_line.starts_with('R') && receipt_line.contains(&second[0].name),
+        "{o}"
+    );
+    let new_id = receipt_line.split('\t').nth(1).expect("id").to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while status(port, &inst.token, &new_id).is_none_or(|v| v["status"] != "done") {
+        assert!(Instant::now() < deadline, "media submission not checked");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // A flipped bit is refused with a clear error (exit 2), and nothing is received.
+    let mut bad = std::fs::read(&incoming).expect("read");
+    let n = bad.len();
+    bad[n / 2] ^= 1;
+    std::fs::write(&incoming, &bad).expect("write");
+    let o = daiko(
+        &inst.dir,
+        &["media", "open", incoming.to_str().expect("utf-8")],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+}
