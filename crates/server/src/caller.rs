@@ -31,8 +31,10 @@ pub struct Caller {
     pub source: String,
 }
 
-/// Roles that work for the agency and see every tenant's non-personal lists.
-pub const AGENCY_ROLES: [&str; 3] = ["operator", "admin", "emergency"];
+/// Roles that work for the agency's intake and help desk and see every tenant's data.
+/// Administrators manage organisations, accounts and configuration; by least privilege
+/// (S8) they are not among them and read no personal data.
+pub const AGENCY_ROLES: [&str; 2] = ["operator", "emergency"];
 
 impl Caller {
     pub fn role(&self) -> &str {

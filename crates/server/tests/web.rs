@@ -538,11 +538,34 @@ async fn posts_without_the_csrf_token_are_refused() {
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(s.store.org_by_number("06130099").await.unwrap().is_none());
 
-    // the upload endpoint wants the header
+    // administrators do not upload archives (no personal data for them, S8): the
+    // upload endpoint is not there for them at all
     let r = b
         .client
         .post(format!("{}/upload?name=a.zip", s.base))
         .header("cookie", b.cookie_header())
+        .body(vec![0u8; 10])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    // an institution's upload without the X-CSRF-Token header is refused
+    let inst = s
+        .store
+        .add_org(OrgKind::Institution, "1310000009", "CSRF健診", &[])
+        .await
+        .unwrap();
+    let pi = s
+        .person("csrf-inst", "institution", Some(&inst), false, false)
+        .await;
+    let mut bi = Browser::new(&s);
+    bi.login(&pi, &totp_now(&pi.totp)).await;
+    assert!(bi.signed_in().await);
+    let r = bi
+        .client
+        .post(format!("{}/upload?name=a.zip", s.base))
+        .header("cookie", bi.cookie_header())
         .body(vec![0u8; 10])
         .send()
         .await

@@ -34,10 +34,7 @@ fn may_see(caller: &Caller, d: &Delivery) -> bool {
 }
 
 async fn visible(state: &AppState, caller: &Caller, id: &str) -> Result<Delivery, ApiError> {
-    require_role(
-        caller,
-        &["insurer", "institution", "operator", "admin", "emergency"],
-    )?;
+    require_role(caller, &["insurer", "institution", "operator", "emergency"])?;
     let d = state
         .store
         .delivery(id)
@@ -95,7 +92,7 @@ pub(super) async fn list(
 ) -> Result<Response, ApiError> {
     require_role(
         &caller,
-        &["insurer", "institution", "operator", "admin", "emergency"],
+        &["insurer", "institution", "operator", "emergency"],
     )?;
     let q: ListQuery = query(&uri)?;
     let only_new = matches!(q.new.as_deref(), Some("1" | "true" | "yes"));

@@ -170,7 +170,7 @@ pub(super) async fn list(
     caller: Caller,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    require_role(&caller, &["institution", "operator", "admin", "emergency"])?;
+    require_role(&caller, &["institution", "operator", "emergency"])?;
     let q: ListQuery = query(&uri)?;
     let limit = q.limit.unwrap_or(200);
     let org_id = if caller.is_agency_staff() {
@@ -521,7 +521,7 @@ pub(super) async fn lineage(
 ) -> Result<Response, ApiError> {
     require_role(
         &caller,
-        &["institution", "insurer", "operator", "admin", "emergency"],
+        &["institution", "insurer", "operator", "emergency"],
     )?;
     let record = state
         .store
