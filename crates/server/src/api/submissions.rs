@@ -322,11 +322,7 @@ pub(super) async fn report(
         .strip_suffix(".zip")
         .unwrap_or(&s.archive_name);
     let (content_type, ext, bytes) = match format {
-        "csv" => (
-            "text/csv; charset=utf-8",
-            "csv",
-            report_csv(&report, lang).into_bytes(),
-        ),
+        "csv" => ("text/csv; charset=utf-8", "csv", report_csv(&report, lang)?),
         "pdf" => {
             let meta = daiko_pdf::ReportMeta {
                 agency_name: state.agency.name.clone(),
@@ -412,103 +408,16 @@ pub fn render_pdf(
     daiko_pdf::error_report_pdf(&report, lang, meta, fonts).map_err(ApiError::internal)
 }
 
-/// The report as CSV for Excel, with the columns of `daiko check --format csv`
-/// (daiko_report::CsvPrinter): UTF-8 BOM, CRLF, one row per finding. Written from the
-/// stored JSON, which is the report's durable form.
-pub fn report_csv(report: &Value, lang: Lang) -> String {
-    let header: [&str; 11] = match lang {
-        Lang::Ja => [
-            "アーカイブ",
-            "判定",
-            "コード",
-            "重大度",
-            "処理区分",
-            "返戻理由",
-            "ファイル",
-            "位置",
-            "値",
-            "内容",
-            "SHA-256",
-        ],
-        Lang::En => [
-            "archive",
-            "verdict",
-            "code",
-            "severity",
-            "outcome",
-            "return_reason",
-            "file",
-            "location",
-            "value",
-            "message",
-            "sha256",
-        ],
-    };
-    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    let archive = report.get("archive").cloned().unwrap_or(Value::Null);
-    let verdict = s(report, "verdict");
-    let verdict = match (verdict.as_str(), lang) {
-        ("accepted", Lang::Ja) => "受付".to_string(),
-        ("partially_accepted", Lang::Ja) => "一部受付".to_string(),
-        ("rejected", Lang::Ja) => "受付不可".to_string(),
-        ("partially_accepted", Lang::En) => "partially accepted".to_string(),
-        (other, _) => other.to_string(),
-    };
-    let mut out = String::from("\u{feff}");
-    push_row(&mut out, header.iter().map(|h| h.to_string()));
-    let empty = Vec::new();
-    let findings = report
-        .get("findings")
-        .and_then(Value::as_array)
-        .unwrap_or(&empty);
-    for f in findings {
-        let severity = s(f, "severity");
-        let severity = match (severity.as_str(), lang) {
-            ("error", Lang::Ja) => "エラー".to_string(),
-            ("warning", Lang::Ja) => "警告".to_string(),
-            ("info", Lang::Ja) => "参考".to_string(),
-            (other, _) => other.to_string(),
-        };
-        let message = match lang {
-            Lang::Ja => s(f, "message_ja"),
-            Lang::En => s(f, "message_en"),
-        };
-        push_row(
-            &mut out,
-            [
-                s(&archive, "name"),
-                verdict.clone(),
-                s(f, "code"),
-                severity,
-                s(f, "outcome"),
-                s(f, "return_reason"),
-                s(f, "file"),
-                s(f, "location"),
-                s(f, "value"),
-                message,
-                s(&archive, "sha256"),
-            ]
-            .into_iter(),
-        );
-    }
-    out
-}
-
-/// One CSV row (RFC 4180 quoting, CRLF).
-fn push_row(out: &mut String, fields: impl Iterator<Item = String>) {
-    for (i, f) in fields.enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        if f.contains([',', '"', '\r', '\n']) {
-            out.push('"');
-            out.push_str(&f.replace('"', "\"\""));
-            out.push('"');
-        } else {
-            out.push_str(&f);
-        }
-    }
-    out.push_str("\r\n");
+/// The report as CSV for Excel, exactly as `daiko check --format csv` prints it
+/// (daiko_report::CsvPrinter: UTF-8 BOM, CRLF, one row per finding), from the stored JSON.
+pub fn report_csv(report: &Value, lang: Lang) -> Result<Vec<u8>, ApiError> {
+    let report: daiko_check::report::Report =
+        serde_json::from_value(report.clone()).map_err(ApiError::internal)?;
+    let mut out = Vec::new();
+    let mut printer = daiko_report::CsvPrinter::new(&mut out, lang).map_err(ApiError::internal)?;
+    printer.write(&report).map_err(ApiError::internal)?;
+    drop(printer);
+    Ok(out)
 }
 
 /// `GET /api/v1/records/{id}/lineage` — the record, its submission and its delivery
