@@ -513,9 +513,15 @@ pub fn audit(data: &DataDir, cmd: AuditCommand) -> Result<Exit> {
     let config = load_config(data, None)?;
     runtime()?.block_on(async {
         let store = open_store(&config).await?;
-        let report = store.verify_audit().await?;
+        let mut report = store.verify_audit().await?;
+        if report.broken.is_none() {
+            let anchors = config.data_dir.join("audit.anchors");
+            report.broken = daiko_store::audit::anchors::check(&store, &anchors).await?;
+        }
         match report.broken {
             None => {
+                daiko_store::audit::anchors::write(&store, &config.data_dir.join("audit.anchors"))
+                    .await?;
                 println!(
                     "audit trail intact: {} records, head {}",
                     report.rows, report.last_hash

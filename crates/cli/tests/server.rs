@@ -236,8 +236,31 @@ fn operator_commands_and_audit_verify() {
     let verify = ok(daiko(&inst.dir, &["audit", "verify"]));
     assert!(verify.contains("intact"), "{verify}");
 
-    // Tamper with one audit row directly in the database: the verifier names it.
+    // Deleting the newest rows leaves a chain that verifies by itself; the anchor written
+    // by the last verification (S14) gives it away.
     let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let head = rt.block_on(async {
+        let store = daiko_store::Store::open(&inst.dir, None)
+            .await
+            .expect("store");
+        let (seq, _) = store.audit_head().await.expect("head").expect("rows");
+        sqlx::query("DELETE FROM audit WHERE seq = $1")
+            .bind(seq)
+            .execute(store.pool())
+            .await
+            .expect("delete");
+        store.close().await;
+        seq
+    });
+    let o = daiko(&inst.dir, &["audit", "verify"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains(&format!("record {head}")) && out.contains("missing"),
+        "{out}"
+    );
+
+    // Tamper with one audit row directly in the database: the verifier names it.
     rt.block_on(async {
         let store = daiko_store::Store::open(&inst.dir, None)
             .await

@@ -173,6 +173,7 @@ fn spawn_background(
         ));
     }
     let store = state.store.clone();
+    let anchors = state.config.data_dir.join("audit.anchors");
     let mut rx = shutdown.clone();
     tasks.spawn(async move {
         loop {
@@ -180,6 +181,10 @@ fn spawn_background(
                 daiko_pipeline::worker::enqueue_due_batches(&store, jiff::Timestamp::now()).await
             {
                 tracing::warn!(error = %e, "batching tick failed");
+            }
+            // S14: anchor the audit chain's head outside the database once a minute.
+            if let Err(e) = daiko_store::audit::anchors::write(&store, &anchors).await {
+                tracing::warn!(error = %e, "writing the audit anchor failed");
             }
             tokio::select! {
                 _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}

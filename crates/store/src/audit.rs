@@ -279,3 +279,91 @@ fn audit_row(r: &sqlx::any::AnyRow) -> Result<AuditRow> {
         hash: r.try_get("hash")?,
     })
 }
+
+/// Anchors (S14): the chain's head written outside the database from time to time, one
+/// line `seq hash at` per anchor in a file of the data folder. Deleting the newest rows of
+/// the audit table leaves an intact-looking chain; the anchors give it away.
+pub mod anchors {
+    use std::io::Write;
+    use std::path::Path;
+
+    use super::ChainBreak;
+    use crate::{Result, Store, StoreError};
+
+    /// Appends the current head to `path` when it moved since the last anchor.
+    pub async fn write(store: &Store, path: &Path) -> Result<bool> {
+        let Some((seq, hash)) = store.audit_head().await? else {
+            return Ok(false);
+        };
+        let last = read(path)?.into_iter().last();
+        if last.as_ref().is_some_and(|(s, _)| *s == seq) {
+            return Ok(false);
+        }
+        let io = |source| StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(io)?;
+        writeln!(f, "{seq} {hash} {}", crate::now()).map_err(io)?;
+        f.sync_all().map_err(io)?;
+        Ok(true)
+    }
+
+    /// The anchors of a file (none when it does not exist).
+    pub fn read(path: &Path) -> Result<Vec<(i64, String)>> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => {
+                return Err(StoreError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let mut it = l.split_whitespace();
+                let seq = it.next().and_then(|s| s.parse().ok());
+                let hash = it.next().map(str::to_string);
+                seq.zip(hash).ok_or_else(|| {
+                    StoreError::Corrupt(format!("bad anchor line {l:?} in {}", path.display()))
+                })
+            })
+            .collect()
+    }
+
+    /// Checks every anchor against the table: each anchored row must still exist with the
+    /// anchored hash. Answers the first anchor that does not hold.
+    pub async fn check(store: &Store, path: &Path) -> Result<Option<ChainBreak>> {
+        for (seq, hash) in read(path)? {
+            match store.audit_row(seq).await? {
+                Some(row) if row.hash == hash => {}
+                Some(_) => {
+                    return Ok(Some(ChainBreak {
+                        seq,
+                        reason: format!(
+                            "row {seq} no longer has the hash anchored in {}",
+                            path.display()
+                        ),
+                    }));
+                }
+                None => {
+                    return Ok(Some(ChainBreak {
+                        seq,
+                        reason: format!(
+                            "row {seq} was anchored in {} but is missing (rows were deleted)",
+                            path.display()
+                        ),
+                    }));
+                }
+            }
+        }
+        Ok(None)
+    }
+}

@@ -346,3 +346,36 @@ async fn reference_loads_replace() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn anchors_catch_deleted_newest_rows() {
+    use daiko_store::audit::anchors;
+    each(async |db, s| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(format!("{db}.anchors"));
+        for i in 0..4 {
+            s.audit(&AuditEntry {
+                actor: "a".into(),
+                action: format!("x.{i}"),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        }
+        assert!(anchors::write(&s, &path).await.unwrap());
+        assert!(
+            !anchors::write(&s, &path).await.unwrap(),
+            "same head, no new anchor"
+        );
+        assert!(anchors::check(&s, &path).await.unwrap().is_none());
+        // Truncating the newest rows keeps the chain itself intact …
+        sqlx::query("DELETE FROM audit WHERE seq >= 3")
+            .execute(s.pool())
+            .await
+            .unwrap();
+        assert!(s.verify_audit().await.unwrap().broken.is_none());
+        // … but not the anchor.
+        assert_eq!(anchors::check(&s, &path).await.unwrap().unwrap().seq, 4);
+    })
+    .await;
+}
