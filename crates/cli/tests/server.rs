@@ -391,9 +391,46 @@ fn kill_9_during_intake_and_checks_loses_nothing_and_duplicates_nothing() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
         let store = daiko_store::Store::open(&inst.dir, None).await.expect("store");
-        for (id, records) in &receipts {
+        let mut complete = std::collections::BTreeSet::new();
+        let mut received_names = std::collections::BTreeSet::new();
+        for (id, _) in &receipts {
+            let sub = store.submission(id).await.expect("query").expect("submission");
+            received_names.insert(sub.archive_name.clone());
+        }
+        // Every stored submission — with or without a receipt that reached the client — is
+        // processed exactly once.
+        let all = store.submissions(None, 1000).await.expect("submissions");
+        for sub in &all {
+            let id = &sub.id;
+            let records = &inst
+                .samples
+                .iter()
+                .find(|s| s.name == sub.archive_name)
+                .map(|s| s.manifest.records.len())
+                .expect("a sample archive");
+            assert_eq!(sub.status, "done", "submission {id} never finished");
             let rows = store.records_of_submission(id).await.expect("records");
-            assert_eq!(rows.len(), *records, "submission {id}: records stored exactly once");
+            // Exactly the report's records are stored, once. A second copy of an archive
+            // (the client re-sent it after a kill) is rejected as a duplicate (T-06) before
+            // its records are read, so it stores none.
+            let report: serde_json::Value = serde_json::from_slice(
+                &store.blobs().get(sub.report_key.as_deref().expect("report")).await.expect("blob"),
+            )
+            .expect("report json");
+            let in_report = report["records"].as_array().map_or(0, Vec::len);
+            let duplicate = report["findings"]
+                .as_array()
+                .is_some_and(|f| f.iter().any(|f| f["code"] == "T-06"));
+            if rows.len() != in_report || (!duplicate && rows.len() != *records) {
+                panic!(
+                    "submission {id}: {} records stored, report has {in_report}, archive {records}\n{sub:?}\njobs:\n{}",
+                    rows.len(),
+                    dump_jobs_async(&store).await
+                );
+            }
+            if !duplicate {
+                complete.insert(sub.archive_name.clone());
+            }
             let deliveries = store.deliveries_of_submission(id).await.expect("deliveries");
             let mut keys: Vec<(i64, String)> =
                 deliveries.iter().map(|d| (d.kind, d.recipient_id.clone())).collect();
@@ -409,6 +446,10 @@ fn kill_9_during_intake_and_checks_loses_nothing_and_duplicates_nothing() {
                 );
             }
         }
+        // Every archive that got a receipt was processed in full by one submission.
+        for name in &received_names {
+            assert!(complete.contains(name), "archive {name} never processed in full");
+        }
         let counts = store.job_counts().await.expect("jobs");
         assert_eq!(counts.failed, 0, "failed jobs: {counts:?}");
         let chain = store.verify_audit().await.expect("verify");
@@ -417,6 +458,30 @@ fn kill_9_during_intake_and_checks_loses_nothing_and_duplicates_nothing() {
     });
     // The insurer can list what it got.
     let _ = inst.insurer_token;
+}
+
+/// The job table, for failure messages.
+async fn dump_jobs_async(store: &daiko_store::Store) -> String {
+    use sqlx::Row;
+    let rows =
+        sqlx::query("SELECT id, kind, subject, state, attempts, last_error FROM jobs ORDER BY id")
+            .fetch_all(store.pool())
+            .await
+            .expect("jobs");
+    rows.iter()
+        .map(|r| {
+            format!(
+                "{} {} {} {} {} {:?}",
+                r.get::<i64, _>(0),
+                r.get::<String, _>(1),
+                r.get::<String, _>(2),
+                r.get::<String, _>(3),
+                r.get::<i64, _>(4),
+                r.get::<Option<String>, _>(5)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The job table, for failure messages.

@@ -38,7 +38,7 @@
 //! History comes from the `records` table (`active`/`accepted`/`held` → Active), and T-06
 //! from submissions received *before* this one.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::future::Future;
 use std::io::{Cursor, Read, Seek};
 use std::sync::Mutex;
@@ -569,17 +569,44 @@ impl DbReference {
                 let v = store.insured_rows(&f.insurer, &f.card_number).await?;
                 lock(&me.insured).insert((f.insurer.clone(), f.card_number.clone()), v);
             }
-            for &fy in &years {
-                let key = (f.insurer.clone(), f.card_number.clone(), fy);
-                if !lock(&me.person).contains_key(&key) {
-                    let v = fetch_person(store, &f.insurer, &f.card_number, fy).await?;
-                    lock(&me.person).insert(key, v);
+        }
+        // The agency's history of these people and vouchers: one batched query per
+        // insurer instead of three per record.
+        let mut keys: BTreeMap<&str, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
+        for f in &facts {
+            let k = keys.entry(f.insurer.as_str()).or_default();
+            k.0.insert(f.card_number.clone());
+            k.1.insert(f.voucher.clone());
+        }
+        let fys: Vec<i64> = years.iter().map(|y| i64::from(*y)).collect();
+        for (insurer, (cards, vouchers)) in keys {
+            let cards: Vec<String> = cards.into_iter().collect();
+            let vouchers: Vec<String> = vouchers.into_iter().collect();
+            let people = store.records_of_people(insurer, &cards, &fys).await?;
+            let used = store.records_of_vouchers(insurer, &vouchers).await?;
+            let mut person = lock(&me.person);
+            for card in &cards {
+                for &fy in &years {
+                    person.insert((insurer.to_string(), card.clone(), fy), Vec::new());
                 }
             }
-            let key = (f.insurer.clone(), f.voucher.clone());
-            if !lock(&me.voucher_history).contains_key(&key) {
-                let v = fetch_voucher_history(store, &f.insurer, &f.voucher).await?;
-                lock(&me.voucher_history).insert(key, v);
+            for r in &people {
+                if let Ok(fy) = i32::try_from(r.fiscal_year)
+                    && let Some(list) =
+                        person.get_mut(&(insurer.to_string(), r.card_number.clone(), fy))
+                {
+                    list.push(prior(r));
+                }
+            }
+            drop(person);
+            let mut history = lock(&me.voucher_history);
+            for v in &vouchers {
+                history.insert((insurer.to_string(), v.clone()), Vec::new());
+            }
+            for r in &used {
+                if let Some(list) = history.get_mut(&(insurer.to_string(), r.voucher.clone())) {
+                    list.push(prior(r));
+                }
             }
         }
         for (insurer, inf) in &info {

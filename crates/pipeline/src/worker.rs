@@ -137,6 +137,7 @@ pub async fn run(
         }
         tokio::select! {
             _ = tokio::time::sleep(cfg.poll) => {}
+            _ = store.job_added() => {}
             r = shutdown.changed() => if r.is_err() { return },
         }
     }
@@ -158,6 +159,7 @@ pub async fn run_job(store: &Store, cfg: &WorkerConfig, job: &Job) -> Result<(),
             }
         })
     };
+    let started = std::time::Instant::now();
     let result = match job.kind.as_str() {
         "check" => check_job(store, cfg, job).await,
         "route" => route_job(store, cfg, job).await,
@@ -165,6 +167,13 @@ pub async fn run_job(store: &Store, cfg: &WorkerConfig, job: &Job) -> Result<(),
         other => Err(PipelineError::Subject(format!("unknown job kind {other}"))),
     };
     renew.abort();
+    tracing::debug!(
+        job = job.id,
+        kind = %job.kind,
+        ms = started.elapsed().as_millis() as u64,
+        ok = result.is_ok(),
+        "job ran"
+    );
     if let Err(e) = result {
         tracing::warn!(job = job.id, kind = %job.kind, subject = %job.subject, "job failed: {e}");
         let backoff = Duration::from_secs(5 * u64::try_from(job.attempts.max(1)).unwrap_or(1));
@@ -358,9 +367,11 @@ async fn check_job(store: &Store, cfg: &WorkerConfig, job: &Job) -> Result<(), P
             .await?;
         tx.commit().await?;
     }
+    let t0 = std::time::Instant::now();
     let bytes = store.blobs().get(&sub.blob_key).await?;
     let (reference, facts) =
         DbReference::prefetch(store, &sub.id, &sub.archive_name, &bytes, &sub.sha256).await?;
+    let t_prefetch = t0.elapsed();
     let mut config = cfg.check.clone();
     config.agency_number = Some(cfg.agency_number.clone());
     if let Some(d) = jst_date_of(&sub.received_at) {
@@ -381,6 +392,7 @@ async fn check_job(store: &Store, cfg: &WorkerConfig, job: &Job) -> Result<(), P
     })
     .await;
     let (caught, reference) = joined.map_err(|e| PipelineError::Panic(e.to_string()))?;
+    let t_check = t0.elapsed();
     let mut report = caught.map_err(|p| {
         PipelineError::Panic(
             p.downcast_ref::<&str>()
@@ -430,8 +442,11 @@ async fn check_job(store: &Store, cfg: &WorkerConfig, job: &Job) -> Result<(), P
     let counts =
         serde_json::to_string(&report.counts).map_err(|e| PipelineError::Report(e.to_string()))?;
     let verdict = verdict_str(report.verdict);
+    let t_blob = t0.elapsed();
     let mut tx = store.begin().await?;
+    let t_lock = t0.elapsed();
     store.insert_records_in(&mut tx, &rows).await?;
+    let t_insert = t0.elapsed();
     store
         .finish_check_in(&mut tx, &sub.id, verdict, &counts, &report_key)
         .await?;
@@ -458,6 +473,16 @@ async fn check_job(store: &Store, cfg: &WorkerConfig, job: &Job) -> Result<(), P
         return Ok(());
     }
     tx.commit().await?;
+    tracing::debug!(
+        job = job.id,
+        prefetch_ms = t_prefetch.as_millis() as u64,
+        check_ms = (t_check - t_prefetch).as_millis() as u64,
+        report_ms = (t_blob - t_check).as_millis() as u64,
+        lock_ms = (t_lock - t_blob).as_millis() as u64,
+        insert_ms = (t_insert - t_lock).as_millis() as u64,
+        commit_ms = (t0.elapsed() - t_insert).as_millis() as u64,
+        "check job phases"
+    );
     Ok(())
 }
 

@@ -51,6 +51,7 @@ impl Store {
         .execute(tx.conn())
         .await?
         .rows_affected();
+        tx.queued_job |= n == 1;
         Ok(n == 1)
     }
 

@@ -89,6 +89,9 @@ pub struct Store {
     /// SQLITE_BUSY when a deferred transaction upgrades. `None` on PostgreSQL.
     write_lock: Option<Arc<Mutex<()>>>,
     url: String,
+    /// Wakes this process's idle workers when a transaction that queued a job commits
+    /// (workers in other processes find it by polling).
+    jobs_added: Arc<tokio::sync::Notify>,
 }
 
 /// A write transaction. On SQLite it also holds the process-wide writer lock.
@@ -96,6 +99,9 @@ pub struct Tx {
     pub tx: Transaction<'static, Any>,
     backend: Backend,
     _guard: Option<OwnedMutexGuard<()>>,
+    jobs_added: Arc<tokio::sync::Notify>,
+    /// Whether this transaction queued a job (workers are woken on commit).
+    pub(crate) queued_job: bool,
 }
 
 impl Tx {
@@ -107,7 +113,12 @@ impl Tx {
         &mut self.tx
     }
     pub async fn commit(self) -> Result<()> {
+        let (notify, queued) = (Arc::clone(&self.jobs_added), self.queued_job);
         self.tx.commit().await?;
+        if queued {
+            notify.notify_waiters();
+            notify.notify_one();
+        }
         Ok(())
     }
 }
@@ -184,6 +195,7 @@ impl Store {
             blobs,
             write_lock,
             url: redact_url(url),
+            jobs_added: Arc::new(tokio::sync::Notify::new()),
         })
     }
 
@@ -212,7 +224,15 @@ impl Store {
             tx,
             backend: self.backend,
             _guard: guard,
+            jobs_added: Arc::clone(&self.jobs_added),
+            queued_job: false,
         })
+    }
+
+    /// Resolves when a job queued by this process has been committed (or spuriously);
+    /// idle workers wait on this and on their polling interval.
+    pub async fn job_added(&self) {
+        self.jobs_added.notified().await;
     }
 
     /// Closes the pool (waits for connections to finish).
