@@ -715,3 +715,57 @@ pub fn maintenance(data: &DataDir, cmd: MaintenanceCommand) -> Result<Exit> {
         Ok(Exit::Ok)
     })
 }
+
+// ---- emergency (break-glass, S12) ----
+
+#[derive(Debug, Subcommand)]
+pub enum EmergencyCommand {
+    /// Declare an emergency: `emergency` accounts work until it is closed; every use is a
+    /// high-severity audit row and a log alert.
+    Declare {
+        /// Why (kept in the audit trail and shown with every use).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Close the emergency: emergency accounts lose their tokens and sessions and get a new
+    /// unknown password.
+    Close,
+}
+
+pub fn emergency(data: &DataDir, cmd: EmergencyCommand) -> Result<Exit> {
+    let config = load_config(data, None)?;
+    runtime()?.block_on(async move {
+        let store = open_store(&config).await?;
+        require_init(&store).await?;
+        match cmd {
+            EmergencyCommand::Declare { reason } => {
+                if reason.trim().is_empty() {
+                    bail!("--reason must say why the emergency is declared");
+                }
+                store.set_setting("emergency", reason.trim()).await?;
+                store
+                    .audit(&cli_entry(
+                        "emergency.declare",
+                        String::new(),
+                        format!("severity=high; {}", reason.trim()),
+                    ))
+                    .await?;
+                println!("emergency declared: {}", reason.trim());
+            }
+            EmergencyCommand::Close => {
+                let n = daiko_server::caller::close_emergency(&store).await?;
+                store
+                    .audit(&cli_entry(
+                        "emergency.close",
+                        String::new(),
+                        format!("severity=high; {n} accounts rotated"),
+                    ))
+                    .await?;
+                println!(
+                    "emergency closed; credentials of {n} emergency accounts revoked and rotated"
+                );
+            }
+        }
+        Ok(Exit::Ok)
+    })
+}

@@ -82,6 +82,9 @@ enum Command {
     /// Declare or end maintenance (the portal and API answer with a notice).
     #[command(subcommand)]
     Maintenance(admin::MaintenanceCommand),
+    /// Declare or close an emergency (break-glass accounts, S12).
+    #[command(subcommand)]
+    Emergency(admin::EmergencyCommand),
     /// Sealed files for offline media (S19).
     #[command(subcommand)]
     Media(media::MediaCommand),
@@ -126,6 +129,7 @@ fn main() -> ExitCode {
         Command::Worker(args) => admin::worker(&cli.data.or_default("daiko-data"), args),
         Command::Audit(cmd) => admin::audit(&cli.data.or_default("daiko-data"), cmd),
         Command::Maintenance(cmd) => admin::maintenance(&cli.data.or_default("daiko-data"), cmd),
+        Command::Emergency(cmd) => admin::emergency(&cli.data.or_default("daiko-data"), cmd),
         Command::Media(cmd) => media::run(&cli.data.or_default("daiko-data"), cmd),
     };
     match result {

@@ -182,6 +182,7 @@ impl FromRequestParts<AppState> for Caller {
                 session: None,
                 source,
             };
+            break_glass(state, &caller, parts.uri.path()).await?;
             parts.extensions.insert(caller.clone());
             return Ok(caller);
         }
@@ -244,6 +245,7 @@ impl FromRequestParts<AppState> for Caller {
             session: Some(session),
             source,
         };
+        break_glass(state, &caller, parts.uri.path()).await?;
         parts.extensions.insert(caller.clone());
         Ok(caller)
     }
@@ -271,4 +273,71 @@ pub fn closed_notice(ja: &str, en: &str) -> Response {
         })),
     )
         .into_response()
+}
+
+/// Break-glass (S12): an `emergency` account works only while an emergency is declared
+/// (`daiko emergency declare`), and every use is a high-severity audit row and an alert in
+/// the log. Other roles pass untouched.
+async fn break_glass(state: &AppState, caller: &Caller, path: &str) -> Result<(), Unauthenticated> {
+    if caller.role() != "emergency" {
+        return Ok(());
+    }
+    let api = path.starts_with("/api/");
+    let refused = || {
+        if api {
+            Unauthenticated::Api
+        } else {
+            Unauthenticated::Portal
+        }
+    };
+    let declared = state
+        .store
+        .setting("emergency")
+        .await
+        .map_err(|e| Unauthenticated::Internal(e.to_string()))?
+        .filter(|r| !r.trim().is_empty());
+    let Some(reason) = declared else {
+        let _ = state
+            .store
+            .audit(&caller.audit("emergency.refused", path, "", "no emergency declared"))
+            .await;
+        return Err(refused());
+    };
+    tracing::error!(login = %caller.user.login, path, "ALERT: break-glass account in use");
+    state
+        .store
+        .audit(&caller.audit(
+            "emergency.use",
+            path,
+            "",
+            format!("severity=high; emergency: {}", reason.trim()),
+        ))
+        .await
+        .map_err(|e| Unauthenticated::Internal(e.to_string()))?;
+    Ok(())
+}
+
+/// Ends a declared emergency: every `emergency` account loses its tokens and sessions and
+/// gets a new random password nobody knows (an administrator issues new credentials before
+/// the next emergency). Answers the accounts closed.
+pub async fn close_emergency(store: &daiko_store::Store) -> Result<usize, daiko_store::StoreError> {
+    store.set_setting("emergency", "").await?;
+    let mut n = 0;
+    for u in store
+        .users(None)
+        .await?
+        .into_iter()
+        .filter(|u| u.role == "emergency")
+    {
+        store.revoke_tokens(&u.id).await?;
+        store.end_sessions_of_user(&u.id).await?;
+        let mut secret = [0u8; 32];
+        aws_lc_rs::rand::fill(&mut secret)
+            .map_err(|_| daiko_store::StoreError::Corrupt("no random numbers".into()))?;
+        let hash = crate::auth::hash_password(&hex::encode(secret))
+            .map_err(|e| daiko_store::StoreError::Corrupt(e.to_string()))?;
+        store.set_password(&u.id, &hash, true).await?;
+        n += 1;
+    }
+    Ok(n)
 }

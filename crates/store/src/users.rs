@@ -345,6 +345,21 @@ impl Store {
         tx.commit().await
     }
 
+    /// Ends every open session of a user (answers how many).
+    pub async fn end_sessions_of_user(&self, user_id: &str) -> Result<u64> {
+        let mut tx = self.begin().await?;
+        let n = sqlx::query(
+            "UPDATE sessions SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL",
+        )
+        .bind(now())
+        .bind(user_id)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(n)
+    }
+
     pub async fn end_session(&self, id_hash: &str) -> Result<()> {
         let mut tx = self.begin().await?;
         sqlx::query("UPDATE sessions SET ended_at = $1 WHERE id_hash = $2 AND ended_at IS NULL")

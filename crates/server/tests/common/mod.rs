@@ -142,6 +142,11 @@ pub async fn seed(db: &'static str, store: Store) -> World {
         ("inst_a", "institution", &inst_a),
         ("inst_b", "institution", &inst_b),
     ];
+    // The emergency role only works during a declared emergency (S12).
+    store
+        .set_setting("emergency", "test: declared for the role matrix")
+        .await
+        .expect("declare");
     let mut tokens = HashMap::new();
     let mut logins = HashMap::new();
     for (who, role, org) in people {
