@@ -4,17 +4,12 @@
 use crate::PdfError;
 use crate::fonts::Fonts;
 use crate::layout::{Align, Cell, Column, Decor, Layout, PageSpec, Style, Table};
-use daiko_check::report::{RecordOutcome, Report, Verdict};
-use daiko_check::{Finding, Outcome, Severity};
+use daiko_check::report::{RecordOutcome, Report};
+use daiko_check::{Finding, Severity};
 
-/// The language of the printed form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Lang {
-    /// 日本語 (default)
-    #[default]
-    Ja,
-    En,
-}
+/// The language of the printed form (the same as daiko-report's printers).
+pub use daiko_report::Lang;
+use daiko_report::{outcome_label, service_label, severity_label, verdict_label};
 
 /// Facts about the reception that are not in the check report.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -290,51 +285,4 @@ fn split_hint(f: &Finding, lang: Lang) -> (String, String) {
         },
     };
     (message.clone(), hint.to_string())
-}
-
-fn verdict_label(v: Verdict, lang: Lang) -> &'static str {
-    match (v, lang) {
-        (Verdict::Accepted, Lang::Ja) => "受付",
-        (Verdict::PartiallyAccepted, Lang::Ja) => "一部受付",
-        (Verdict::Rejected, Lang::Ja) => "受付不可",
-        (Verdict::Accepted, Lang::En) => "accepted",
-        (Verdict::PartiallyAccepted, Lang::En) => "partially accepted",
-        (Verdict::Rejected, Lang::En) => "rejected",
-    }
-}
-
-fn severity_label(s: Severity, lang: Lang) -> &'static str {
-    match (s, lang) {
-        (Severity::Error, Lang::Ja) => "エラー",
-        (Severity::Warning, Lang::Ja) => "警告",
-        (Severity::Info, Lang::Ja) => "参考",
-        (Severity::Error, Lang::En) => "error",
-        (Severity::Warning, Lang::En) => "warning",
-        (Severity::Info, Lang::En) => "info",
-    }
-}
-
-fn outcome_label(o: Outcome, lang: Lang) -> &'static str {
-    match (o, lang) {
-        (Outcome::AR, Lang::Ja) => "受付不可",
-        (Outcome::FR, Lang::Ja) => "返戻",
-        (Outcome::W, Lang::Ja) => "警告",
-        (Outcome::CI, Lang::Ja) => "保険者確認",
-        (Outcome::DEFER, Lang::Ja) => "翌月処理",
-        (Outcome::AR, Lang::En) => "archive rejected",
-        (Outcome::FR, Lang::En) => "record returned",
-        (Outcome::W, Lang::En) => "warning",
-        (Outcome::CI, Lang::En) => "held for insurer",
-        (Outcome::DEFER, Lang::En) => "next cycle",
-    }
-}
-
-fn service_label(code: u8, lang: Lang) -> &'static str {
-    match (code, lang) {
-        (1, Lang::Ja) => "特定健診",
-        (2, Lang::Ja) => "特定保健指導",
-        (1, Lang::En) => "specific health checkup",
-        (2, Lang::En) => "specific health guidance",
-        _ => "",
-    }
 }

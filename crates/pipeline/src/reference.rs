@@ -266,6 +266,31 @@ pub struct ClaimFacts {
 }
 
 /// Reads every claim of an archive (bounded reads; unreadable claims are skipped: the
+/// The lookup keys of one claim (checkup: 受診券, kind 1; guidance: 利用券, kind 2).
+fn claim_facts(
+    claim_file: String,
+    s: &daiko_format::model::SubjectPerson,
+    voucher: Option<&daiko_format::model::Id>,
+    kind: u8,
+    guidance_timing: Option<String>,
+) -> ClaimFacts {
+    ClaimFacts {
+        claim_file,
+        insurer: s.insurance_card.insurer_number.extension.clone(),
+        institution: s.performer_organization.extension.clone(),
+        card_symbol: s
+            .insurance_card
+            .symbol
+            .as_ref()
+            .map(|i| i.extension.clone())
+            .unwrap_or_default(),
+        card_number: s.insurance_card.number.extension.clone(),
+        voucher: voucher.map(|i| i.extension.clone()).unwrap_or_default(),
+        kind,
+        guidance_timing,
+    }
+}
+
 /// checker reports them).
 pub fn read_claim_facts<R: Read + Seek>(name: &str, reader: R) -> Vec<ClaimFacts> {
     let mut zip = Archive::open(name, reader, ArchiveLimits::default());
@@ -290,51 +315,12 @@ pub fn read_claim_facts<R: Read + Seek>(name: &str, reader: R) -> Vec<ClaimFacts
         };
         let path = e.path.clone().unwrap_or_else(|| e.name.clone());
         let facts = match kind {
-            DocumentKind::CheckupClaim => read::read_checkup_claim(&doc).ok().map(|c| {
-                let s = &c.subject;
-                ClaimFacts {
-                    claim_file: path,
-                    insurer: s.insurance_card.insurer_number.extension.clone(),
-                    institution: s.performer_organization.extension.clone(),
-                    card_symbol: s
-                        .insurance_card
-                        .symbol
-                        .as_ref()
-                        .map(|i| i.extension.clone())
-                        .unwrap_or_default(),
-                    card_number: s.insurance_card.number.extension.clone(),
-                    voucher: c
-                        .card
-                        .id
-                        .as_ref()
-                        .map(|i| i.extension.clone())
-                        .unwrap_or_default(),
-                    kind: 1,
-                    guidance_timing: None,
-                }
-            }),
+            DocumentKind::CheckupClaim => read::read_checkup_claim(&doc)
+                .ok()
+                .map(|c| claim_facts(path, &c.subject, c.card.id.as_ref(), 1, None)),
             DocumentKind::GuidanceClaim => read::read_guidance_claim(&doc).ok().map(|c| {
-                let s = &c.subject;
-                ClaimFacts {
-                    claim_file: path,
-                    insurer: s.insurance_card.insurer_number.extension.clone(),
-                    institution: s.performer_organization.extension.clone(),
-                    card_symbol: s
-                        .insurance_card
-                        .symbol
-                        .as_ref()
-                        .map(|i| i.extension.clone())
-                        .unwrap_or_default(),
-                    card_number: s.insurance_card.number.extension.clone(),
-                    voucher: c
-                        .card
-                        .id
-                        .as_ref()
-                        .map(|i| i.extension.clone())
-                        .unwrap_or_default(),
-                    kind: 2,
-                    guidance_timing: Some(c.guidance_timing.clone()).filter(|t| !t.is_empty()),
-                }
+                let timing = Some(c.guidance_timing.clone()).filter(|t| !t.is_empty());
+                claim_facts(path, &c.subject, c.card.id.as_ref(), 2, timing)
             }),
             _ => None,
         };

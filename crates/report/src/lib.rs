@@ -127,7 +127,8 @@ pub fn verdict_label(v: Verdict, lang: Lang) -> &'static str {
     }
 }
 
-fn severity_label(s: Severity, lang: Lang) -> &'static str {
+/// The label of a severity.
+pub fn severity_label(s: Severity, lang: Lang) -> &'static str {
     match (s, lang) {
         (Severity::Error, Lang::Ja) => "エラー",
         (Severity::Warning, Lang::Ja) => "警告",
@@ -148,7 +149,8 @@ fn outcome_code(o: Outcome) -> &'static str {
     }
 }
 
-fn outcome_label(o: Outcome, lang: Lang) -> &'static str {
+/// The label of an outcome (処理区分).
+pub fn outcome_label(o: Outcome, lang: Lang) -> &'static str {
     match (o, lang) {
         (Outcome::AR, Lang::Ja) => "受付不可",
         (Outcome::FR, Lang::Ja) => "返戻",
@@ -163,7 +165,8 @@ fn outcome_label(o: Outcome, lang: Lang) -> &'static str {
     }
 }
 
-fn service_label(code: u8, lang: Lang) -> &'static str {
+/// The label of a 実施区分 (1 checkup, 2 guidance; empty otherwise).
+pub fn service_label(code: u8, lang: Lang) -> &'static str {
     match (code, lang) {
         (1, Lang::Ja) => "特定健診",
         (2, Lang::Ja) => "特定保健指導",

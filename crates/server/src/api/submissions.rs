@@ -401,10 +401,6 @@ pub fn render_pdf(
         })?;
     let report: daiko_check::report::Report =
         serde_json::from_value(report.clone()).map_err(ApiError::internal)?;
-    let lang = match lang {
-        Lang::En => daiko_pdf::Lang::En,
-        _ => daiko_pdf::Lang::Ja,
-    };
     daiko_pdf::error_report_pdf(&report, lang, meta, fonts).map_err(ApiError::internal)
 }
 

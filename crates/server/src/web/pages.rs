@@ -509,33 +509,49 @@ pub(crate) struct UploadQuery {
     org: String,
 }
 
+/// A labelled, required `<select>` named `name` of the organisations of `kind` (value: id).
+async fn org_select(
+    st: &AppState,
+    name: &str,
+    label: &str,
+    kind: OrgKind,
+) -> Result<String, WebError> {
+    let mut s = format!(
+        "<label for=\"{name}\">{}</label><select id=\"{name}\" name=\"{name}\" required>",
+        esc(label)
+    );
+    for o in st
+        .store
+        .orgs()
+        .await?
+        .into_iter()
+        .filter(|o| o.kind == kind)
+    {
+        let _ = write!(
+            s,
+            "<option value=\"{}\">{} {}</option>",
+            esc(&o.id),
+            esc(&o.number),
+            esc(&o.name)
+        );
+    }
+    s.push_str("</select>");
+    Ok(s)
+}
+
 /// `GET /upload`: file choice and progress; the script posts the file to `POST /upload`.
 pub(crate) async fn upload_page(State(st): State<AppState>, c: Caller) -> WebResult {
     admit!(c, &UPLOAD_ROLES);
     let cx = Ctx::new(&c);
     let l = cx.l;
     let org_select = if c.is_agency_staff() {
-        let mut s = format!(
-            "<label for=\"org\">{}</label><select id=\"org\" name=\"org\" required>",
-            l.t("提出元の機関", "Institution")
-        );
-        for o in st
-            .store
-            .orgs()
-            .await?
-            .into_iter()
-            .filter(|o| o.kind == OrgKind::Institution)
-        {
-            let _ = write!(
-                s,
-                "<option value=\"{}\">{} {}</option>",
-                esc(&o.id),
-                esc(&o.number),
-                esc(&o.name)
-            );
-        }
-        s.push_str("</select>");
-        s
+        org_select(
+            &st,
+            "org",
+            l.t("提出元の機関", "Institution"),
+            OrgKind::Institution,
+        )
+        .await?
     } else {
         String::new()
     };
@@ -843,27 +859,7 @@ async fn reference_body(
 ) -> Result<String, WebError> {
     let l = cx.l;
     let insurer_field = if cx.c.is_agency_staff() {
-        let mut s = format!(
-            "<label for=\"insurer\">{}</label><select id=\"insurer\" name=\"insurer\" required>",
-            l.t("保険者", "Insurer")
-        );
-        for o in st
-            .store
-            .orgs()
-            .await?
-            .into_iter()
-            .filter(|o| o.kind == OrgKind::Insurer)
-        {
-            let _ = write!(
-                s,
-                "<option value=\"{}\">{} {}</option>",
-                esc(&o.id),
-                esc(&o.number),
-                esc(&o.name)
-            );
-        }
-        s.push_str("</select>");
-        s
+        org_select(st, "insurer", l.t("保険者", "Insurer"), OrgKind::Insurer).await?
     } else {
         String::new()
     };
