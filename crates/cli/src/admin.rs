@@ -548,6 +548,15 @@ pub struct ServeArgs {
     pub listen: Option<String>,
     #[arg(long, env = "DAIKO_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// PEM certificate chain for TLS (S17; also `[tls] cert`, DAIKO_TLS_CERT).
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// PEM private key for TLS, not readable by other users (`[tls] key`, DAIKO_TLS_KEY).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
+    /// PEM CA bundle for client certificates (`[tls] client_ca`, DAIKO_TLS_CLIENT_CA).
+    #[arg(long)]
+    pub tls_client_ca: Option<std::path::PathBuf>,
 }
 
 pub fn serve(data: &DataDir, args: ServeArgs) -> Result<Exit> {
@@ -556,6 +565,18 @@ pub fn serve(data: &DataDir, args: ServeArgs) -> Result<Exit> {
         config.listen = l
             .parse()
             .with_context(|| format!("--listen {l:?} is not an address like 127.0.0.1:8080"))?;
+    }
+    if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
+        let tls = config.tls.get_or_insert_with(Default::default);
+        tls.cert = cert;
+        tls.key = key;
+        config.secure_cookies = true;
+    }
+    if let Some(ca) = args.tls_client_ca {
+        let Some(tls) = config.tls.as_mut() else {
+            anyhow::bail!("--tls-client-ca needs TLS: give --tls-cert and --tls-key too");
+        };
+        tls.client_ca = Some(ca);
     }
     runtime()?.block_on(async move {
         let store = open_store(&config).await?;
@@ -570,6 +591,7 @@ pub async fn run_server(
     banner: Option<String>,
 ) -> Result<Exit> {
     let listen = config.listen;
+    let config_tls = config.tls.is_some();
     let state = daiko_server::AppState::new(store, config).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -583,7 +605,8 @@ pub async fn run_server(
     if let Some(b) = banner {
         println!("{b}");
     }
-    println!("daiko listening on http://{addr}/");
+    let scheme = if config_tls { "https" } else { "http" };
+    println!("daiko listening on {scheme}://{addr}/");
     daiko_server::serve(state, listener, rx).await?;
     Ok(Exit::Ok)
 }
@@ -631,11 +654,20 @@ pub fn worker(data: &DataDir, args: WorkerArgs) -> Result<Exit> {
         });
         let mut set = tokio::task::JoinSet::new();
         for n in 0..args.workers.max(1) {
-            let cfg = daiko_pipeline::worker::WorkerConfig::new(
+            let mut cfg = daiko_pipeline::worker::WorkerConfig::new(
                 &agency.number,
                 &format!("{}:{}:w{n}", hostname(), std::process::id()),
             );
+            cfg.scan = config
+                .clamd
+                .clone()
+                .map(daiko_pipeline::scan::Scanner::new);
             set.spawn(daiko_pipeline::worker::run(store.clone(), cfg, rx.clone()));
+        }
+        if config.clamd.is_none() {
+            eprintln!(
+                "warning: malware scanning is off: set scan.clamd (or DAIKO_SCAN_CLAMD) in production (S21)"
+            );
         }
         eprintln!(
             "daiko worker: {} workers on {}",

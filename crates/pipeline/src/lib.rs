@@ -4,7 +4,8 @@
 //! only once durable: [`intake`]), the check job (the checker plus stage D and the history
 //! rows of U against the database: [`reference`], [`worker`]), routing of accepted records
 //! into rebuilt per-insurer 種別3 archives, returns (種別2) and confirmation requests
-//! (種別11) ([`route`]), and sealed offline media ([`media`]).
+//! (種別11) ([`route`]), and sealed offline media ([`media`]); malware scanning through clamd
+//! before an archive is opened ([`scan`]).
 //!
 //! Jobs live in the store's queue and complete in the same transaction as their effects,
 //! so a crash at any point resumes exactly once (S23). This crate must not know HTTP, HTML
@@ -15,4 +16,5 @@ pub mod intake;
 pub mod media;
 pub mod reference;
 pub mod route;
+pub mod scan;
 pub mod worker;

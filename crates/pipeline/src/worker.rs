@@ -67,6 +67,8 @@ pub struct WorkerConfig {
     pub check: CheckConfig,
     /// How often an idle worker looks for jobs.
     pub poll: Duration,
+    /// Malware scanner run before a check opens an archive (S21); `None`: not scanned.
+    pub scan: Option<crate::scan::Scanner>,
 }
 
 impl WorkerConfig {
@@ -78,6 +80,7 @@ impl WorkerConfig {
             lease: Duration::from_secs(300),
             check: CheckConfig::for_agency(agency_number),
             poll: Duration::from_secs(1),
+            scan: None,
         }
     }
 }
@@ -369,6 +372,12 @@ async fn check_job(store: &Store, cfg: &WorkerConfig, job: &Job) -> Result<(), P
     }
     let t0 = std::time::Instant::now();
     let bytes = store.blobs().get(&sub.blob_key).await?;
+    // S21: scan before anything opens the archive; infected or unscannable stops here.
+    if crate::scan::gate(store, cfg.scan.as_ref(), &sub, job, &bytes).await?
+        == crate::scan::Gate::Stop
+    {
+        return Ok(());
+    }
     let (reference, facts) =
         DbReference::prefetch(store, &sub.id, &sub.archive_name, &bytes, &sub.sha256).await?;
     let t_prefetch = t0.elapsed();

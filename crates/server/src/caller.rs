@@ -182,6 +182,7 @@ impl FromRequestParts<AppState> for Caller {
                 session: None,
                 source,
             };
+            client_certificate(state, &caller, parts).await?;
             break_glass(state, &caller, parts.uri.path()).await?;
             parts.extensions.insert(caller.clone());
             return Ok(caller);
@@ -273,6 +274,33 @@ pub fn closed_notice(ja: &str, en: &str) -> Response {
         })),
     )
         .into_response()
+}
+
+/// Mutual TLS (S17): the tokens of an organisation bound to client certificates
+/// (`tls.client_orgs`) work only on a connection that presented that organisation's
+/// certificate. A refusal is a high-severity audit row.
+async fn client_certificate(
+    state: &AppState,
+    caller: &Caller,
+    parts: &Parts,
+) -> Result<(), Unauthenticated> {
+    let presented = parts.extensions.get::<crate::tls::ClientCertificate>();
+    let Err(why) =
+        crate::tls::check_client_binding(state.config.tls.as_ref(), caller.org_number(), presented)
+    else {
+        return Ok(());
+    };
+    tracing::warn!(login = %caller.user.login, "{why}");
+    let _ = state
+        .store
+        .audit(&caller.audit(
+            "tls.client_cert_refused",
+            parts.uri.path(),
+            "",
+            format!("severity=high; {why}"),
+        ))
+        .await;
+    Err(Unauthenticated::Api)
 }
 
 /// Break-glass (S12): an `emergency` account works only while an emergency is declared

@@ -2,6 +2,7 @@
 //! (PRODUCT.md "Configuration"). Secrets are never read from the file: a key that looks like
 //! one is refused (S20).
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -9,6 +10,7 @@ use serde::Deserialize;
 use thiserror::Error;
 
 use crate::hours::ServiceHours;
+use crate::tls::TlsConfig;
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -37,6 +39,26 @@ struct FileConfig {
     session_idle_minutes: Option<i64>,
     session_absolute_hours: Option<i64>,
     public_url: Option<String>,
+    tls: Option<FileTls>,
+    scan: Option<FileScan>,
+}
+
+/// `[tls]`: certificate and key files (S17).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTls {
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    client_ca: Option<PathBuf>,
+    #[serde(default)]
+    client_orgs: BTreeMap<String, String>,
+}
+
+/// `[scan]`: the malware scanner (S21).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileScan {
+    clamd: Option<String>,
 }
 
 /// Effective configuration of `daiko serve`.
@@ -56,6 +78,10 @@ pub struct ServerConfig {
     pub session_absolute_hours: i64,
     /// Whether cookies get the `Secure` flag (true unless serving plain HTTP on loopback).
     pub secure_cookies: bool,
+    /// TLS terminated by `serve` itself (S17); `None`: plain HTTP, loopback only.
+    pub tls: Option<TlsConfig>,
+    /// clamd address for malware scanning (S21); `None`: no scanning (warned at start).
+    pub clamd: Option<daiko_pipeline::scan::ClamdAddr>,
 }
 
 impl ServerConfig {
@@ -72,6 +98,8 @@ impl ServerConfig {
             session_idle_minutes: 30,
             session_absolute_hours: 12,
             secure_cookies: false,
+            tls: None,
+            clamd: None,
         }
     }
 
@@ -124,6 +152,24 @@ impl ServerConfig {
                 c.session_absolute_hours = h;
             }
             let _ = f.public_url;
+            if let Some(t) = f.tls {
+                let (Some(cert), Some(key)) = (t.cert, t.key) else {
+                    return Err(ConfigError::Parse {
+                        path,
+                        message: "[tls] needs both `cert` and `key`".into(),
+                    });
+                };
+                // Relative paths are relative to the data folder.
+                c.tls = Some(TlsConfig {
+                    cert: data_dir.join(cert),
+                    key: data_dir.join(key),
+                    client_ca: t.client_ca.map(|p| data_dir.join(p)),
+                    client_orgs: t.client_orgs,
+                });
+            }
+            if let Some(a) = f.scan.and_then(|s| s.clamd) {
+                c.clamd = Some(parse_clamd("scan.clamd", &a)?);
+            }
         }
         if let Some(l) = env("DAIKO_LISTEN") {
             c.listen = parse_listen("DAIKO_LISTEN", &l)?;
@@ -150,8 +196,80 @@ impl ServerConfig {
                 message: format!("not a number: {w:?}"),
             })?;
         }
+        apply_tls_env(&mut c, env)?;
+        if let Some(a) = env("DAIKO_SCAN_CLAMD").filter(|a| !a.is_empty()) {
+            c.clamd = Some(parse_clamd("DAIKO_SCAN_CLAMD", &a)?);
+        }
+        c.secure_cookies = c.tls.is_some();
         Ok(c)
     }
+}
+
+/// `DAIKO_TLS_CERT` and `DAIKO_TLS_KEY` (both, or neither unless the file set them),
+/// `DAIKO_TLS_CLIENT_CA`, `DAIKO_TLS_CLIENT_ORGS` (`number=dns.name,…`).
+fn apply_tls_env(
+    c: &mut ServerConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
+    let get = |k: &str| env(k).filter(|v| !v.is_empty());
+    let (cert, key) = (get("DAIKO_TLS_CERT"), get("DAIKO_TLS_KEY"));
+    if cert.is_some() || key.is_some() {
+        let t = c.tls.get_or_insert_with(TlsConfig::default);
+        if let Some(p) = cert {
+            t.cert = PathBuf::from(p);
+        }
+        if let Some(p) = key {
+            t.key = PathBuf::from(p);
+        }
+        if t.cert.as_os_str().is_empty() || t.key.as_os_str().is_empty() {
+            return Err(ConfigError::Value {
+                name: "DAIKO_TLS_CERT/DAIKO_TLS_KEY".into(),
+                message: "TLS needs both a certificate and a key file".into(),
+            });
+        }
+    }
+    let ca = get("DAIKO_TLS_CLIENT_CA");
+    let orgs = get("DAIKO_TLS_CLIENT_ORGS");
+    if ca.is_none() && orgs.is_none() {
+        return Ok(());
+    }
+    let Some(t) = c.tls.as_mut() else {
+        return Err(ConfigError::Value {
+            name: "DAIKO_TLS_CLIENT_CA".into(),
+            message: "client certificates need TLS: set DAIKO_TLS_CERT and DAIKO_TLS_KEY".into(),
+        });
+    };
+    if let Some(p) = ca {
+        t.client_ca = Some(PathBuf::from(p));
+    }
+    if let Some(list) = orgs {
+        t.client_orgs = parse_client_orgs(&list)?;
+    }
+    Ok(())
+}
+
+fn parse_client_orgs(list: &str) -> Result<BTreeMap<String, String>, ConfigError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            pair.split_once('=')
+                .map(|(n, d)| (n.trim().to_string(), d.trim().to_string()))
+                .filter(|(n, d)| !n.is_empty() && !d.is_empty())
+                .ok_or_else(|| ConfigError::Value {
+                    name: "DAIKO_TLS_CLIENT_ORGS".into(),
+                    message: format!("expected number=dns.name, got {pair:?}"),
+                })
+        })
+        .collect()
+}
+
+fn parse_clamd(name: &str, s: &str) -> Result<daiko_pipeline::scan::ClamdAddr, ConfigError> {
+    s.parse()
+        .map_err(|e: daiko_pipeline::scan::ScanError| ConfigError::Value {
+            name: name.into(),
+            message: e.to_string(),
+        })
 }
 
 fn url_has_password(url: &str) -> bool {

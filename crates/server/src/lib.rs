@@ -15,6 +15,7 @@ pub mod caller;
 pub mod config;
 pub mod error;
 pub mod hours;
+pub mod tls;
 pub mod web;
 
 use std::net::SocketAddr;
@@ -51,6 +52,8 @@ pub enum ServeError {
          listen on 127.0.0.1 behind a TLS terminator, or configure TLS"
     )]
     PlainOffLoopback(SocketAddr),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -75,13 +78,28 @@ impl AppState {
     }
 }
 
-/// The whole application: API, portal, service-hours gate.
+/// The whole application: API, portal, service-hours gate; HSTS when serving TLS.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let hsts = state.config.tls.is_some();
+    let app = Router::new()
         .merge(api::routes())
         .merge(web::routes())
         .layer(middleware::from_fn_with_state(state.clone(), service_gate))
-        .with_state(state)
+        .with_state(state);
+    if hsts {
+        app.layer(middleware::map_response(strict_transport_security))
+    } else {
+        app
+    }
+}
+
+/// Browsers that reached us over TLS must never fall back to plain HTTP (S17).
+async fn strict_transport_security(mut res: Response) -> Response {
+    res.headers_mut().insert(
+        axum::http::header::STRICT_TRANSPORT_SECURITY,
+        axum::http::HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+    );
+    res
 }
 
 /// Paths that stay reachable outside service hours and during maintenance.
@@ -140,8 +158,15 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), ServeError> {
     let addr = listener.local_addr()?;
-    if !addr.ip().is_loopback() {
+    // S17: TLS material is read and checked before anything else starts.
+    let acceptor = state.config.tls.as_ref().map(tls::acceptor).transpose()?;
+    if acceptor.is_none() && !addr.ip().is_loopback() {
         return Err(ServeError::PlainOffLoopback(addr));
+    }
+    if state.config.clamd.is_none() {
+        tracing::warn!(
+            "malware scanning is off: set scan.clamd (or DAIKO_SCAN_CLAMD) in production (S21)"
+        );
     }
     let mut tasks = tokio::task::JoinSet::new();
     if state.store.backend() == daiko_store::Backend::Sqlite {
@@ -149,12 +174,17 @@ pub async fn serve(
         state.store.requeue_running_jobs().await?;
     }
     spawn_background(&state, &mut tasks, &shutdown);
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            let _ = shutdown.wait_for(|s| *s).await;
-        })
-        .await?;
+    match acceptor {
+        Some(acceptor) => tls::serve_tls(listener, acceptor, router(state), shutdown).await?,
+        None => {
+            let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = shutdown.wait_for(|s| *s).await;
+                })
+                .await?;
+        }
+    }
     tasks.shutdown().await;
     Ok(())
 }
@@ -196,10 +226,16 @@ fn spawn_background(
 
 /// The pipeline worker configuration for worker `n` of this process.
 pub fn worker_config(state: &AppState, n: usize) -> daiko_pipeline::worker::WorkerConfig {
-    daiko_pipeline::worker::WorkerConfig::new(
+    let mut cfg = daiko_pipeline::worker::WorkerConfig::new(
         &state.agency.number,
         &format!("{}:{}:{n}", hostname(), std::process::id()),
-    )
+    );
+    cfg.scan = state
+        .config
+        .clamd
+        .clone()
+        .map(daiko_pipeline::scan::Scanner::new);
+    cfg
 }
 
 fn hostname() -> String {
