@@ -472,6 +472,9 @@ pub async fn archive_seen_before(
     let others = store.submissions(None, 10_000).await?;
     Ok(others.iter().any(|s| {
         s.id != id
+            // A quarantined (infected, S21) upload was never received: its clean resend is
+            // not a copy.
+            && s.status != crate::scan::QUARANTINED
             && (s.archive_name == name || s.sha256 == sha256)
             && (s.received_at.as_str(), s.id.as_str()) < (me.received_at.as_str(), id)
     }))

@@ -318,7 +318,11 @@ async fn tls_profile_mtls_and_hsts() {
         .await
         .expect("audit");
     assert_eq!(refusals.len(), 2);
-    assert!(refusals.iter().all(|r| r.entry.detail.contains("severity=high")));
+    assert!(
+        refusals
+            .iter()
+            .all(|r| r.entry.detail.contains("severity=high"))
+    );
 
     let _ = srv.stop.send(true);
     assert!(srv.task.await.expect("join").is_ok());
@@ -378,6 +382,30 @@ async fn key_files_and_keys_outside_the_profile_are_refused() {
     )
     .await;
     assert!(srv.task.await.expect("join").is_err());
+}
+
+#[tokio::test]
+async fn plain_http_off_loopback_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = daiko_store::Store::open(dir.path(), None)
+        .await
+        .expect("store");
+    let w = common::seed("sqlite", store).await;
+    let mut config = common::config(dir.path(), 1 << 20);
+    config.workers = 0;
+    let state = AppState::new(w.store.clone(), config)
+        .await
+        .expect("agency");
+    // 0.0.0.0 is every interface, not loopback.
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:0")
+        .await
+        .expect("bind");
+    let (_stop, rx) = tokio::sync::watch::channel(false);
+    let e = daiko_server::serve(state, listener, rx)
+        .await
+        .expect_err("plain HTTP off loopback refused");
+    assert!(matches!(e, ServeError::PlainOffLoopback(_)), "{e}");
+    assert!(e.to_string().contains("without TLS"), "{e}");
 }
 
 #[test]

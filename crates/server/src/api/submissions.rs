@@ -304,6 +304,15 @@ pub(super) async fn report(
         _ => Lang::Ja,
     };
     let Some(report) = stored_report(&state, &s).await? else {
+        // S21: an infected upload is never checked; tell the sender so.
+        if s.status == daiko_pipeline::scan::QUARANTINED {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "quarantined",
+                "ウイルスが検出されたため、このファイルは隔離され点検していません。駆除したファイルを再送してください。",
+                "Malware was found in this file: it is quarantined and was not checked. Send a clean file again.",
+            ));
+        }
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "not_ready",

@@ -56,6 +56,19 @@ fn status_label(s: &str, l: Lang) -> String {
         "received" => l.t("受領", "received").into(),
         "checking" => l.t("点検中", "checking").into(),
         "done" => l.t("点検済", "checked").into(),
+        // S21: the sender learns that the file was infected (or waits for the scanner).
+        "quarantined" => l
+            .t(
+                "隔離(ウイルスを検出したため点検していません。駆除して再送してください)",
+                "quarantined (malware found: not checked; clean the file and send it again)",
+            )
+            .into(),
+        "held_scan" => l
+            .t(
+                "保留(ウイルス検査待ち)",
+                "held (waiting for the malware scan)",
+            )
+            .into(),
         other => esc(other),
     }
 }
