@@ -592,6 +592,10 @@ pub async fn run_server(
 ) -> Result<Exit> {
     let listen = config.listen;
     let config_tls = config.tls.is_some();
+    // Refuse bad TLS material before announcing anything (serve checks it again).
+    if let Some(t) = &config.tls {
+        daiko_server::tls::acceptor(t)?;
+    }
     let state = daiko_server::AppState::new(store, config).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await

@@ -3,7 +3,8 @@
 //! Owns the HTTP side of daiko: the JSON API of PRODUCT.md ([`api`]), the Japanese web
 //! portal ([`web`]), authentication (passwords, TOTP, tokens, sessions: [`auth`],
 //! [`caller`]), who may see what (roles and tenancy, in [`caller`]), service hours and
-//! maintenance ([`hours`]), and running the pipeline's workers beside the listener.
+//! maintenance ([`hours`]), TLS termination and client certificates ([`tls`]), and running
+//! the pipeline's workers beside the listener.
 //!
 //! Handlers are thin: they authenticate, check tenancy, call the store or the pipeline,
 //! write the audit row and render. The server must not judge archives (that is

@@ -384,6 +384,80 @@ async fn key_files_and_keys_outside_the_profile_are_refused() {
     assert!(srv.task.await.expect("join").is_err());
 }
 
+/// `openssl s_client` with extra arguments: whether the handshake succeeded.
+fn openssl_handshake(addr: SocketAddr, args: &[&str]) -> bool {
+    std::process::Command::new("openssl")
+        .args([
+            "s_client",
+            "-connect",
+            &addr.to_string(),
+            "-servername",
+            "localhost",
+        ])
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// SECURITY.md's own probe: TLS 1.1 and CBC suites fail (rustls cannot even offer them as a
+/// client, so OpenSSL plays the old client).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_1_1_and_cbc_suites_fail_with_openssl() {
+    if std::process::Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED: the openssl command is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = daiko_store::Store::open(dir.path(), None)
+        .await
+        .expect("store");
+    let w = common::seed("sqlite", store).await;
+    let pki = Pki::new("daiko test CA");
+    let (cert, key) = pki.leaf("localhost", false);
+    let srv = serve(
+        &w.store,
+        dir.path(),
+        TlsConfig {
+            cert: write(dir.path(), "server.crt", &cert, 0o644),
+            key: write(dir.path(), "server.key", &key, 0o600),
+            ..Default::default()
+        },
+    )
+    .await;
+    let addr = srv.addr;
+    let probe = move |args: &'static [&'static str]| {
+        tokio::task::spawn_blocking(move || openssl_handshake(addr, args))
+    };
+    // Controls: the profile's suites work from OpenSSL too.
+    assert!(
+        probe(&["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256"])
+            .await
+            .expect("join")
+    );
+    assert!(probe(&["-tls1_3", "-groups", "P-384"]).await.expect("join"));
+    // Refused: TLS 1.1 (even with every old suite allowed), TLS 1.2 with CBC suites,
+    // X25519 only.
+    for args in [
+        &["-tls1_1", "-cipher", "ALL:@SECLEVEL=0"][..],
+        &[
+            "-tls1_2",
+            "-cipher",
+            "ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA384",
+        ][..],
+        &["-tls1_3", "-groups", "X25519"][..],
+    ] {
+        assert!(!probe(args).await.expect("join"), "{args:?} must fail");
+    }
+    let _ = srv.stop.send(true);
+}
+
 #[tokio::test]
 async fn plain_http_off_loopback_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
