@@ -5,7 +5,8 @@
 //!
 //! Shows: an EICAR file inside an uploaded ZIP is quarantined, audited and never checked;
 //! a clean archive passes; with clamd stopped the submission is held, and once clamd runs
-//! again it is scanned and checked exactly once.
+//! again it is scanned and checked exactly once; archives from sealed media are scanned
+//! after decryption.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use daiko_pipeline::intake::{Upload, receive_bytes};
+use daiko_pipeline::media::{MediaReader, ensure_agency_keys, receive_sealed};
 use daiko_pipeline::scan::{ClamdAddr, HELD_SCAN, QUARANTINED, Scanner, Verdict};
 use daiko_pipeline::worker::{WorkerConfig, run_until_idle};
 use daiko_sample::{SampleArchive, SampleConfig};
@@ -311,5 +313,58 @@ async fn infected_uploads_are_quarantined_and_clamd_outages_hold_submissions() {
         );
         assert_eq!(run_until_idle(&s, &cfg).await.unwrap(), 0);
         assert_eq!(audit_count(&s, "submission.check").await.len(), 2);
+    }
+}
+
+/// Sealed media: the sealed file hides the EICAR file from any scan; the archive is scanned
+/// after decryption, when intake has stored it, and quarantined.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_archives_are_scanned_after_decryption() {
+    let Some(bin) = require_clamd() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut clamd = Clamd::prepare(&dir.path().join("clamd"));
+    clamd.start(&bin).await;
+    let (a, _) = samples();
+    let store_dir = dir.path().join("stores");
+    for (db, s) in testdb::stores(&store_dir).await.unwrap() {
+        let data = dir.path().join(format!("data-{db}"));
+        std::fs::create_dir_all(&data).unwrap();
+        let inst = setup(&s, &a).await;
+        let agency_keys = ensure_agency_keys(&data).unwrap();
+        let inst_keys = daiko_seal::OrgKeys::generate().unwrap();
+        s.set_org_media_key(&inst.id, &inst_keys.public().to_text())
+            .await
+            .unwrap();
+        let mut sealed = Vec::new();
+        daiko_seal::seal(
+            std::io::Cursor::new(infected(&a)),
+            &mut sealed,
+            &a.name,
+            &inst.number,
+            &inst_keys,
+            AGENCY,
+            agency_keys.public(),
+        )
+        .unwrap();
+        assert_eq!(clamd.tcp().scan(&sealed).await.unwrap(), Verdict::Clean);
+        let path = data.join("in.sealed");
+        std::fs::write(&path, &sealed).unwrap();
+        let reader = MediaReader {
+            uploaded_by: Some("clerk"),
+            role: "operator",
+            source: "cli",
+            limit: LIMIT,
+        };
+        let got = receive_sealed(&s, &data, &path, &reader).await.unwrap();
+        assert_eq!(got.len(), 1);
+        run_until_idle(&s, &worker(clamd.tcp())).await.unwrap();
+        let sub = s.submission(&got[0].id).await.unwrap().unwrap();
+        assert_eq!(
+            (sub.channel.as_str(), sub.status.as_str()),
+            ("media", QUARANTINED),
+            "{db}"
+        );
+        assert!(s.records_of_submission(&sub.id).await.unwrap().is_empty());
+        assert_eq!(audit_count(&s, "submission.quarantine").await.len(), 1);
     }
 }
