@@ -247,10 +247,16 @@ pub async fn gate(
     let Some(scanner) = scanner else {
         return Ok(Gate::Proceed);
     };
+    // The uploader's organisation, so the row shows up in its part of the trail.
+    let org = store
+        .org(&sub.org_id)
+        .await?
+        .map(|o| o.number)
+        .unwrap_or_default();
     let audit = |action: &str, detail: serde_json::Value| AuditEntry {
         actor: "system".into(),
         role: "system".into(),
-        org: String::new(),
+        org: org.clone(),
         action: action.into(),
         target: format!("submission:{}", sub.id),
         records: String::new(),
