@@ -23,6 +23,7 @@
 //! `daiko_check::reference::VoucherRecord`s) nor daiko-pdf's text layout (it draws through
 //! `daiko_pdf::layout`). The store, CLI (`daiko invite …`), API and UI build on it.
 
+pub mod barcode;
 pub mod roster;
 pub mod targets;
 pub mod vouchers;
