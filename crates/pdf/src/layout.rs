@@ -228,6 +228,11 @@ enum Op {
         rect: (f32, f32, f32, f32),
         color: Color,
     },
+    /// Many filled rectangles as one path (barcode bars).
+    FillMany {
+        rects: Vec<(f32, f32, f32, f32)>,
+        color: Color,
+    },
 }
 
 /// A cell ready to draw.
@@ -372,6 +377,49 @@ impl<'f> Layout<'f> {
             y += lh;
         }
         y - top
+    }
+
+    /// The top of the free space on the current page (where the flow continues).
+    pub fn cursor(&self) -> f32 {
+        self.y
+    }
+
+    /// Moves the flow to `top` on the current page, kept between the top margin and the
+    /// bottom of the body (to place a form part at a fixed height).
+    pub fn set_cursor(&mut self, top: f32) {
+        self.y = top.clamp(self.spec.margin_top, self.bottom());
+    }
+
+    /// A filled rectangle at an absolute position of the current page (x, top, width,
+    /// height in pt); does not move the flow.
+    pub fn fill_rect(&mut self, x: f32, top: f32, width: f32, height: f32, color: Color) {
+        self.push(Op::Fill {
+            rect: (x, top, width, height),
+            color,
+        });
+    }
+
+    /// Many filled rectangles `(x, top, width, height)` drawn as one path (e.g. the bars
+    /// of a postal barcode); does not move the flow.
+    pub fn fill_rects(&mut self, rects: Vec<(f32, f32, f32, f32)>, color: Color) {
+        if !rects.is_empty() {
+            self.push(Op::FillMany { rects, color });
+        }
+    }
+
+    /// A rectangle outline at an absolute position of the current page; does not move the
+    /// flow.
+    pub fn frame_rect(&mut self, x: f32, top: f32, width: f32, height: f32, line_width: f32) {
+        self.push(Op::Frame {
+            rect: (x, top, width, height),
+            width: line_width,
+        });
+    }
+
+    /// A straight line between two absolute points of the current page (e.g. a cut line);
+    /// does not move the flow.
+    pub fn line(&mut self, from: (f32, f32), to: (f32, f32), width: f32) {
+        self.push(Op::Rule { from, to, width });
     }
 
     /// A ruled table; rows move whole to the next page (a row taller than a page is split
@@ -721,6 +769,22 @@ fn render(surface: &mut Surface<'_>, fonts: &Fonts, op: &Op) {
             if let Some(path) = pb.finish() {
                 surface.set_fill(None);
                 surface.set_stroke(Some(stroke(*width)));
+                surface.draw_path(&path);
+            }
+        }
+        Op::FillMany { rects, color } => {
+            let mut pb = PathBuilder::new();
+            for r in rects {
+                if let Some(r) = Rect::from_xywh(r.0, r.1, r.2, r.3) {
+                    pb.push_rect(r);
+                }
+            }
+            if let Some(path) = pb.finish() {
+                surface.set_stroke(None);
+                surface.set_fill(Some(Fill {
+                    paint: paint(*color),
+                    ..Fill::default()
+                }));
                 surface.draw_path(&path);
             }
         }
