@@ -310,18 +310,17 @@ pub fn address_number(address_b: &str) -> String {
         if !c.is_ascii_uppercase() {
             return false;
         }
-        let single = !(i > 0 && is_letter(i - 1)) && !is_letter(i + 1);
+        let single = !(is_letter(i + 1) || i > 0 && is_letter(i - 1));
         let floor = c == 'F' && i > 0 && chars[i - 1].is_ascii_digit();
         single && !floor
     };
     let mut out = String::new();
     let mut gap = false;
-    for i in 0..chars.len() {
+    for (i, &c) in chars.iter().enumerate() {
         if !kept(i) {
             gap = true;
             continue;
         }
-        let c = chars[i];
         if gap && !out.is_empty() && !out.ends_with('-') {
             out.push('-');
         }

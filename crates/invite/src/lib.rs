@@ -24,6 +24,9 @@
 //! `daiko_pdf::layout`). The store, CLI (`daiko invite …`), API and UI build on it.
 
 pub mod barcode;
+pub mod letters;
+pub mod mailing;
+pub mod reminders;
 pub mod roster;
 pub mod targets;
 pub mod vouchers;

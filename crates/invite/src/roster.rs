@@ -343,16 +343,17 @@ pub fn parse_roster(bytes: &[u8]) -> Result<Roster, RosterErrors> {
     let mut index: HashMap<&'static str, usize> = HashMap::new();
     for (i, h) in header.iter().enumerate() {
         let h = h.trim();
-        if let Some((name, _, _)) = COLUMNS.iter().find(|(n, ja, _)| *n == h || *ja == h) {
-            if index.insert(name, i).is_some() {
-                errors.push(RosterError {
-                    line: 1,
-                    column: (*name).to_string(),
-                    value: h.to_string(),
-                    ja: "列が重複しています".into(),
-                    en: "duplicate column".into(),
-                });
-            }
+        let known = COLUMNS.iter().find(|(n, ja, _)| *n == h || *ja == h);
+        if let Some((name, _, _)) = known
+            && index.insert(name, i).is_some()
+        {
+            errors.push(RosterError {
+                line: 1,
+                column: (*name).to_string(),
+                value: h.to_string(),
+                ja: "列が重複しています".into(),
+                en: "duplicate column".into(),
+            });
         }
     }
     for (name, ja, required) in COLUMNS {
@@ -532,14 +533,14 @@ impl Row<'_> {
         let kana = self
             .required("name_kana", errors)
             .map(|k| normalize_space(&k));
-        if let Some(k) = &kana {
-            if !k.chars().all(is_kana_name_char) {
-                errors.push(self.err(
-                    "name_kana",
-                    "氏名カナにカタカナ以外の文字があります",
-                    "name_kana must be katakana",
-                ));
-            }
+        if let Some(k) = &kana
+            && !k.chars().all(is_kana_name_char)
+        {
+            errors.push(self.err(
+                "name_kana",
+                "氏名カナにカタカナ以外の文字があります",
+                "name_kana must be katakana",
+            ));
         }
         let sex = match self.raw("sex") {
             "1" | "M" | "m" | "male" | "男" | "男性" => Some(Sex::Male),
@@ -558,8 +559,8 @@ impl Row<'_> {
             errors.push(self.err("birth_date", "値がありません", "value is missing"));
         }
         let postal = normalize_ascii(self.raw("postal_code")).replace('-', "");
-        if !postal.is_empty() && !(postal.len() == 7 && postal.bytes().all(|b| b.is_ascii_digit()))
-        {
+        let seven_digits = postal.len() == 7 && postal.bytes().all(|b| b.is_ascii_digit());
+        if !postal.is_empty() && !seven_digits {
             errors.push(self.err(
                 "postal_code",
                 "郵便番号は7桁です(例 100-0013)",
@@ -581,14 +582,14 @@ impl Row<'_> {
             errors.push(self.err("insured_from", "値がありません", "value is missing"));
         }
         let to = self.date("insured_to", errors).flatten();
-        if let (Some(f), Some(t)) = (from, to) {
-            if t < f {
-                errors.push(self.err(
-                    "insured_to",
-                    "資格終了日が資格取得日より前です",
-                    "insured_to is before insured_from",
-                ));
-            }
+        if let (Some(f), Some(t)) = (from, to)
+            && t < f
+        {
+            errors.push(self.err(
+                "insured_to",
+                "資格終了日が資格取得日より前です",
+                "insured_to is before insured_from",
+            ));
         }
         let member_type = match self.raw("member_type") {
             "1" | "被保険者" | "本人" | "insured" => Some(MemberType::Insured),

@@ -195,12 +195,12 @@ pub fn decide(member: &Member, rules: &TargetRules) -> TargetDecision {
     for &exclusion in &member.exclusions {
         reasons.push(NotTarget::Excluded { exclusion });
     }
-    if let Some(types) = &rules.member_types {
-        if !types.contains(&member.member_type) {
-            reasons.push(NotTarget::MemberTypeNotInvited {
-                member_type: member.member_type,
-            });
-        }
+    if let Some(types) = &rules.member_types
+        && !types.contains(&member.member_type)
+    {
+        reasons.push(NotTarget::MemberTypeNotInvited {
+            member_type: member.member_type,
+        });
     }
     // Covered by the insurer until the day before the 75th birthday (then 後期高齢者医療).
     let before_75th = birth

@@ -274,8 +274,10 @@ fn a_body_too_long_for_the_page_is_refused() {
     };
     let ms = members();
     let vs = vouchers(&ms);
-    let mut t = LetterTemplate::default();
-    t.body = vec!["長い本文です。"; 200].join("\n\n");
+    let t = LetterTemplate {
+        body: vec!["長い本文です。"; 200].join("\n\n"),
+        ..LetterTemplate::default()
+    };
     let c = t.compile().unwrap();
     let e = render_letters(
         fonts,

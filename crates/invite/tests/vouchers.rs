@@ -221,10 +221,8 @@ proptest! {
     fn numbers_unique_across_runs(sizes in proptest::collection::vec(0usize..40, 1..6), start in 1u32..1000) {
         let mut next = start;
         let mut seen = HashSet::new();
-        let mut k = 0;
-        for size in sizes {
+        for (k, size) in sizes.into_iter().enumerate() {
             let ms: Vec<Member> = (0..size).map(|i| member(&format!("{k}-{i}"))).collect();
-            k += 1;
             let refs: Vec<_> = ms.iter().map(|m| (m, None)).collect();
             let out = issue_checkup(&settings(), 2024, &refs, next).unwrap();
             for v in &out.vouchers {
