@@ -31,6 +31,12 @@ pub mod roster;
 pub mod targets;
 pub mod vouchers;
 
+pub use barcode::CustomerBarcode;
+pub use letters::{
+    CompiledTemplate, LetterContext, LetterError, LetterInput, LetterTemplate, render_letters,
+};
+pub use mailing::{MailItem, Mailing, MailingRow, SjisPolicy, build_mailing};
+pub use reminders::{ReminderPlan, ReminderRound, plan_round, uptake};
 pub use roster::{
     CardKey, Exclusion, Member, MemberType, Roster, RosterEncoding, RosterError, RosterErrors, Sex,
     parse_roster,

@@ -174,3 +174,167 @@ fn decision_serialises_with_reason_codes() {
     assert_eq!(j["reasons"][0]["attains_40"], "2025-04-01");
     assert_eq!(j["card"]["number"], "1");
 }
+
+/// card number, birth date, insured_from, insured_to, member type, exclusion column,
+/// expected reason codes.
+type Row = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+);
+
+/// A generated roster file with boundary birthdays and every exclusion: the target list
+/// is exactly the expected one, with the expected reasons for everyone else.
+#[test]
+fn generated_roster_gives_exactly_the_expected_targets() {
+    use daiko_invite::roster::parse_roster;
+    use daiko_invite::targets::decide_all;
+    let rows: [Row; 16] = [
+        ("01", "1985-04-01", "2000-04-01", "", "2", "", &[]),
+        (
+            "02",
+            "1985-04-02",
+            "2000-04-01",
+            "",
+            "2",
+            "",
+            &["too_young"],
+        ),
+        ("03", "1949-04-02", "2000-04-01", "", "2", "", &[]),
+        ("04", "1949-04-01", "2000-04-01", "", "2", "", &["too_old"]),
+        ("05", "1984-02-29", "2000-04-01", "", "3", "", &[]),
+        (
+            "06",
+            "1970-01-01",
+            "2024-04-02",
+            "",
+            "2",
+            "",
+            &["not_insured"],
+        ),
+        (
+            "07",
+            "1970-01-01",
+            "2000-04-01",
+            "2024-03-31",
+            "2",
+            "",
+            &["not_insured"],
+        ),
+        ("08", "1970-01-01", "2000-04-01", "2024-04-01", "2", "", &[]),
+        (
+            "09",
+            "1970-01-01",
+            "2000-04-01",
+            "",
+            "2",
+            "excl_pregnancy",
+            &["excluded"],
+        ),
+        (
+            "10",
+            "1970-01-01",
+            "2000-04-01",
+            "",
+            "2",
+            "excl_hospital",
+            &["excluded"],
+        ),
+        (
+            "11",
+            "1970-01-01",
+            "2000-04-01",
+            "",
+            "2",
+            "excl_facility",
+            &["excluded"],
+        ),
+        (
+            "12",
+            "1970-01-01",
+            "2000-04-01",
+            "",
+            "2",
+            "excl_prison",
+            &["excluded"],
+        ),
+        (
+            "13",
+            "1970-01-01",
+            "2000-04-01",
+            "",
+            "2",
+            "excl_abroad",
+            &["excluded"],
+        ),
+        (
+            "14",
+            "1970-01-01",
+            "2000-04-01",
+            "",
+            "1",
+            "",
+            &["member_type_not_invited"],
+        ),
+        (
+            "15",
+            "1990-01-01",
+            "2025-01-01",
+            "",
+            "1",
+            "excl_abroad",
+            &[
+                "too_young",
+                "not_insured",
+                "excluded",
+                "member_type_not_invited",
+            ],
+        ),
+        ("16", "1950-04-01", "2000-04-01", "", "3", "", &[]),
+    ];
+    let excl = [
+        "excl_pregnancy",
+        "excl_hospital",
+        "excl_facility",
+        "excl_prison",
+        "excl_abroad",
+    ];
+    let mut csv = format!(
+        "card_symbol,card_number,name,name_kana,sex,birth_date,insured_from,insured_to,member_type,{}\n",
+        excl.join(",")
+    );
+    for (n, birth, from, to, ty, ex, _) in &rows {
+        let flags: Vec<&str> = excl
+            .iter()
+            .map(|e| if e == ex { "1" } else { "" })
+            .collect();
+        csv.push_str(&format!(
+            "S,{n},被保険者 {n},ヒホケンシャ,1,{birth},{from},{to},{ty},{}\n",
+            flags.join(",")
+        ));
+    }
+    let roster = parse_roster(csv.as_bytes()).unwrap();
+    let mut rules = TargetRules::new(2024);
+    rules.member_types = Some(BTreeSet::from([
+        MemberType::Dependant,
+        MemberType::Voluntary,
+    ]));
+    let decisions = decide_all(&roster.members, &rules);
+    assert_eq!(decisions.len(), rows.len());
+    for (d, (n, .., want)) in decisions.iter().zip(&rows) {
+        let got: Vec<&str> = d.reasons.iter().map(|r| r.code()).collect();
+        assert_eq!(&got, want, "card {n}");
+        assert_eq!(d.target, want.is_empty(), "card {n}");
+        assert_eq!(d.card.number, *n);
+    }
+    let targets: Vec<&str> = decisions
+        .iter()
+        .filter(|d| d.target)
+        .map(|d| d.card.number.as_str())
+        .collect();
+    assert_eq!(targets, ["01", "03", "05", "08", "16"]);
+}
