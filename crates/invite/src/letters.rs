@@ -9,7 +9,9 @@
 //!   [`ADDRESS_WIDTH_MM`] = 85 mm wide: 〒 postal code, address lines, name + 様, and the
 //!   customer barcode under the address (Japan Post 10-point size: bar 0.6 mm wide, pitch
 //!   1.2 mm, long bar 3.6 mm; 67 bars = 80.4 mm). Members without a postal code get no
-//!   barcode (and do not count for the discount, see [`crate::mailing`]).
+//!   barcode (and do not count for the discount, see [`crate::mailing`]). Long addresses
+//!   are set smaller (10.5 → 7.5 pt) so the block stays inside the window; one that does
+//!   not fit even then is refused ([`LetterError::AddressTooLong`]).
 //! * **Sender** (insurer) top right, with the issue date.
 //! * **Letter** below the first fold (from 103 mm): title and the body of the insurer's
 //!   template ([`LetterTemplate`]) with placeholders filled in.
@@ -272,6 +274,10 @@ pub enum LetterError {
         "letter {index} (card {card}): the body runs into the voucher part; shorten the template"
     )]
     BodyTooLong { index: usize, card: String },
+    #[error(
+        "letter {index} (card {card}): the address does not fit the envelope window even at 7.5 pt"
+    )]
+    AddressTooLong { index: usize, card: String },
     #[error("letter {index} (card {card}): the voucher is a 利用券, not a 受診券")]
     NotCheckup { index: usize, card: String },
     #[error(transparent)]
@@ -386,7 +392,9 @@ pub fn render_letters(
         if index > 0 {
             lay.new_page();
         }
-        draw_address(&mut lay, l.member);
+        if !draw_address(&mut lay, l.member) {
+            return Err(LetterError::AddressTooLong { index, card });
+        }
         // Sender block, top right.
         let mut sender = vec![wareki(ctx.issued_on), ctx.insurer_name.clone()];
         sender.extend(ctx.sender.iter().cloned());
@@ -432,32 +440,56 @@ pub fn render_letters(
     Ok(lay.finish(&decor)?)
 }
 
-fn draw_address(lay: &mut Layout<'_>, m: &Member) {
+/// Bottom of the envelope window, mm from the top (13 mm + 45 mm).
+const WINDOW_BOTTOM_MM: f32 = 58.0;
+
+/// Address sizes tried in turn until the block fits the window.
+const ADDRESS_SIZES: [f32; 4] = [10.5, 9.5, 8.5, 7.5];
+
+/// Draws the address block; `false` when it cannot fit the window even at the smallest
+/// size (nothing is drawn then).
+fn draw_address(lay: &mut Layout<'_>, m: &Member) -> bool {
     let (x, w) = (mm(ADDRESS_X_MM), mm(ADDRESS_WIDTH_MM));
+    let postal = Style::regular(11.0);
+    let name_style = Style::regular(14.0);
+    let name = format!("{} 様", m.name);
+    let barcode = CustomerBarcode::new(&m.postal_code, &m.address_b()).ok();
+    let barcode_h = if barcode.is_some() {
+        mm(1.5 + BAR_HEIGHT_MM)
+    } else {
+        0.0
+    };
+    // Estimated height: wrapped address lines at each size, 5 % wider than measured because
+    // line breaks (禁則) do not fall exactly at the width.
+    let lines_at = |lay: &Layout<'_>, style: Style| -> f32 {
+        m.address_lines()
+            .iter()
+            .map(|l| (lay.measure(l, style) * 1.05 / w).ceil().max(1.0))
+            .sum::<f32>()
+    };
+    let name_lines = (lay.measure(&name, name_style) / (w - mm(4.0)))
+        .ceil()
+        .max(1.0);
+    let fixed = postal.line_height() + 2.0 + name_lines * name_style.line_height() + barcode_h;
+    let room = mm(WINDOW_BOTTOM_MM - ADDRESS_TOP_MM);
+    let Some(style) = ADDRESS_SIZES
+        .iter()
+        .map(|&s| Style::regular(s))
+        .find(|&s| fixed + lines_at(lay, s) * s.line_height() <= room)
+    else {
+        return false;
+    };
     let mut y = mm(ADDRESS_TOP_MM);
-    y += lay.text_at(
-        x,
-        y,
-        w,
-        &postal_label(&m.postal_code),
-        Style::regular(11.0),
-        Align::Left,
-    );
+    y += lay.text_at(x, y, w, &postal_label(&m.postal_code), postal, Align::Left);
     for line in m.address_lines() {
-        y += lay.text_at(x, y, w, line, Style::regular(10.5), Align::Left);
+        y += lay.text_at(x, y, w, line, style, Align::Left);
     }
     y += 2.0;
-    y += lay.text_at(
-        x + mm(4.0),
-        y,
-        w - mm(4.0),
-        &format!("{} 様", m.name),
-        Style::regular(14.0),
-        Align::Left,
-    );
-    if let Ok(code) = CustomerBarcode::new(&m.postal_code, &m.address_b()) {
+    y += lay.text_at(x + mm(4.0), y, w - mm(4.0), &name, name_style, Align::Left);
+    if let Some(code) = barcode {
         draw_barcode(lay, &code, x, y + mm(1.5));
     }
+    true
 }
 
 /// Draws the 67 bars with the top-left corner at (x, top), in pt.

@@ -315,3 +315,43 @@ fn guidance_vouchers_are_not_printed_as_checkup_letters() {
     .unwrap_err();
     assert!(matches!(e, LetterError::NotCheckup { .. }));
 }
+
+#[test]
+fn long_addresses_shrink_and_impossible_ones_are_refused() {
+    let Some(fonts) = fonts("long_address") else {
+        return;
+    };
+    let mut ms = members();
+    ms[0].address3 = "郵便プラザ南棟ウエストウイング第三別館五階総務部健康管理課気付".into();
+    let vs = vouchers(&ms);
+    let c = LetterTemplate::default().compile().unwrap();
+    let ok = render_letters(
+        fonts,
+        &c,
+        &ctx(),
+        &[LetterInput {
+            member: &ms[0],
+            voucher: &vs[0],
+        }],
+    );
+    assert!(ok.is_ok(), "{:?}", ok.err());
+    if let Some(text) = pdftotext(&ok.unwrap(), "long_address") {
+        let flat: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        assert!(flat.contains("健康管理課気付"), "the whole address prints");
+    }
+    ms[0].address3 = "とても長い建物名".repeat(40);
+    let e = render_letters(
+        fonts,
+        &c,
+        &ctx(),
+        &[LetterInput {
+            member: &ms[0],
+            voucher: &vs[0],
+        }],
+    )
+    .unwrap_err();
+    assert!(
+        matches!(e, LetterError::AddressTooLong { index: 0, .. }),
+        "{e}"
+    );
+}

@@ -233,3 +233,34 @@ proptest! {
         }
     }
 }
+
+/// The ledger as a reference folder: the checker's loader reads it and its stage-D seam
+/// (`ReferenceData::vouchers`) finds every issued voucher by insurer, kind and number.
+#[test]
+fn reference_folder_serves_the_issued_vouchers_to_stage_d() {
+    use daiko_check::reference::{DirReference, ReferenceData};
+    let ms = [member("1"), member("2"), member("3")];
+    let refs: Vec<_> = ms.iter().map(|m| (m, None)).collect();
+    let ck = issue_checkup(&settings(), 2024, &refs, 100).unwrap();
+    let gd = issue_guidance(&settings(), 2024, &[(&ms[2], SupportLevel::Active)], 7).unwrap();
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("daiko-invite-ref-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let all: Vec<_> = ck.vouchers.iter().chain(&gd.vouchers).cloned().collect();
+    let file = std::fs::File::create(dir.join("vouchers.csv")).unwrap();
+    write_vouchers_csv(file, &all).unwrap();
+    let reference = DirReference::load(&dir).unwrap();
+    for v in &all {
+        let found = reference
+            .vouchers("06123456", v.kind.digit(), v.number.as_str())
+            .expect("the insurer's ledger is loaded");
+        assert_eq!(found, vec![v.to_record()]);
+    }
+    assert_eq!(
+        reference.vouchers("06123456", 1, "24199999999"),
+        Some(vec![]),
+        "an unknown number is absent from a loaded ledger (D-03 fires)"
+    );
+    assert_eq!(reference.vouchers("06999999", 1, "24100000100"), None);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
