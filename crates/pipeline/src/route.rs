@@ -279,7 +279,8 @@ pub struct OutputRecord {
     /// the record would be returned for), ignored for [`OutputKind::ToInsurer`].
     pub return_reason: Option<String>,
     /// `reason/text` (≤ 100 characters, cut to fit): what the clerk should know, e.g. the
-    /// finding that returned or held the record. Ignored for [`OutputKind::ToInsurer`].
+    /// finding that returned or held the record; for [`OutputKind::ToInsurer`] the text of
+    /// the acceptance ([`ACCEPTED_NOTE`] when `None`).
     pub note: Option<String>,
 }
 
@@ -318,8 +319,8 @@ pub struct PlacedRecord {
     /// 保険者番号 and 受診券/利用券整理番号 read from the claim (empty when unreadable).
     pub insurer: String,
     pub voucher: String,
-    /// Whether `agencyAdjudicationResult` was written into the claim. False for 種別3
-    /// (by design) and for a claim that is not well-formed XML (carried unchanged).
+    /// Whether `agencyAdjudicationResult` was written into the claim. False only for a
+    /// claim that is not well-formed XML (carried unchanged).
     pub adjudicated: bool,
 }
 
@@ -354,13 +355,13 @@ pub struct BuiltArchive {
 /// `sequence` is the same-day counter `n` of the name (0-9): the caller counts the
 /// archives already made that day for the same sender and receiver.
 ///
-/// Claims: for 種別3 the claim is copied **unchanged**. 別表9 only lists reasons for a
-/// return, FORMAT.md §8 describes `agencyAdjudicationResult` as what an agency adds when
-/// returning a claim, and an insurer's system may read its presence as a return; an
-/// accepted record is said by the archive's 種別3 itself, and the insurer receives the
-/// very bytes the institution sent (their hash matches intake). For 種別2 and 種別11 the
-/// claim gets an `agencyAdjudicationResult` (種別 2 or 11, recordDate, reason @code and
-/// text) written by [`with_adjudication`].
+/// Claims: every claim gets the agency's adjudication (`agencyAdjudicationResult`,
+/// written by [`with_adjudication`]) with the 種別 of the output and the recordDate. For
+/// 種別3 (accepted) the reason carries no code — 別表9 lists only reasons for a return, and
+/// the XSD makes `reason/@code` optional — and its text says the record passed the
+/// agency's check ([`ACCEPTED_NOTE`] unless the caller gives a note). For 種別2 and 種別11
+/// the reason has the 返戻理由コード and the finding as text. Everything else in the claim
+/// is the institution's bytes.
 pub fn build_archive(
     kind: OutputKind,
     agency: &str,
@@ -441,7 +442,12 @@ pub fn build_archive(
         } else {
             let path = format!("CLAIMS/{}{stem}.xml", prefix_of(&f.claim_file, 'c'));
             let adjudication = match kind {
-                OutputKind::ToInsurer => None,
+                OutputKind::ToInsurer => Some(Adjudication {
+                    interaction_type: kind.interaction_type().to_owned(),
+                    record_date: date.clone(),
+                    reason_code: String::new(),
+                    reason_text: Some(reason_text(r.note.as_deref().unwrap_or(ACCEPTED_NOTE))),
+                }),
                 OutputKind::Returned => Some(Adjudication {
                     interaction_type: kind.interaction_type().to_owned(),
                     record_date: date.clone(),
@@ -781,6 +787,9 @@ fn adjudication_xml(prefix: Option<&str>, a: &Adjudication, indent: Option<&str>
     s.push_str(&format!("</{}>", q("agencyAdjudicationResult")));
     s
 }
+
+/// The `reason/text` of an accepted record's adjudication in a 種別3 archive.
+pub const ACCEPTED_NOTE: &str = "代行機関の事務点検済（受付）";
 
 /// What the routing needs from a claim: its money, insurer and voucher.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

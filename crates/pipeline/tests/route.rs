@@ -511,10 +511,26 @@ fn run_period(period: Period, generation: Generation, seed: u64) {
                     OutputKind::ToInsurer => {
                         assert_eq!(record.outcome, RecordOutcome::Accepted);
                         assert_eq!(built.receiver, format!("{:0>8}", record.insurer));
-                        // Accepted claims reach the insurer unchanged.
+                        // Accepted claims reach the insurer with the agency's adjudication
+                        // (種別3, no reason code) and otherwise as the institution sent them.
                         let claim = claim.expect("accepted records have a claim");
-                        assert_eq!(*claim, source_file(&c.sample, &p.source_claim_file));
-                        assert!(!p.adjudicated);
+                        let source = source_file(&c.sample, &p.source_claim_file);
+                        let expected = with_adjudication(
+                            &source,
+                            &Adjudication {
+                                interaction_type: "3".to_owned(),
+                                record_date: ymd.clone(),
+                                reason_code: String::new(),
+                                reason_text: Some(ACCEPTED_NOTE.to_owned()),
+                            },
+                        )
+                        .expect("accepted claims are readable");
+                        assert_eq!(*claim, expected);
+                        assert!(p.adjudicated);
+                        let (adj, _, _) = info.expect("accepted claims are readable");
+                        let adj = adj.expect("an accepted claim carries the agency's adjudication");
+                        assert_eq!(adj.interaction_type, "3");
+                        assert_eq!(adj.reason_code, "");
                         accepted_keys.push((p.insurer.clone(), p.voucher.clone()));
                         assert_eq!((&p.insurer, &p.voucher), (&record.insurer, &record.voucher));
                     }
@@ -689,8 +705,15 @@ fn combining_two_sources_gives_unique_names() {
     // Both sources' contents are there, each once.
     let contents: BTreeSet<&Vec<u8>> = opened.files.values().collect();
     assert_eq!(contents.len(), 32);
+    let accepted = Adjudication {
+        interaction_type: "3".to_owned(),
+        record_date: date.compact(),
+        reason_code: String::new(),
+        reason_text: Some(ACCEPTED_NOTE.to_owned()),
+    };
     for r in &records {
-        assert!(contents.contains(&r.files.data) && contents.contains(&r.files.claim));
+        let claim = with_adjudication(&r.files.claim, &accepted).expect("claims are readable");
+        assert!(contents.contains(&r.files.data) && contents.contains(&claim));
     }
     assert_well_formed_output(&built, Generation::G2024, &date.compact());
     let report = assert_passes_structural_checks(&built, &BTreeMap::new(), date);
