@@ -62,12 +62,58 @@ pub struct VoucherRecord {
     pub guidance_level: Option<String>,
 }
 
+/// 契約形態: an individual contract (個別契約, one insurer ↔ one institution) or a
+/// collective contract (集合契約, a representative insurer for many insurers ↔ a coordinator
+/// for many institutions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContractForm {
+    /// 個別契約
+    #[default]
+    Individual,
+    /// 集合契約
+    Collective,
+}
+
+impl ContractForm {
+    /// The name written in `contracts.csv` (`individual` / `collective`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContractForm::Individual => "individual",
+            ContractForm::Collective => "collective",
+        }
+    }
+}
+
 /// One contract (契約): insurer × institution × fiscal year × 委託料単価区分, with its
-/// validity and prices.
+/// validity and prices. A collective contract (集合契約) is signed by a representative
+/// insurer (代表保険者, `insurer`) for its member insurers and by a coordinator
+/// (契約とりまとめ機関) for its member institutions; it applies to every pair of
+/// [`Contract::insurers`] × [`Contract::institutions`].
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Contract {
+    /// 契約番号: names the contract across its versions. Given in `contracts.csv` or
+    /// derived from the key columns of an individual contract ([`Contract::derived_id`]).
+    #[serde(default)]
+    pub contract_id: String,
+    /// 契約形態.
+    #[serde(default)]
+    pub form: ContractForm,
+    /// 保険者番号: the insurer of an individual contract, the representative insurer
+    /// (代表保険者) of a collective one. The contract belongs to this insurer's data.
     pub insurer: String,
+    /// 特定健診機関番号 of an individual contract; for a collective contract an optional
+    /// single institution besides [`Contract::member_institutions`].
     pub institution: String,
+    /// Insurers a collective contract acts for besides the representative (sorted, 8 digits).
+    #[serde(default)]
+    pub member_insurers: Vec<String>,
+    /// 契約とりまとめ機関 (e.g. a prefectural medical association), as the contract names it.
+    #[serde(default)]
+    pub coordinator: String,
+    /// Institutions of a collective contract (sorted, 10 digits).
+    #[serde(default)]
+    pub member_institutions: Vec<String>,
     pub fiscal_year: i32,
     /// 委託料単価区分: 1 個別, 2 集団.
     pub commission_type: u8,
@@ -94,6 +140,63 @@ impl Contract {
     pub fn in_force_on(&self, date: Date) -> bool {
         self.valid_from.is_none_or(|f| f <= date) && self.valid_to.is_none_or(|t| date <= t)
     }
+
+    /// The insurers the contract applies to: the insurer of an individual contract; the
+    /// representative and every member insurer of a collective one.
+    pub fn insurers(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = std::iter::once(self.insurer.as_str())
+            .chain(self.member_insurers.iter().map(String::as_str))
+            .filter(|s| !s.is_empty())
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// The institutions the contract applies to: the institution of an individual
+    /// contract; the member institutions (and the single institution, if named) of a
+    /// collective one.
+    pub fn institutions(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = std::iter::once(self.institution.as_str())
+            .chain(self.member_institutions.iter().map(String::as_str))
+            .filter(|s| !s.is_empty())
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// Whether the contract binds this insurer and this institution.
+    pub fn covers(&self, insurer: &str, institution: &str) -> bool {
+        let insurer_ok =
+            self.insurer == insurer || self.member_insurers.iter().any(|m| m == insurer);
+        let institution_ok = (!self.institution.is_empty() && self.institution == institution)
+            || self.member_institutions.iter().any(|m| m == institution);
+        insurer_ok && institution_ok
+    }
+
+    /// The id of an individual contract written without `contract_id`: its key columns
+    /// (institution, fiscal year, 委託料単価区分, validity), so that files of the first
+    /// format keep grouping rows exactly as before.
+    pub fn derived_id(&self) -> String {
+        format!(
+            "{}-{}-{}-{}-{}",
+            self.institution,
+            self.fiscal_year,
+            self.commission_type,
+            self.valid_from.map(Date::compact).unwrap_or_default(),
+            self.valid_to.map(Date::compact).unwrap_or_default()
+        )
+    }
+}
+
+/// Whether `id` is usable as a 契約番号: 1-64 ASCII letters, digits, `-`, `_` or `.`
+/// (it appears in URLs and file names).
+pub fn valid_contract_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// Where a previously received record stands (for U-01, U-03, U-05, U-06, D-05).
@@ -270,6 +373,8 @@ pub struct DirReference {
     coverage: Option<HashMap<(String, String), Vec<Coverage>>>,
     coverage_insurers: BTreeSet<String>,
     contracts: Option<HashMap<(String, String, i32), Vec<Contract>>>,
+    /// Collective contracts (集合契約), matched on their member lists at lookup.
+    collective_contracts: Vec<Contract>,
     contract_insurers: BTreeSet<String>,
     archives: Option<(HashSet<String>, HashSet<String>)>,
     records: Option<Vec<PriorRecord>>,
@@ -553,6 +658,49 @@ fn coverage_from<R: Read>(mut t: Table<R>) -> Result<Vec<CoverageRow>, Reference
     Ok(out)
 }
 
+/// The key columns of a contract that every row of it must repeat identically.
+fn same_parties(a: &Contract, b: &Contract) -> bool {
+    a.form == b.form
+        && a.institution == b.institution
+        && a.member_insurers == b.member_insurers
+        && a.coordinator == b.coordinator
+        && a.member_institutions == b.member_institutions
+        && a.fiscal_year == b.fiscal_year
+        && a.commission_type == b.commission_type
+        && a.valid_from == b.valid_from
+        && a.valid_to == b.valid_to
+}
+
+impl Row<'_> {
+    /// A `;`-separated list of numbers of `len` digits (insurer numbers are zero-padded
+    /// to 8), sorted, without duplicates.
+    fn number_list(
+        &self,
+        name: &'static str,
+        len: std::ops::RangeInclusive<usize>,
+        pad8: bool,
+    ) -> Result<Vec<String>, ReferenceError> {
+        let mut out = Vec::new();
+        for part in self.col(name).1.split(';') {
+            let v = part.trim();
+            if v.is_empty() {
+                continue;
+            }
+            if !len.contains(&v.len()) || !v.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(self.err(name, "every number of the list needs its digits"));
+            }
+            out.push(if pad8 {
+                format!("{v:0>8}")
+            } else {
+                v.to_string()
+            });
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+}
+
 fn contracts_from<R: Read>(mut t: Table<R>) -> Result<Vec<Contract>, ReferenceError> {
     t.require(&[
         "insurer_number",
@@ -562,12 +710,57 @@ fn contracts_from<R: Read>(mut t: Table<R>) -> Result<Vec<Contract>, ReferenceEr
         "item",
         "price",
     ])?;
-    // One row per price; rows with the same key build one contract.
+    // One row per price; rows with the same insurer and contract_id build one contract
+    // (without contract_id: the same institution, fiscal year, 委託料単価区分 and validity).
     let mut list: Vec<Contract> = Vec::new();
-    let mut by_key: HashMap<(String, String, i32), Vec<usize>> = HashMap::new();
+    let mut by_key: HashMap<(String, String), usize> = HashMap::new();
     t.for_each(|row| {
+        let form = match row.col("form").1 {
+            "" | "individual" => ContractForm::Individual,
+            "collective" => ContractForm::Collective,
+            _ => return Err(row.err("form", "must be individual (個別) or collective (集合)")),
+        };
+        let collective = form == ContractForm::Collective;
         let insurer = row.insurer("insurer_number")?;
-        let institution = row.digits("institution_number", 10..=10)?;
+        if !row.col("representative_insurer").1.is_empty() {
+            if !collective {
+                return Err(row.err(
+                    "representative_insurer",
+                    "only a collective contract has a representative insurer",
+                ));
+            }
+            if row.insurer("representative_insurer")? != insurer {
+                return Err(row.err(
+                    "representative_insurer",
+                    "must equal insurer_number (the representative insurer holds a collective contract)",
+                ));
+            }
+        }
+        let member_insurers = row.number_list("member_insurers", 1..=8, true)?;
+        let coordinator = row.text("coordinator");
+        let member_institutions = row.number_list("member_institutions", 10..=10, false)?;
+        if !collective {
+            for (name, empty) in [
+                ("member_insurers", member_insurers.is_empty()),
+                ("coordinator", coordinator.is_empty()),
+                ("member_institutions", member_institutions.is_empty()),
+            ] {
+                if !empty {
+                    return Err(row.err(name, "only for a collective contract (form=collective)"));
+                }
+            }
+        }
+        let institution = if collective && row.col("institution_number").1.is_empty() {
+            if member_institutions.is_empty() {
+                return Err(row.err(
+                    "member_institutions",
+                    "a collective contract needs its member institutions",
+                ));
+            }
+            String::new()
+        } else {
+            row.digits("institution_number", 10..=10)?
+        };
         let fy: i32 = row
             .digits("fiscal_year", 4..=4)?
             .parse()
@@ -582,28 +775,45 @@ fn contracts_from<R: Read>(mut t: Table<R>) -> Result<Vec<Contract>, ReferenceEr
         let price = row
             .uint("price")?
             .ok_or_else(|| row.err("price", "required"))?;
-        let same = by_key
-            .entry((insurer.clone(), institution.clone(), fy))
-            .or_default();
-        let idx = match same.iter().copied().find(|&i| {
-            list.get(i).is_some_and(|c| {
-                c.commission_type == commission_type
-                    && c.valid_from == valid_from
-                    && c.valid_to == valid_to
-            })
-        }) {
-            Some(i) => i,
+        let mut contract = Contract {
+            form,
+            insurer: insurer.clone(),
+            institution,
+            member_insurers: member_insurers.into_iter().filter(|m| *m != insurer).collect(),
+            coordinator,
+            member_institutions,
+            fiscal_year: fy,
+            commission_type,
+            valid_from,
+            valid_to,
+            ..Contract::default()
+        };
+        contract.contract_id = match row.col("contract_id").1 {
+            "" if collective => {
+                return Err(row.err("contract_id", "a collective contract needs a contract_id"));
+            }
+            "" => contract.derived_id(),
+            id if valid_contract_id(id) => id.to_string(),
+            _ => {
+                return Err(row.err(
+                    "contract_id",
+                    "1-64 letters, digits, '-', '_' or '.'",
+                ));
+            }
+        };
+        let idx = match by_key.get(&(insurer.clone(), contract.contract_id.clone())) {
+            Some(&i) => {
+                if !list.get(i).is_some_and(|c| same_parties(c, &contract)) {
+                    return Err(row.err(
+                        "contract_id",
+                        "rows of one contract differ in form, parties, fiscal year, commission type or validity",
+                    ));
+                }
+                i
+            }
             None => {
-                list.push(Contract {
-                    insurer: insurer.clone(),
-                    institution,
-                    fiscal_year: fy,
-                    commission_type,
-                    valid_from,
-                    valid_to,
-                    ..Contract::default()
-                });
-                same.push(list.len() - 1);
+                by_key.insert((insurer, contract.contract_id.clone()), list.len());
+                list.push(contract);
                 list.len() - 1
             }
         };
@@ -636,6 +846,96 @@ fn contracts_from<R: Read>(mut t: Table<R>) -> Result<Vec<Contract>, ReferenceEr
         Ok(())
     })?;
     Ok(list)
+}
+
+/// The columns of `contracts.csv` as [`write_contracts_csv`] writes them (the full format
+/// of docs/reference-data.md, which [`parse_contracts_csv`] reads back).
+pub const CONTRACT_COLUMNS: [&str; 14] = [
+    "contract_id",
+    "form",
+    "insurer_number",
+    "representative_insurer",
+    "member_insurers",
+    "institution_number",
+    "coordinator",
+    "member_institutions",
+    "fiscal_year",
+    "commission_type",
+    "valid_from",
+    "valid_to",
+    "item",
+    "price",
+];
+
+/// The `(item, price)` rows of one contract in the order export writes them.
+pub fn contract_items(c: &Contract) -> Vec<(String, u64)> {
+    let mut items = Vec::new();
+    if let Some(p) = c.basic {
+        items.push(("basic".to_string(), p));
+    }
+    items.extend(c.detail.iter().map(|(k, p)| (format!("detail:{k}"), *p)));
+    items.extend(
+        c.additional
+            .iter()
+            .map(|(k, p)| (format!("additional:{k}"), *p)),
+    );
+    if let Some(p) = c.dock {
+        items.push(("dock".to_string(), p));
+    }
+    items.extend(
+        c.guidance
+            .iter()
+            .map(|(k, p)| (format!("guidance:{k}"), *p)),
+    );
+    items.extend(
+        c.guidance_shares
+            .iter()
+            .map(|(k, p)| (format!("share:{k}"), *p)),
+    );
+    // Always written, so every contract has at least one row and the flag round-trips.
+    items.push((
+        "other_program".to_string(),
+        u64::from(c.other_program_allowed),
+    ));
+    items
+}
+
+/// Writes contracts as `contracts.csv` (UTF-8, header row, one row per price) in the
+/// format [`parse_contracts_csv`] reads: parsing the output gives the same contracts.
+pub fn write_contracts_csv(
+    contracts: &[Contract],
+    w: impl std::io::Write,
+) -> Result<(), csv::Error> {
+    let mut out = csv::Writer::from_writer(w);
+    out.write_record(CONTRACT_COLUMNS)?;
+    for c in contracts {
+        let collective = c.form == ContractForm::Collective;
+        let date = |d: Option<Date>| d.map(Date::compact).unwrap_or_default();
+        let id = if c.contract_id.is_empty() {
+            c.derived_id()
+        } else {
+            c.contract_id.clone()
+        };
+        for (item, price) in contract_items(c) {
+            out.write_record([
+                id.as_str(),
+                c.form.as_str(),
+                c.insurer.as_str(),
+                if collective { c.insurer.as_str() } else { "" },
+                &c.member_insurers.join(";"),
+                c.institution.as_str(),
+                c.coordinator.as_str(),
+                &c.member_institutions.join(";"),
+                &c.fiscal_year.to_string(),
+                &c.commission_type.to_string(),
+                &date(c.valid_from),
+                &date(c.valid_to),
+                &item,
+                &price.to_string(),
+            ])?;
+        }
+    }
+    out.flush().map_err(csv::Error::from)
 }
 
 impl DirReference {
@@ -706,7 +1006,11 @@ impl DirReference {
             let mut map: HashMap<(String, String, i32), Vec<Contract>> = HashMap::new();
             let mut insurers = BTreeSet::new();
             for c in contracts_from(t)? {
-                insurers.insert(c.insurer.clone());
+                insurers.extend(c.insurers().into_iter().map(str::to_string));
+                if c.form == ContractForm::Collective {
+                    r.collective_contracts.push(c);
+                    continue;
+                }
                 map.entry((c.insurer.clone(), c.institution.clone(), c.fiscal_year))
                     .or_default()
                     .push(c);
@@ -825,11 +1129,19 @@ impl ReferenceData for DirReference {
         if !self.contract_insurers.contains(insurer) {
             return None;
         }
-        Some(
-            map.get(&(insurer.to_string(), institution.to_string(), fiscal_year))
-                .cloned()
-                .unwrap_or_default(),
-        )
+        // Individual contracts first (the more specific terms), then collective ones, each
+        // in file order; the server answers in the same order.
+        let mut list = map
+            .get(&(insurer.to_string(), institution.to_string(), fiscal_year))
+            .cloned()
+            .unwrap_or_default();
+        list.extend(
+            self.collective_contracts
+                .iter()
+                .filter(|c| c.fiscal_year == fiscal_year && c.covers(insurer, institution))
+                .cloned(),
+        );
+        Some(list)
     }
     fn archive_received(&self, name: &str, sha256: &str) -> Option<bool> {
         let (names, hashes) = self.archives.as_ref()?;
