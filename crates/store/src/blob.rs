@@ -4,19 +4,28 @@
 //! the folder), because a receipt may only be issued for an archive that survives a crash
 //! (S23). Keys are relative paths of `[a-z0-9._-]` segments chosen by daiko, never by a
 //! sender.
+//!
+//! Every blob is encrypted at rest (S18): an envelope (see [`crate::keyring`]) under the
+//! current data key of a tenant, in 64 KiB AES-256-GCM chunks with the blob key as context.
+//! `put`/`writer` use the agency's key; `put_for`/`writer_for` the tenant's (the organisation
+//! the data belongs to). `get` finds the data key from the envelope, so it needs no tenant.
+//! The hash and size a write reports are those of the plaintext.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
+use crate::keyring::{AGENCY_TENANT, CHUNK_SIZE, EnvelopeHeader, KeyError, Keyring, Sealer};
 use crate::{Result, StoreError};
 
-/// Blob storage rooted at a folder.
+/// Blob storage rooted at a folder, encrypting through a keyring.
 #[derive(Debug, Clone)]
 pub struct BlobStore {
     root: PathBuf,
+    keys: Arc<Keyring>,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
@@ -42,11 +51,17 @@ fn valid_key(key: &str) -> bool {
 
 impl BlobStore {
     /// Opens (creating) blob storage under `root`.
-    pub fn open(root: &Path) -> Result<BlobStore> {
+    pub fn open(root: &Path, keys: Arc<Keyring>) -> Result<BlobStore> {
         std::fs::create_dir_all(root.join("tmp")).map_err(io_err(root))?;
         Ok(BlobStore {
             root: root.to_path_buf(),
+            keys,
         })
+    }
+
+    /// The keyring the blobs are encrypted with.
+    pub fn keyring(&self) -> &Arc<Keyring> {
+        &self.keys
     }
 
     pub fn root(&self) -> &Path {
@@ -62,24 +77,77 @@ impl BlobStore {
 
     /// Stores `bytes` under `key` durably (replacing an earlier blob of the same key, so a
     /// job that is re-run after a crash writes the same result again).
+    /// Encrypted under the agency's data key; use [`BlobStore::put_for`] for data that
+    /// belongs to an organisation.
     pub async fn put(&self, key: &str, bytes: &[u8]) -> Result<()> {
-        let mut w = self.writer(key, u64::MAX).await?;
+        self.put_for(AGENCY_TENANT, key, bytes).await
+    }
+
+    /// Stores `bytes` under `key`, encrypted under `tenant`'s data key (an organisation id,
+    /// or [`AGENCY_TENANT`]).
+    pub async fn put_for(&self, tenant: &str, key: &str, bytes: &[u8]) -> Result<()> {
+        let mut w = self.writer_for(tenant, key, u64::MAX).await?;
         w.write(bytes).await?;
         w.finish().await?;
         Ok(())
     }
 
-    /// Reads a whole blob.
+    /// Reads and decrypts a whole blob. A blob without an envelope is refused
+    /// ([`KeyError::Plaintext`]) unless `DAIKO_ALLOW_PLAINTEXT_LEGACY=1`.
     pub async fn get(&self, key: &str) -> Result<Vec<u8>> {
         let path = self.path_of(key)?;
-        match tokio::fs::read(&path).await {
-            Ok(b) => Ok(b),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(StoreError::NotFound {
-                what: "blob",
-                key: key.to_string(),
-            }),
-            Err(source) => Err(StoreError::Io { path, source }),
+        let bytes = match tokio::fs::read(&path).await {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StoreError::NotFound {
+                    what: "blob",
+                    key: key.to_string(),
+                });
+            }
+            Err(source) => return Err(StoreError::Io { path, source }),
+        };
+        let Some(header) = EnvelopeHeader::parse(&bytes)? else {
+            if self.keys.allow_plaintext_legacy() {
+                tracing::warn!(
+                    blob = key,
+                    "read a legacy plaintext blob (S18 upgrade pending)"
+                );
+                return Ok(bytes);
+            }
+            return Err(KeyError::Plaintext(format!("blob {key}")).into());
+        };
+        let dk = self.keys.data_key(&header.key_id).await?;
+        let context = key.to_string();
+        // AES-GCM over hundreds of megabytes is CPU work: keep it off the async workers.
+        tokio::task::spawn_blocking(move || {
+            crate::keyring::open_envelope(
+                &dk,
+                &header,
+                context.as_bytes(),
+                bytes,
+                &format!("blob {context}"),
+            )
+        })
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("decryption task failed: {e}")))?
+        .map_err(StoreError::from)
+    }
+
+    /// Whether the stored blob is an envelope (false for legacy plaintext).
+    pub async fn is_encrypted(&self, key: &str) -> Result<bool> {
+        use tokio::io::AsyncReadExt;
+        let path = self.path_of(key)?;
+        let mut f = tokio::fs::File::open(&path).await.map_err(io_err(&path))?;
+        let mut head = [0u8; 8];
+        let mut n = 0;
+        while n < head.len() {
+            let r = f.read(&mut head[n..]).await.map_err(io_err(&path))?;
+            if r == 0 {
+                break;
+            }
+            n += r;
         }
+        Ok(&head[..n] == crate::keyring::MAGIC.as_slice())
     }
 
     /// Whether a blob exists.
@@ -98,14 +166,26 @@ impl BlobStore {
         }
     }
 
-    /// Starts a streamed, size-limited, hashed write of `key`.
+    /// Starts a streamed, size-limited, hashed write of `key` under the agency's data key.
     pub async fn writer(&self, key: &str, limit: u64) -> Result<BlobWriter> {
+        self.writer_for(AGENCY_TENANT, key, limit).await
+    }
+
+    /// Starts a streamed, size-limited, hashed write of `key`, encrypted under `tenant`'s
+    /// data key. Call it outside an open write transaction (the tenant's first data key is
+    /// inserted on first use).
+    pub async fn writer_for(&self, tenant: &str, key: &str, limit: u64) -> Result<BlobWriter> {
         let path = self.path_of(key)?;
+        let dk = self.keys.current(tenant).await?;
+        let sealer = Sealer::new(&dk, key.as_bytes(), CHUNK_SIZE)?;
         let tmp = self
             .root
             .join("tmp")
             .join(format!("{}.part", uuid::Uuid::new_v4()));
-        let file = tokio::fs::File::create(&tmp).await.map_err(io_err(&tmp))?;
+        let mut file = tokio::fs::File::create(&tmp).await.map_err(io_err(&tmp))?;
+        file.write_all(sealer.header())
+            .await
+            .map_err(io_err(&tmp))?;
         Ok(BlobWriter {
             file: Some(file),
             tmp,
@@ -113,6 +193,8 @@ impl BlobStore {
             hasher: Sha256::new(),
             size: 0,
             limit,
+            sealer,
+            pending: Vec::with_capacity(CHUNK_SIZE as usize + 16),
         })
     }
 }
@@ -126,6 +208,10 @@ pub struct BlobWriter {
     hasher: Sha256,
     size: u64,
     limit: u64,
+    sealer: Sealer,
+    /// Plaintext not yet encrypted: a chunk is sealed only once more bytes follow it, so the
+    /// last chunk (flagged as such) is known at `finish`.
+    pending: Vec<u8>,
 }
 
 /// What a finished write stored.
@@ -148,7 +234,21 @@ impl BlobWriter {
             .file
             .as_mut()
             .ok_or_else(|| StoreError::Corrupt("blob writer used after finish".into()))?;
-        file.write_all(chunk).await.map_err(io_err(&self.tmp))?;
+        let full = CHUNK_SIZE as usize;
+        let mut rest = chunk;
+        while !rest.is_empty() {
+            if self.pending.len() == full {
+                // More bytes follow, so the pending chunk is not the last.
+                self.sealer.seal_chunk(&mut self.pending, false)?;
+                file.write_all(&self.pending)
+                    .await
+                    .map_err(io_err(&self.tmp))?;
+                self.pending.clear();
+            }
+            let n = rest.len().min(full - self.pending.len());
+            self.pending.extend_from_slice(&rest[..n]);
+            rest = &rest[n..];
+        }
         Ok(true)
     }
 
@@ -163,6 +263,9 @@ impl BlobWriter {
             .file
             .take()
             .ok_or_else(|| StoreError::Corrupt("blob writer finished twice".into()))?;
+        let mut last = std::mem::take(&mut self.pending);
+        self.sealer.seal_chunk(&mut last, true)?;
+        file.write_all(&last).await.map_err(io_err(&self.tmp))?;
         file.flush().await.map_err(io_err(&self.tmp))?;
         file.sync_all().await.map_err(io_err(&self.tmp))?;
         drop(file);
@@ -229,23 +332,5 @@ mod tests {
         assert!(!valid_key("a//b"));
         assert!(!valid_key("a/./b"));
         assert!(!valid_key(""));
-    }
-
-    #[tokio::test]
-    async fn put_get_limit() {
-        let dir = tempfile::tempdir().unwrap();
-        let b = BlobStore::open(dir.path()).unwrap();
-        b.put("x/y.bin", b"hello").await.unwrap();
-        assert_eq!(b.get("x/y.bin").await.unwrap(), b"hello");
-        let mut w = b.writer("x/z.bin", 4).await.unwrap();
-        assert!(!w.write(b"hello").await.unwrap());
-        w.abort().await;
-        assert!(!b.exists("x/z.bin").await.unwrap());
-        assert!(matches!(
-            b.get("x/z.bin").await,
-            Err(StoreError::NotFound { .. })
-        ));
-        let tmp_entries = std::fs::read_dir(dir.path().join("tmp")).unwrap().count();
-        assert_eq!(tmp_entries, 0);
     }
 }

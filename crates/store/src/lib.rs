@@ -17,6 +17,7 @@ pub mod audit;
 pub mod billing;
 pub mod blob;
 pub mod jobs;
+pub mod keyring;
 pub mod orgs;
 pub mod reference;
 pub mod submissions;
@@ -34,6 +35,7 @@ use thiserror::Error;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use blob::BlobStore;
+pub use keyring::{AGENCY_TENANT, Keyring, KeyringConfig};
 
 /// Errors of the store.
 #[derive(Debug, Error)]
@@ -56,6 +58,9 @@ pub enum StoreError {
     NotFound { what: &'static str, key: String },
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    /// Encryption at rest (S18): keys, envelopes, legacy plaintext.
+    #[error(transparent)]
+    Key(keyring::KeyError),
 }
 
 impl StoreError {
@@ -127,8 +132,19 @@ impl Tx {
 impl Store {
     /// Opens (creating when needed) the store for a data folder: SQLite at
     /// `DIR/daiko.sqlite3` unless `database_url` names another database; blobs under
-    /// `DIR/blobs`. Runs the migrations.
+    /// `DIR/blobs`. Runs the migrations. Master keys come from the process environment
+    /// ([`KeyringConfig::from_env`]; without one, `DIR/keys/master.key` is generated).
     pub async fn open(data_dir: &Path, database_url: Option<&str>) -> Result<Store> {
+        let keys = KeyringConfig::from_env(data_dir, &|k| std::env::var(k).ok())?;
+        Store::open_with(data_dir, database_url, keys).await
+    }
+
+    /// [`Store::open`] with an explicit keyring configuration.
+    pub async fn open_with(
+        data_dir: &Path,
+        database_url: Option<&str>,
+        keys: KeyringConfig,
+    ) -> Result<Store> {
         std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Io {
             path: data_dir.to_path_buf(),
             source,
@@ -140,12 +156,12 @@ impl Store {
                 data_dir.join("daiko.sqlite3").display()
             ),
         };
-        let blobs = BlobStore::open(&data_dir.join("blobs"))?;
-        Store::connect(&url, blobs).await
+        Store::connect(&url, &data_dir.join("blobs"), keys).await
     }
 
-    /// Connects to `url` with the given blob storage and runs the migrations.
-    pub async fn connect(url: &str, blobs: BlobStore) -> Result<Store> {
+    /// Connects to `url` with blob storage under `blob_root`, runs the migrations and opens
+    /// the keyring (S18).
+    pub async fn connect(url: &str, blob_root: &Path, keys: KeyringConfig) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -190,14 +206,23 @@ impl Store {
             Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
         }
         let write_lock = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Store {
+        let keyring = Arc::new(Keyring::open(keys, pool.clone(), write_lock.clone()).await?);
+        let blobs = BlobStore::open(blob_root, Arc::clone(&keyring))?;
+        let store = Store {
             pool,
             backend,
             blobs,
             write_lock,
             url: redact_url(url),
             jobs_added: Arc::new(tokio::sync::Notify::new()),
-        })
+        };
+        store.encrypt_clear_totp_secrets().await?;
+        Ok(store)
+    }
+
+    /// The keyring of encryption at rest (S18).
+    pub fn keyring(&self) -> &Arc<Keyring> {
+        self.blobs.keyring()
     }
 
     pub fn pool(&self) -> &AnyPool {

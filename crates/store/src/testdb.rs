@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::{BlobStore, Result, Store};
+use crate::{Result, Store};
 
 /// The server URL the PostgreSQL tests use.
 pub fn postgres_admin_url() -> String {
@@ -80,8 +80,11 @@ fn skip(why: &str) -> Option<String> {
 pub async fn stores(dir: &Path) -> Result<Vec<(&'static str, Store)>> {
     let mut out = vec![("sqlite", Store::open(&dir.join("sqlite"), None).await?)];
     if let Some(url) = fresh_postgres_url().await {
-        let blobs = BlobStore::open(&dir.join("pg").join("blobs"))?;
-        out.push(("postgres", Store::connect(&url, blobs).await?));
+        let keys = crate::KeyringConfig::from_env(&dir.join("pg"), &|k| std::env::var(k).ok())?;
+        out.push((
+            "postgres",
+            Store::connect(&url, &dir.join("pg").join("blobs"), keys).await?,
+        ));
     }
     Ok(out)
 }

@@ -1,5 +1,7 @@
 //! Accounts (利用者), API tokens and browser sessions. Secrets are never stored in the clear:
-//! passwords as PBKDF2 strings made by the server, tokens and session ids as SHA-256.
+//! passwords as PBKDF2 strings made by the server, tokens and session ids as SHA-256, TOTP
+//! secrets encrypted under the agency's data key (S18; `enc1:` + base64 envelope, the user
+//! id as context). [`User::totp_secret`] is the decrypted secret, in memory only.
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -69,6 +71,101 @@ fn user_from_row(r: &AnyRow) -> Result<User> {
     })
 }
 
+/// Prefix of an encrypted TOTP secret in `users.totp_secret`.
+const TOTP_PREFIX: &str = "enc1:";
+
+fn totp_context(user_id: &str) -> Vec<u8> {
+    format!("users.totp_secret/{user_id}").into_bytes()
+}
+
+impl Store {
+    /// The stored form of a TOTP secret (empty stays empty: not enrolled).
+    async fn seal_totp(&self, user_id: &str, secret: &str) -> Result<String> {
+        use base64::Engine;
+        if secret.is_empty() {
+            return Ok(String::new());
+        }
+        let sealed = self
+            .keyring()
+            .encrypt_value(
+                crate::AGENCY_TENANT,
+                &totp_context(user_id),
+                secret.as_bytes(),
+            )
+            .await?;
+        Ok(format!(
+            "{TOTP_PREFIX}{}",
+            base64::engine::general_purpose::STANDARD.encode(sealed)
+        ))
+    }
+
+    /// Decrypts the TOTP secret of a user read from the database.
+    async fn open_user(&self, mut u: User) -> Result<User> {
+        use base64::Engine;
+        let Some(b64) = u.totp_secret.strip_prefix(TOTP_PREFIX) else {
+            if u.totp_secret.is_empty() {
+                return Ok(u);
+            }
+            // Written before S18 and not yet migrated (another process's old binary).
+            return Err(
+                crate::keyring::KeyError::Plaintext(format!("TOTP secret of {}", u.login)).into(),
+            );
+        };
+        let what = format!("TOTP secret of {}", u.login);
+        let sealed = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map_err(|_| crate::keyring::KeyError::Tampered(what.clone()))?;
+        let plain = self
+            .keyring()
+            .decrypt(&what, &totp_context(&u.id), sealed)
+            .await?;
+        u.totp_secret =
+            String::from_utf8(plain).map_err(|_| crate::keyring::KeyError::Tampered(what))?;
+        Ok(u)
+    }
+
+    async fn open_user_row(&self, row: Option<AnyRow>) -> Result<Option<User>> {
+        match row {
+            Some(r) => Ok(Some(self.open_user(user_from_row(&r)?).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Encrypts TOTP secrets stored in the clear by a version before S18 (run at open).
+    pub(crate) async fn encrypt_clear_totp_secrets(&self) -> Result<u64> {
+        let rows = sqlx::query(
+            "SELECT id, totp_secret FROM users WHERE totp_secret <> '' AND totp_secret NOT LIKE 'enc1:%'",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let mut sealed = Vec::new();
+        for r in &rows {
+            let id: String = r.try_get("id")?;
+            let clear: String = r.try_get("totp_secret")?;
+            let s = self.seal_totp(&id, &clear).await?;
+            sealed.push((id, clear, s));
+        }
+        let mut tx = self.begin().await?;
+        let mut n = 0;
+        for (id, clear, s) in &sealed {
+            n +=
+                sqlx::query("UPDATE users SET totp_secret = $1 WHERE id = $2 AND totp_secret = $3")
+                    .bind(s)
+                    .bind(id)
+                    .bind(clear)
+                    .execute(tx.conn())
+                    .await?
+                    .rows_affected();
+        }
+        tx.commit().await?;
+        tracing::info!("encrypted {n} TOTP secrets stored in the clear (S18)");
+        Ok(n)
+    }
+}
+
 /// A new account.
 #[derive(Debug, Clone)]
 pub struct NewUser<'a> {
@@ -108,6 +205,7 @@ impl Store {
             });
         }
         let id = new_id();
+        let totp = self.seal_totp(&id, u.totp_secret).await?;
         let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO users (id, login, display_name, role, org_id, password_hash, \
@@ -120,7 +218,7 @@ impl Store {
         .bind(u.org_id)
         .bind(u.password_hash)
         .bind(i64::from(u.must_change_password))
-        .bind(u.totp_secret)
+        .bind(&totp)
         .bind(now())
         .execute(tx.conn())
         .await?;
@@ -138,7 +236,7 @@ impl Store {
         .bind(id)
         .fetch_optional(self.pool())
         .await?;
-        row.as_ref().map(user_from_row).transpose()
+        self.open_user_row(row).await
     }
 
     pub async fn user_by_login(&self, login: &str) -> Result<Option<User>> {
@@ -148,7 +246,7 @@ impl Store {
         .bind(login)
         .fetch_optional(self.pool())
         .await?;
-        row.as_ref().map(user_from_row).transpose()
+        self.open_user_row(row).await
     }
 
     /// Users, optionally of one organisation.
@@ -170,7 +268,11 @@ impl Store {
                 .await?
             }
         };
-        rows.iter().map(user_from_row).collect()
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(self.open_user(user_from_row(r)?).await?);
+        }
+        Ok(out)
     }
 
     /// Records a failed login: the new failure count and lock.
@@ -219,9 +321,10 @@ impl Store {
     }
 
     pub async fn set_totp_secret(&self, user_id: &str, secret: &str) -> Result<()> {
+        let sealed = self.seal_totp(user_id, secret).await?;
         let mut tx = self.begin().await?;
         sqlx::query("UPDATE users SET totp_secret = $1, totp_last_step = NULL WHERE id = $2")
-            .bind(secret)
+            .bind(&sealed)
             .bind(user_id)
             .execute(tx.conn())
             .await?;
@@ -269,7 +372,7 @@ impl Store {
         .bind(token_hash)
         .fetch_optional(self.pool())
         .await?;
-        row.as_ref().map(user_from_row).transpose()
+        self.open_user_row(row).await
     }
 
     pub async fn revoke_tokens(&self, user_id: &str) -> Result<u64> {
