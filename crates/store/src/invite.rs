@@ -1,0 +1,823 @@
+//! Checkup invitations (健診案内) as rows: per-insurer settings, roster versions
+//! (被保険者名簿, history kept) with their members, voucher serial counters, issued vouchers
+//! (受診券・利用券), letter templates (versioned), letter runs, reminder rounds (受診勧奨) with
+//! the message variant per member, and returned-mail marks (宛所不明).
+//!
+//! The meaning of the JSON columns (members, vouchers, templates, settings) belongs to
+//! `daiko-invite` and `daiko_pipeline::invite`; here they are opaque text plus the columns
+//! that lookups use. `insurer` is always the 8-digit 保険者番号, as in the `vouchers` ledger.
+//!
+//! **Issued vouchers and the checker's ledger.** Stage D reads the `vouchers` table (see
+//! [`crate::reference`]). Issuing writes each voucher twice in one transaction: into
+//! `invite_vouchers` (the agency's issuance record, one voucher of a kind per member and
+//! fiscal year) and into `vouchers` (the ledger row), and marks the insurer's `vouchers` kind
+//! as loaded. An insurer's own `vouchers.csv` import replaces the `vouchers` rows of that
+//! insurer; a trigger on `reference_loads` (migration 0003) copies the issued vouchers back
+//! in the same transaction, so the checker always sees the union of the insurer's imported
+//! ledger and the vouchers issued here. A row of the import with the same key as an
+//! issued voucher wins (the insurer's own ledger is authoritative for its rows).
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::{Result, Store, StoreError, Tx, new_id, now};
+
+/// A member's card key (被保険者証等記号・番号・枝番).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default, serde::Serialize)]
+pub struct CardRow {
+    pub symbol: String,
+    pub number: String,
+    pub branch: String,
+}
+
+/// One roster import (a version of the insurer's roster).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RosterInfo {
+    pub id: String,
+    pub insurer: String,
+    /// 1, 2, … per insurer; the highest is in force.
+    pub version: i64,
+    /// SHA-256 (hex) of the imported file.
+    pub sha256: String,
+    /// `utf8`, `utf8_bom` or `shift_jis`.
+    pub encoding: String,
+    pub members: i64,
+    pub file_name: String,
+    pub imported_by: String,
+    pub imported_at: String,
+}
+
+/// One member of a roster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRow {
+    pub card: CardRow,
+    /// `daiko_invite::Member` as JSON.
+    pub member_json: String,
+}
+
+/// A roster to store.
+#[derive(Debug, Clone)]
+pub struct NewRoster<'a> {
+    pub insurer: &'a str,
+    pub sha256: &'a str,
+    pub encoding: &'a str,
+    pub file_name: &'a str,
+    pub imported_by: &'a str,
+    pub members: &'a [MemberRow],
+}
+
+/// One issued voucher.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedRow {
+    pub fiscal_year: i64,
+    /// 1 受診券, 2 利用券.
+    pub kind: i64,
+    /// 整理番号 (11 digits).
+    pub number: String,
+    pub card: CardRow,
+    /// The roster version the member came from.
+    pub roster_id: String,
+    /// `daiko_invite::IssuedVoucher` as JSON.
+    pub voucher_json: String,
+    /// The checker's ledger row (`row_json` of `vouchers`).
+    pub ledger_json: String,
+    pub issued_at: String,
+    pub issued_by: String,
+}
+
+/// A stored letter template version.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TemplateRow {
+    pub version: i64,
+    /// `daiko_invite::LetterTemplate` as JSON.
+    pub template_json: String,
+    pub created_at: String,
+    pub created_by: String,
+}
+
+/// One letter run.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LetterRun {
+    pub id: String,
+    pub insurer: String,
+    pub fiscal_year: i64,
+    pub roster_id: String,
+    /// 0 = the built-in template.
+    pub template_version: i64,
+    pub letters: i64,
+    pub files: i64,
+    pub unmailable: i64,
+    pub barcoded: i64,
+    pub run_at: String,
+    pub run_by: String,
+}
+
+/// A reminder round (受診勧奨) and the variant each member got.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ReminderRoundRow {
+    pub insurer: String,
+    pub fiscal_year: i64,
+    pub round: i64,
+    /// YYYY-MM-DD.
+    pub sent_on: String,
+    /// Message variant names, JSON array.
+    pub variants_json: String,
+    pub created_at: String,
+    pub created_by: String,
+    /// (member, variant index).
+    pub items: Vec<(CardRow, i64)>,
+}
+
+/// A checkup record of a member this fiscal year (for responders).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckupSeen {
+    pub card_symbol: String,
+    pub card_number: String,
+    pub voucher: String,
+    /// YYYYMMDD.
+    pub service_date: String,
+}
+
+fn card_from(r: &AnyRow) -> Result<CardRow> {
+    Ok(CardRow {
+        symbol: r.try_get("card_symbol")?,
+        number: r.try_get("card_number")?,
+        branch: r.try_get("card_branch")?,
+    })
+}
+
+fn roster_from(r: &AnyRow) -> Result<RosterInfo> {
+    Ok(RosterInfo {
+        id: r.try_get("id")?,
+        insurer: r.try_get("insurer")?,
+        version: r.try_get("version")?,
+        sha256: r.try_get("sha256")?,
+        encoding: r.try_get("encoding")?,
+        members: r.try_get("members")?,
+        file_name: r.try_get("file_name")?,
+        imported_by: r.try_get("imported_by")?,
+        imported_at: r.try_get("imported_at")?,
+    })
+}
+
+const ROSTER_COLS: &str =
+    "id, insurer, version, sha256, encoding, members, file_name, imported_by, imported_at";
+const ISSUED_COLS: &str = "fiscal_year, kind, number, card_symbol, card_number, card_branch, \
+     roster_id, voucher_json, ledger_json, issued_at, issued_by";
+
+fn issued_from(r: &AnyRow) -> Result<IssuedRow> {
+    Ok(IssuedRow {
+        fiscal_year: r.try_get("fiscal_year")?,
+        kind: r.try_get("kind")?,
+        number: r.try_get("number")?,
+        card: card_from(r)?,
+        roster_id: r.try_get("roster_id")?,
+        voucher_json: r.try_get("voucher_json")?,
+        ledger_json: r.try_get("ledger_json")?,
+        issued_at: r.try_get("issued_at")?,
+        issued_by: r.try_get("issued_by")?,
+    })
+}
+
+fn letter_run_from(r: &AnyRow) -> Result<LetterRun> {
+    Ok(LetterRun {
+        id: r.try_get("id")?,
+        insurer: r.try_get("insurer")?,
+        fiscal_year: r.try_get("fiscal_year")?,
+        roster_id: r.try_get("roster_id")?,
+        template_version: r.try_get("template_version")?,
+        letters: r.try_get("letters")?,
+        files: r.try_get("files")?,
+        unmailable: r.try_get("unmailable")?,
+        barcoded: r.try_get("barcoded")?,
+        run_at: r.try_get("run_at")?,
+        run_by: r.try_get("run_by")?,
+    })
+}
+
+impl Store {
+    // ---- settings ----
+
+    /// The insurer's invitation settings (JSON), `None` when never set.
+    pub async fn invite_settings(&self, insurer: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT settings_json FROM invite_settings WHERE insurer = $1")
+                .bind(insurer)
+                .fetch_optional(self.pool())
+                .await?,
+        )
+    }
+
+    /// Stores the insurer's invitation settings (JSON), replacing earlier ones.
+    pub async fn set_invite_settings(&self, insurer: &str, json: &str, by: &str) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM invite_settings WHERE insurer = $1")
+            .bind(insurer)
+            .execute(tx.conn())
+            .await?;
+        sqlx::query(
+            "INSERT INTO invite_settings (insurer, settings_json, updated_at, updated_by) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(insurer)
+        .bind(json)
+        .bind(now())
+        .bind(by)
+        .execute(tx.conn())
+        .await?;
+        tx.commit().await
+    }
+
+    // ---- rosters ----
+
+    /// Stores a roster as the insurer's next version (all members or nothing).
+    pub async fn add_roster(&self, r: &NewRoster<'_>) -> Result<RosterInfo> {
+        let mut tx = self.begin().await?;
+        let last: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM invite_rosters WHERE insurer = $1")
+                .bind(r.insurer)
+                .fetch_one(tx.conn())
+                .await?;
+        let info = RosterInfo {
+            id: new_id(),
+            insurer: r.insurer.to_string(),
+            version: last.unwrap_or(0) + 1,
+            sha256: r.sha256.to_string(),
+            encoding: r.encoding.to_string(),
+            members: r.members.len() as i64,
+            file_name: r.file_name.to_string(),
+            imported_by: r.imported_by.to_string(),
+            imported_at: now(),
+        };
+        sqlx::query(crate::sql(format!(
+            "INSERT INTO invite_rosters ({ROSTER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        )))
+        .bind(&info.id)
+        .bind(&info.insurer)
+        .bind(info.version)
+        .bind(&info.sha256)
+        .bind(&info.encoding)
+        .bind(info.members)
+        .bind(&info.file_name)
+        .bind(&info.imported_by)
+        .bind(&info.imported_at)
+        .execute(tx.conn())
+        .await?;
+        let mut seq = 0i64;
+        for chunk in r.members.chunks(400) {
+            let mut sql = String::from(
+                "INSERT INTO invite_members (roster_id, seq, card_symbol, card_number, card_branch, member_json) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let b = i * 6;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6
+                ));
+            }
+            let mut q = sqlx::query(crate::sql(sql));
+            for m in chunk {
+                q = q
+                    .bind(&info.id)
+                    .bind(seq)
+                    .bind(&m.card.symbol)
+                    .bind(&m.card.number)
+                    .bind(&m.card.branch)
+                    .bind(&m.member_json);
+                seq += 1;
+            }
+            q.execute(tx.conn()).await?;
+        }
+        tx.commit().await?;
+        Ok(info)
+    }
+
+    /// The insurer's roster versions, newest first.
+    pub async fn rosters(&self, insurer: &str) -> Result<Vec<RosterInfo>> {
+        let rows = sqlx::query(crate::sql(format!(
+            "SELECT {ROSTER_COLS} FROM invite_rosters WHERE insurer = $1 ORDER BY version DESC"
+        )))
+        .bind(insurer)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(roster_from).collect()
+    }
+
+    /// The roster in force (the newest version), if any.
+    pub async fn current_roster(&self, insurer: &str) -> Result<Option<RosterInfo>> {
+        let row = sqlx::query(crate::sql(format!(
+            "SELECT {ROSTER_COLS} FROM invite_rosters WHERE insurer = $1 ORDER BY version DESC LIMIT 1"
+        )))
+        .bind(insurer)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(roster_from).transpose()
+    }
+
+    /// The members of a roster version, in file order.
+    pub async fn roster_members(&self, roster_id: &str) -> Result<Vec<MemberRow>> {
+        let rows = sqlx::query(
+            "SELECT card_symbol, card_number, card_branch, member_json FROM invite_members \
+             WHERE roster_id = $1 ORDER BY seq",
+        )
+        .bind(roster_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(MemberRow {
+                    card: card_from(r)?,
+                    member_json: r.try_get("member_json")?,
+                })
+            })
+            .collect()
+    }
+
+    // ---- vouchers ----
+
+    /// The next serial to use for (insurer, fiscal year, kind): the stored counter, but
+    /// never at or below a serial already present in the checker's ledger with this
+    /// year's and kind's prefix (an insurer's imported vouchers.csv may use the same
+    /// numbering), so issued numbers never collide with imported ones.
+    pub async fn next_voucher_serial(
+        &self,
+        insurer: &str,
+        fiscal_year: i64,
+        kind: i64,
+    ) -> Result<u32> {
+        let counter: Option<i64> = sqlx::query_scalar(
+            "SELECT next_serial FROM invite_serials WHERE insurer = $1 AND fiscal_year = $2 AND kind = $3",
+        )
+        .bind(insurer)
+        .bind(fiscal_year)
+        .bind(kind)
+        .fetch_optional(self.pool())
+        .await?;
+        let prefix = format!("{:02}{}", fiscal_year.rem_euclid(100), kind);
+        let max_in_ledger: Option<String> = sqlx::query_scalar(
+            "SELECT MAX(number) FROM vouchers WHERE insurer = $1 AND kind = $2 \
+             AND LENGTH(number) = 11 AND number LIKE $3",
+        )
+        .bind(insurer)
+        .bind(kind)
+        .bind(format!("{prefix}%"))
+        .fetch_one(self.pool())
+        .await?;
+        let after_ledger = max_in_ledger
+            .and_then(|n| n[3..].parse::<i64>().ok())
+            .map_or(1, |s| s + 1);
+        let next = counter.unwrap_or(1).max(after_ledger).max(1);
+        u32::try_from(next).map_err(|_| StoreError::Corrupt(format!("voucher serial {next}")))
+    }
+
+    /// Records issued vouchers of one (insurer, fiscal year, kind) in one transaction: the
+    /// issuance rows, the ledger rows the checker reads, the new serial counter and the
+    /// ledger's load mark. `from_serial` is the serial the run started at (from
+    /// [`Store::next_voucher_serial`]); when another run moved the counter meanwhile,
+    /// nothing is written ([`StoreError::Duplicate`]). A member already holding a voucher
+    /// of the kind for the year also refuses the whole run (unique violation).
+    pub async fn record_issued_vouchers(
+        &self,
+        insurer: &str,
+        fiscal_year: i64,
+        kind: i64,
+        from_serial: u32,
+        next_serial: u32,
+        rows: &[IssuedRow],
+        by: &str,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let counter: Option<i64> = sqlx::query_scalar(
+            "SELECT next_serial FROM invite_serials WHERE insurer = $1 AND fiscal_year = $2 AND kind = $3",
+        )
+        .bind(insurer)
+        .bind(fiscal_year)
+        .bind(kind)
+        .fetch_optional(tx.conn())
+        .await?;
+        let moved = || StoreError::Duplicate {
+            what: "voucher serial",
+            key: format!("{insurer}/{fiscal_year}/{kind}"),
+        };
+        match counter {
+            Some(c) => {
+                if c > i64::from(from_serial) {
+                    return Err(moved());
+                }
+                sqlx::query(
+                    "UPDATE invite_serials SET next_serial = $4 \
+                     WHERE insurer = $1 AND fiscal_year = $2 AND kind = $3 AND next_serial = $5",
+                )
+                .bind(insurer)
+                .bind(fiscal_year)
+                .bind(kind)
+                .bind(i64::from(next_serial))
+                .bind(c)
+                .execute(tx.conn())
+                .await
+                .map_err(StoreError::from)
+                .and_then(|r| {
+                    if r.rows_affected() == 1 {
+                        Ok(())
+                    } else {
+                        Err(moved())
+                    }
+                })?;
+            }
+            None => {
+                sqlx::query(
+                    "INSERT INTO invite_serials (insurer, fiscal_year, kind, next_serial) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(insurer)
+                .bind(fiscal_year)
+                .bind(kind)
+                .bind(i64::from(next_serial))
+                .execute(tx.conn())
+                .await?;
+            }
+        }
+        for r in rows {
+            sqlx::query(crate::sql(format!(
+                "INSERT INTO invite_vouchers (insurer, {ISSUED_COLS}) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            )))
+            .bind(insurer)
+            .bind(r.fiscal_year)
+            .bind(r.kind)
+            .bind(&r.number)
+            .bind(&r.card.symbol)
+            .bind(&r.card.number)
+            .bind(&r.card.branch)
+            .bind(&r.roster_id)
+            .bind(&r.voucher_json)
+            .bind(&r.ledger_json)
+            .bind(&r.issued_at)
+            .bind(&r.issued_by)
+            .execute(tx.conn())
+            .await?;
+            sqlx::query(
+                "INSERT INTO vouchers (insurer, kind, number, card_symbol, card_number, row_json) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            )
+            .bind(insurer)
+            .bind(r.kind)
+            .bind(&r.number)
+            .bind(&r.card.symbol)
+            .bind(&r.card.number)
+            .bind(&r.ledger_json)
+            .execute(tx.conn())
+            .await?;
+        }
+        mark_vouchers_loaded(&mut tx, insurer, by).await?;
+        tx.commit().await
+    }
+
+    /// Issued vouchers of an insurer for a fiscal year (all kinds when `kind` is `None`),
+    /// in number order.
+    pub async fn issued_vouchers(
+        &self,
+        insurer: &str,
+        fiscal_year: i64,
+        kind: Option<i64>,
+    ) -> Result<Vec<IssuedRow>> {
+        let rows = sqlx::query(crate::sql(format!(
+            "SELECT {ISSUED_COLS} FROM invite_vouchers WHERE insurer = $1 AND fiscal_year = $2 \
+             AND ($3 = 0 OR kind = $3) ORDER BY kind, number"
+        )))
+        .bind(insurer)
+        .bind(fiscal_year)
+        .bind(kind.unwrap_or(0))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(issued_from).collect()
+    }
+
+    // ---- templates ----
+
+    /// Stores a new template version; answers its version number.
+    pub async fn add_invite_template(&self, insurer: &str, json: &str, by: &str) -> Result<i64> {
+        let mut tx = self.begin().await?;
+        let last: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM invite_templates WHERE insurer = $1")
+                .bind(insurer)
+                .fetch_one(tx.conn())
+                .await?;
+        let version = last.unwrap_or(0) + 1;
+        sqlx::query(
+            "INSERT INTO invite_templates (insurer, version, template_json, created_at, created_by) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(insurer)
+        .bind(version)
+        .bind(json)
+        .bind(now())
+        .bind(by)
+        .execute(tx.conn())
+        .await?;
+        tx.commit().await?;
+        Ok(version)
+    }
+
+    /// The insurer's template versions, newest first.
+    pub async fn invite_templates(&self, insurer: &str) -> Result<Vec<TemplateRow>> {
+        let rows = sqlx::query(
+            "SELECT version, template_json, created_at, created_by FROM invite_templates \
+             WHERE insurer = $1 ORDER BY version DESC",
+        )
+        .bind(insurer)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(TemplateRow {
+                    version: r.try_get("version")?,
+                    template_json: r.try_get("template_json")?,
+                    created_at: r.try_get("created_at")?,
+                    created_by: r.try_get("created_by")?,
+                })
+            })
+            .collect()
+    }
+
+    // ---- letter runs ----
+
+    /// Records a letter run (its id is filled in when empty); answers the id.
+    pub async fn add_letter_run(&self, run: &LetterRun) -> Result<String> {
+        let id = if run.id.is_empty() {
+            new_id()
+        } else {
+            run.id.clone()
+        };
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO invite_letter_runs (id, insurer, fiscal_year, roster_id, template_version, \
+             letters, files, unmailable, barcoded, run_at, run_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(&id)
+        .bind(&run.insurer)
+        .bind(run.fiscal_year)
+        .bind(&run.roster_id)
+        .bind(run.template_version)
+        .bind(run.letters)
+        .bind(run.files)
+        .bind(run.unmailable)
+        .bind(run.barcoded)
+        .bind(&run.run_at)
+        .bind(&run.run_by)
+        .execute(tx.conn())
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Letter runs of an insurer and fiscal year, newest first.
+    pub async fn letter_runs(&self, insurer: &str, fiscal_year: i64) -> Result<Vec<LetterRun>> {
+        let rows = sqlx::query(
+            "SELECT id, insurer, fiscal_year, roster_id, template_version, letters, files, \
+             unmailable, barcoded, run_at, run_by FROM invite_letter_runs \
+             WHERE insurer = $1 AND fiscal_year = $2 ORDER BY run_at DESC",
+        )
+        .bind(insurer)
+        .bind(fiscal_year)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(letter_run_from).collect()
+    }
+
+    // ---- reminders ----
+
+    /// Stores a reminder round with its members; a round stored twice is
+    /// [`StoreError::Duplicate`].
+    pub async fn add_reminder_round(&self, r: &ReminderRoundRow) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let exists: Option<i64> = sqlx::query_scalar(
+            "SELECT round FROM invite_reminder_rounds WHERE insurer = $1 AND fiscal_year = $2 AND round = $3",
+        )
+        .bind(&r.insurer)
+        .bind(r.fiscal_year)
+        .bind(r.round)
+        .fetch_optional(tx.conn())
+        .await?;
+        if exists.is_some() {
+            return Err(StoreError::Duplicate {
+                what: "reminder round",
+                key: format!("{}/{}/{}", r.insurer, r.fiscal_year, r.round),
+            });
+        }
+        sqlx::query(
+            "INSERT INTO invite_reminder_rounds (insurer, fiscal_year, round, sent_on, variants_json, \
+             created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&r.insurer)
+        .bind(r.fiscal_year)
+        .bind(r.round)
+        .bind(&r.sent_on)
+        .bind(&r.variants_json)
+        .bind(&r.created_at)
+        .bind(&r.created_by)
+        .execute(tx.conn())
+        .await?;
+        for chunk in r.items.chunks(400) {
+            let mut sql = String::from(
+                "INSERT INTO invite_reminder_items (insurer, fiscal_year, round, card_symbol, \
+                 card_number, card_branch, variant) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let b = i * 7;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7
+                ));
+            }
+            let mut q = sqlx::query(crate::sql(sql));
+            for (card, variant) in chunk {
+                q = q
+                    .bind(&r.insurer)
+                    .bind(r.fiscal_year)
+                    .bind(r.round)
+                    .bind(&card.symbol)
+                    .bind(&card.number)
+                    .bind(&card.branch)
+                    .bind(*variant);
+            }
+            q.execute(tx.conn()).await?;
+        }
+        tx.commit().await
+    }
+
+    /// The reminder rounds of an insurer and fiscal year with their members, in round order.
+    pub async fn reminder_rounds(
+        &self,
+        insurer: &str,
+        fiscal_year: i64,
+    ) -> Result<Vec<ReminderRoundRow>> {
+        let rounds = sqlx::query(
+            "SELECT round, sent_on, variants_json, created_at, created_by FROM invite_reminder_rounds \
+             WHERE insurer = $1 AND fiscal_year = $2 ORDER BY round",
+        )
+        .bind(insurer)
+        .bind(fiscal_year)
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::with_capacity(rounds.len());
+        for r in rounds {
+            let round: i64 = r.try_get("round")?;
+            let items = sqlx::query(
+                "SELECT card_symbol, card_number, card_branch, variant FROM invite_reminder_items \
+                 WHERE insurer = $1 AND fiscal_year = $2 AND round = $3 \
+                 ORDER BY card_symbol, card_number, card_branch",
+            )
+            .bind(insurer)
+            .bind(fiscal_year)
+            .bind(round)
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|i| Ok((card_from(i)?, i.try_get::<i64, _>("variant")?)))
+            .collect::<Result<Vec<_>>>()?;
+            out.push(ReminderRoundRow {
+                insurer: insurer.to_string(),
+                fiscal_year,
+                round,
+                sent_on: r.try_get("sent_on")?,
+                variants_json: r.try_get("variants_json")?,
+                created_at: r.try_get("created_at")?,
+                created_by: r.try_get("created_by")?,
+                items,
+            });
+        }
+        Ok(out)
+    }
+
+    // ---- returned mail ----
+
+    /// Marks a member's mail as returned (宛所不明); marking again keeps the first mark.
+    pub async fn mark_returned_mail(
+        &self,
+        insurer: &str,
+        card: &CardRow,
+        note: &str,
+        by: &str,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO invite_returned_mail (insurer, card_symbol, card_number, card_branch, note, \
+             marked_at, marked_by) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        )
+        .bind(insurer)
+        .bind(&card.symbol)
+        .bind(&card.number)
+        .bind(&card.branch)
+        .bind(note)
+        .bind(now())
+        .bind(by)
+        .execute(tx.conn())
+        .await?;
+        tx.commit().await
+    }
+
+    /// Removes a returned-mail mark (the member's address was corrected); answers whether
+    /// there was one.
+    pub async fn unmark_returned_mail(&self, insurer: &str, card: &CardRow) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let n = sqlx::query(
+            "DELETE FROM invite_returned_mail WHERE insurer = $1 AND card_symbol = $2 \
+             AND card_number = $3 AND card_branch = $4",
+        )
+        .bind(insurer)
+        .bind(&card.symbol)
+        .bind(&card.number)
+        .bind(&card.branch)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(n > 0)
+    }
+
+    /// Members of the insurer whose mail came back.
+    pub async fn returned_mail(&self, insurer: &str) -> Result<Vec<CardRow>> {
+        let rows = sqlx::query(
+            "SELECT card_symbol, card_number, card_branch FROM invite_returned_mail \
+             WHERE insurer = $1 ORDER BY card_symbol, card_number, card_branch",
+        )
+        .bind(insurer)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(card_from).collect()
+    }
+
+    // ---- responders ----
+
+    /// Checkup records (実施区分 1) of the insurer in a fiscal year that count as a
+    /// checkup taken: every state except `rejected` and `returned` (those were refused and
+    /// will come again).
+    pub async fn checkups_of_year(
+        &self,
+        insurer: &str,
+        fiscal_year: i64,
+    ) -> Result<Vec<CheckupSeen>> {
+        let rows = sqlx::query(
+            "SELECT card_symbol, card_number, voucher, service_date FROM records \
+             WHERE insurer = $1 AND fiscal_year = $2 AND service_event_type = 1 \
+             AND state NOT IN ('rejected', 'returned') ORDER BY service_date",
+        )
+        .bind(insurer)
+        .bind(fiscal_year)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(CheckupSeen {
+                    card_symbol: r.try_get("card_symbol")?,
+                    card_number: r.try_get("card_number")?,
+                    voucher: r.try_get("voucher")?,
+                    service_date: r.try_get("service_date")?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Marks the insurer's `vouchers` kind as loaded with the current ledger size, so stage D
+/// runs for it (an insurer that never imported vouchers.csv has issued ones now). The
+/// re-insert of the mark fires the copy trigger, which finds nothing new.
+async fn mark_vouchers_loaded(tx: &mut Tx, insurer: &str, by: &str) -> Result<()> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM vouchers WHERE insurer = $1")
+        .bind(insurer)
+        .fetch_one(tx.conn())
+        .await?;
+    sqlx::query("DELETE FROM reference_loads WHERE insurer = $1 AND kind = 'vouchers'")
+        .bind(insurer)
+        .execute(tx.conn())
+        .await?;
+    sqlx::query(
+        "INSERT INTO reference_loads (insurer, kind, rows, loaded_at, loaded_by) \
+         VALUES ($1, 'vouchers', $2, $3, $4)",
+    )
+    .bind(insurer)
+    .bind(n)
+    .bind(now())
+    .bind(by)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
