@@ -9,7 +9,7 @@
 //! * [`settle`]: one closed month → invoices per insurer (請求書), payment statements per
 //!   institution (支払明細書), agency fees, 過誤 offsets and negative payments carried forward,
 //!   with the balancing identities;
-//! * `zengin`: the 全銀協 総合振込 bank transfer file (120-byte records, Shift_JIS, half-width
+//! * [`zengin`]: the 全銀協 総合振込 bank transfer file (120-byte records, Shift_JIS, half-width
 //!   katakana) and a validating parser;
 //! * `documents`: invoice and statement as A4 Japanese PDF (through daiko-pdf) and CSV.
 //!
@@ -20,11 +20,16 @@
 
 pub mod calendar;
 pub mod settle;
+pub mod zengin;
 
 pub use calendar::{Calendar, YearMonth, holiday_name, holidays_of_year, is_business_day};
 pub use settle::{
     CARRY, ClaimLine, FeeSchedule, Invoice, InvoiceSummary, Offset, ServiceKind, Settlement,
     Statement, StatementSummary, Subtotal, settle,
+};
+pub use zengin::{
+    BankAccount, ParsedTransferFile, Remitter, Transfer, parse_transfer_file, to_zengin_kana,
+    transfer_file, transfers_from_statements,
 };
 
 /// Why billing could not proceed. `Display` is English; [`BillingError::message_ja`] is the
@@ -54,6 +59,27 @@ pub enum BillingError {
     },
     #[error("an amount does not fit in 64 bits")]
     Overflow,
+    #[error("bank field {field} {value:?} {en}")]
+    BankField {
+        field: String,
+        value: String,
+        en: String,
+        ja: String,
+    },
+    #[error(
+        "{field}: {ch:?} cannot be written in a 全銀 transfer (half-width kana, A-Z, 0-9, space and ( ) . - / only)"
+    )]
+    KanaChar { field: String, ch: char },
+    #[error("no institution is to be paid: a transfer file needs at least one transfer")]
+    NoTransfers,
+    #[error("institutions without a bank account: {}", institutions.join(", "))]
+    MissingAccounts { institutions: Vec<String> },
+    #[error("transfer file, record {record}: {en}")]
+    BadTransferFile {
+        record: usize,
+        en: String,
+        ja: String,
+    },
 }
 
 impl BillingError {
@@ -75,6 +101,26 @@ impl BillingError {
             }
             BillingError::BadOffset { id, ja, .. } => format!("相殺 {id} が不正です: {ja}"),
             BillingError::Overflow => "金額が桁あふれしました".to_string(),
+            BillingError::BankField {
+                field, value, ja, ..
+            } => {
+                format!("口座情報 {field} {value:?} {ja}")
+            }
+            BillingError::KanaChar { field, ch } => format!(
+                "{field}: {ch:?} は全銀振込で使えません（半角カナ・英大文字・数字・空白・( ) . - / のみ）"
+            ),
+            BillingError::NoTransfers => {
+                "支払対象の医療機関がありません（振込データは 1 件以上必要です）".to_string()
+            }
+            BillingError::MissingAccounts { institutions } => {
+                format!(
+                    "口座が登録されていない医療機関: {}",
+                    institutions.join("、")
+                )
+            }
+            BillingError::BadTransferFile { record, ja, .. } => {
+                format!("振込データ {record} 件目のレコード: {ja}")
+            }
         }
     }
 }
