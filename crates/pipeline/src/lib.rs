@@ -13,6 +13,7 @@
 //! and `daiko-store`.
 
 pub mod intake;
+pub mod invite;
 pub mod media;
 pub mod reference;
 pub mod route;
