@@ -7,6 +7,8 @@
 //! parsed with exactly the rules and messages of `daiko check --reference`
 //! (`daiko_check::reference::parse_*_csv`), every row must belong to the uploading insurer,
 //! and the insurer's data of that kind is replaced in one transaction: all or nothing.
+//! Contracts are versioned instead of replaced ([`crate::contracts`]): changed contracts
+//! get a new version, contracts the file no longer lists a withdrawn one.
 //! Rows keep their file order (`seq` in the stored JSON) so that lookups answer in the
 //! order `DirReference` does.
 //!
@@ -54,7 +56,7 @@ use daiko_format::model::DocumentKind;
 use daiko_format::read::{self, ParseLimits};
 use daiko_store::audit::AuditEntry;
 use daiko_store::orgs::{Org, OrgKind};
-use daiko_store::reference::{ContractRow, InsuredRow, LoadedKinds, VoucherRow};
+use daiko_store::reference::{InsuredRow, LoadedKinds, VoucherRow};
 use daiko_store::submissions::RecordRow;
 use daiko_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
@@ -182,19 +184,10 @@ pub async fn import_csv(
             if let Some(c) = list.iter().find(|c| c.insurer != own) {
                 return Err(foreign(&c.insurer));
             }
-            let rows = list
-                .into_iter()
-                .enumerate()
-                .map(|(seq, c)| {
-                    Ok(ContractRow {
-                        institution: c.institution.clone(),
-                        fiscal_year: i64::from(c.fiscal_year),
-                        row_json: serde_json::to_string(&Stored { seq, value: c })?,
-                    })
-                })
-                .collect::<Result<Vec<_>, serde_json::Error>>()?;
-            store.replace_contracts(&own, &rows, by).await?;
-            rows.len()
+            // Contracts are versioned (crate::contracts): the file is the insurer's whole
+            // list, changed contracts get a new version, nothing is overwritten.
+            crate::contracts::store_parsed(store, &own, &list, by).await?;
+            list.len()
         }
     };
     store
@@ -214,7 +207,7 @@ pub async fn import_csv(
 
 /// Finds the line and column of the first row of another insurer (the parsed rows carry
 /// no positions; the file parsed already, so a plain CSV pass finds it).
-fn foreign_row(file: &'static str, bytes: &[u8], found: &str, own: &str) -> ImportError {
+pub(crate) fn foreign_row(file: &'static str, bytes: &[u8], found: &str, own: &str) -> ImportError {
     let mut line = 0;
     let mut column = 0;
     let mut reader = csv::ReaderBuilder::new()
@@ -399,10 +392,16 @@ async fn fetch_insurer(store: &Store, number: &str) -> Result<InsurerInfo, Store
     if org.kind != OrgKind::Insurer {
         return Ok(InsurerInfo::default());
     }
+    let mut loaded = store.loaded_kinds(number).await?;
+    // A member of another insurer's collective contract (集合契約) has contracts even
+    // without an import of its own.
+    if loaded.contracts.is_none() && store.bound_by_contract(number).await? {
+        loaded.contracts = Some(0);
+    }
     Ok(InsurerInfo {
         client: org.subscribes("check") || org.subscribes("route"),
         checks: org.subscribes("check"),
-        loaded: store.loaded_kinds(number).await?,
+        loaded,
     })
 }
 
@@ -421,11 +420,14 @@ async fn fetch_contracts(
     institution: &str,
     fy: i32,
 ) -> Result<Vec<Contract>, StoreError> {
-    decode_sorted(
-        store
-            .contract_rows(insurer, institution, i64::from(fy))
-            .await?,
-    )
+    // The current versions binding this pair (individual first, then collective, each
+    // in file order: the order DirReference answers in).
+    store
+        .contracts_between(insurer, institution, i64::from(fy))
+        .await?
+        .iter()
+        .map(|j| serde_json::from_str(j).map_err(|e| StoreError::Corrupt(format!("contract: {e}"))))
+        .collect()
 }
 
 async fn fetch_person(

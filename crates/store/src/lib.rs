@@ -16,6 +16,7 @@
 pub mod audit;
 pub mod billing;
 pub mod blob;
+pub mod contracts;
 pub mod invite;
 pub mod jobs;
 pub mod keyring;
