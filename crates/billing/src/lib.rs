@@ -11,7 +11,7 @@
 //!   with the balancing identities;
 //! * [`zengin`]: the 全銀協 総合振込 bank transfer file (120-byte records, Shift_JIS, half-width
 //!   katakana) and a validating parser;
-//! * `documents`: invoice and statement as A4 Japanese PDF (through daiko-pdf) and CSV.
+//! * [`documents`]: invoice and statement as A4 Japanese PDF (through daiko-pdf) and CSV.
 //!
 //! It must not touch a database, HTTP, the CLI, files or the clock: callers pass the month's
 //! claim lines and offsets (selected and frozen by the store's month close), dates and
@@ -19,10 +19,12 @@
 //! by `daiko_format::money` and checked by daiko-check; this crate only sums and moves them.
 
 pub mod calendar;
+pub mod documents;
 pub mod settle;
 pub mod zengin;
 
 pub use calendar::{Calendar, YearMonth, holiday_name, holidays_of_year, is_business_day};
+pub use documents::{AgencyInfo, invoice_csv, invoice_pdf, statement_csv, statement_pdf};
 pub use settle::{
     CARRY, ClaimLine, FeeSchedule, Invoice, InvoiceSummary, Offset, ServiceKind, Settlement,
     Statement, StatementSummary, Subtotal, settle,
@@ -74,6 +76,8 @@ pub enum BillingError {
     NoTransfers,
     #[error("institutions without a bank account: {}", institutions.join(", "))]
     MissingAccounts { institutions: Vec<String> },
+    #[error("cannot make the PDF: {0}")]
+    Pdf(String),
     #[error("transfer file, record {record}: {en}")]
     BadTransferFile {
         record: usize,
@@ -118,6 +122,7 @@ impl BillingError {
                     institutions.join("、")
                 )
             }
+            BillingError::Pdf(e) => format!("PDF を作成できません: {e}"),
             BillingError::BadTransferFile { record, ja, .. } => {
                 format!("振込データ {record} 件目のレコード: {ja}")
             }
