@@ -25,6 +25,7 @@ mod bench;
 mod bench_serve;
 mod check;
 mod checks;
+mod contracts;
 mod demo;
 mod media;
 mod sample;
@@ -66,6 +67,9 @@ enum Command {
     /// Organisations (insurers, institutions).
     #[command(subcommand)]
     Org(admin::OrgCommand),
+    /// Contracts (契約): import and export contracts.csv, version history.
+    #[command(subcommand)]
+    Contracts(contracts::ContractsCommand),
     /// Accounts.
     #[command(subcommand)]
     User(admin::UserCommand),
@@ -123,6 +127,7 @@ fn main() -> ExitCode {
         Command::DemoCode(args) => demo::code(&cli.data.or_default("daiko-demo"), args),
         Command::Init(args) => admin::init(&cli.data.or_default("daiko-data"), args),
         Command::Org(cmd) => admin::org(&cli.data.or_default("daiko-data"), cmd),
+        Command::Contracts(cmd) => contracts::run(&cli.data.or_default("daiko-data"), cmd),
         Command::User(cmd) => admin::user(&cli.data.or_default("daiko-data"), cmd),
         Command::Token(cmd) => admin::token(&cli.data.or_default("daiko-data"), cmd),
         Command::Serve(args) => admin::serve(&cli.data.or_default("daiko-data"), args),
