@@ -67,7 +67,7 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-fn cli_entry(action: &str, target: String, detail: String) -> AuditEntry {
+pub(crate) fn cli_entry(action: &str, target: String, detail: String) -> AuditEntry {
     AuditEntry {
         actor: std::env::var("USER").unwrap_or_else(|_| "cli".into()),
         role: "cli".into(),

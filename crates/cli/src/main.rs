@@ -27,6 +27,7 @@ mod check;
 mod checks;
 mod contracts;
 mod demo;
+mod keys;
 mod media;
 mod sample;
 
@@ -92,6 +93,9 @@ enum Command {
     /// Sealed files for offline media (S19).
     #[command(subcommand)]
     Media(media::MediaCommand),
+    /// Keys of encryption at rest: status, new master key, rotation (S18).
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
 }
 
 /// How a command ended, mapped to the process exit code.
@@ -136,6 +140,7 @@ fn main() -> ExitCode {
         Command::Maintenance(cmd) => admin::maintenance(&cli.data.or_default("daiko-data"), cmd),
         Command::Emergency(cmd) => admin::emergency(&cli.data.or_default("daiko-data"), cmd),
         Command::Media(cmd) => media::run(&cli.data.or_default("daiko-data"), cmd),
+        Command::Keys(cmd) => keys::run(&cli.data.or_default("daiko-data"), cmd),
     };
     match result {
         Ok(Exit::Ok) => ExitCode::SUCCESS,

@@ -110,7 +110,10 @@ pub async fn begin(store: &Store, up: &Upload<'_>, limit: u64) -> Result<Pending
     validate_name(up.archive_name)?;
     let id = daiko_store::new_id();
     let blob_key = format!("archives/{id}.zip");
-    let writer = store.blobs().writer(&blob_key, limit).await?;
+    let writer = store
+        .blobs()
+        .writer_for(&up.org.id, &blob_key, limit)
+        .await?;
     Ok(Pending {
         store: store.clone(),
         writer: Some(writer),

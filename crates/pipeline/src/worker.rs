@@ -440,7 +440,10 @@ async fn check_job(store: &Store, cfg: &WorkerConfig, job: &Job) -> Result<(), P
     daiko_report::write_json(&report, &mut json)
         .map_err(|e| PipelineError::Report(e.to_string()))?;
     let report_key = format!("reports/{}.json", sub.id);
-    store.blobs().put(&report_key, &json).await?;
+    store
+        .blobs()
+        .put_for(&sub.org_id, &report_key, &json)
+        .await?;
 
     let sender = store
         .org(&sub.org_id)
@@ -580,7 +583,11 @@ async fn commit_deliveries(
     for p in planned {
         store
             .blobs()
-            .put(&format!("deliveries/{}.zip", p.delivery_id), &p.built.zip)
+            .put_for(
+                &p.recipient.id,
+                &format!("deliveries/{}.zip", p.delivery_id),
+                &p.built.zip,
+            )
             .await?;
     }
     let mut tx = store.begin().await?;

@@ -53,6 +53,11 @@ pub enum ServeError {
          listen on 127.0.0.1 behind a TLS terminator, or configure TLS"
     )]
     PlainOffLoopback(SocketAddr),
+    #[error(
+        "refusing to listen on {0} with the master key inside the data folder ({1}): set \
+         DAIKO_MASTER_KEY_FILE to a file outside it (key service or HSM mount) (S18)"
+    )]
+    MasterKeyInDataFolder(SocketAddr, std::path::PathBuf),
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
     #[error("cannot listen on {addr}: {source}")]
@@ -161,6 +166,13 @@ pub async fn serve(
     let addr = listener.local_addr()?;
     // S17: TLS material is read and checked before anything else starts.
     let acceptor = state.config.tls.as_ref().map(tls::acceptor).transpose()?;
+    // S18: the generated quick-start key next to the data it protects is for loopback only.
+    if !addr.ip().is_loopback()
+        && let Some(key) = state.store.keyring().source().file()
+        && daiko_store::keyring::is_inside(key, &state.config.data_dir)
+    {
+        return Err(ServeError::MasterKeyInDataFolder(addr, key.to_path_buf()));
+    }
     if acceptor.is_none() && !addr.ip().is_loopback() {
         return Err(ServeError::PlainOffLoopback(addr));
     }

@@ -582,6 +582,17 @@ impl Keyring {
         }
     }
 
+    /// A write transaction. On SQLite it starts IMMEDIATE: a deferred one that reads and then
+    /// writes fails with SQLITE_BUSY_SNAPSHOT when another process (a running server) wrote
+    /// in between, and the busy timeout does not help with that.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(if self.write_lock.is_some() {
+            self.pool.begin_with("BEGIN IMMEDIATE").await?
+        } else {
+            self.pool.begin().await?
+        })
+    }
+
     fn cache(&self, dk: &Arc<DataKey>) {
         if let Ok(mut g) = self.data.write() {
             g.insert(dk.id.clone(), Arc::clone(dk));
@@ -765,6 +776,26 @@ impl Keyring {
     /// already under it are left alone. Fails (changing nothing) when a data key is wrapped
     /// under a master key that is not configured.
     pub async fn rotate_master(&self) -> Result<Rotation> {
+        let mut r = self.rotate_once().await?;
+        // A process that read the key file just before the new key was added may insert a
+        // tenant's first data key under the old master while this runs: sweep again.
+        for _ in 0..3 {
+            let left: i64 =
+                sqlx::query("SELECT COUNT(*) AS n FROM data_keys WHERE master_id <> $1")
+                    .bind(&r.master)
+                    .fetch_one(&self.pool)
+                    .await?
+                    .try_get("n")?;
+            if left == 0 {
+                break;
+            }
+            let again = self.rotate_once().await?;
+            r.rewrapped += again.rewrapped;
+        }
+        Ok(r)
+    }
+
+    async fn rotate_once(&self) -> Result<Rotation> {
         if self.config.source.file().is_some() {
             self.reload_masters()?;
         }
@@ -773,7 +804,7 @@ impl Keyring {
             origin: "keyring".into(),
         })?;
         let _guard = self.lock().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let rows = sqlx::query("SELECT id, tenant, master_id, wrapped FROM data_keys ORDER BY id")
             .fetch_all(&mut *tx)
             .await?;
@@ -821,7 +852,7 @@ impl Keyring {
             origin: "keyring".into(),
         })?;
         let _guard = self.lock().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let tenants: Vec<String> =
             sqlx::query("SELECT tenant FROM data_keys WHERE retired_at IS NULL ORDER BY tenant")
                 .fetch_all(&mut *tx)
@@ -1106,4 +1137,94 @@ pub fn open_envelope(
     }
     bytes.truncate(write);
     Ok(bytes)
+}
+
+/// What [`crate::Store::encrypt_legacy_blobs`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LegacyEncryption {
+    /// Blobs encrypted, per tenant.
+    pub encrypted: BTreeMap<String, u64>,
+    /// Blobs that already were envelopes.
+    pub already: u64,
+}
+
+impl crate::Store {
+    /// Encrypts every blob written in plaintext before S18, under the data key of the tenant
+    /// it belongs to (a submission's archive and report: the sender; a delivery: the
+    /// recipient; anything else: the agency). Each blob is replaced atomically; running it
+    /// again finds nothing to do.
+    pub async fn encrypt_legacy_blobs(&self) -> Result<LegacyEncryption> {
+        let mut owners: HashMap<String, String> = HashMap::new();
+        for (sql, col) in [
+            ("SELECT blob_key AS k, org_id AS t FROM submissions", "t"),
+            (
+                "SELECT report_key AS k, org_id AS t FROM submissions WHERE report_key IS NOT NULL",
+                "t",
+            ),
+            (
+                "SELECT blob_key AS k, recipient_id AS t FROM deliveries",
+                "t",
+            ),
+        ] {
+            for r in sqlx::query(sql).fetch_all(self.pool()).await? {
+                owners.insert(r.try_get("k")?, r.try_get(col)?);
+            }
+        }
+        let root = self.blobs().root().to_path_buf();
+        let mut out = LegacyEncryption::default();
+        let mut stack = vec![root.clone()];
+        while let Some(dir) = stack.pop() {
+            let entries = std::fs::read_dir(&dir).map_err(|source| StoreError::Io {
+                path: dir.clone(),
+                source,
+            })?;
+            for e in entries {
+                let path = e
+                    .map_err(|source| StoreError::Io {
+                        path: dir.clone(),
+                        source,
+                    })?
+                    .path();
+                if path == root.join("tmp") {
+                    continue;
+                }
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let Some(key) = path
+                    .strip_prefix(&root)
+                    .ok()
+                    .and_then(|p| p.to_str())
+                    .map(|k| k.replace(std::path::MAIN_SEPARATOR, "/"))
+                else {
+                    continue;
+                };
+                if self.blobs().is_encrypted(&key).await? {
+                    out.already += 1;
+                    continue;
+                }
+                let bytes = tokio::fs::read(&path)
+                    .await
+                    .map_err(|source| StoreError::Io {
+                        path: path.clone(),
+                        source,
+                    })?;
+                let tenant = owners
+                    .get(&key)
+                    .map(String::as_str)
+                    .unwrap_or(AGENCY_TENANT);
+                self.blobs().put_for(tenant, &key, &bytes).await?;
+                *out.encrypted.entry(tenant.to_string()).or_default() += 1;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Whether `path` lies inside `dir` (both resolved when they exist), e.g. a master key file
+/// inside the data folder it protects.
+pub fn is_inside(path: &Path, dir: &Path) -> bool {
+    let resolve = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    resolve(path).starts_with(resolve(dir))
 }
