@@ -27,6 +27,7 @@ mod check;
 mod checks;
 mod contracts;
 mod demo;
+mod invite;
 mod keys;
 mod media;
 mod sample;
@@ -93,6 +94,9 @@ enum Command {
     /// Sealed files for offline media (S19).
     #[command(subcommand)]
     Media(media::MediaCommand),
+    /// Checkup invitations (健診案内): roster, targets, vouchers, letters, reminders.
+    #[command(subcommand)]
+    Invite(invite::InviteCommand),
     /// Keys of encryption at rest: status, new master key, rotation (S18).
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -140,6 +144,7 @@ fn main() -> ExitCode {
         Command::Maintenance(cmd) => admin::maintenance(&cli.data.or_default("daiko-data"), cmd),
         Command::Emergency(cmd) => admin::emergency(&cli.data.or_default("daiko-data"), cmd),
         Command::Media(cmd) => media::run(&cli.data.or_default("daiko-data"), cmd),
+        Command::Invite(cmd) => invite::run(&cli.data.or_default("daiko-data"), cmd),
         Command::Keys(cmd) => keys::run(&cli.data.or_default("daiko-data"), cmd),
     };
     match result {
