@@ -86,8 +86,8 @@ pub struct Offset {
     /// 別表10 返戻理由コード, or [`CARRY`].
     pub reason_code: String,
     pub reason_text: String,
-    /// > 0: reduces the insurer's amount due (not for [`CARRY`]) and the institution's
-    /// payment.
+    /// Positive; reduces the insurer's amount due (not for [`CARRY`]) and the
+    /// institution's payment.
     pub amount: i64,
     /// The month of the original payment (or of the carried deficit).
     pub origin_month: Option<YearMonth>,

@@ -514,7 +514,7 @@ pub fn parse_transfer_file(bytes: &[u8]) -> Result<ParsedTransferFile, BillingEr
         |record: usize, en: String, ja: String| BillingError::BadTransferFile { record, en, ja };
     let crlf = bytes.len() >= RECORD_LEN + 2 && &bytes[RECORD_LEN..RECORD_LEN + 2] == b"\r\n";
     let step = if crlf { RECORD_LEN + 2 } else { RECORD_LEN };
-    if bytes.is_empty() || bytes.len() % step != 0 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(step) {
         return Err(file_err(
             0,
             format!(

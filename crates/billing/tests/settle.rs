@@ -350,7 +350,7 @@ fn a_negative_payment_is_carried_forward_and_offset_next_month() {
         &Calendar::default(),
         &fees,
         &april_lines,
-        &[carry.clone()],
+        std::slice::from_ref(&carry),
         &names(),
     )
     .unwrap();
