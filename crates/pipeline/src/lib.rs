@@ -12,6 +12,7 @@
 //! or the CLI; it depends on `daiko-format`, `daiko-check`, `daiko-report`, `daiko-seal`
 //! and `daiko-store`.
 
+pub mod billing;
 pub mod contracts;
 pub mod intake;
 pub mod invite;
