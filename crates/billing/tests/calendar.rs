@@ -374,3 +374,67 @@ fn billing_month_of_a_receipt_uses_the_end_of_the_deadline_day_in_japan() {
         ym("2026-03")
     );
 }
+
+#[test]
+fn rules_hold_for_every_day_and_month_1980_to_2099() {
+    let cal = Calendar::default();
+    let mut d = date(1980, 1, 1);
+    while d.year() <= 2099 {
+        let name = holiday_name(d);
+        let prev = d.yesterday().unwrap();
+        let next = d.tomorrow().unwrap();
+        match name {
+            // A substitute holiday follows a run of holidays that contains a Sunday.
+            Some("振替休日") => {
+                let mut x = prev;
+                let mut sunday = false;
+                while holiday_name(x).is_some() {
+                    sunday |= x.weekday() == jiff::civil::Weekday::Sunday;
+                    x = x.yesterday().unwrap();
+                }
+                assert!(sunday, "{d}: 振替休日 without a Sunday holiday before it");
+            }
+            // A citizens' holiday sits between two holidays.
+            Some("国民の休日") => {
+                assert!(
+                    holiday_name(prev).is_some() && holiday_name(next).is_some(),
+                    "{d}"
+                );
+            }
+            _ => {}
+        }
+        // Every Sunday holiday is followed by a substitute day in the same run.
+        if name.is_some() && name != Some("振替休日") && d.weekday() == jiff::civil::Weekday::Sunday
+        {
+            let mut x = next;
+            while holiday_name(x).is_some() && holiday_name(x) != Some("振替休日") {
+                x = x.tomorrow().unwrap();
+            }
+            assert_eq!(
+                holiday_name(x),
+                Some("振替休日"),
+                "{d}: no 振替休日 after a Sunday holiday"
+            );
+        }
+        d = next;
+    }
+    let mut m = ym("1980-01");
+    while m.year <= 2099 {
+        for (what, x) in [
+            ("deadline", cal.deadline(m)),
+            ("invoice", cal.invoice_date(m)),
+            ("due", cal.insurer_due_date(m)),
+            ("payment", cal.payment_date(m)),
+        ] {
+            assert!(
+                is_business_day(&cal, x),
+                "{m} {what} {x} is not a business day"
+            );
+            assert_eq!(YearMonth::of(x), m, "{m} {what} {x} left the month");
+        }
+        assert!(cal.deadline(m) < cal.invoice_date(m));
+        assert!(cal.invoice_date(m) < cal.insurer_due_date(m));
+        assert!(cal.insurer_due_date(m) <= cal.payment_date(m));
+        m = m.next();
+    }
+}

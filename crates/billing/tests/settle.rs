@@ -552,3 +552,52 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn guidance_claims_sum_with_checkups() {
+    // §5.2: a 積極的支援 price of 60,000 yen split 40 % at the start (timing 1) and 60 % at the
+    // final evaluation (timing 2), 2,000 yen paid at the window at the start.
+    let start = daiko_format::money::guidance_claim(60_000, 40, 2_000).unwrap();
+    let fin = daiko_format::money::guidance_claim(60_000, 60, 0).unwrap();
+    let guidance = |id: &str, timing: &str, a: daiko_format::money::GuidanceAmounts| ClaimLine {
+        record_id: id.into(),
+        insurer: "06130012".into(),
+        institution: "1311111111".into(),
+        card_number: "記号1・1".into(),
+        voucher_number: "26200000001".into(),
+        kind: ServiceKind::Guidance,
+        guidance_timing: Some(timing.into()),
+        service_date: "20260220".into(),
+        cost_total: a.calculated_amount as i64,
+        copay_total: a.payment_amount as i64,
+        other_total: 0,
+        claim_total: a.claim_amount as i64,
+        late: false,
+    };
+    let lines = vec![
+        guidance("G1", "1", start),
+        guidance("G2", "2", fin),
+        checkup_line(
+            "C1",
+            "06130012",
+            "1311111111",
+            7_685,
+            CopaymentRule::Rate { rate: rate(30) },
+            0,
+        ),
+    ];
+    let s = settle(
+        ym("2026-03"),
+        &Calendar::default(),
+        &FeeSchedule::default(),
+        &lines,
+        &[],
+        &names(),
+    )
+    .unwrap();
+    let inv = &s.invoices[0];
+    assert_eq!(inv.cost_total, 24_000 + 36_000 + 7_685);
+    assert_eq!(inv.copay_total, 2_000 + 2_306);
+    assert_eq!(inv.claim_total, 22_000 + 36_000 + 5_379);
+    assert_eq!(s.statements[0].amount_paid, inv.claim_total);
+}
