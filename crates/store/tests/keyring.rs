@@ -572,3 +572,70 @@ async fn totp_secrets_are_encrypted_and_clear_ones_migrated() {
         );
     }
 }
+
+#[tokio::test]
+async fn legacy_blobs_are_encrypted_under_their_owners_keys() {
+    use daiko_store::orgs::OrgKind;
+    use daiko_store::submissions::NewSubmission;
+    let tmp = tempfile::tempdir().unwrap();
+    for place in places(tmp.path()).await {
+        eprintln!("-- on {}", place.name);
+        let master = place.dir.join("master.key");
+        std::fs::create_dir_all(&place.dir).unwrap();
+        create_master_file(&master).unwrap();
+        let s = place.open(KeyringConfig::file(&master)).await.unwrap();
+        let inst = s
+            .add_org(OrgKind::Institution, "1311111111", "健診センター", &[])
+            .await
+            .unwrap();
+        let mut tx = s.begin().await.unwrap();
+        let receipt = s.next_receipt_no(&mut tx, "20261204").await.unwrap();
+        s.insert_submission_in(
+            &mut tx,
+            &NewSubmission {
+                id: "old1",
+                org_id: &inst.id,
+                uploaded_by: None,
+                channel: "api",
+                archive_name: "a.zip",
+                sha256: "ff",
+                size: 10,
+                blob_key: "archives/old1.zip",
+            },
+            &receipt,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        // As a version before S18 left them: plaintext files.
+        let root = s.blobs().root().to_path_buf();
+        std::fs::create_dir_all(root.join("archives")).unwrap();
+        std::fs::create_dir_all(root.join("misc")).unwrap();
+        std::fs::write(root.join("archives/old1.zip"), with_marker(100_000)).unwrap();
+        std::fs::write(root.join("misc/note.txt"), MARKER).unwrap();
+        s.blobs().put("misc/new.txt", b"already").await.unwrap();
+        assert_eq!(grep(&root, MARKER).len(), 2);
+
+        let r = s.encrypt_legacy_blobs().await.unwrap();
+        assert_eq!(r.already, 1);
+        assert_eq!(r.encrypted.get(&inst.id), Some(&1));
+        assert_eq!(r.encrypted.get(AGENCY_TENANT), Some(&1));
+        assert_eq!(grep(&root, MARKER), Vec::<PathBuf>::new());
+        assert_eq!(
+            s.blobs().get("archives/old1.zip").await.unwrap(),
+            with_marker(100_000)
+        );
+        assert_eq!(s.blobs().get("misc/note.txt").await.unwrap(), MARKER);
+        let id = daiko_store::keyring::EnvelopeHeader::parse(
+            &std::fs::read(root.join("archives/old1.zip")).unwrap(),
+        )
+        .unwrap()
+        .unwrap()
+        .key_id;
+        assert_eq!(s.keyring().data_key(&id).await.unwrap().tenant(), inst.id);
+        // Running it again finds nothing to do.
+        let again = s.encrypt_legacy_blobs().await.unwrap();
+        assert!(again.encrypted.is_empty());
+        assert_eq!(again.already, 3);
+    }
+}
