@@ -90,12 +90,18 @@ fn kind_label(l: &ClaimLine) -> String {
     }
 }
 
-/// "1204 資格喪失後の受診" / "前月繰越".
+/// "06 資格喪失後の受診：…" (別表10 code and name, then the insurer's text when it
+/// adds something) / "前月繰越 …".
 fn reason_label(o: &Offset) -> String {
     if o.is_carry() {
-        format!("前月繰越 {}", o.reason_text).trim_end().to_string()
+        return format!("前月繰越 {}", o.reason_text).trim_end().to_string();
+    }
+    let name = crate::settle::erroneous_payment_reason(&o.reason_code).unwrap_or("");
+    let text = o.reason_text.trim();
+    if text.is_empty() || text == name {
+        format!("{} {name}", o.reason_code)
     } else {
-        format!("{} {}", o.reason_code, o.reason_text)
+        format!("{} {name}：{text}", o.reason_code)
     }
 }
 

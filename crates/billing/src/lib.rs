@@ -26,8 +26,9 @@ pub mod zengin;
 pub use calendar::{Calendar, YearMonth, holiday_name, holidays_of_year, is_business_day};
 pub use documents::{AgencyInfo, invoice_csv, invoice_pdf, statement_csv, statement_pdf};
 pub use settle::{
-    CARRY, ClaimLine, FeeSchedule, Invoice, InvoiceSummary, Offset, ServiceKind, Settlement,
-    Statement, StatementSummary, Subtotal, settle,
+    CARRY, ClaimLine, ERRONEOUS_PAYMENT_REASONS, FeeSchedule, Invoice, InvoiceSummary, Offset,
+    ServiceKind, Settlement, Statement, StatementSummary, Subtotal, erroneous_payment_reason,
+    settle,
 };
 pub use zengin::{
     BankAccount, ParsedTransferFile, Remitter, Transfer, parse_transfer_file, to_zengin_kana,

@@ -332,6 +332,29 @@ fn check_line(l: &ClaimLine) -> Result<(), BillingError> {
     Ok(())
 }
 
+/// 別表10 過誤返戻理由 (OID 1.2.392.200119.6.1110): why an insurer takes back a claim after
+/// delivery or payment (FORMAT.md, CHECKS.md U-06). Not the agency's 返戻理由 of
+/// `daiko_check::finding::ReturnReason`, which shares the codes but not the meanings.
+pub const ERRONEOUS_PAYMENT_REASONS: [(&str, &str); 9] = [
+    ("01", "記号・番号誤り"),
+    ("02", "受診券（利用券）整理番号誤り"),
+    ("03", "氏名誤り"),
+    ("04", "該当者なし"),
+    ("05", "保険者番号と記号の不一致"),
+    ("06", "資格喪失後の受診"),
+    ("07", "重複請求"),
+    ("08", "機関の申出による取下げ"),
+    ("09", "その他"),
+];
+
+/// The Japanese name of a 別表10 code, if it is one.
+pub fn erroneous_payment_reason(code: &str) -> Option<&'static str> {
+    ERRONEOUS_PAYMENT_REASONS
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, name)| *name)
+}
+
 fn check_offset(o: &Offset) -> Result<(), BillingError> {
     let bad = |en: &'static str, ja: &'static str| BillingError::BadOffset {
         id: o.id.clone(),
@@ -346,6 +369,12 @@ fn check_offset(o: &Offset) -> Result<(), BillingError> {
     }
     if o.institution.is_empty() {
         return Err(bad("the institution must be present", "機関番号が必要です"));
+    }
+    if !o.is_carry() && erroneous_payment_reason(&o.reason_code).is_none() {
+        return Err(bad(
+            "the reason must be a 別表10 code (01–09) or \"carry\"",
+            "理由は 別表10 のコード（01〜09）または carry にしてください",
+        ));
     }
     if !o.is_carry() && o.insurer.is_empty() {
         return Err(bad(

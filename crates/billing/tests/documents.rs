@@ -121,7 +121,7 @@ fn month() -> Settlement {
             insurer: "06130012".into(),
             institution: "1311111111".into(),
             record_id: Some("2026010000042".into()),
-            reason_code: "1204".into(),
+            reason_code: "06".into(),
             reason_text: "資格喪失後の受診".into(),
             amount: 6_680,
             origin_month: Some("2026-01".parse().unwrap()),
@@ -296,7 +296,7 @@ fn invoice_pdf_reads_back() {
         format!("¥{}", documents::yen(inv.amount_due)),
         "代行手数料".into(),
         format!("{}円", documents::yen(inv.fee_total)),
-        "1204資格喪失後の受診".into(),
+        "06資格喪失後の受診".into(),
         "𠮷田会髙橋クリニック".into(),
         "港区健診センター".into(),
         "月遅れ".into(),
@@ -343,7 +343,7 @@ fn statement_pdf_reads_back() {
         "全国健康保険協会東京支部".into(),
         "東京都後期高齢者医療広域連合".into(),
         format!("−{}円", documents::yen(st.fee_total)),
-        "1204資格喪失後の受診".into(),
+        "06資格喪失後の受診".into(),
         "お支払日：2026年3月31日".into(),
     ] {
         assert!(t.contains(&squash(&want)), "missing {want:?} in\n{text}");

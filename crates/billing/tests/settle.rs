@@ -225,7 +225,7 @@ fn offset(id: &str, insurer: &str, institution: &str, amount: i64) -> Offset {
         insurer: insurer.to_string(),
         institution: institution.to_string(),
         record_id: Some(format!("old-{id}")),
-        reason_code: "1204".to_string(),
+        reason_code: "06".to_string(),
         reason_text: "資格喪失後の受診".to_string(),
         amount,
         origin_month: Some(ym("2026-01")),
@@ -431,6 +431,10 @@ fn malformed_input_is_refused() {
     assert!(settle(m, &cal, &fees, &[], &[no_insurer.clone()], &n).is_err());
     no_insurer.reason_code = CARRY.to_string();
     assert!(settle(m, &cal, &fees, &[], &[no_insurer], &n).is_ok());
+    let mut unknown_reason = offset("K1", "06130012", "1311111111", 10);
+    unknown_reason.reason_code = "1204".into();
+    let e = settle(m, &cal, &fees, &[], &[unknown_reason], &n).unwrap_err();
+    assert!(matches!(e, BillingError::BadOffset { .. }), "{e}");
     let twice = offset("K1", "06130012", "1311111111", 10);
     assert!(settle(m, &cal, &fees, &[], &[twice.clone(), twice], &n).is_err());
     let bad_fee = FeeSchedule {
@@ -492,7 +496,7 @@ proptest! {
             insurer: if carry { String::new() } else { insurers[ins].to_string() },
             institution: institutions[inst].to_string(),
             record_id: None,
-            reason_code: if carry { CARRY.to_string() } else { "1101".to_string() },
+            reason_code: if carry { CARRY.to_string() } else { "04".to_string() },
             reason_text: "理由".to_string(),
             amount,
             origin_month: None,
