@@ -11,6 +11,7 @@
 
 mod admin;
 mod deliveries;
+mod governance;
 mod reference;
 mod submissions;
 
@@ -63,6 +64,23 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/audit", get(admin::audit_search))
         .route("/api/v1/audit/verify", get(admin::audit_verify))
+        .route("/api/v1/audit/review", get(governance::audit_review))
+        .route("/api/v1/users/{login}/reset", post(governance::reset_user))
+        .route("/api/v1/users/{login}/role", post(governance::change_role))
+        .route(
+            "/api/v1/approvals",
+            get(governance::list_approvals).post(governance::request_approval),
+        )
+        .route("/api/v1/approvals/{id}/approve", post(governance::approve))
+        .route("/api/v1/approvals/{id}/reject", post(governance::reject))
+        .route(
+            "/api/v1/maintenance/tickets",
+            post(governance::request_ticket),
+        )
+        .route(
+            "/api/v1/maintenance/tickets/{ticket}/report",
+            get(governance::ticket_report),
+        )
 }
 
 /// A caller allowed to change something: portal sessions must echo their CSRF token in
@@ -170,12 +188,14 @@ async fn health(State(state): State<AppState>) -> Response {
         daiko_store::Backend::Postgres => "postgres",
     };
     let time_utc = daiko_store::now();
+    let clock = crate::clock::health(&state.store, &state.config.time).await;
     match state.store.job_counts().await {
         Ok(jobs) => Json(json!({
             "status": "ok",
             "database": database,
             "jobs": jobs,
             "time_utc": time_utc,
+            "clock": clock,
         }))
         .into_response(),
         Err(e) => {

@@ -184,6 +184,7 @@ impl FromRequestParts<AppState> for Caller {
             };
             client_certificate(state, &caller, parts).await?;
             break_glass(state, &caller, parts.uri.path()).await?;
+            maintenance_window(state, &caller, parts).await?;
             parts.extensions.insert(caller.clone());
             return Ok(caller);
         }
@@ -247,6 +248,7 @@ impl FromRequestParts<AppState> for Caller {
             source,
         };
         break_glass(state, &caller, parts.uri.path()).await?;
+        maintenance_window(state, &caller, parts).await?;
         parts.extensions.insert(caller.clone());
         Ok(caller)
     }
@@ -343,6 +345,34 @@ async fn break_glass(state: &AppState, caller: &Caller, path: &str) -> Result<()
         .await
         .map_err(|e| Unauthenticated::Internal(e.to_string()))?;
     Ok(())
+}
+
+/// Maintenance accounts (S11) work only inside the window of an approved ticket, and every
+/// request is an audit row naming the ticket (`crate::governance::maintenance_gate`).
+async fn maintenance_window(
+    state: &AppState,
+    caller: &Caller,
+    parts: &Parts,
+) -> Result<(), Unauthenticated> {
+    if caller.role() != "maintenance" {
+        return Ok(());
+    }
+    let entry = caller.audit(
+        "maintenance.request",
+        format!("{} {}", parts.method, parts.uri.path()),
+        "",
+        "",
+    );
+    let inside = crate::governance::maintenance_gate(&state.store, &caller.user, entry)
+        .await
+        .map_err(|e| Unauthenticated::Internal(e.to_string()))?;
+    if inside {
+        Ok(())
+    } else if parts.uri.path().starts_with("/api/") {
+        Err(Unauthenticated::Api)
+    } else {
+        Err(Unauthenticated::Portal)
+    }
 }
 
 /// Ends a declared emergency: every `emergency` account loses its tokens and sessions and

@@ -41,6 +41,26 @@ struct FileConfig {
     public_url: Option<String>,
     tls: Option<FileTls>,
     scan: Option<FileScan>,
+    time: Option<FileTime>,
+    review: Option<FileReview>,
+}
+
+/// `[time]`: NTP servers for the clock-offset check (S15).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTime {
+    #[serde(default)]
+    ntp: Vec<String>,
+    max_offset_ms: Option<i64>,
+    check_minutes: Option<u64>,
+}
+
+/// `[review]`: thresholds of the auditors' review (S16).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileReview {
+    bulk_records: Option<usize>,
+    bulk_downloads: Option<usize>,
 }
 
 /// `[tls]`: certificate and key files (S17).
@@ -82,6 +102,10 @@ pub struct ServerConfig {
     pub tls: Option<TlsConfig>,
     /// clamd address for malware scanning (S21); `None`: no scanning (warned at start).
     pub clamd: Option<daiko_pipeline::scan::ClamdAddr>,
+    /// The clock-offset check (S15); no servers: disabled.
+    pub time: crate::clock::TimeConfig,
+    /// Thresholds of the auditors' review (S16).
+    pub review: crate::governance::ReviewConfig,
 }
 
 impl ServerConfig {
@@ -100,6 +124,8 @@ impl ServerConfig {
             secure_cookies: false,
             tls: None,
             clamd: None,
+            time: crate::clock::TimeConfig::default(),
+            review: crate::governance::ReviewConfig::default(),
         }
     }
 
@@ -169,6 +195,23 @@ impl ServerConfig {
             }
             if let Some(a) = f.scan.and_then(|s| s.clamd) {
                 c.clamd = Some(parse_clamd("scan.clamd", &a)?);
+            }
+            if let Some(t) = f.time {
+                c.time.ntp = t.ntp;
+                if let Some(m) = t.max_offset_ms {
+                    c.time.max_offset_ms = m.max(1);
+                }
+                if let Some(m) = t.check_minutes {
+                    c.time.check_minutes = m.max(1);
+                }
+            }
+            if let Some(r) = f.review {
+                if let Some(n) = r.bulk_records {
+                    c.review.bulk_records = n;
+                }
+                if let Some(n) = r.bulk_downloads {
+                    c.review.bulk_downloads = n;
+                }
             }
         }
         if let Some(l) = env("DAIKO_LISTEN") {

@@ -13,8 +13,10 @@
 pub mod api;
 pub mod auth;
 pub mod caller;
+pub mod clock;
 pub mod config;
 pub mod error;
+pub mod governance;
 pub mod hours;
 pub mod tls;
 pub mod web;
@@ -214,6 +216,27 @@ fn spawn_background(
             worker_config(state, n),
             shutdown.clone(),
         ));
+    }
+    if !state.config.time.ntp.is_empty() {
+        // S15: the clock-offset check, at start and then every `check_minutes`.
+        let (store, time, mut rx) = (
+            state.store.clone(),
+            state.config.time.clone(),
+            shutdown.clone(),
+        );
+        tasks.spawn(async move {
+            loop {
+                if let Err(e) = clock::check_and_record(&store, &time).await {
+                    tracing::warn!(error = %e, "recording the clock check failed");
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(60 * time.check_minutes)) => {}
+                    r = rx.changed() => if r.is_err() || *rx.borrow() { break },
+                }
+            }
+        });
+    } else {
+        tracing::warn!("the clock-offset check is disabled: set [time] ntp in production (S15)");
     }
     let store = state.store.clone();
     let anchors = state.config.data_dir.join("audit.anchors");

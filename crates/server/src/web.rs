@@ -12,6 +12,7 @@
 
 mod login;
 mod pages;
+mod reset;
 
 use std::fmt::Write as _;
 
@@ -50,6 +51,10 @@ pub fn routes() -> Router<AppState> {
             get(|| async { static_file("text/javascript; charset=utf-8", JS) }),
         )
         .route("/login", get(login::login_page).post(login::login_submit))
+        .route(
+            "/login/reset",
+            get(reset::reset_page).post(reset::reset_submit),
+        )
         .route(
             "/login/totp",
             get(login::totp_page).post(login::totp_submit),

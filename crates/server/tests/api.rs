@@ -34,6 +34,15 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/users"),
     ("GET", "/api/v1/audit"),
     ("GET", "/api/v1/audit/verify"),
+    ("GET", "/api/v1/audit/review"),
+    ("POST", "/api/v1/users/{login}/reset"),
+    ("POST", "/api/v1/users/{login}/role"),
+    ("GET", "/api/v1/approvals"),
+    ("POST", "/api/v1/approvals"),
+    ("POST", "/api/v1/approvals/{id}/approve"),
+    ("POST", "/api/v1/approvals/{id}/reject"),
+    ("POST", "/api/v1/maintenance/tickets"),
+    ("GET", "/api/v1/maintenance/tickets/{ticket}/report"),
 ];
 
 /// Routes reachable without credentials.

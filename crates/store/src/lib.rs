@@ -17,6 +17,7 @@ pub mod audit;
 pub mod billing;
 pub mod blob;
 pub mod contracts;
+pub mod governance;
 pub mod invite;
 pub mod jobs;
 pub mod keyring;

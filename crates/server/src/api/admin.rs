@@ -1,5 +1,6 @@
 //! Administration: organisations and accounts (admin only), and the audit trail (auditor and
-//! admin). Role grants with four-eyes (S10) are a later issue.
+//! admin). Accounts with an agency role are granted through four-eyes approval (S10,
+//! [`super::governance`]).
 
 use axum::Json;
 use axum::body::Body;
@@ -177,6 +178,21 @@ pub(super) async fn create_user(
             format!("不明な役割です: {}({})", b.role, ROLES.join(", ")),
             format!("unknown role {:?} ({})", b.role, ROLES.join(", ")),
         ));
+    }
+    // S10: agency roles are granted only with a second administrator's approval.
+    if crate::governance::PRIVILEGED_ROLES.contains(&b.role.as_str()) {
+        return super::governance::role_grant_request(
+            &state,
+            &caller,
+            crate::governance::RoleGrant {
+                op: "create".into(),
+                login: b.login,
+                role: b.role,
+                org: b.org,
+                name: b.name,
+            },
+        )
+        .await;
     }
     let org = match b.org.as_deref().filter(|o| !o.is_empty()) {
         Some(n) => Some(state.store.org_by_number(n).await?.ok_or_else(|| {

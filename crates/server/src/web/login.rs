@@ -303,6 +303,24 @@ pub(crate) async fn login_submit(
             return failed_login_page(&st, l, &f.login);
         }
     }
+    // S11: a maintenance account signs in only inside an approved ticket's window.
+    if user.role == "maintenance" {
+        let ticket = st
+            .store
+            .active_maintenance_ticket(&user.id, &daiko_store::now())
+            .await?;
+        let (action, detail) = match &ticket {
+            Some(t) => ("maintenance.login", format!("ticket={}", t.ticket)),
+            None => (
+                "maintenance.refused",
+                "severity=high; sign-in without an approved ticket for this time".to_string(),
+            ),
+        };
+        user_audit(&st, Some(&user), &user.login, action, &req.source, detail).await?;
+        if ticket.is_none() {
+            return failed_login_page(&st, l, &f.login);
+        }
+    }
     let cookie = start_session(&st, &user.id, "password", l).await?;
     let next = if user.totp_secret.is_empty() {
         "/login/enrol"

@@ -171,6 +171,49 @@ pub async fn seed(db: &'static str, store: Store) -> World {
         tokens.insert(who, token.plain);
         logins.insert(who, login);
     }
+    // S11: the seeded maintenance account works inside an approved ticket's window.
+    let engineer = store
+        .user_by_login(&logins["maintenance"])
+        .await
+        .expect("query")
+        .expect("maintenance user");
+    let entry = daiko_store::audit::AuditEntry {
+        actor: "test".into(),
+        action: "approval.request".into(),
+        ..Default::default()
+    };
+    let approval = store
+        .request_approval("maintenance_ticket", "{}", "test window", "test", &entry)
+        .await
+        .expect("approval");
+    store
+        .decide_approval(&approval.id, "test2", true, "", &entry)
+        .await
+        .expect("approve");
+    let now = jiff::Timestamp::now();
+    let hours = |h: i64| {
+        daiko_store::format_ts(
+            now.checked_add(jiff::SignedDuration::from_hours(h))
+                .expect("time"),
+        )
+    };
+    store
+        .add_maintenance_ticket(
+            &daiko_store::governance::MaintenanceTicket {
+                ticket: "TEST-WINDOW".into(),
+                user_id: engineer.id,
+                description: "the role matrix".into(),
+                window_from: hours(-1),
+                window_to: hours(24),
+                requested_by: "test".into(),
+                approved_by: "test2".into(),
+                approval_id: approval.id,
+                created_at: daiko_store::now(),
+            },
+            &entry,
+        )
+        .await
+        .expect("ticket");
     World {
         db,
         store,
