@@ -1336,3 +1336,19 @@ pub fn uptake_by_round(rows: &[VariantUptake]) -> BTreeMap<u32, Vec<&VariantUpta
     }
     out
 }
+
+/// The output files in one ZIP (for the API: letters or reminders in one download).
+pub fn zip_files(files: &[OutputFile]) -> Result<Vec<u8>, InviteError> {
+    use std::io::Write;
+    let out = |e: &dyn std::fmt::Display| InviteError::Output(e.to_string());
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .unix_permissions(0o644);
+    for f in files {
+        zip.start_file(f.name.as_str(), options)
+            .map_err(|e| out(&e))?;
+        zip.write_all(&f.bytes).map_err(|e| out(&e))?;
+    }
+    Ok(zip.finish().map_err(|e| out(&e))?.into_inner())
+}

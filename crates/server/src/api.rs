@@ -11,6 +11,7 @@
 
 mod admin;
 mod deliveries;
+mod invitations;
 mod governance;
 mod reference;
 mod submissions;
@@ -64,6 +65,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/audit", get(admin::audit_search))
         .route("/api/v1/audit/verify", get(admin::audit_verify))
+        .merge(invitations::routes())
         .route("/api/v1/audit/review", get(governance::audit_review))
         .route("/api/v1/users/{login}/reset", post(governance::reset_user))
         .route("/api/v1/users/{login}/role", post(governance::change_role))
