@@ -18,10 +18,12 @@
 //! daiko --data-dir DIR worker [--database-url URL]
 //! daiko --data-dir DIR audit verify
 //! daiko --data-dir DIR media (keygen|seal|open) …
+//! daiko --data-dir DIR billing (close|invoices|statements|transfer-file|account|offset|calendar|fees|remitter|agency) …
 //! ```
 
 mod admin;
 mod bench;
+mod billing;
 mod bench_serve;
 mod check;
 mod checks;
@@ -94,6 +96,8 @@ enum Command {
     /// Sealed files for offline media (S19).
     #[command(subcommand)]
     Media(media::MediaCommand),
+    /// The billing month: close, invoices, statements, transfer file, accounts, 過誤.
+    Billing(billing::BillingArgs),
     /// Checkup invitations (健診案内): roster, targets, vouchers, letters, reminders.
     #[command(subcommand)]
     Invite(invite::InviteCommand),
@@ -144,6 +148,7 @@ fn main() -> ExitCode {
         Command::Maintenance(cmd) => admin::maintenance(&cli.data.or_default("daiko-data"), cmd),
         Command::Emergency(cmd) => admin::emergency(&cli.data.or_default("daiko-data"), cmd),
         Command::Media(cmd) => media::run(&cli.data.or_default("daiko-data"), cmd),
+        Command::Billing(args) => billing::run(&cli.data.or_default("daiko-data"), args),
         Command::Invite(cmd) => invite::run(&cli.data.or_default("daiko-data"), cmd),
         Command::Keys(cmd) => keys::run(&cli.data.or_default("daiko-data"), cmd),
     };

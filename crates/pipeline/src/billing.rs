@@ -24,8 +24,8 @@
 use std::collections::BTreeMap;
 
 use daiko_billing::{
-    BankAccount, BillingError, Calendar, ClaimLine, FeeSchedule, Offset, Remitter, ServiceKind,
-    Settlement, YearMonth,
+    AgencyInfo, BankAccount, BillingError, Calendar, ClaimLine, FeeSchedule, Offset, Remitter,
+    ServiceKind, Settlement, YearMonth,
 };
 use daiko_store::audit::AuditEntry;
 use daiko_store::billing::{BillingLine, Excluded, FreezeMonth, NewOffset, OffsetRow};
@@ -739,4 +739,46 @@ async fn frozen_calendar(store: &Store, month: YearMonth) -> Result<Calendar> {
         key: "billing_months.calendar_json",
         detail: e.to_string(),
     })
+}
+
+/// Settings key of the agency as printed on invoices and statements
+/// (daiko_billing::AgencyInfo JSON).
+pub const AGENCY_KEY: &str = "billing.agency";
+
+/// The agency as printed on documents: the `billing.agency` setting, its name defaulting to
+/// the agency organisation's name.
+pub async fn agency_info(store: &Store) -> Result<AgencyInfo> {
+    let mut info: AgencyInfo = json_setting(store, AGENCY_KEY).await?.unwrap_or_default();
+    if info.name.trim().is_empty()
+        && let Some(a) = store.agency().await?
+    {
+        info.name = a.name;
+    }
+    Ok(info)
+}
+
+/// Replaces the agency's printed details.
+pub async fn set_agency_info(store: &Store, info: &AgencyInfo, actor: &str) -> Result<()> {
+    set_json_setting(store, AGENCY_KEY, info, actor).await
+}
+
+/// Writes an audit row for reading a month's documents (they carry card numbers).
+pub async fn audit_read(
+    store: &Store,
+    month: YearMonth,
+    what: &str,
+    actor: &str,
+    source: &str,
+) -> Result<()> {
+    store
+        .audit(&AuditEntry {
+            actor: actor.to_string(),
+            role: "operator".into(),
+            action: format!("billing.{what}.read"),
+            target: format!("billing_month:{month}"),
+            source: source.to_string(),
+            ..AuditEntry::default()
+        })
+        .await?;
+    Ok(())
 }
