@@ -61,6 +61,42 @@ pub enum EditError {
     Json(#[from] serde_json::Error),
 }
 
+impl EditError {
+    /// The message in Japanese and in English (for the portal and the API).
+    pub fn messages(&self) -> (String, String) {
+        match self {
+            EditError::NotFound { insurer, id } => (
+                format!("契約 {id} は保険者 {insurer} の契約ではありません"),
+                format!("contract {id} is not held by insurer {insurer}"),
+            ),
+            EditError::NotInsurer(n) => (
+                format!("{n} は保険者ではありません"),
+                format!("{n} is not an insurer"),
+            ),
+            EditError::Invalid { ja, en } => (
+                format!("契約の内容が正しくありません: {ja}"),
+                format!("invalid contract: {en}"),
+            ),
+            EditError::Stale { seen, current } => (
+                format!(
+                    "ほかの人が先に版 {current} を保存しました(編集元は版 {seen})。開き直してください"
+                ),
+                format!(
+                    "version {current} was saved meanwhile (you edited version {seen}); reload and edit again"
+                ),
+            ),
+            EditError::Store(e) => (
+                format!("保存できませんでした: {e}"),
+                format!("not saved: {e}"),
+            ),
+            EditError::Json(e) => (
+                format!("保存できませんでした: {e}"),
+                format!("not saved: {e}"),
+            ),
+        }
+    }
+}
+
 /// The store row of a contract: key columns, parties, canonical JSON.
 pub fn draft(c: &Contract) -> Result<ContractDraft, serde_json::Error> {
     let date = |d: Option<Date>| d.map(Date::compact).unwrap_or_default();
@@ -296,14 +332,17 @@ pub fn validate(c: &Contract, own: &str) -> Result<(), EditError> {
 }
 
 /// Saves an edit of one of `insurer`'s contracts as a new version. `seen` is the version
-/// the editor started from (`None` creates a new contract). Audited.
+/// the editor started from (`None` creates a new contract). `who` names the editor for the
+/// version's author and the audit row (actor, role, organisation, source; the action,
+/// target and detail are filled in here).
 pub async fn save_edit(
     store: &Store,
     insurer: &Org,
     contract: &Contract,
     seen: Option<i64>,
-    by: &str,
+    who: &AuditEntry,
 ) -> Result<StoredContract, EditError> {
+    let by = who.actor.as_str();
     if insurer.kind != OrgKind::Insurer {
         return Err(EditError::NotInsurer(insurer.number.clone()));
     }
@@ -319,14 +358,11 @@ pub async fn save_edit(
     };
     store
         .audit(&AuditEntry {
-            actor: by.to_string(),
-            role: String::new(),
-            org: insurer.number.clone(),
             action: "contracts.edit".into(),
             target: format!("contract:{own}:{}", v.contract_id),
             records: String::new(),
-            source: String::new(),
-            detail: serde_json::json!({ "version": v.version }).to_string(),
+            detail: serde_json::json!({ "version": v.version, "insurer": own }).to_string(),
+            ..who.clone()
         })
         .await?;
     Ok(decode(&v)?)

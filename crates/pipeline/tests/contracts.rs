@@ -25,6 +25,7 @@ use daiko_pipeline::reference::{RefKind, import_csv};
 use daiko_pipeline::worker::{WorkerConfig, run_until_idle};
 use daiko_sample::people::{default_insurers, insurer_number};
 use daiko_sample::{SampleArchive, SampleConfig};
+use daiko_store::audit::AuditEntry;
 use daiko_store::orgs::{Org, OrgKind};
 use daiko_store::{Store, testdb};
 
@@ -375,6 +376,16 @@ async fn collective_contract_adjudication_through_the_pipeline() {
         // ---- 2. changed reference data ----
         let f2 = files(&changed);
         let a_org = &orgs[a_no];
+        let operator = AuditEntry {
+            actor: "operator".into(),
+            role: "operator".into(),
+            org: AGENCY.into(),
+            action: String::new(),
+            target: String::new(),
+            records: String::new(),
+            source: "test".into(),
+            detail: String::new(),
+        };
         // New versions of the collective contracts: COLL-1's basic price up by 1 yen
         // (C-09), no additional items in either (C-10).
         for id in ["COLL-1", "COLL-2"] {
@@ -384,7 +395,7 @@ async fn collective_contract_adjudication_through_the_pipeline() {
                 c.basic = c.basic.map(|b| b + 1);
             }
             c.additional.clear();
-            let saved = contracts::save_edit(&s, a_org, &c, Some(cur.version), "operator")
+            let saved = contracts::save_edit(&s, a_org, &c, Some(cur.version), &operator)
                 .await
                 .unwrap();
             assert_eq!(saved.version.version, 2);

@@ -10,6 +10,7 @@
 //! the audit row cannot be written, the answer is 500 and nothing is disclosed.
 
 mod admin;
+mod contracts;
 mod deliveries;
 mod invitations;
 mod governance;
@@ -66,6 +67,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/audit", get(admin::audit_search))
         .route("/api/v1/audit/verify", get(admin::audit_verify))
         .merge(invitations::routes())
+        .merge(contracts::routes())
         .route("/api/v1/audit/review", get(governance::audit_review))
         .route("/api/v1/users/{login}/reset", post(governance::reset_user))
         .route("/api/v1/users/{login}/role", post(governance::change_role))

@@ -10,6 +10,7 @@
 //! when the first-login password change is still due (only `/password` accepts that). The
 //! session id is replaced at every stage change. Every POST carries the session's CSRF token.
 
+mod contracts;
 mod login;
 mod pages;
 mod reset;
@@ -88,6 +89,11 @@ pub fn routes() -> Router<AppState> {
             get(pages::users_page).post(pages::users_add),
         )
         .route("/audit", get(pages::audit_page))
+        .route("/contracts", get(contracts::list_page))
+        .route(
+            "/contracts/{insurer}/{contract_id}",
+            get(contracts::detail_page).post(contracts::save),
+        )
 }
 
 fn static_file(content_type: &'static str, body: &'static str) -> Response {
@@ -431,7 +437,7 @@ impl<'a> Ctx<'a> {
     pub fn page(&self, path: &str, title: &str, body: &str) -> Response {
         let l = self.l;
         let mut nav = String::new();
-        let links: [(&str, &str, &str, &[&str]); 9] = [
+        let links: [(&str, &str, &str, &[&str]); 10] = [
             ("/", "ホーム", "Home", &[]),
             (
                 "/submissions",
@@ -455,6 +461,12 @@ impl<'a> Ctx<'a> {
                 "/reference",
                 "基準データ登録",
                 "Reference data",
+                &["insurer", "operator", "emergency"],
+            ),
+            (
+                "/contracts",
+                "契約",
+                "Contracts",
                 &["insurer", "operator", "emergency"],
             ),
             ("/admin/orgs", "組織", "Organisations", &["admin"]),
