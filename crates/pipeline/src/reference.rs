@@ -353,7 +353,8 @@ pub struct DbReference {
 /// Maps a record row's state to the checker's history state.
 pub fn record_state(state: &str) -> RecordState {
     match state {
-        "delivered" => RecordState::Delivered,
+        // invoiced: delivered and billed in a closed month (daiko_pipeline::billing).
+        "delivered" | "invoiced" => RecordState::Delivered,
         "paid" => RecordState::Paid,
         // A rejected archive comes back whole, like a returned record.
         "returned" | "rejected" => RecordState::Returned,

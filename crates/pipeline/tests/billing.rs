@@ -274,6 +274,11 @@ async fn month_close_invoices_statements_offsets_and_transfer_file() {
                 assert_eq!(r.state, "invoiced");
             }
         }
+        // The checker's history still sees an invoiced record as delivered (U-06).
+        assert_eq!(
+            daiko_pipeline::reference::record_state("invoiced"),
+            daiko_check::reference::RecordState::Delivered
+        );
 
         // Closing twice changes nothing; documents come back byte for byte.
         let again = close_month_at(&s, m1, "tester", after(m1)).await.unwrap();
