@@ -333,6 +333,11 @@ pub enum UserCommand {
     Add(UserAddArgs),
     /// List accounts.
     List,
+    /// Password reset after an identity check (S7): records the ledger row and prints a
+    /// one-time code for the user.
+    Reset(crate::governance::ResetArgs),
+    /// Request a role change (S10: runs after another administrator approves).
+    Role(crate::governance::RoleArgs),
 }
 
 #[derive(Debug, Args)]
@@ -351,6 +356,11 @@ pub struct UserAddArgs {
 }
 
 pub fn user(data: &DataDir, cmd: UserCommand) -> Result<Exit> {
+    let cmd = match cmd {
+        UserCommand::Reset(a) => return crate::governance::reset(data, a),
+        UserCommand::Role(a) => return crate::governance::role(data, a),
+        other => other,
+    };
     let config = load_config(data, None)?;
     runtime()?.block_on(async {
         let store = open_store(&config).await?;
@@ -362,6 +372,7 @@ pub fn user(data: &DataDir, cmd: UserCommand) -> Result<Exit> {
                 }
                 Ok(Exit::Ok)
             }
+            UserCommand::Reset(_) | UserCommand::Role(_) => unreachable!("dispatched above"),
             UserCommand::Add(a) => {
                 if !daiko_store::users::ROLES.contains(&a.role.as_str()) {
                     bail!(
@@ -407,6 +418,26 @@ pub fn user(data: &DataDir, cmd: UserCommand) -> Result<Exit> {
                         );
                     }
                 }
+                // S10: agency roles need a second administrator, except the very first
+                // administrator of an installation.
+                let privileged =
+                    daiko_server::governance::PRIVILEGED_ROLES.contains(&a.role.as_str());
+                let bootstrap = crate::governance::bootstrap_admin(&store, &a.role).await?;
+                if privileged && !bootstrap {
+                    let grant = daiko_server::governance::RoleGrant {
+                        op: "create".into(),
+                        login: a.login.clone(),
+                        role: a.role.clone(),
+                        org: a.org.clone(),
+                        name: (!a.name.is_empty()).then(|| a.name.clone()),
+                    };
+                    return crate::governance::file_request_in(
+                        &store,
+                        "role_grant",
+                        serde_json::to_value(grant)?,
+                    )
+                    .await;
+                }
                 let (password, shown) = match std::env::var("DAIKO_INITIAL_PASSWORD") {
                     Ok(p) if !p.is_empty() => (p, false),
                     _ => (generate_password()?, true),
@@ -439,6 +470,15 @@ pub fn user(data: &DataDir, cmd: UserCommand) -> Result<Exit> {
                         format!("{} {}", u.login, u.role),
                     ))
                     .await?;
+                if bootstrap {
+                    store
+                        .audit(&cli_entry(
+                            "role.grant",
+                            format!("user:{}", u.login),
+                            "severity=high; first administrator of the installation (bootstrap, no second administrator exists yet)".into(),
+                        ))
+                        .await?;
+                }
                 println!("added user {} ({})", u.login, u.role);
                 if shown {
                     println!(
@@ -506,10 +546,14 @@ pub fn token(data: &DataDir, cmd: TokenCommand) -> Result<Exit> {
 pub enum AuditCommand {
     /// Verify the audit trail's hash chain; exit 0 when intact, 1 naming the first bad record.
     Verify,
+    /// The auditors' review of a period (S16): exit 0 when nothing needs review, 1 otherwise.
+    Review(crate::governance::ReviewArgs),
 }
 
 pub fn audit(data: &DataDir, cmd: AuditCommand) -> Result<Exit> {
-    let AuditCommand::Verify = cmd;
+    if let AuditCommand::Review(a) = cmd {
+        return crate::governance::review(data, a);
+    }
     let config = load_config(data, None)?;
     runtime()?.block_on(async {
         let store = open_store(&config).await?;
@@ -703,9 +747,19 @@ pub enum MaintenanceCommand {
     Off,
     /// Show the state.
     Status,
+    /// Request a work ticket for a maintenance account and window (S11; runs after a
+    /// second administrator approves).
+    Ticket(crate::governance::TicketArgs),
+    /// What a ticket's account did, against the ticket (S11).
+    Report(crate::governance::ReportArgs),
 }
 
 pub fn maintenance(data: &DataDir, cmd: MaintenanceCommand) -> Result<Exit> {
+    let cmd = match cmd {
+        MaintenanceCommand::Ticket(a) => return crate::governance::ticket(data, a),
+        MaintenanceCommand::Report(a) => return crate::governance::report(data, a),
+        other => other,
+    };
     let config = load_config(data, None)?;
     runtime()?.block_on(async move {
         let store = open_store(&config).await?;
@@ -738,6 +792,9 @@ pub fn maintenance(data: &DataDir, cmd: MaintenanceCommand) -> Result<Exit> {
                     ))
                     .await?;
                 println!("maintenance ended");
+            }
+            MaintenanceCommand::Ticket(_) | MaintenanceCommand::Report(_) => {
+                unreachable!("dispatched above")
             }
             MaintenanceCommand::Status => match store
                 .setting("maintenance")

@@ -29,6 +29,7 @@ mod check;
 mod checks;
 mod contracts;
 mod demo;
+mod governance;
 mod invite;
 mod keys;
 mod media;
@@ -90,6 +91,9 @@ enum Command {
     /// Declare or end maintenance (the portal and API answer with a notice).
     #[command(subcommand)]
     Maintenance(admin::MaintenanceCommand),
+    /// Four-eyes approvals (S10): list, request, approve, reject.
+    #[command(subcommand)]
+    Approvals(governance::ApprovalsCommand),
     /// Declare or close an emergency (break-glass accounts, S12).
     #[command(subcommand)]
     Emergency(admin::EmergencyCommand),
@@ -146,6 +150,7 @@ fn main() -> ExitCode {
         Command::Worker(args) => admin::worker(&cli.data.or_default("daiko-data"), args),
         Command::Audit(cmd) => admin::audit(&cli.data.or_default("daiko-data"), cmd),
         Command::Maintenance(cmd) => admin::maintenance(&cli.data.or_default("daiko-data"), cmd),
+        Command::Approvals(cmd) => governance::approvals(&cli.data.or_default("daiko-data"), cmd),
         Command::Emergency(cmd) => admin::emergency(&cli.data.or_default("daiko-data"), cmd),
         Command::Media(cmd) => media::run(&cli.data.or_default("daiko-data"), cmd),
         Command::Billing(args) => billing::run(&cli.data.or_default("daiko-data"), args),

@@ -1053,6 +1053,14 @@ pub async fn authenticate_admin(
         fail("wrong password").await?;
         return Err(refused());
     }
+    if user.must_change_password {
+        // The initial password was known to whoever created the account.
+        fail("initial password not changed yet").await?;
+        return Err(GovError::invalid(
+            "初期パスワードのままです。ポータルで変更してから承認してください。",
+            "The initial password has not been changed yet; change it in the portal first.",
+        ));
+    }
     if user.totp_secret.is_empty() {
         fail("no second factor enrolled").await?;
         return Err(GovError::invalid(
