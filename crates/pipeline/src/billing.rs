@@ -289,7 +289,7 @@ pub async fn close_month_at(
             latest,
         });
     }
-    let out = store
+    let frozen = store
         .freeze_billing_month_in(
             &mut tx,
             &FreezeMonth {
@@ -301,7 +301,20 @@ pub async fn close_month_at(
                 fees_json: &fees_json,
             },
         )
-        .await?;
+        .await;
+    let out = match frozen {
+        Ok(out) => out,
+        // On PostgreSQL another process may have closed the month meanwhile: its result
+        // stands (this transaction rolls back).
+        Err(e) if e.is_unique_violation() => {
+            drop(tx);
+            return match closed_result(store, month).await? {
+                Some(done) => Ok(done),
+                None => Err(e.into()),
+            };
+        }
+        Err(e) => return Err(e.into()),
+    };
     // Settle inside the transaction: a bad line aborts the close, and negative payments
     // become next month's offsets in the same commit.
     let lines = store

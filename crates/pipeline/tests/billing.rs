@@ -576,3 +576,90 @@ async fn month_close_invoices_statements_offsets_and_transfer_file() {
     })
     .await;
 }
+
+/// Two closes of the same month at once (two tasks; on PostgreSQL two connections): the
+/// month is frozen once, both answer the same result, the records are billed once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_closes_freeze_once() {
+    each(async |db, s| {
+        let inst = s
+            .add_org(OrgKind::Institution, "1310000019", "機関", &[])
+            .await
+            .unwrap();
+        s.add_org(OrgKind::Insurer, "06139999", "健保", &["billing"])
+            .await
+            .unwrap();
+        let mut tx = s.begin().await.unwrap();
+        let no = s.next_receipt_no(&mut tx, "20261201").await.unwrap();
+        s.insert_submission_in(
+            &mut tx,
+            &NewSubmission {
+                id: "sub",
+                org_id: &inst.id,
+                uploaded_by: None,
+                channel: "api",
+                archive_name: "a.zip",
+                sha256: "a",
+                size: 1,
+                blob_key: "archives/a.zip",
+            },
+            &no,
+        )
+        .await
+        .unwrap();
+        let rows: Vec<RecordRow> = (0..200)
+            .map(|i| RecordRow {
+                id: format!("r{i:03}"),
+                submission_id: "sub".into(),
+                seq: i,
+                data_file: format!("DATA/{i}.xml"),
+                claim_file: format!("CLAIMS/{i}.xml"),
+                insurer: "06139999".into(),
+                institution: "1310000019".into(),
+                voucher: format!("v{i}"),
+                card_symbol: String::new(),
+                card_number: format!("c{i}"),
+                service_event_type: 1,
+                guidance_timing: None,
+                service_date: "20261110".into(),
+                fiscal_year: 2026,
+                outcome: "accepted".into(),
+                return_reason: None,
+                state: "delivered".into(),
+                cost: 9000,
+                copayment: 1000,
+                other_program: 0,
+                claim: 8000,
+                delivery_id: None,
+            })
+            .collect();
+        s.insert_records_in(&mut tx, &rows).await.unwrap();
+        tx.commit().await.unwrap();
+        let cal = billing::calendar(&s).await.unwrap();
+        let m = cal.billing_month_of(jiff::Timestamp::now());
+        let at = cutoff(&cal, m) + jiff::SignedDuration::from_secs(1);
+        let (a, b) = tokio::join!(
+            close_month_at(&s, m, "one", at),
+            close_month_at(&s, m, "two", at)
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(
+            [a.already_closed, b.already_closed]
+                .iter()
+                .filter(|x| !**x)
+                .count(),
+            1,
+            "{db}: exactly one close froze the month"
+        );
+        assert_eq!((a.lines, a.claim_total), (200, 1_600_000));
+        assert_eq!((b.lines, b.claim_total), (a.lines, a.claim_total));
+        assert_eq!(
+            s.billing_lines_with(&m.to_string(), |l| l.record_id)
+                .await
+                .unwrap()
+                .len(),
+            200
+        );
+    })
+    .await;
+}
