@@ -430,7 +430,7 @@ fn edit_form(cx: &Ctx<'_>, cur: &StoredContract) -> String {
     f
 }
 
-async fn detail_body(cx: &Ctx<'_>, versions: &[StoredContract], msg: Option<String>) -> String {
+fn detail_body(cx: &Ctx<'_>, versions: &[StoredContract], msg: Option<String>) -> String {
     let l = cx.l;
     let Some(cur) = versions.last() else {
         return String::new();
@@ -569,7 +569,7 @@ pub(crate) async fn detail_page(
             cx.t("新しい版として保存しました。", "Saved as a new version."),
         )
     });
-    let body = detail_body(&cx, &versions, saved).await;
+    let body = detail_body(&cx, &versions, saved);
     Ok(cx.page(
         "/contracts",
         &format!("{} {}", cx.t("契約", "Contract"), contract_id),
@@ -711,7 +711,7 @@ pub(crate) async fn save(
         }
     };
     let versions = contracts::history(&st.store, &org.number, Some(&contract_id)).await?;
-    let body = detail_body(&cx, &versions, msg).await;
+    let body = detail_body(&cx, &versions, msg);
     Ok(cx.page(
         "/contracts",
         &format!("{} {}", l.t("契約", "Contract"), contract_id),
