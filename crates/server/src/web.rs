@@ -11,6 +11,7 @@
 //! session id is replaced at every stage change. Every POST carries the session's CSRF token.
 
 mod contracts;
+mod invite;
 mod login;
 mod pages;
 mod reset;
@@ -89,6 +90,7 @@ pub fn routes() -> Router<AppState> {
             get(pages::users_page).post(pages::users_add),
         )
         .route("/audit", get(pages::audit_page))
+        .merge(invite::routes())
         .route("/contracts", get(contracts::list_page))
         .route(
             "/contracts/{insurer}/{contract_id}",
@@ -437,7 +439,7 @@ impl<'a> Ctx<'a> {
     pub fn page(&self, path: &str, title: &str, body: &str) -> Response {
         let l = self.l;
         let mut nav = String::new();
-        let links: [(&str, &str, &str, &[&str]); 10] = [
+        let links: [(&str, &str, &str, &[&str]); 11] = [
             ("/", "ホーム", "Home", &[]),
             (
                 "/submissions",
@@ -467,6 +469,12 @@ impl<'a> Ctx<'a> {
                 "/contracts",
                 "契約",
                 "Contracts",
+                &["insurer", "operator", "emergency"],
+            ),
+            (
+                "/invite",
+                "健診案内",
+                "Invitations",
                 &["insurer", "operator", "emergency"],
             ),
             ("/admin/orgs", "組織", "Organisations", &["admin"]),
