@@ -10,6 +10,7 @@
 //! the audit row cannot be written, the answer is 500 and nothing is disclosed.
 
 mod admin;
+pub(crate) mod billing;
 mod contracts;
 mod deliveries;
 mod invitations;
@@ -68,6 +69,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/audit/verify", get(admin::audit_verify))
         .merge(invitations::routes())
         .merge(contracts::routes())
+        .merge(billing::routes())
         .route("/api/v1/audit/review", get(governance::audit_review))
         .route("/api/v1/users/{login}/reset", post(governance::reset_user))
         .route("/api/v1/users/{login}/role", post(governance::change_role))
