@@ -479,7 +479,8 @@ async fn enrolment_requires_one_valid_code() {
         secret
     );
 
-    // the admin pages work and show a new user's initial secrets once
+    // the admin pages work and show a new user's initial secrets once; an agency role is a
+    // four-eyes request (S10) and no account until another administrator approves
     let csrf = b.csrf("/admin/users").await;
     let r = b
         .post(
@@ -490,6 +491,32 @@ async fn enrolment_requires_one_valid_code() {
                 ("display_name", "新 利用者"),
                 ("role", "operator"),
                 ("org", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.body.contains("data-testid=\"pending-approval\""),
+        "{}",
+        r.body
+    );
+    assert!(!r.body.contains("initial-password"));
+    assert!(s.store.user_by_login("atarashii").await.unwrap().is_none());
+    let clinic = s
+        .store
+        .add_org(OrgKind::Institution, "1399999990", "テスト機関", &[])
+        .await
+        .unwrap();
+    let csrf = b.csrf("/admin/users").await;
+    let r = b
+        .post(
+            "/admin/users",
+            &[
+                ("csrf", &csrf),
+                ("login", "atarashii"),
+                ("display_name", "新 利用者"),
+                ("role", "institution"),
+                ("org", &clinic.id),
             ],
         )
         .await;

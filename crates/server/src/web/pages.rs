@@ -1298,6 +1298,29 @@ pub(crate) async fn users_add(
             "代行機関の職員には組織を選ばないでください。",
             "Agency staff have no organisation to choose.",
         ))
+    } else if crate::governance::PRIVILEGED_ROLES.contains(&f.role.as_str()) {
+        // S10: agency roles wait for a second administrator's approval.
+        let grant = crate::governance::RoleGrant {
+            op: "create".into(),
+            login: login.to_string(),
+            role: f.role.clone(),
+            org: None,
+            name: Some(name.to_string()),
+        };
+        let payload =
+            serde_json::to_value(&grant).map_err(|e| WebError::Internal(e.to_string()))?;
+        match crate::governance::request(&st.store, &st.agency, "role_grant", &payload, c.audit("", "", "", "")).await {
+            Ok(a) => format!(
+                "<p class=\"notice ok\" role=\"alert\" data-testid=\"pending-approval\">{} {}</p>",
+                esc(l.t(
+                    "二者承認の申請をしました。別の管理者が承認すると作成されます。申請ID:",
+                    "Filed for four-eyes approval: the account is created when another administrator approves. Request id:",
+                )),
+                esc(&a.id)
+            ),
+            Err(crate::governance::GovError::Store(e)) => return Err(e.into()),
+            Err(e) => err(&if l.en { e.message_en() } else { e.message_ja() }),
+        }
     } else {
         let password = initial_password()?;
         let secret = new_totp_secret().map_err(|e| WebError::Internal(e.to_string()))?;
