@@ -28,12 +28,12 @@ use crate::caller::{AGENCY_ROLES, Caller};
 const ROLES: [&str; 3] = ["insurer", "operator", "emergency"];
 
 /// A full session whose password change is due goes to `/password`; other roles get 404.
-fn admit(c: &Caller) -> Result<(), Response> {
+fn admit(c: &Caller) -> Result<(), Box<Response>> {
     if c.user.must_change_password {
-        return Err(see_other("/password", vec![]));
+        return Err(Box::new(see_other("/password", vec![])));
     }
     if !ROLES.contains(&c.role()) {
-        return Err(WebError::NotFound.into_response());
+        return Err(Box::new(WebError::NotFound.into_response()));
     }
     Ok(())
 }
@@ -117,7 +117,7 @@ pub(crate) async fn list_page(
     Query(q): Query<ListQuery>,
 ) -> WebResult {
     if let Err(r) = admit(&c) {
-        return Ok(r);
+        return Ok(*r);
     }
     let cx = Ctx::new(&c);
     let l = cx.l;
@@ -551,7 +551,7 @@ pub(crate) async fn detail_page(
     Query(q): Query<HashMap<String, String>>,
 ) -> WebResult {
     if let Err(r) = admit(&c) {
-        return Ok(r);
+        return Ok(*r);
     }
     let cx = Ctx::new(&c);
     let (org, versions) = readable(&st, &c, &insurer, &contract_id).await?;
@@ -665,7 +665,7 @@ pub(crate) async fn save(
     Form(f): Form<HashMap<String, String>>,
 ) -> WebResult {
     if let Err(r) = admit(&c) {
-        return Ok(r);
+        return Ok(*r);
     }
     check_csrf(&c, f.get("csrf").map(String::as_str))?;
     if !is_staff(&c) {
