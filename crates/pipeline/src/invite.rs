@@ -33,7 +33,7 @@ use daiko_invite::vouchers::{FyMonthDay, IssuedVoucher, VoucherError, VoucherSet
 use daiko_pdf::Fonts;
 use daiko_store::audit::AuditEntry;
 use daiko_store::invite::{
-    CardRow, IssuedRow, LetterRun, MemberRow, NewRoster, ReminderRoundRow, RosterInfo,
+    CardRow, IssuedBatch, IssuedRow, LetterRun, MemberRow, NewRoster, ReminderRoundRow, RosterInfo,
 };
 use daiko_store::orgs::{Org, OrgKind};
 use daiko_store::{Store, StoreError};
@@ -651,15 +651,15 @@ pub async fn issue(
             .collect::<Result<Vec<_>, serde_json::Error>>()
             .map_err(|e| InviteError::Output(e.to_string()))?;
         match store
-            .record_issued_vouchers(
-                &insurer,
-                i64::from(fy),
-                1,
-                from,
-                out.next_serial,
-                &rows,
-                &actor.login,
-            )
+            .record_issued_vouchers(&IssuedBatch {
+                insurer: &insurer,
+                fiscal_year: i64::from(fy),
+                kind: 1,
+                from_serial: from,
+                next_serial: out.next_serial,
+                rows: &rows,
+                by: &actor.login,
+            })
             .await
         {
             Ok(()) => {}

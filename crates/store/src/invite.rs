@@ -128,6 +128,21 @@ pub struct ReminderRoundRow {
     pub items: Vec<(CardRow, i64)>,
 }
 
+/// One issuing run of (insurer, fiscal year, kind) to record.
+#[derive(Debug, Clone, Copy)]
+pub struct IssuedBatch<'a> {
+    pub insurer: &'a str,
+    pub fiscal_year: i64,
+    /// 1 受診券, 2 利用券.
+    pub kind: i64,
+    /// The serial the run started at (from [`Store::next_voucher_serial`]).
+    pub from_serial: u32,
+    /// The counter after the run.
+    pub next_serial: u32,
+    pub rows: &'a [IssuedRow],
+    pub by: &'a str,
+}
+
 /// A checkup record of a member this fiscal year (for responders).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckupSeen {
@@ -384,16 +399,16 @@ impl Store {
     /// [`Store::next_voucher_serial`]); when another run moved the counter meanwhile,
     /// nothing is written ([`StoreError::Duplicate`]). A member already holding a voucher
     /// of the kind for the year also refuses the whole run (unique violation).
-    pub async fn record_issued_vouchers(
-        &self,
-        insurer: &str,
-        fiscal_year: i64,
-        kind: i64,
-        from_serial: u32,
-        next_serial: u32,
-        rows: &[IssuedRow],
-        by: &str,
-    ) -> Result<()> {
+    pub async fn record_issued_vouchers(&self, batch: &IssuedBatch<'_>) -> Result<()> {
+        let IssuedBatch {
+            insurer,
+            fiscal_year,
+            kind,
+            from_serial,
+            next_serial,
+            rows,
+            by,
+        } = *batch;
         let mut tx = self.begin().await?;
         let counter: Option<i64> = sqlx::query_scalar(
             "SELECT next_serial FROM invite_serials WHERE insurer = $1 AND fiscal_year = $2 AND kind = $3",

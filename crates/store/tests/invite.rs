@@ -2,7 +2,9 @@
 //! the checker's ledger (and surviving a vouchers.csv import), templates, letter runs,
 //! reminder rounds, returned mail and the responders query.
 
-use daiko_store::invite::{CardRow, IssuedRow, LetterRun, MemberRow, NewRoster, ReminderRoundRow};
+use daiko_store::invite::{
+    CardRow, IssuedBatch, IssuedRow, LetterRun, MemberRow, NewRoster, ReminderRoundRow,
+};
 use daiko_store::reference::VoucherRow;
 use daiko_store::submissions::{NewSubmission, RecordRow};
 use daiko_store::{Store, testdb};
@@ -38,6 +40,18 @@ fn issued(number: &str, n: &str, roster: &str) -> IssuedRow {
 }
 
 const INS: &str = "06139999";
+
+fn batch<'a>(from: u32, next: u32, rows: &'a [IssuedRow], by: &'a str) -> IssuedBatch<'a> {
+    IssuedBatch {
+        insurer: INS,
+        fiscal_year: 2024,
+        kind: 1,
+        from_serial: from,
+        next_serial: next,
+        rows,
+        by,
+    }
+}
 
 #[tokio::test]
 async fn rosters_keep_history() {
@@ -109,7 +123,7 @@ async fn issued_vouchers_are_in_the_ledger_and_survive_an_import() {
             issued("24100000001", "01", "r"),
             issued("24100000002", "02", "r"),
         ];
-        s.record_issued_vouchers(INS, 2024, 1, 1, 3, &run, "kenpo1")
+        s.record_issued_vouchers(&batch(1, 3, &run, "kenpo1"))
             .await
             .unwrap();
         assert_eq!(s.next_voucher_serial(INS, 2024, 1).await.unwrap(), 3);
@@ -121,16 +135,13 @@ async fn issued_vouchers_are_in_the_ledger_and_survive_an_import() {
         assert_eq!(rows, vec![run[0].ledger_json.clone()]);
         // A stale run (counter moved on) writes nothing.
         let stale = s
-            .record_issued_vouchers(INS, 2024, 1, 1, 2, &[issued("24100000001", "09", "r")], "x")
+            .record_issued_vouchers(&batch(1, 2, &[issued("24100000001", "09", "r")], "x"))
             .await
             .unwrap_err();
         assert!(stale.is_unique_violation());
         // The same member twice in a year is refused, and nothing of the run is kept.
         let again = s
-            .record_issued_vouchers(
-                INS,
-                2024,
-                1,
+            .record_issued_vouchers(&batch(
                 3,
                 5,
                 &[
@@ -138,7 +149,7 @@ async fn issued_vouchers_are_in_the_ledger_and_survive_an_import() {
                     issued("24100000004", "01", "r"),
                 ],
                 "x",
-            )
+            ))
             .await
             .unwrap_err();
         assert!(again.is_unique_violation(), "{again}");
