@@ -46,6 +46,21 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/approvals/{id}/reject"),
     ("POST", "/api/v1/maintenance/tickets"),
     ("GET", "/api/v1/maintenance/tickets/{ticket}/report"),
+    ("POST", "/api/v1/invitations/roster"),
+    ("GET", "/api/v1/invitations/roster"),
+    ("GET", "/api/v1/invitations/targets"),
+    ("POST", "/api/v1/invitations/issue"),
+    ("GET", "/api/v1/invitations/vouchers"),
+    ("POST", "/api/v1/invitations/letters"),
+    ("POST", "/api/v1/invitations/reminders"),
+    ("GET", "/api/v1/invitations/uptake"),
+    ("GET", "/api/v1/invitations/dashboard"),
+    ("POST", "/api/v1/invitations/returned"),
+    ("GET", "/api/v1/invitations/settings"),
+    ("PUT", "/api/v1/invitations/settings"),
+    ("GET", "/api/v1/invitations/template"),
+    ("PUT", "/api/v1/invitations/template"),
+    ("POST", "/api/v1/invitations/template/preview"),
 ];
 
 /// Routes reachable without credentials.
