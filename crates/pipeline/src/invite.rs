@@ -1223,12 +1223,7 @@ pub async fn reminders(
 pub async fn uptake(store: &Store, org: &Org, fy: i64) -> Result<Vec<VariantUptake>, InviteError> {
     require_subscribed(org)?;
     let fy = fiscal_year(fy)?;
-    let rounds = store
-        .reminder_rounds(&key(org), i64::from(fy))
-        .await?
-        .iter()
-        .map(round_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
+    let rounds = stored_rounds(store, org, fy).await?;
     if rounds.is_empty() {
         return Ok(Vec::new());
     }
@@ -1239,6 +1234,19 @@ pub async fn uptake(store: &Store, org: &Org, fy: i64) -> Result<Vec<VariantUpta
     };
     let seen = responders(store, org, fy, &members).await?;
     Ok(daiko_invite::uptake(&rounds, &seen))
+}
+
+async fn stored_rounds(
+    store: &Store,
+    org: &Org,
+    fy: i16,
+) -> Result<Vec<ReminderRound>, InviteError> {
+    store
+        .reminder_rounds(&key(org), i64::from(fy))
+        .await?
+        .iter()
+        .map(round_from_row)
+        .collect()
 }
 
 /// Counts for the portal's dashboard (no personal data).
@@ -1283,15 +1291,13 @@ pub async fn dashboard(store: &Store, org: &Org, fy: i64) -> Result<Dashboard, I
         .map(|(m, _)| &m.card)
         .collect();
     d.issued = store.issued_vouchers(&key(org), fy, Some(1)).await?.len();
-    d.responded = responders(store, org, fyi, &members)
-        .await?
-        .keys()
-        .filter(|c| target_cards.contains(c))
-        .count();
+    let seen = responders(store, org, fyi, &members).await?;
+    d.responded = seen.keys().filter(|c| target_cards.contains(c)).count();
     d.returned_mail = store.returned_mail(&key(org)).await?.len();
     d.letter_runs = store.letter_runs(&key(org), fy).await?.len();
-    d.reminder_rounds = store.reminder_rounds(&key(org), fy).await?.len();
-    d.uptake = uptake(store, org, fy).await?;
+    let rounds = stored_rounds(store, org, fyi).await?;
+    d.reminder_rounds = rounds.len();
+    d.uptake = daiko_invite::uptake(&rounds, &seen);
     Ok(d)
 }
 
