@@ -10,6 +10,7 @@
 //! when the first-login password change is still due (only `/password` accepts that). The
 //! session id is replaced at every stage change. Every POST carries the session's CSRF token.
 
+mod billing;
 mod contracts;
 mod invite;
 mod login;
@@ -91,6 +92,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/audit", get(pages::audit_page))
         .merge(invite::routes())
+        .merge(billing::routes())
         .route("/contracts", get(contracts::list_page))
         .route(
             "/contracts/{insurer}/{contract_id}",
@@ -439,7 +441,7 @@ impl<'a> Ctx<'a> {
     pub fn page(&self, path: &str, title: &str, body: &str) -> Response {
         let l = self.l;
         let mut nav = String::new();
-        let links: [(&str, &str, &str, &[&str]); 11] = [
+        let links: [(&str, &str, &str, &[&str]); 12] = [
             ("/", "ホーム", "Home", &[]),
             (
                 "/submissions",
@@ -470,6 +472,12 @@ impl<'a> Ctx<'a> {
                 "契約",
                 "Contracts",
                 &["insurer", "operator", "emergency"],
+            ),
+            (
+                "/billing",
+                "請求・支払",
+                "Billing",
+                &["insurer", "institution", "operator", "emergency"],
             ),
             (
                 "/invite",

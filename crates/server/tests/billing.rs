@@ -803,6 +803,175 @@ async fn billing(w: &World, srv: &Server) {
     .await;
     assert_eq!(a.status, StatusCode::CREATED, "{db}: {}", a.text());
     assert_eq!(w.store.pending_offsets().await.expect("pending").len(), 2);
+
+    portal(w, srv, &m, &settled).await;
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// A portal GET/POST with a session cookie.
+async fn page(srv: &Server, method: &str, path: &str, sid: &str, form: &[(&str, &str)]) -> Answer {
+    let method = Method::from_bytes(method.as_bytes()).expect("method");
+    let mut req = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+        .request(method, format!("{}{path}", srv.base))
+        .header(reqwest::header::COOKIE, format!("daiko_session={sid}"));
+    if !form.is_empty() {
+        let body: Vec<String> = form
+            .iter()
+            .map(|(k, v)| format!("{}={}", url_encode(k), url_encode(v)))
+            .collect();
+        req = req
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(body.join("&"));
+    }
+    let r = req.send().await.expect("request");
+    let status = r.status();
+    let headers = r.headers().clone();
+    let body = r.bytes().await.expect("body").to_vec();
+    Answer {
+        status,
+        body,
+        headers,
+    }
+}
+
+/// The 請求・支払 page: each tenant sees its own documents, operators close and download.
+async fn portal(w: &World, srv: &Server, m: &str, settled: &daiko_billing::Settlement) {
+    let db = w.db;
+    let (ia, a_no, b_no) = (&w.inst_a.number, &w.insurer_a.number, &w.insurer_b.number);
+    let (inst, _) = common::session(&w.store, &w.logins["inst_a"]).await;
+    let p = page(srv, "GET", "/billing", &inst, &[]).await;
+    assert_eq!(p.status, StatusCode::OK, "{db}");
+    let html = p.text();
+    assert!(html.contains("請求・支払"), "{db}: nav and title");
+    assert!(
+        html.contains(&format!("/billing/{m}/statements/{ia}.pdf")),
+        "{db}: {html}"
+    );
+    assert!(html.contains(&format!("/billing/{m}/statements/{ia}.csv")));
+    assert!(
+        !html.contains("/invoices/"),
+        "{db}: no invoices for an institution"
+    );
+    assert!(!html.contains("transfer-file") && !html.contains("/billing/close"));
+    let st = settled
+        .statements
+        .iter()
+        .find(|s| &s.institution == ia)
+        .expect("statement");
+    assert!(html.contains(&daiko_billing::documents::yen(st.amount_paid)));
+    let csv = page(
+        srv,
+        "GET",
+        &format!("/billing/{m}/statements/{ia}.csv"),
+        &inst,
+        &[],
+    )
+    .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.body.starts_with(b"\xEF\xBB\xBF"));
+    for path in [
+        format!("/billing/{m}/transfer-file"),
+        format!("/billing/{m}/invoices/{a_no}.csv"),
+    ] {
+        let a = page(srv, "GET", &path, &inst, &[]).await;
+        assert_eq!(a.status, StatusCode::NOT_FOUND, "{db}: {path}");
+    }
+    let (other, _) = common::session(&w.store, &w.logins["inst_b"]).await;
+    let a = page(
+        srv,
+        "GET",
+        &format!("/billing/{m}/statements/{ia}.pdf"),
+        &other,
+        &[],
+    )
+    .await;
+    assert_eq!(
+        a.status,
+        StatusCode::NOT_FOUND,
+        "{db}: B downloads A's statement"
+    );
+
+    let (ins, _) = common::session(&w.store, &w.logins["insurer_a"]).await;
+    let html = page(srv, "GET", "/billing", &ins, &[]).await.text();
+    assert!(html.contains(&format!("/billing/{m}/invoices/{a_no}.pdf")));
+    assert!(
+        !html.contains(&format!("/invoices/{b_no}")),
+        "{db}: not B's invoice"
+    );
+    let (ins_c, _) = common::session(&w.store, &w.logins["insurer_c"]).await;
+    let html = page(srv, "GET", "/billing", &ins_c, &[]).await.text();
+    assert!(
+        html.contains("請求・支払代行サービスを利用していない"),
+        "{db}: {html}"
+    );
+    let (admin, _) = common::session(&w.store, &w.logins["admin"]).await;
+    assert_eq!(
+        page(srv, "GET", "/billing", &admin, &[]).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    let (op, csrf) = common::session(&w.store, &w.logins["operator"]).await;
+    let html = page(srv, "GET", "/billing", &op, &[]).await.text();
+    assert!(
+        html.contains("action=\"/billing/close\""),
+        "{db}: close form"
+    );
+    assert!(html.contains(&format!("/billing/{m}/transfer-file")));
+    assert!(html.contains(&format!("/billing/{m}/invoices/{b_no}.csv")));
+    let a = page(srv, "POST", "/billing/close", &op, &[("month", m)]).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{db}: no CSRF token");
+    let a = page(
+        srv,
+        "POST",
+        "/billing/close",
+        &op,
+        &[("month", m), ("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(
+        a.text().contains("締め済み"),
+        "{db}: closing again changes nothing"
+    );
+    let (inst_csrf_sid, inst_csrf) = common::session(&w.store, &w.logins["inst_a"]).await;
+    let a = page(
+        srv,
+        "POST",
+        "/billing/close",
+        &inst_csrf_sid,
+        &[("month", m), ("csrf", &inst_csrf)],
+    )
+    .await;
+    assert_eq!(
+        a.status,
+        StatusCode::NOT_FOUND,
+        "{db}: institutions do not close"
+    );
+    let tf = page(srv, "GET", &format!("/billing/{m}/transfer-file"), &op, &[]).await;
+    assert_eq!(tf.status, StatusCode::OK);
+    assert!(daiko_billing::parse_transfer_file(&tf.body).is_ok());
+    assert_eq!(
+        audit_rows(w, "billing.close").await.len(),
+        1,
+        "{db}: still one close"
+    );
 }
 
 fn inv_of<'a>(s: &'a daiko_billing::Settlement, insurer: &str) -> &'a daiko_billing::Invoice {
