@@ -489,7 +489,7 @@ pub async fn decide(
         .decide_approval(id, &audit.actor, approve, &reason, &entry)
         .await?
     {
-        Decision::Decided(a) => a,
+        Decision::Decided(a) => *a,
         Decision::NotFound => return Err(GovError::NotFound(format!("approval {id}"))),
         Decision::NotPending(s) => return Err(GovError::NotPending(s)),
         Decision::OwnRequest => {

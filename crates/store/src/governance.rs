@@ -105,7 +105,7 @@ fn approval_from_row(r: &AnyRow) -> Result<Approval> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     /// Decided now (status `approved` or `rejected`).
-    Decided(Approval),
+    Decided(Box<Approval>),
     NotFound,
     /// Already decided earlier (the current status).
     NotPending(String),
@@ -366,7 +366,7 @@ impl Store {
         self.audit_in(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(match self.approval(id).await? {
-            Some(a) => Decision::Decided(a),
+            Some(a) => Decision::Decided(Box::new(a)),
             None => Decision::NotFound,
         })
     }
