@@ -530,10 +530,8 @@ async fn month_close_invoices_statements_offsets_and_transfer_file() {
         assert_eq!(carry.amount, victim.claim);
         let pending = s.pending_offsets().await.unwrap();
         assert_eq!(pending.len(), 1);
-        assert_eq!(
-            (pending[0].id.as_str(), pending[0].amount),
-            (carry.id.as_str(), carry.amount)
-        );
+        // The carry the close wrote is exactly the statement's carried_forward.
+        assert_eq!(&billing::offset(&pending[0]).unwrap(), &carry);
 
         // ---- M3 ----: the carry is on X's statement and on no invoice.
         let c3 = close_month_at(&s, m3, "tester", after(m3)).await.unwrap();
@@ -633,11 +631,32 @@ async fn concurrent_closes_freeze_once() {
                 delivery_id: None,
             })
             .collect();
+        // One record whose claim does not add up: the close refuses and writes nothing.
+        let bad = RecordRow {
+            id: "bad".into(),
+            seq: 999,
+            card_number: "bad".into(),
+            claim: 8500,
+            ..rows[0].clone()
+        };
         s.insert_records_in(&mut tx, &rows).await.unwrap();
+        s.insert_records_in(&mut tx, &[bad]).await.unwrap();
         tx.commit().await.unwrap();
         let cal = billing::calendar(&s).await.unwrap();
         let m = cal.billing_month_of(jiff::Timestamp::now());
         let at = cutoff(&cal, m) + jiff::SignedDuration::from_secs(1);
+        match close_month_at(&s, m, "one", at).await {
+            Err(BillingFlowError::InconsistentLines(ids)) => assert_eq!(ids, ["bad"]),
+            other => panic!("{db}: expected inconsistent lines, got {other:?}"),
+        }
+        assert!(s.billing_month(&m.to_string()).await.unwrap().is_none());
+        let mut tx = s.begin().await.unwrap();
+        assert!(
+            s.set_record_state_in(&mut tx, "bad", &["delivered"], "returned")
+                .await
+                .unwrap()
+        );
+        tx.commit().await.unwrap();
         let (a, b) = tokio::join!(
             close_month_at(&s, m, "one", at),
             close_month_at(&s, m, "two", at)

@@ -17,7 +17,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use crate::{Result, Store, StoreError, Tx, now};
+use crate::{Backend, Result, Store, StoreError, Tx, now};
 
 /// A closed month (締め).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -196,6 +196,15 @@ pub struct Excluded {
     pub billed_month: String,
 }
 
+/// An institution's sums in a closed month.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstitutionTotals {
+    pub institution: String,
+    pub lines: i64,
+    pub claim_total: i64,
+    pub offset_total: i64,
+}
+
 /// The counts of a freeze.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FreezeOutcome {
@@ -309,64 +318,93 @@ impl Store {
         .execute(tx.conn())
         .await?;
 
-        // Candidates, once: a temporary table dropped before commit (DDL is transactional
-        // on both databases, so a failure leaves nothing behind).
+        // SQLite: a bigger page cache for this connection while a month's rows and their
+        // indexes are written (the default 2 MB makes a million random index inserts go to
+        // disk page by page); restored afterwards.
+        let sqlite = tx.backend() == Backend::Sqlite;
+        let mut cache_size: Option<i64> = None;
+        if sqlite {
+            cache_size = Some(
+                sqlx::query_scalar("PRAGMA cache_size")
+                    .fetch_one(tx.conn())
+                    .await?,
+            );
+            sqlx::query("PRAGMA cache_size = -524288")
+                .execute(tx.conn())
+                .await?;
+        }
+
+        // Candidates, once, with everything a line needs, the ledger key, whether an earlier
+        // month holds the key, and the rank of the claim among this month's claims for the
+        // key (the earliest received wins). A temporary table dropped before commit (DDL is
+        // transactional on both databases, so a failure leaves nothing behind).
         for stmt in [
             "DROP TABLE IF EXISTS billing_candidates",
             "CREATE TEMPORARY TABLE billing_candidates (record_id TEXT PRIMARY KEY, \
-             key TEXT NOT NULL, received_at TEXT NOT NULL)",
+             key TEXT NOT NULL, received_at TEXT NOT NULL, insurer TEXT NOT NULL, \
+             institution TEXT NOT NULL, kind TEXT NOT NULL, card_number TEXT NOT NULL, \
+             voucher TEXT NOT NULL, guidance_timing TEXT, service_date TEXT NOT NULL, \
+             fiscal_year BIGINT NOT NULL, cost BIGINT NOT NULL, copayment BIGINT NOT NULL, \
+             other_program BIGINT NOT NULL, claim BIGINT NOT NULL, late BIGINT NOT NULL, \
+             taken BIGINT NOT NULL, rn BIGINT NOT NULL)",
         ] {
             sqlx::query(stmt).execute(tx.conn()).await?;
         }
         sqlx::query(crate::sql(format!(
-            "INSERT INTO billing_candidates (record_id, key, received_at) \
-             SELECT r.id, {KEY_SQL}, s.received_at \
-             FROM records r \
-             JOIN submissions s ON s.id = r.submission_id \
-             JOIN orgs o ON o.number = r.insurer AND o.kind = 'insurer' \
-             WHERE r.state IN ('accepted', 'delivered') \
-               AND s.received_at < $1 \
-               AND (',' || o.services || ',') LIKE '%,billing,%' \
-               AND NOT EXISTS (SELECT 1 FROM billing_lines b WHERE b.record_id = r.id)"
+            "INSERT INTO billing_candidates (record_id, key, received_at, insurer, institution, \
+               kind, card_number, voucher, guidance_timing, service_date, fiscal_year, cost, \
+               copayment, other_program, claim, late, taken, rn) \
+             SELECT x.record_id, x.key, x.received_at, x.insurer, x.institution, x.kind, \
+               x.card_number, x.voucher, x.guidance_timing, x.service_date, x.fiscal_year, \
+               x.cost, x.copayment, x.other_program, x.claim, x.late, \
+               CASE WHEN EXISTS (SELECT 1 FROM billing_ledger l WHERE l.key = x.key) \
+                 THEN 1 ELSE 0 END, \
+               ROW_NUMBER() OVER (PARTITION BY x.key ORDER BY x.received_at, x.record_id) \
+             FROM ( \
+               SELECT r.id AS record_id, {KEY_SQL} AS key, s.received_at, r.insurer, \
+                 r.institution, \
+                 CASE WHEN r.service_event_type = 2 THEN 'guidance' ELSE 'checkup' END AS kind, \
+                 r.card_number, r.voucher, r.guidance_timing, r.service_date, r.fiscal_year, \
+                 r.cost, r.copayment, r.other_program, r.claim, \
+                 CASE WHEN SUBSTR(r.service_date, 1, 6) < $2 THEN 1 ELSE 0 END AS late \
+               FROM records r \
+               JOIN submissions s ON s.id = r.submission_id \
+               JOIN orgs o ON o.number = r.insurer AND o.kind = 'insurer' \
+               WHERE r.state IN ('accepted', 'delivered') \
+                 AND s.received_at < $1 \
+                 AND (',' || o.services || ',') LIKE '%,billing,%' \
+                 AND NOT EXISTS (SELECT 1 FROM billing_lines b WHERE b.record_id = r.id) \
+             ) x"
         )))
         .bind(f.cutoff)
+        .bind(f.late_before)
         .execute(tx.conn())
         .await?;
-        sqlx::query("CREATE INDEX billing_candidates_key ON billing_candidates(key)")
-            .execute(tx.conn())
-            .await?;
-        // The first claim for a key wins; a key billed in an earlier month is never billed
-        // again (U-01/U-05).
+        // The winners: a key billed in an earlier month is never billed again (U-01/U-05).
+        // Inserted in key and record order, so the indexes grow at their ends.
         sqlx::query(
             "INSERT INTO billing_ledger (key, record_id, month, state) \
-             SELECT w.key, w.record_id, $1, 'billed' FROM ( \
-               SELECT c.key, c.record_id, ROW_NUMBER() OVER \
-                 (PARTITION BY c.key ORDER BY c.received_at, c.record_id) AS rn \
-               FROM billing_candidates c) w \
-             WHERE w.rn = 1 \
-               AND NOT EXISTS (SELECT 1 FROM billing_ledger l WHERE l.key = w.key)",
+             SELECT key, record_id, $1, 'billed' FROM billing_candidates \
+             WHERE rn = 1 AND taken = 0 ORDER BY key",
         )
         .bind(f.month)
         .execute(tx.conn())
         .await?;
         sqlx::query(crate::sql(format!(
             "INSERT INTO billing_lines ({LINE_COLS}) \
-             SELECT r.id, $1, r.insurer, r.institution, \
-               CASE WHEN r.service_event_type = 2 THEN 'guidance' ELSE 'checkup' END, \
-               r.card_number, r.voucher, r.guidance_timing, r.service_date, r.fiscal_year, \
-               r.cost, r.copayment, r.other_program, r.claim, \
-               CASE WHEN SUBSTR(r.service_date, 1, 6) < $2 THEN 1 ELSE 0 END \
-             FROM billing_ledger l JOIN records r ON r.id = l.record_id \
-             WHERE l.month = $1 AND l.state = 'billed'"
+             SELECT record_id, $1, insurer, institution, kind, card_number, voucher, \
+               guidance_timing, service_date, fiscal_year, cost, copayment, other_program, \
+               claim, late \
+             FROM billing_candidates WHERE rn = 1 AND taken = 0 ORDER BY record_id"
         )))
         .bind(f.month)
-        .bind(f.late_before)
         .execute(tx.conn())
         .await?;
         let excluded_rows = sqlx::query(
             "SELECT c.record_id, c.key, l.record_id AS billed_record_id, l.month AS billed_month \
              FROM billing_candidates c JOIN billing_ledger l ON l.key = c.key \
-             WHERE l.record_id <> c.record_id ORDER BY c.record_id",
+             WHERE (c.rn > 1 OR c.taken = 1) AND l.record_id <> c.record_id \
+             ORDER BY c.record_id",
         )
         .fetch_all(tx.conn())
         .await?;
@@ -379,16 +417,20 @@ impl Store {
                 billed_month: r.try_get("billed_month")?,
             });
         }
+        sqlx::query(
+            "UPDATE records SET state = 'invoiced' WHERE state = 'delivered' AND id IN \
+             (SELECT record_id FROM billing_candidates WHERE rn = 1 AND taken = 0)",
+        )
+        .execute(tx.conn())
+        .await?;
         sqlx::query("DROP TABLE billing_candidates")
             .execute(tx.conn())
             .await?;
-        sqlx::query(
-            "UPDATE records SET state = 'invoiced' WHERE state = 'delivered' AND id IN \
-             (SELECT record_id FROM billing_lines WHERE month = $1)",
-        )
-        .bind(f.month)
-        .execute(tx.conn())
-        .await?;
+        if let Some(n) = cache_size {
+            sqlx::query(crate::sql(format!("PRAGMA cache_size = {n}")))
+                .execute(tx.conn())
+                .await?;
+        }
         // Pending offsets requested before the cut-off, and carries from earlier months.
         let offsets = sqlx::query(
             "UPDATE billing_offsets SET month = $1 WHERE month IS NULL \
@@ -448,6 +490,68 @@ impl Store {
         .fetch_optional(tx.conn())
         .await?;
         row.as_ref().map(month_from_row).transpose()
+    }
+
+    /// Per institution of a month (inside `tx`): (institution, lines, Σ claim, Σ offsets),
+    /// by institution number. What a close needs to carry negative payments forward without
+    /// reading every line.
+    pub async fn institution_totals_in(
+        &self,
+        tx: &mut Tx,
+        month: &str,
+    ) -> Result<Vec<InstitutionTotals>> {
+        let mut out: std::collections::BTreeMap<String, InstitutionTotals> =
+            std::collections::BTreeMap::new();
+        let rows = sqlx::query(
+            "SELECT institution, COUNT(*) AS n, CAST(SUM(claim) AS BIGINT) AS claim_total \
+             FROM billing_lines WHERE month = $1 GROUP BY institution",
+        )
+        .bind(month)
+        .fetch_all(tx.conn())
+        .await?;
+        for r in &rows {
+            let institution: String = r.try_get("institution")?;
+            let t = out
+                .entry(institution.clone())
+                .or_insert_with(|| InstitutionTotals {
+                    institution,
+                    ..InstitutionTotals::default()
+                });
+            t.lines = r.try_get("n")?;
+            t.claim_total = r.try_get("claim_total")?;
+        }
+        let rows = sqlx::query(
+            "SELECT institution, CAST(SUM(amount) AS BIGINT) AS offset_total \
+             FROM billing_offsets WHERE month = $1 GROUP BY institution",
+        )
+        .bind(month)
+        .fetch_all(tx.conn())
+        .await?;
+        for r in &rows {
+            let institution: String = r.try_get("institution")?;
+            let t = out
+                .entry(institution.clone())
+                .or_insert_with(|| InstitutionTotals {
+                    institution,
+                    ..InstitutionTotals::default()
+                });
+            t.offset_total = r.try_get("offset_total")?;
+        }
+        Ok(out.into_values().collect())
+    }
+
+    /// Lines of a month (inside `tx`) whose amounts do not add up (claim ≠ cost − co-payment
+    /// − other burden, or a negative amount): up to 20 record ids.
+    pub async fn inconsistent_lines_in(&self, tx: &mut Tx, month: &str) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT record_id FROM billing_lines WHERE month = $1 \
+             AND (claim <> cost - copayment - other_program OR claim < 0 OR cost < 0 \
+                  OR copayment < 0 OR other_program < 0) \
+             ORDER BY record_id LIMIT 20",
+        )
+        .bind(month)
+        .fetch_all(tx.conn())
+        .await?)
     }
 
     /// The latest closed month (`YYYY-MM`), if any.
