@@ -77,6 +77,16 @@ async fn portal_end_to_end_in_chromium() {
     let archive = s.dir.path().join(&sample.name);
     std::fs::write(&archive, &sample.zip).unwrap();
 
+    // A member roster for the invitations page (two targets in FY2024, one too young).
+    let roster = s.dir.path().join("roster.csv");
+    std::fs::write(
+        &roster,
+        "記号,番号,氏名,氏名カナ,性別,生年月日,郵便番号,住所1,住所2,資格取得日,本人家族区分\n\
+         M,01,緑 花子,ミドリ ハナコ,2,1970-05-05,1000013,東京都千代田区霞が関,1丁目3番2号,2000-04-01,2\n\
+         M,02,𠮷田 太郎,ヨシダ タロウ,1,1960-01-01,5300001,大阪府大阪市北区梅田,2-4-9,2000-04-01,1\n\
+         M,03,若葉 三郎,ワカバ サブロウ,1,1995-01-01,5300001,大阪府大阪市北区梅田,2-4-10,2000-04-01,1\n",
+    )
+    .unwrap();
     let inst = s
         .store
         .add_org(
@@ -93,7 +103,7 @@ async fn portal_end_to_end_in_chromium() {
             OrgKind::Insurer,
             &insurer_number,
             "みどり健康保険組合",
-            &["check", "route"],
+            &["check", "route", "invite"],
         )
         .await
         .unwrap();
@@ -117,7 +127,8 @@ async fn portal_end_to_end_in_chromium() {
         .arg("portal.mjs")
         .arg(&s.base)
         .arg(&shots)
-        .env("DAIKO_ARCHIVE", &archive);
+        .env("DAIKO_ARCHIVE", &archive)
+        .env("DAIKO_ROSTER", &roster);
     for (who, p) in [("INST", &p_inst), ("INSURER", &p_ins), ("AUDITOR", &p_aud)] {
         cmd.env(format!("DAIKO_{who}_LOGIN"), &p.user.login)
             .env(format!("DAIKO_{who}_PASSWORD"), &p.password)

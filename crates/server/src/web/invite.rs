@@ -198,12 +198,12 @@ async fn body(
         "{message}<form method=\"get\" action=\"/invite\" class=\"inline\">{insurer_field}\
          <label for=\"fy\">{fy_l}</label> <input id=\"fy\" name=\"fiscal_year\" type=\"number\" min=\"2008\" max=\"2099\" value=\"{fy}\"> \
          <button type=\"submit\">{show}</button></form>\
-         <section class=\"card\"><h2>{counts_h} ({org_name})</h2><dl class=\"counts\" data-testid=\"invite-counts\">\
+         <section><h2>{counts_h} ({org_name})</h2><dl class=\"facts\" data-testid=\"invite-counts\">\
          <dt>{roster_l}</dt><dd>{roster_v}</dd><dt>{members_l}</dt><dd data-testid=\"members\">{members}</dd>\
          <dt>{targets_l}</dt><dd data-testid=\"targets\">{targets}</dd><dt>{issued_l}</dt><dd data-testid=\"issued\">{issued}</dd>\
          <dt>{resp_l}</dt><dd>{responded} ({rate:.1}%)</dd><dt>{ret_l}</dt><dd>{returned}</dd>\
          <dt>{runs_l}</dt><dd>{runs}</dd><dt>{rounds_l}</dt><dd>{rounds}</dd></dl></section>\
-         <section class=\"card\"><h2>{chart_h}</h2>{chart}</section>",
+         <section><h2>{chart_h}</h2>{chart}</section>",
         message = message.unwrap_or_default(),
         insurer_field = if cx.c.is("insurer") {
             String::new()
@@ -242,19 +242,19 @@ async fn body(
     );
     let _ = write!(
         out,
-        "<section class=\"card\"><h2>{roster_h}</h2>\
-         <form method=\"post\" action=\"/invite/roster\" enctype=\"multipart/form-data\">{hidden}\
+        "<section><h2>{roster_h}</h2>\
+         <form method=\"post\" action=\"/invite/roster\" enctype=\"multipart/form-data\" class=\"card\">{hidden}\
          <label for=\"roster-file\">{file_l}</label><input id=\"roster-file\" name=\"file\" type=\"file\" accept=\".csv,text/csv\" required>\
          <button type=\"submit\">{import}</button></form><p class=\"help\">{roster_help}</p></section>\
-         <section class=\"card\"><h2>{issue_h}</h2><form method=\"post\" action=\"/invite/issue\">{hidden}\
+         <section><h2>{issue_h}</h2><form method=\"post\" action=\"/invite/issue\" class=\"card\">{hidden}\
          <button type=\"submit\" data-testid=\"issue\">{issue_b}</button></form>\
-         <form method=\"post\" action=\"/invite/letters\">{hidden}<button type=\"submit\">{letters_b}</button></form></section>\
-         <section class=\"card\"><h2>{tpl_h} ({ver_l} {version})</h2>\
-         <form method=\"post\" action=\"/invite/template\">{hidden}\
+         <form method=\"post\" action=\"/invite/letters\" class=\"card\">{hidden}<button type=\"submit\">{letters_b}</button></form></section>\
+         <section><h2>{tpl_h} ({ver_l} {version})</h2>\
+         <form method=\"post\" action=\"/invite/template\" class=\"card\">{hidden}\
          <label for=\"t-title\">{title_l}</label><input id=\"t-title\" name=\"title\" value=\"{title}\">\
-         <label for=\"t-body\">{body_l}</label><textarea id=\"t-body\" name=\"body\" rows=\"12\">{tbody}</textarea>\
+         <label for=\"t-body\">{body_l}</label><textarea id=\"t-body\" name=\"body\" rows=\"14\" cols=\"60\">{tbody}</textarea>\
          <label for=\"t-vt\">{vt_l}</label><input id=\"t-vt\" name=\"voucher_title\" value=\"{vt}\">\
-         <label for=\"t-vn\">{vn_l}</label><textarea id=\"t-vn\" name=\"voucher_note\" rows=\"3\">{vn}</textarea>\
+         <label for=\"t-vn\">{vn_l}</label><textarea id=\"t-vn\" name=\"voucher_note\" rows=\"3\" cols=\"60\">{vn}</textarea>\
          <button type=\"submit\" name=\"action\" value=\"save\">{save}</button> \
          <button type=\"submit\" formaction=\"/invite/preview\" formtarget=\"_blank\">{preview}</button></form>\
          <p class=\"help\">{ph_l}: {placeholders}</p></section>",

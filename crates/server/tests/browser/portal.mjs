@@ -162,7 +162,20 @@ try {
   check((await page.locator("[data-testid=deliveries]").textContent()).includes("確認済"), "acknowledged");
   await shot(page, "insurer-acknowledged");
 
+  // 3b. Insurer: invitations — roster upload, voucher issue, counts.
+  await page.click("nav >> text=健診案内");
+  await page.waitForURL(`${base}/invite`);
+  await page.goto(`${base}/invite?fiscal_year=2024`);
+  await page.setInputFiles("#roster-file", process.env.DAIKO_ROSTER);
+  await Promise.all([page.waitForURL(`${base}/invite/roster`), page.click("form[action='/invite/roster'] button")]);
+  check((await page.locator(".notice").first().textContent()).includes("名簿を登録しました"), "roster imported");
+  check((await page.locator("[data-testid=targets]").textContent()).trim() === "2", "two targets in FY2024");
+  await Promise.all([page.waitForURL(`${base}/invite/issue`), page.click("[data-testid=issue]")]);
+  check((await page.locator("[data-testid=issued]").textContent()).trim() === "2", "two vouchers issued");
+  await shot(page, "insurer-invite");
+
   // 4. English.
+  await page.goto(`${base}/deliveries`);
   await Promise.all([page.waitForURL(`${base}/deliveries`), page.click("text=言語/Language: English")]);
   check((await page.locator("h1").textContent()) === "Deliveries", "English heading");
   check((await page.locator("nav").textContent()).includes("Home"), "English navigation");
