@@ -41,15 +41,16 @@ pub(super) fn routes() -> axum::Router<AppState> {
         .route("/billing/{month}/transfer-file", get(transfer_file))
 }
 
-/// A full session whose password change is due goes to `/password`; other roles get 404.
-fn admit(c: &Caller) -> Result<(), Response> {
+/// The answer refusing the page, if any: a full session whose password change is due goes
+/// to `/password`; other roles get 404.
+fn refused(c: &Caller) -> Option<Response> {
     if c.user.must_change_password {
-        return Err(see_other("/password", vec![]));
+        return Some(see_other("/password", vec![]));
     }
     if !ROLES.contains(&c.role()) {
-        return Err(WebError::NotFound.into_response());
+        return Some(WebError::NotFound.into_response());
     }
-    Ok(())
+    None
 }
 
 /// An API answer on a portal path: 404 as the portal's page, other errors as they are
@@ -82,7 +83,7 @@ async fn invoice_file(
     c: Caller,
     Path((month, file)): Path<(String, String)>,
 ) -> Response {
-    if let Err(r) = admit(&c) {
+    if let Some(r) = refused(&c) {
         return r;
     }
     let Some((number, format)) = split_file(&file) else {
@@ -96,7 +97,7 @@ async fn statement_file(
     c: Caller,
     Path((month, file)): Path<(String, String)>,
 ) -> Response {
-    if let Err(r) = admit(&c) {
+    if let Some(r) = refused(&c) {
         return r;
     }
     let Some((number, format)) = split_file(&file) else {
@@ -110,7 +111,7 @@ async fn transfer_file(
     c: Caller,
     Path(month): Path<String>,
 ) -> Response {
-    if let Err(r) = admit(&c) {
+    if let Some(r) = refused(&c) {
         return r;
     }
     portal(transfer_file_response(&st, &c, &month).await)
@@ -118,7 +119,7 @@ async fn transfer_file(
 
 /// `GET /billing`.
 async fn billing_page(State(st): State<AppState>, c: Caller) -> WebResult {
-    if let Err(r) = admit(&c) {
+    if let Some(r) = refused(&c) {
         return Ok(r);
     }
     render(&st, &c, String::new()).await
@@ -138,7 +139,7 @@ async fn close_submit(
     c: Caller,
     Form(f): Form<CloseForm>,
 ) -> WebResult {
-    if let Err(r) = admit(&c) {
+    if let Some(r) = refused(&c) {
         return Ok(r);
     }
     if !c.is("operator") {
