@@ -805,6 +805,43 @@ async fn billing(w: &World, srv: &Server) {
     assert_eq!(w.store.pending_offsets().await.expect("pending").len(), 2);
 
     portal(w, srv, &m, &settled).await;
+    without_credentials(srv, &m).await;
+}
+
+/// Every billing route answers 401 without credentials (S1), and a portal session's
+/// mutating API call needs its CSRF header.
+async fn without_credentials(srv: &Server, m: &str) {
+    let routes = [
+        ("GET", "/api/v1/billing/months".to_string()),
+        ("GET", format!("/api/v1/billing/months/{m}/invoices")),
+        (
+            "GET",
+            format!("/api/v1/billing/months/{m}/invoices/06990012.pdf"),
+        ),
+        ("GET", format!("/api/v1/billing/months/{m}/statements")),
+        (
+            "GET",
+            format!("/api/v1/billing/months/{m}/statements/1399999999.csv"),
+        ),
+        ("GET", format!("/api/v1/billing/months/{m}/transfer-file")),
+        ("POST", format!("/api/v1/billing/months/{m}/close")),
+        ("POST", "/api/v1/billing/offsets".to_string()),
+        ("GET", "/api/v1/billing/calendar".to_string()),
+        ("PUT", "/api/v1/billing/calendar".to_string()),
+        ("GET", "/api/v1/billing/fees".to_string()),
+        ("PUT", "/api/v1/billing/fees".to_string()),
+    ];
+    for (method, path) in routes {
+        let r = Client::new()
+            .request(
+                Method::from_bytes(method.as_bytes()).expect("method"),
+                format!("{}{path}", srv.base),
+            )
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{method} {path}");
+    }
 }
 
 fn url_encode(s: &str) -> String {
@@ -935,6 +972,21 @@ async fn portal(w: &World, srv: &Server, m: &str, settled: &daiko_billing::Settl
     );
     assert!(html.contains(&format!("/billing/{m}/transfer-file")));
     assert!(html.contains(&format!("/billing/{m}/invoices/{b_no}.csv")));
+    // The API through the portal session: the CSRF header is required.
+    let a = page(
+        srv,
+        "POST",
+        &format!("/api/v1/billing/months/{m}/close"),
+        &op,
+        &[],
+    )
+    .await;
+    assert_eq!(
+        a.status,
+        StatusCode::FORBIDDEN,
+        "{db}: API close without X-CSRF-Token"
+    );
+    assert_eq!(a.json()["error"], json!("csrf"));
     let a = page(srv, "POST", "/billing/close", &op, &[("month", m)]).await;
     assert_eq!(a.status, StatusCode::FORBIDDEN, "{db}: no CSRF token");
     let a = page(
