@@ -104,7 +104,8 @@ fn login_form(l: Lang, csrf: &str, login: &str, error: Option<&str>) -> String {
          <label for=\"password\">{pw_l}</label>\
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
          <button type=\"submit\">{submit}</button></form>\
-         <p class=\"hint\">{hint}</p>",
+         <p class=\"hint\">{hint}</p>\
+         <p class=\"hint\"><a href=\"/login/reset\">{reset}</a></p>",
         err = error.map(|e| notice("error", e)).unwrap_or_default(),
         csrf = esc(csrf),
         login_l = l.t("ログインID", "Login ID"),
@@ -114,6 +115,10 @@ fn login_form(l: Lang, csrf: &str, login: &str, error: Option<&str>) -> String {
         hint = l.t(
             "パスワードの次に、認証アプリの6桁のコードを入力します。",
             "After the password you enter the 6-digit code of your authenticator app."
+        ),
+        reset = l.t(
+            "再発行コードをお持ちの方(パスワードの再設定)",
+            "I have a reset code (set a new password)"
         ),
     )
 }
