@@ -61,6 +61,18 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/invitations/template"),
     ("PUT", "/api/v1/invitations/template"),
     ("POST", "/api/v1/invitations/template/preview"),
+    ("GET", "/api/v1/billing/months"),
+    ("GET", "/api/v1/billing/months/{month}/invoices"),
+    ("GET", "/api/v1/billing/months/{month}/invoices/{insurer}"),
+    ("GET", "/api/v1/billing/months/{month}/statements"),
+    ("GET", "/api/v1/billing/months/{month}/statements/{institution}"),
+    ("GET", "/api/v1/billing/months/{month}/transfer-file"),
+    ("POST", "/api/v1/billing/months/{month}/close"),
+    ("POST", "/api/v1/billing/offsets"),
+    ("GET", "/api/v1/billing/calendar"),
+    ("PUT", "/api/v1/billing/calendar"),
+    ("GET", "/api/v1/billing/fees"),
+    ("PUT", "/api/v1/billing/fees"),
 ];
 
 /// Routes reachable without credentials.
@@ -147,7 +159,10 @@ async fn without_credentials(srv: &Server) {
     for (method, path) in ROUTES {
         let path = path
             .replace("{id}", "0190f1d2-0000-7000-8000-000000000000")
-            .replace("{kind}", "vouchers");
+            .replace("{kind}", "vouchers")
+            .replace("{month}", "2026-10")
+            .replace("{insurer}", "06990010")
+            .replace("{institution}", "9914265534");
         let a = call(srv, method, &path, None, Some(Vec::new())).await;
         if PUBLIC.contains(&path.as_str()) {
             assert_eq!(a.status, StatusCode::OK, "{method} {path}");
