@@ -357,7 +357,7 @@ fn nothing_readable_at_rest_and_rotation_while_serving() {
 }
 
 #[test]
-fn quick_start_key_is_generated_and_refused_off_loopback() {
+fn quick_start_key_is_generated_with_mode_0600_and_checked() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("data");
     let run = |args: &[&str]| {
@@ -390,10 +390,7 @@ fn quick_start_key_is_generated_and_refused_off_loopback() {
     }
     let status = ok(run(&["keys", "status"]));
     assert!(status.contains("quick start only"), "{status}");
-    let o = run(&["serve", "--listen", &format!("0.0.0.0:{}", free_port())]);
-    assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("master key inside the data folder"), "{err}");
+    // `serve` off loopback refuses this key: server/tests/master_key.rs (it needs TLS first).
     // A world-readable key file is refused by every command (S20).
     #[cfg(unix)]
     {

@@ -168,15 +168,15 @@ pub async fn serve(
     let addr = listener.local_addr()?;
     // S17: TLS material is read and checked before anything else starts.
     let acceptor = state.config.tls.as_ref().map(tls::acceptor).transpose()?;
+    if acceptor.is_none() && !addr.ip().is_loopback() {
+        return Err(ServeError::PlainOffLoopback(addr));
+    }
     // S18: the generated quick-start key next to the data it protects is for loopback only.
     if !addr.ip().is_loopback()
         && let Some(key) = state.store.keyring().source().file()
         && daiko_store::keyring::is_inside(key, &state.config.data_dir)
     {
         return Err(ServeError::MasterKeyInDataFolder(addr, key.to_path_buf()));
-    }
-    if acceptor.is_none() && !addr.ip().is_loopback() {
-        return Err(ServeError::PlainOffLoopback(addr));
     }
     if state.config.clamd.is_none() {
         tracing::warn!(

@@ -248,7 +248,14 @@ impl Store {
             Some(lock) => Some(Arc::clone(lock).lock_owned().await),
             None => None,
         };
-        let tx = self.pool.begin().await?;
+        // On SQLite the write lock is taken at BEGIN (IMMEDIATE): a deferred transaction that
+        // reads and then writes fails at once with SQLITE_BUSY when another process (a CLI
+        // command beside a running server) writes meanwhile; waiting at BEGIN honours the
+        // busy timeout instead.
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
         Ok(Tx {
             tx,
             backend: self.backend,
