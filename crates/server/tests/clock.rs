@@ -163,3 +163,45 @@ async fn offset_beyond_the_threshold_raises_the_alert() {
     let items = daiko_server::governance::review(&rows, &cfg.service_hours, &cfg.review);
     assert_eq!(items.iter().filter(|i| i.category == "clock").count(), 2);
 }
+
+/// `serve` runs the check at start: its health endpoint reports the peer's offset.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_checks_the_clock_at_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = daiko_store::Store::open(dir.path(), None)
+        .await
+        .expect("store");
+    let w = common::seed("sqlite", store).await;
+    let (far, _task) = ntp_peer(Duration::from_secs(120), false).await;
+    let mut cfg = common::config(dir.path(), 1 << 20);
+    cfg.workers = 0;
+    cfg.time.ntp = vec![far];
+    let state = daiko_server::AppState::new(w.store.clone(), cfg)
+        .await
+        .expect("state");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let server = tokio::spawn(daiko_server::serve(state, listener, rx));
+    let mut last = serde_json::Value::Null;
+    for _ in 0..50 {
+        if let Ok(r) = reqwest::get(format!("{base}/api/v1/health")).await {
+            last = r.json().await.unwrap_or_default();
+            if last["clock"]["status"] == "alert" {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(last["clock"]["status"], "alert", "{last}");
+    assert!(
+        last["clock"]["offset_ms"]
+            .as_i64()
+            .is_some_and(|o| (119_000..=121_000).contains(&o)),
+        "{last}"
+    );
+    let _ = tx.send(true);
+    let _ = server.await;
+}
