@@ -770,11 +770,26 @@ impl Default for ReviewConfig {
 }
 
 /// Actions that read personal data (S13) and count towards bulk exports.
-pub const PERSONAL_DATA_READS: [&str; 4] = [
+pub const PERSONAL_DATA_READS: [&str; 11] = [
     "submission.read",
     "report.read",
     "record.lineage",
     "delivery.download",
+    "billing.invoice.read",
+    "billing.statement.read",
+    "billing.transfer_file.read",
+    "invite.targets.read",
+    "invite.vouchers.read",
+    "invite.letters",
+    "invite.reminders",
+];
+
+/// Personal-data reads that hand over a whole file (counted as downloads).
+const DOWNLOADS: [&str; 4] = [
+    "delivery.download",
+    "billing.transfer_file.read",
+    "invite.letters",
+    "invite.reminders",
 ];
 
 /// One event the auditors must look at.
@@ -870,7 +885,7 @@ pub fn review(rows: &[AuditRow], hours: &ServiceHours, cfg: &ReviewConfig) -> Ve
                     .count();
                 let slot = reads.entry((e.actor.clone(), hour)).or_insert((i, 0, 0));
                 slot.1 += n;
-                if a == "delivery.download" {
+                if DOWNLOADS.contains(&a) {
                     slot.2 += 1;
                 }
             }
