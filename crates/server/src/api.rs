@@ -13,8 +13,8 @@ mod admin;
 pub(crate) mod billing;
 mod contracts;
 mod deliveries;
-mod invitations;
 mod governance;
+mod invitations;
 mod reference;
 mod submissions;
 
