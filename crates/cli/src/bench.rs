@@ -304,7 +304,7 @@ fn bench_close(args: BenchCloseArgs) -> Result<Exit> {
                         2 => (cost * 3 + 5) / 10,
                         _ => cost.min(500),
                     };
-                    let other: i64 = if g % 17 == 0 { 200 } else { 0 };
+                    let other: i64 = if g.is_multiple_of(17) { 200 } else { 0 };
                     RecordRow {
                         id: format!("r{g:08}"),
                         submission_id: sub.clone(),
