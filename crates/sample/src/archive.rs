@@ -4,11 +4,12 @@
 use crate::defects::{self, ArchiveDefect, FilePatch};
 use crate::guidance;
 use crate::people;
-use crate::record::{ArchiveContext, Date, RecordDraft, build_record};
+use crate::record::{ArchiveContext, Date, GivenVoucher, RecordDraft, build_record};
 use crate::reference::{self, ContractTerms};
 use crate::rng::Rng;
 use crate::{
-    ArchiveManifest, InjectedDefect, RecordManifest, SampleArchive, SampleConfig, SampleError,
+    ArchiveManifest, GivenPerson, InjectedDefect, RecordManifest, SampleArchive, SampleConfig,
+    SampleError,
 };
 use daiko_format::write::{
     write_cda, write_checkup_claim, write_guidance_claim, write_index, write_summary,
@@ -28,6 +29,49 @@ pub struct Entry {
 
 /// Generates the archives of a configuration.
 pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError> {
+    generate_with(config, &[])
+}
+
+/// Generates the archives of a configuration whose checkup records are about the given
+/// persons, in order (`records` per archive; `archives × records` of them are needed),
+/// with their issued vouchers. Each person's insurer must be one of `config.insurers`
+/// (its contract terms price the record). Guidance archives are invented as usual.
+pub fn generate_for_persons(
+    config: &SampleConfig,
+    persons: &[GivenPerson],
+) -> Result<Vec<SampleArchive>, SampleError> {
+    let needed = config.archives * config.records;
+    if persons.len() < needed {
+        return Err(SampleError::Config(format!(
+            "{needed} given persons are needed ({} archives × {} records), found {}",
+            config.archives,
+            config.records,
+            persons.len()
+        )));
+    }
+    let given = persons[..needed]
+        .iter()
+        .map(|p| {
+            if !config.insurers.contains(&p.voucher.insurer_number) {
+                return Err(SampleError::Config(format!(
+                    "given voucher {}: insurer {} is not one of the configured insurers",
+                    p.voucher.voucher_number, p.voucher.insurer_number
+                )));
+            }
+            p.read()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let numbers: Vec<String> = persons[..needed]
+        .iter()
+        .map(|p| p.voucher.voucher_number.clone())
+        .collect();
+    generate_with(config, &given.into_iter().zip(numbers).collect::<Vec<_>>())
+}
+
+fn generate_with(
+    config: &SampleConfig,
+    given: &[(GivenVoucher, String)],
+) -> Result<Vec<SampleArchive>, SampleError> {
     config.validate()?;
     let mut rng = Rng::new(config.seed);
     let generation = config.period.generation();
@@ -70,9 +114,19 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
         let mut drafts = Vec::with_capacity(config.records);
         for r in 0..config.records {
             let stem = format!("{}{}{}1{:06}", institution.number, date, counter, r + 1);
-            let terms = arng.pick(&contracts);
+            let person = given.get(a * config.records + r);
+            let terms = match person {
+                Some((g, _)) => contracts
+                    .iter()
+                    .find(|c| c.insurer == g.card.insurer)
+                    .unwrap_or_else(|| arng.pick(&contracts)),
+                None => arng.pick(&contracts),
+            };
             let insurer = terms.insurer.clone();
-            let voucher = format!("{:02}1{:08}", fy % 100, voucher_serial % 100_000_000);
+            let voucher = match person {
+                Some((_, number)) => number.clone(),
+                None => format!("{:02}1{:08}", fy % 100, voucher_serial % 100_000_000),
+            };
             voucher_serial += 1 + u64::from(arng.range(0, 40));
             let pattern = (record_counter % 6) as u8 + 1;
             record_counter += 1;
@@ -91,6 +145,7 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleArchive>, SampleError
                 other_program,
                 additional,
                 dock,
+                person.map(|(g, _)| g),
             )?);
         }
 

@@ -40,7 +40,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 use thiserror::Error;
 
-pub use archive::generate;
+pub use archive::{generate, generate_for_persons};
 
 /// Which fiscal year the services fall in, and so which schema generation is used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,6 +165,59 @@ impl SampleConfig {
             )));
         }
         Ok(())
+    }
+}
+
+/// A given person with the 受診券 issued to them (e.g. by daiko's invitation flow), for
+/// [`generate_for_persons`]: checkup records about exactly these people, carrying the
+/// issued voucher number, expiry and co-payment settings, so the checker's stage D finds
+/// them in the issuer's ledger. Nothing about the person is invented but the address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GivenPerson {
+    /// The voucher as a ledger row (the vouchers.csv columns): insurer, 整理番号, card
+    /// symbol and number, kana name, birth date and expiry (`YYYYMMDD`), co-payment
+    /// settings per category (an empty code = not covered).
+    pub voucher: reference::VoucherRow,
+    /// 男女区分
+    pub sex: people::Sex,
+    /// 枝番 (written in the 2024 generation).
+    pub card_branch: String,
+}
+
+impl GivenPerson {
+    /// Reads the row into what a record needs; the error names the voucher and the field.
+    pub(crate) fn read(&self) -> Result<record::GivenVoucher, SampleError> {
+        let v = &self.voucher;
+        let bad = |what: &str, why: String| {
+            SampleError::Config(format!("given voucher {}: {what}: {why}", v.voucher_number))
+        };
+        if v.voucher_number.len() != 11 || !v.voucher_number.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad("voucher_number", "must have 11 digits".into()));
+        }
+        if v.kind != "1" {
+            return Err(bad("kind", format!("`{}` is not 1 (受診券)", v.kind)));
+        }
+        let date = |what: &str, s: &str| {
+            record::Date::parse_ymd(s).ok_or_else(|| bad(what, format!("`{s}` is not YYYYMMDD")))
+        };
+        let rule = |what: &str, s: &reference::Setting| s.rule().map_err(|e| bad(what, e));
+        let none = daiko_format::money::CopaymentRule::None;
+        Ok(record::GivenVoucher {
+            sex: self.sex,
+            name_kana: v.name_kana.clone(),
+            birth: date("birth_date", &v.birth_date)?,
+            card: people::Card {
+                insurer: v.insurer_number.clone(),
+                symbol: v.card_symbol.clone(),
+                number: v.card_number.clone(),
+                branch: self.card_branch.clone(),
+            },
+            expiry: date("expiry", &v.expiry)?,
+            basic: rule("basic", &v.basic)?.unwrap_or(none),
+            detail: rule("detail", &v.detail)?.unwrap_or(none),
+            additional: rule("additional", &v.additional)?,
+            dock: rule("dock", &v.dock)?,
+        })
     }
 }
 

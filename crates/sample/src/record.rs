@@ -244,7 +244,29 @@ pub fn rule_for_pattern(
     })
 }
 
-/// Builds one record. `pattern` is the basic co-payment pattern (1-6) this record uses.
+/// A person and the 受診券 issued to them, already read (see [`crate::GivenPerson`]): the
+/// record is about this person and bills with this voucher's expiry and co-payment rules.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GivenVoucher {
+    pub sex: Sex,
+    /// 氏名 (kana) as the ledger has it.
+    pub name_kana: String,
+    pub birth: Date,
+    pub card: people::Card,
+    /// 有効期限
+    pub expiry: Date,
+    /// Rules of the basic and detailed checkup; a category the voucher does not cover
+    /// bills with no co-payment ([`CopaymentRule::None`]), as the checker reads a ledger
+    /// without that setting.
+    pub basic: CopaymentRule,
+    pub detail: CopaymentRule,
+    /// Additional items and 人間ドック: drawn only when the voucher covers them.
+    pub additional: Option<CopaymentRule>,
+    pub dock: Option<CopaymentRule>,
+}
+
+/// Builds one record. `pattern` is the basic co-payment pattern (1-6) this record uses;
+/// with `given`, the person, expiry and co-payment rules are the given voucher's instead.
 #[allow(clippy::too_many_arguments)]
 pub fn build_record(
     rng: &mut Rng,
@@ -257,15 +279,30 @@ pub fn build_record(
     other_program: bool,
     additional: bool,
     dock: bool,
+    given: Option<&GivenVoucher>,
 ) -> Result<RecordDraft, MoneyError> {
-    let service_date = date_between(rng, ctx.service_from, ctx.service_to);
-    let sex = if rng.chance(0.5) {
-        Sex::Male
-    } else {
-        Sex::Female
+    // A given voucher decides what it covers: no dock or additional items it does not pay for.
+    let (additional, dock) = match given {
+        Some(g) => (
+            additional && g.additional.is_some(),
+            dock && g.dock.is_some(),
+        ),
+        None => (additional, dock),
     };
-    let age = rng.range(40, 74);
-    let birth = birth_for_age(rng, service_date, age);
+    let service_date = date_between(rng, ctx.service_from, ctx.service_to);
+    let sex = match given {
+        Some(g) => g.sex,
+        None if rng.chance(0.5) => Sex::Male,
+        None => Sex::Female,
+    };
+    let birth = match given {
+        Some(g) => g.birth,
+        None => {
+            let age = rng.range(40, 74);
+            birth_for_age(rng, service_date, age)
+        }
+    };
+    let age = service_date.age_of(birth);
     let fy = service_date.fiscal_year();
     let fy_end = Date {
         y: fy + 1,
@@ -273,12 +310,21 @@ pub fn build_record(
         d: 31,
     };
     let age_fy_end = fy_end.age_of(birth);
-    let person = Person {
-        sex,
-        name: people::kana_name(rng, sex),
-        birth: birth.ymd(),
-        address: people::address(rng),
-        card: people::card(rng, insurer),
+    let person = match given {
+        Some(g) => Person {
+            sex,
+            name: g.name_kana.clone(),
+            birth: birth.ymd(),
+            address: people::address(rng),
+            card: g.card.clone(),
+        },
+        None => Person {
+            sex,
+            name: people::kana_name(rng, sex),
+            birth: birth.ymd(),
+            address: people::address(rng),
+            card: people::card(rng, insurer),
+        },
     };
     let mut clinical = Clinical::draw(rng, sex, age, age_fy_end, fy >= 2024);
     if dock {
@@ -308,20 +354,27 @@ pub fn build_record(
         Vec::new()
     };
     let other_price: u64 = additional_items.iter().map(|a| a.price).sum();
-    let basic_rule = rule_for_pattern(rng, pattern, basic_price, true)?;
-    let mut secondary = |price: u64| -> Result<Option<CategoryBill>, MoneyError> {
-        if price == 0 {
-            return Ok(None);
-        }
-        let rule = if rng.chance(0.5) {
-            rule_for_pattern(rng, pattern, price, false)?
-        } else {
-            CopaymentRule::None
-        };
-        Ok(Some(CategoryBill { price, rule }))
+    let basic_rule = match given {
+        Some(g) => g.basic,
+        None => rule_for_pattern(rng, pattern, basic_price, true)?,
     };
-    let detail = secondary(detail_price)?;
-    let other = secondary(other_price)?;
+    let mut secondary =
+        |price: u64, fixed: Option<CopaymentRule>| -> Result<Option<CategoryBill>, MoneyError> {
+            if price == 0 {
+                return Ok(None);
+            }
+            let rule = match fixed {
+                Some(rule) => rule,
+                None if rng.chance(0.5) => rule_for_pattern(rng, pattern, price, false)?,
+                None => CopaymentRule::None,
+            };
+            Ok(Some(CategoryBill { price, rule }))
+        };
+    let detail = secondary(detail_price, given.map(|g| g.detail))?;
+    let other = secondary(
+        other_price,
+        given.map(|g| g.additional.unwrap_or(CopaymentRule::None)),
+    )?;
     let bill = CheckupBill {
         basic: Some(CategoryBill {
             price: basic_price,
@@ -337,10 +390,11 @@ pub fn build_record(
     };
     let dock_bill = if dock {
         let price = terms.dock;
-        Some(CategoryBill {
-            price,
-            rule: rule_for_pattern(rng, pattern, price, true)?,
-        })
+        let rule = match given.and_then(|g| g.dock) {
+            Some(rule) => rule,
+            None => rule_for_pattern(rng, pattern, price, true)?,
+        };
+        Some(CategoryBill { price, rule })
     } else {
         None
     };
@@ -352,12 +406,7 @@ pub fn build_record(
         }
     };
 
-    let expiry = Date {
-        y: fy + 1,
-        m: 3,
-        d: 31,
-    }
-    .ymd();
+    let expiry = given.map_or(fy_end, |g| g.expiry).ymd();
     let claim_type = match (detail_price > 0, other_price > 0) {
         _ if dock => "5",
         (false, false) => "1",

@@ -113,6 +113,55 @@ impl Setting {
     }
 }
 
+impl Setting {
+    /// The co-payment rule these columns state (the inverse of [`Setting::of`]): `None`
+    /// when the code is empty (the category is not covered); an error names what is wrong.
+    pub fn rule(&self) -> Result<Option<CopaymentRule>, String> {
+        let num = |what: &str, v: &str| -> Result<Option<u64>, String> {
+            if v.trim().is_empty() {
+                Ok(None)
+            } else {
+                v.trim()
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| format!("{what} `{v}` is not a whole number"))
+            }
+        };
+        let amount = num("amount", &self.amount)?;
+        let rate = num("rate", &self.rate)?;
+        let cap = num("cap", &self.cap)?;
+        let rate_of = |r: Option<u64>| -> Result<daiko_format::money::CopayRate, String> {
+            let r = r.ok_or("code 3 needs a rate")?;
+            daiko_format::money::CopayRate::from_scaled(r).map_err(|e| e.to_string())
+        };
+        let need = |v: Option<u64>, what: &str| v.ok_or(format!("code {} needs {what}", self.code));
+        Ok(Some(match (self.code.trim(), cap) {
+            ("", _) => return Ok(None),
+            ("1", None) => CopaymentRule::None,
+            ("1" | "4", Some(cap)) => CopaymentRule::Cap { cap },
+            ("2", None) => CopaymentRule::Fixed {
+                amount: need(amount, "an amount")?,
+            },
+            ("2", Some(cap)) => CopaymentRule::FixedWithCap {
+                amount: need(amount, "an amount")?,
+                cap,
+            },
+            ("3", None) => CopaymentRule::Rate {
+                rate: rate_of(rate)?,
+            },
+            ("3", Some(cap)) => CopaymentRule::RateWithCap {
+                rate: rate_of(rate)?,
+                cap,
+            },
+            (code, _) => {
+                return Err(format!(
+                    "co-payment code `{code}` is not 1-4 with what it needs"
+                ));
+            }
+        }))
+    }
+}
+
 /// A coverage row (coverage.csv).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CoverageRow {
@@ -774,4 +823,39 @@ pub fn guidance_rows(drafts: &[GuidanceDraft]) -> SampleReference {
         }
     }
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use daiko_format::money::CopayRate;
+
+    #[test]
+    fn a_setting_reads_back_as_the_rule_it_was_written_from() {
+        let rate = CopayRate::from_percent(30).unwrap();
+        for rule in [
+            CopaymentRule::None,
+            CopaymentRule::Fixed { amount: 1_000 },
+            CopaymentRule::Rate { rate },
+            CopaymentRule::Cap { cap: 5_000 },
+            CopaymentRule::FixedWithCap {
+                amount: 500,
+                cap: 6_000,
+            },
+            CopaymentRule::RateWithCap { rate, cap: 7_000 },
+        ] {
+            assert_eq!(Setting::of(Some(rule)).rule(), Ok(Some(rule)), "{rule:?}");
+        }
+        assert_eq!(Setting::of(None).rule(), Ok(None));
+        let bad = Setting {
+            code: "2".into(),
+            ..Setting::default()
+        };
+        assert!(bad.rule().unwrap_err().contains("amount"));
+        let bad = Setting {
+            code: "7".into(),
+            ..Setting::default()
+        };
+        assert!(bad.rule().is_err());
+    }
 }
