@@ -85,7 +85,8 @@ pub struct RecordRow {
     /// accepted | returned | held | rejected (the whole archive was rejected: AR)
     pub outcome: String,
     pub return_reason: Option<String>,
-    /// accepted | delivered | returned | held | rejected | paid | withdrawn
+    /// accepted | delivered | invoiced (billed in a closed month) | returned | held | rejected |
+    /// paid | withdrawn
     pub state: String,
     pub cost: i64,
     pub copayment: i64,
