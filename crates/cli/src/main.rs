@@ -22,6 +22,7 @@
 //! ```
 
 mod admin;
+mod backup;
 mod bench;
 mod billing;
 mod bench_serve;
@@ -108,6 +109,10 @@ enum Command {
     /// Keys of encryption at rest: status, new master key, rotation (S18).
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Encrypted backup generations: `backup --to DIR [--keep N]`, `backup verify GEN` (S25).
+    Backup(backup::BackupArgs),
+    /// Restore a backup generation into an empty data folder (and database), then compare (S25).
+    Restore(backup::RestoreArgs),
 }
 
 /// How a command ended, mapped to the process exit code.
@@ -156,6 +161,8 @@ fn main() -> ExitCode {
         Command::Billing(args) => billing::run(&cli.data.or_default("daiko-data"), args),
         Command::Invite(cmd) => invite::run(&cli.data.or_default("daiko-data"), cmd),
         Command::Keys(cmd) => keys::run(&cli.data.or_default("daiko-data"), cmd),
+        Command::Backup(args) => backup::run(&cli.data.or_default("daiko-data"), args),
+        Command::Restore(args) => backup::restore(args),
     };
     match result {
         Ok(Exit::Ok) => ExitCode::SUCCESS,

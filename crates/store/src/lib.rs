@@ -14,6 +14,7 @@
 //! RFC 3339 UTC text with microseconds ([`now`]), booleans are integers.
 
 pub mod audit;
+pub mod backup;
 pub mod billing;
 pub mod blob;
 pub mod contracts;
