@@ -29,11 +29,14 @@ use daiko_invite::mailing::{self, MailItem, SjisError, SjisExportError, SjisPoli
 use daiko_invite::reminders::{ReminderError, ReminderItem, ReminderRound, VariantUptake};
 use daiko_invite::roster::{CardKey, Member, MemberType, RosterEncoding, RosterErrors};
 use daiko_invite::targets::{TargetDecision, TargetRules};
-use daiko_invite::vouchers::{FyMonthDay, IssuedVoucher, VoucherError, VoucherSettings};
+use daiko_invite::vouchers::{
+    FyMonthDay, IssuedVoucher, SupportLevel, VoucherError, VoucherKind, VoucherSettings,
+};
 use daiko_pdf::Fonts;
 use daiko_store::audit::AuditEntry;
 use daiko_store::invite::{
-    CardRow, IssuedBatch, IssuedRow, LetterRun, MemberRow, NewRoster, ReminderRoundRow, RosterInfo,
+    CardRow, CheckupSource, IssuedBatch, IssuedRow, LetterRun, MemberRow, NewRoster,
+    ReminderRoundRow, RosterInfo,
 };
 use daiko_store::orgs::{Org, OrgKind};
 use daiko_store::{Store, StoreError};
@@ -563,10 +566,14 @@ pub fn decision_json(d: &TargetDecision) -> serde_json::Value {
 #[derive(Debug, Clone, Serialize)]
 pub struct IssueReport {
     pub fiscal_year: i16,
+    /// `checkup` (受診券) or `guidance` (利用券).
+    pub kind: VoucherKind,
+    /// 受診券: the targets of the year; 利用券: members of the roster in force whose
+    /// checkup this year gave a support level.
     pub targets: usize,
     /// Vouchers issued now.
     pub issued: usize,
-    /// Targets that already held a 受診券 for the year (not issued again).
+    /// Targets that already held a voucher of the kind for the year (not issued again).
     pub already: usize,
     pub first_number: Option<String>,
     pub last_number: Option<String>,
@@ -615,6 +622,7 @@ pub async fn issue(
     let already = targets - todo.len();
     let mut report = IssueReport {
         fiscal_year: fy,
+        kind: VoucherKind::Checkup,
         targets,
         issued: todo.len(),
         already,
@@ -627,47 +635,9 @@ pub async fn issue(
             .await?;
         let out =
             daiko_invite::issue_checkup(&vs, fy, &todo, from).map_err(InviteError::Voucher)?;
-        let at = daiko_store::now();
-        let rows = out
-            .vouchers
-            .iter()
-            .map(|v| {
-                let record = v.to_record();
-                Ok(IssuedRow {
-                    fiscal_year: i64::from(fy),
-                    kind: 1,
-                    number: v.number.to_string(),
-                    card: card_row(&v.card),
-                    roster_id: roster.id.clone(),
-                    voucher_json: serde_json::to_string(v)?,
-                    ledger_json: serde_json::to_string(&LedgerRow {
-                        seq: u64::from(v.number.serial()),
-                        record: &record,
-                    })?,
-                    issued_at: at.clone(),
-                    issued_by: actor.login.clone(),
-                })
-            })
-            .collect::<Result<Vec<_>, serde_json::Error>>()
-            .map_err(|e| InviteError::Output(e.to_string()))?;
-        match store
-            .record_issued_vouchers(&IssuedBatch {
-                insurer: &insurer,
-                fiscal_year: i64::from(fy),
-                kind: 1,
-                from_serial: from,
-                next_serial: out.next_serial,
-                rows: &rows,
-                by: &actor.login,
-            })
-            .await
-        {
-            Ok(()) => {}
-            Err(e) if e.is_unique_violation() => return Err(InviteError::Busy),
-            Err(e) => return Err(e.into()),
-        }
-        report.first_number = rows.first().map(|r| r.number.clone());
-        report.last_number = rows.last().map(|r| r.number.clone());
+        let (first, last) = record_issued(store, &insurer, fy, &roster, from, out, actor).await?;
+        report.first_number = first;
+        report.last_number = last;
     }
     store
         .audit(&actor.entry(
@@ -678,6 +648,249 @@ pub async fn issue(
         ))
         .await?;
     Ok(report)
+}
+
+/// Writes one run's vouchers (issuance rows and the checker's ledger rows) in one
+/// transaction; answers the first and last number.
+async fn record_issued(
+    store: &Store,
+    insurer: &str,
+    fy: i16,
+    roster: &RosterInfo,
+    from: u32,
+    out: daiko_invite::vouchers::Issued,
+    actor: &Actor,
+) -> Result<(Option<String>, Option<String>), InviteError> {
+    let Some(kind) = out.vouchers.first().map(|v| i64::from(v.kind.digit())) else {
+        return Ok((None, None));
+    };
+    let at = daiko_store::now();
+    let rows = out
+        .vouchers
+        .iter()
+        .map(|v| {
+            let record = v.to_record();
+            Ok(IssuedRow {
+                fiscal_year: i64::from(fy),
+                kind: i64::from(v.kind.digit()),
+                number: v.number.to_string(),
+                card: card_row(&v.card),
+                roster_id: roster.id.clone(),
+                voucher_json: serde_json::to_string(v)?,
+                ledger_json: serde_json::to_string(&LedgerRow {
+                    seq: u64::from(v.number.serial()),
+                    record: &record,
+                })?,
+                issued_at: at.clone(),
+                issued_by: actor.login.clone(),
+            })
+        })
+        .collect::<Result<Vec<_>, serde_json::Error>>()
+        .map_err(|e| InviteError::Output(e.to_string()))?;
+    match store
+        .record_issued_vouchers(&IssuedBatch {
+            insurer,
+            fiscal_year: i64::from(fy),
+            kind,
+            from_serial: from,
+            next_serial: out.next_serial,
+            rows: &rows,
+            by: &actor.login,
+        })
+        .await
+    {
+        Ok(()) => {}
+        Err(e) if e.is_unique_violation() => return Err(InviteError::Busy),
+        Err(e) => return Err(e.into()),
+    }
+    Ok((
+        rows.first().map(|r| r.number.clone()),
+        rows.last().map(|r| r.number.clone()),
+    ))
+}
+
+/// Issues vouchers of `kind`: 受診券 ([`issue`]) or 利用券 ([`issue_guidance`]).
+pub async fn issue_kind(
+    store: &Store,
+    org: &Org,
+    fy: i64,
+    kind: VoucherKind,
+    actor: &Actor,
+) -> Result<IssueReport, InviteError> {
+    match kind {
+        VoucherKind::Checkup => issue(store, org, fy, actor).await,
+        VoucherKind::Guidance => issue_guidance(store, org, fy, actor).await,
+    }
+}
+
+/// Issues 利用券 (guidance vouchers) of fiscal year `fy` to the members of the roster in
+/// force whose checkup this year gave a support level, with that level; idempotent like
+/// [`issue`] (a member holding a 利用券 of the year is skipped). The level is the
+/// 保健指導レベル the CDA of the member's latest accepted checkup record states (the
+/// checker's M-14 has compared it with `daiko_items::stratify` on the values): 1 積極的支援,
+/// 2 動機付け支援; なし and 判定不能 get none. Records are matched to members as for
+/// responders (module doc).
+pub async fn issue_guidance(
+    store: &Store,
+    org: &Org,
+    fy: i64,
+    actor: &Actor,
+) -> Result<IssueReport, InviteError> {
+    require_subscribed(org)?;
+    let fy = fiscal_year(fy)?;
+    let s = settings(store, org).await?;
+    let vs = s.vouchers(org)?;
+    let (roster, members) = load_roster(store, org).await?;
+    let insurer = key(org);
+    let matcher = MemberMatcher::new(store, &insurer, fy, &members).await?;
+    // The latest record per member (sources come in service-date order).
+    let mut latest: HashMap<CardKey, CheckupSource> = HashMap::new();
+    for src in store
+        .checkup_sources_of_year(&insurer, i64::from(fy))
+        .await?
+    {
+        if let Some(card) = matcher.member(&src.voucher, &src.card_symbol, &src.card_number) {
+            latest.insert(card, src);
+        }
+    }
+    let levels = support_levels(store, latest).await?;
+    let held: HashSet<CardKey> = store
+        .issued_vouchers(&insurer, i64::from(fy), Some(2))
+        .await?
+        .iter()
+        .map(|r| card_key(&r.card))
+        .collect();
+    let mut todo: Vec<(&Member, SupportLevel)> = Vec::new();
+    let mut targets = 0;
+    for m in &members {
+        let Some(level) = levels.get(&m.card) else {
+            continue;
+        };
+        targets += 1;
+        if !held.contains(&m.card) {
+            todo.push((m, *level));
+        }
+    }
+    let mut report = IssueReport {
+        fiscal_year: fy,
+        kind: VoucherKind::Guidance,
+        targets,
+        issued: todo.len(),
+        already: targets - todo.len(),
+        first_number: None,
+        last_number: None,
+    };
+    if !todo.is_empty() {
+        let from = store
+            .next_voucher_serial(&insurer, i64::from(fy), 2)
+            .await?;
+        let out =
+            daiko_invite::issue_guidance(&vs, fy, &todo, from).map_err(InviteError::Voucher)?;
+        let (first, last) = record_issued(store, &insurer, fy, &roster, from, out, actor).await?;
+        report.first_number = first;
+        report.last_number = last;
+    }
+    store
+        .audit(&actor.entry(
+            "invite.vouchers.issue",
+            &insurer,
+            format!("roster:{}", roster.id),
+            serde_json::to_string(&report).unwrap_or_default(),
+        ))
+        .await?;
+    Ok(report)
+}
+
+/// The support level each member's record states, reading every archive once.
+async fn support_levels(
+    store: &Store,
+    latest: HashMap<CardKey, CheckupSource>,
+) -> Result<HashMap<CardKey, SupportLevel>, InviteError> {
+    let mut by_archive: BTreeMap<(String, String), Vec<(CardKey, String)>> = BTreeMap::new();
+    for (card, src) in latest {
+        by_archive
+            .entry((src.archive_name, src.blob_key))
+            .or_default()
+            .push((card, src.data_file));
+    }
+    let mut out = HashMap::new();
+    for ((name, blob), cards) in by_archive {
+        let bytes = store.blobs().get(&blob).await?;
+        let pairs: Vec<(String, String)> = cards
+            .iter()
+            .map(|(_, data)| (data.clone(), String::new()))
+            .collect();
+        let files = crate::route::extract_records(&name, std::io::Cursor::new(bytes), &pairs)
+            .map_err(|e| corrupt("stored archive", e))?;
+        for ((card, _), f) in cards.into_iter().zip(files) {
+            if let Some(level) = recorded_level(&f.data) {
+                out.insert(card, level);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// JLAC code of 保健指導レベル (`daiko_items::rules::item::GUIDANCE_LEVEL`; daiko-items is
+/// not a dependency of this crate, the checker's M-14 is where it is interpreted).
+const GUIDANCE_LEVEL_ITEM: &str = "9N506000000000011";
+
+/// 保健指導レベル of a checkup CDA: 1 積極的支援, 2 動機付け支援 (3 なし, 4 判定不能: none).
+fn recorded_level(cda: &[u8]) -> Option<SupportLevel> {
+    use daiko_format::cda::Value;
+    let text = daiko_format::read::decode(cda).ok()?;
+    let doc = daiko_format::read::parse(text, &daiko_format::read::ParseLimits::default()).ok()?;
+    let obs = daiko_format::cda::observations_in(&doc);
+    let o = obs.iter().find(|o| o.item_code() == GUIDANCE_LEVEL_ITEM)?;
+    o.values.iter().find_map(|v| match v {
+        Value::Coded { code, .. } => match code.code.as_str() {
+            "1" => Some(SupportLevel::Active),
+            "2" => Some(SupportLevel::Motivational),
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+/// Finds the roster member a record is about: by an issued 受診券 number (exact), else by
+/// card symbol and number when exactly one member has them (module doc).
+struct MemberMatcher {
+    by_voucher: HashMap<String, CardKey>,
+    by_card: HashMap<(String, String), Option<CardKey>>,
+}
+
+impl MemberMatcher {
+    async fn new(
+        store: &Store,
+        insurer: &str,
+        fy: i16,
+        members: &[Member],
+    ) -> Result<MemberMatcher, InviteError> {
+        let by_voucher = store
+            .issued_vouchers(insurer, i64::from(fy), Some(1))
+            .await?
+            .iter()
+            .map(|r| (r.number.clone(), card_key(&r.card)))
+            .collect();
+        let mut by_card: HashMap<(String, String), Option<CardKey>> = HashMap::new();
+        for m in members {
+            by_card
+                .entry((m.card.symbol.clone(), m.card.number.clone()))
+                .and_modify(|e| *e = None)
+                .or_insert_with(|| Some(m.card.clone()));
+        }
+        Ok(MemberMatcher {
+            by_voucher,
+            by_card,
+        })
+    }
+
+    fn member(&self, voucher: &str, symbol: &str, number: &str) -> Option<CardKey> {
+        self.by_voucher.get(voucher).cloned().or_else(|| {
+            let k = CardKey::new(symbol, number, "");
+            self.by_card.get(&(k.symbol, k.number)).cloned().flatten()
+        })
+    }
 }
 
 /// The issued 受診券 of a fiscal year (personal data: audited).
@@ -1003,29 +1216,13 @@ pub async fn responders(
     members: &[Member],
 ) -> Result<HashMap<CardKey, Date>, InviteError> {
     let insurer = key(org);
-    let by_voucher: HashMap<String, CardKey> = store
-        .issued_vouchers(&insurer, i64::from(fy), Some(1))
-        .await?
-        .iter()
-        .map(|r| (r.number.clone(), card_key(&r.card)))
-        .collect();
-    let mut by_card: HashMap<(String, String), Option<CardKey>> = HashMap::new();
-    for m in members {
-        by_card
-            .entry((m.card.symbol.clone(), m.card.number.clone()))
-            .and_modify(|e| *e = None)
-            .or_insert_with(|| Some(m.card.clone()));
-    }
+    let matcher = MemberMatcher::new(store, &insurer, fy, members).await?;
     let mut out: HashMap<CardKey, Date> = HashMap::new();
     for r in store.checkups_of_year(&insurer, i64::from(fy)).await? {
         let Some(date) = compact_date(&r.service_date) else {
             continue;
         };
-        let who = by_voucher.get(&r.voucher).cloned().or_else(|| {
-            let k = CardKey::new(&r.card_symbol, &r.card_number, "");
-            by_card.get(&(k.symbol, k.number)).cloned().flatten()
-        });
-        if let Some(card) = who {
+        if let Some(card) = matcher.member(&r.voucher, &r.card_symbol, &r.card_number) {
             out.entry(card)
                 .and_modify(|d| *d = (*d).min(date))
                 .or_insert(date);

@@ -5,14 +5,18 @@
 //! `daiko-sample` about those members whose claims carry the issued numbers, expiries and
 //! co-payments → submitted and checked by the worker against the database ledger. No
 //! D finding (nor C-13, the ledger expiry) on the issued ones, and they are accepted and
-//! delivered; the control claim with a number that was never issued gets D-03.
+//! delivered; the control claim with a number that was never issued gets D-03. Then 利用券
+//! through the flow for the members whose accepted checkup states a support level.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+use daiko_check::ReferenceData;
+use daiko_invite::vouchers::VoucherKind;
 use daiko_pipeline::intake::{Upload, receive_bytes};
 use daiko_pipeline::invite::{self, Actor};
+use daiko_pipeline::reference::DbReference;
 use daiko_pipeline::reference::{RefKind, import_csv};
 use daiko_pipeline::worker::{WorkerConfig, run_until_idle};
 use daiko_sample::reference::{Setting, VoucherRow};
@@ -180,19 +184,38 @@ async fn issued_vouchers_pass_stage_d_and_an_unissued_number_does_not() {
                 }
             })
             .collect();
-        let config = SampleConfig {
-            archives: 1,
-            records: persons.len(),
-            seed: 24,
-            period: Period::Fy2024,
-            sender: Some(INSTITUTION.into()),
-            receiver: AGENCY.into(),
-            insurers: vec![insurer_number.clone()],
-            ..SampleConfig::default()
-        };
-        let archive = daiko_sample::generate_for_persons(&config, &persons)
-            .unwrap()
-            .remove(0);
+        // The first seed whose results give some issued members a support level (積極的
+        // or 動機付け) and others none, and the control one (for the 利用券 part below).
+        let archive = (1..500)
+            .map(|seed| {
+                let config = SampleConfig {
+                    archives: 1,
+                    records: persons.len(),
+                    seed,
+                    period: Period::Fy2024,
+                    sender: Some(INSTITUTION.into()),
+                    receiver: AGENCY.into(),
+                    insurers: vec![insurer_number.clone()],
+                    ..SampleConfig::default()
+                };
+                daiko_sample::generate_for_persons(&config, &persons)
+                    .unwrap()
+                    .remove(0)
+            })
+            .find(|a| {
+                let levels: Vec<bool> = a
+                    .manifest
+                    .records
+                    .iter()
+                    .map(|r| {
+                        level_in(&a.zip, &r.data_file)
+                            .is_some_and(|l| matches!(l.as_str(), "1" | "2"))
+                    })
+                    .collect();
+                let (issued, control) = levels.split_at(levels.len() - 1);
+                control[0] && issued.iter().any(|l| *l) && issued.iter().any(|l| !*l)
+            })
+            .expect("a seed with and without support levels");
         let records = &archive.manifest.records;
         for (r, p) in records.iter().zip(&persons) {
             assert_eq!(r.voucher, p.voucher.voucher_number);
@@ -286,6 +309,104 @@ async fn issued_vouchers_pass_stage_d_and_an_unissued_number_does_not() {
         // co-payments of the settings (D-06 above recomputes them from the ledger); at
         // least one basic co-payment is non-zero, so the settings were not all "none".
         assert!(stored.iter().any(|r| r.copayment > 0), "{db}");
+
+        // 利用券: members whose accepted checkup gave 積極的/動機付け支援, with that level.
+        let expected: BTreeMap<String, String> = persons
+            .iter()
+            .zip(records)
+            .filter(|(p, _)| p.voucher.voucher_number != UNISSUED)
+            .filter_map(|(p, r)| {
+                let level = level_in(&archive.zip, &r.data_file)?;
+                matches!(level.as_str(), "1" | "2").then(|| (p.voucher.card_number.clone(), level))
+            })
+            .collect();
+        let none_level = persons.len() - 1 - expected.len();
+        assert!(
+            !expected.is_empty() && none_level > 0,
+            "the sample should have members with and without a support level: {expected:?}"
+        );
+        let control_level = level_in(&archive.zip, &control.data_file).unwrap();
+        assert!(
+            matches!(control_level.as_str(), "1" | "2"),
+            "the control should have a level (and get nothing: its record was not accepted)"
+        );
+        let g = invite::issue_guidance(&s, &org, 2024, &actor)
+            .await
+            .unwrap();
+        assert_eq!(
+            (g.targets, g.issued, g.already),
+            (expected.len(), expected.len(), 0),
+            "{db}"
+        );
+        assert_eq!(g.first_number.as_deref(), Some("24200000001"));
+        let again = invite::issue_kind(&s, &org, 2024, VoucherKind::Guidance, &actor)
+            .await
+            .unwrap();
+        assert_eq!((again.issued, again.already), (0, expected.len()), "{db}");
+        let guidance: Vec<daiko_invite::vouchers::IssuedVoucher> =
+            invite::issued(&s, &org, 2024, &actor)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|v| v.kind == VoucherKind::Guidance)
+                .collect();
+        let got: BTreeMap<String, String> = guidance
+            .iter()
+            .map(|v| {
+                (
+                    v.card.number.clone(),
+                    v.guidance_level.unwrap().code().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(got, expected, "{db}");
+        for v in &guidance {
+            assert_eq!(
+                v.expiry.to_string(),
+                "2026-03-31",
+                "guidance runs into FY2025"
+            );
+            assert!(v.number.as_str().starts_with("242"));
+        }
+        // In the checker's ledger, with the level (C-15 compares a guidance claim's level).
+        let (reference, _) = DbReference::prefetch(&s, "none", "x.zip", b"", "00")
+            .await
+            .unwrap();
+        let ins = insurer_number.clone();
+        let want: Vec<_> = guidance.iter().map(|v| v.to_record()).collect();
+        let found = tokio::task::spawn_blocking(move || {
+            want.iter()
+                .map(|w| (w.clone(), reference.vouchers(&ins, 2, &w.number)))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap();
+        for (w, got) in found {
+            assert!(w.guidance_level.is_some());
+            assert_eq!(got, Some(vec![w]), "{db}");
+        }
     })
     .await;
+}
+
+/// The 保健指導レベル code a CDA of the archive states, read from its XML text (an
+/// independent reading from the flow's parser): the coded value after the item code.
+fn level_in(zip: &[u8], data_file: &str) -> Option<String> {
+    use std::io::Read;
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(zip)).ok()?;
+    let name = (0..z.len())
+        .filter_map(|i| {
+            z.name_for_index(i)
+                .and_then(|n| n.ok())
+                .map(|n| n.to_string())
+        })
+        .find(|n| n.ends_with(data_file))?;
+    let mut text = String::new();
+    z.by_name(&name).ok()?.read_to_string(&mut text).ok()?;
+    let after = &text[text.find("9N506000000000011")?..];
+    let value = &after[after.find("<value")?..];
+    let value = &value[..value.find('>')?];
+    assert!(value.contains("1.2.392.200119.6.3001"), "{value}");
+    let code = &value[value.find(" code=\"")? + 7..];
+    Some(code[..code.find('"')?].to_string())
 }

@@ -153,6 +153,22 @@ pub struct CheckupSeen {
     pub service_date: String,
 }
 
+/// An accepted checkup record of a member this fiscal year with where its CDA is kept
+/// (for 利用券: the 保健指導レベル is read from the document).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckupSource {
+    pub card_symbol: String,
+    pub card_number: String,
+    pub voucher: String,
+    /// YYYYMMDD.
+    pub service_date: String,
+    /// `DATA/…` path below the archive's top folder.
+    pub data_file: String,
+    /// The received archive (submission) the record came in.
+    pub archive_name: String,
+    pub blob_key: String,
+}
+
 fn card_from(r: &AnyRow) -> Result<CardRow> {
     Ok(CardRow {
         symbol: r.try_get("card_symbol")?,
@@ -806,6 +822,40 @@ impl Store {
                     card_number: r.try_get("card_number")?,
                     voucher: r.try_get("voucher")?,
                     service_date: r.try_get("service_date")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Checkup records (実施区分 1) of the insurer in a fiscal year that the checker
+    /// accepted and that were not withdrawn or sent back since (states `accepted`,
+    /// `delivered`, `paid`), with the archive that holds each CDA; in service-date order.
+    pub async fn checkup_sources_of_year(
+        &self,
+        insurer: &str,
+        fiscal_year: i64,
+    ) -> Result<Vec<CheckupSource>> {
+        let rows = sqlx::query(
+            "SELECT r.card_symbol, r.card_number, r.voucher, r.service_date, r.data_file, \
+             s.archive_name, s.blob_key FROM records r JOIN submissions s ON s.id = r.submission_id \
+             WHERE r.insurer = $1 AND r.fiscal_year = $2 AND r.service_event_type = 1 \
+             AND r.outcome = 'accepted' AND r.state IN ('accepted', 'delivered', 'paid') \
+             AND r.data_file <> '' ORDER BY r.service_date, r.submission_id, r.seq",
+        )
+        .bind(insurer)
+        .bind(fiscal_year)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(CheckupSource {
+                    card_symbol: r.try_get("card_symbol")?,
+                    card_number: r.try_get("card_number")?,
+                    voucher: r.try_get("voucher")?,
+                    service_date: r.try_get("service_date")?,
+                    data_file: r.try_get("data_file")?,
+                    archive_name: r.try_get("archive_name")?,
+                    blob_key: r.try_get("blob_key")?,
                 })
             })
             .collect()
