@@ -1,0 +1,692 @@
+//! Backups and restore end to end (SECURITY.md S25), as an operator runs them: a server
+//! receives archives while `daiko backup` runs; the data folder is destroyed (the master key
+//! lives outside it); `daiko restore` brings back every archive, report, delivery and record
+//! (compared by hash of the decrypted blobs and a dump of every table); the server serves the
+//! old submissions from the restored folder. Tampered generations are refused; old
+//! generations are pruned. The same on PostgreSQL, into a second fresh database.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use sqlx::{Connection, Row};
+
+struct Env<'a> {
+    key_file: &'a Path,
+    database_url: Option<&'a str>,
+}
+
+impl Env<'_> {
+    fn command(&self, dir: &Path) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_daiko"));
+        c.arg("--data-dir")
+            .arg(dir)
+            .env_remove("DAIKO_MASTER_KEY")
+            .env("DAIKO_MASTER_KEY_FILE", self.key_file)
+            .env("DAIKO_INITIAL_PASSWORD", "Initial-Pass-2026")
+            .env("DAIKO_SERVICE_HOURS", "always");
+        match self.database_url {
+            Some(u) => c.env("DAIKO_DATABASE_URL", u),
+            None => c.env_remove("DAIKO_DATABASE_URL"),
+        };
+        c
+    }
+    fn run(&self, dir: &Path, args: &[&str]) -> Output {
+        self.command(dir).args(args).output().expect("run daiko")
+    }
+    fn ok(&self, dir: &Path, args: &[&str]) -> String {
+        ok(self.run(dir, args))
+    }
+}
+
+fn ok(o: Output) -> String {
+    assert!(
+        o.status.success(),
+        "daiko failed ({:?}): {}\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The command fails with exit 2 and both a Japanese and an English message containing
+/// `ja` and `en`.
+fn refused(o: Output, ja: &str, en: &str) {
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(2), "expected a refusal: {err}");
+    assert!(err.contains(ja) && err.contains(en), "{err}");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+struct Server(Child);
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(env: &Env, dir: &Path, port: u16) -> Server {
+    let mut child = env
+        .command(dir)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start daiko serve");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = reqwest::blocking::get(format!("http://127.0.0.1:{port}/api/v1/health"))
+            && r.status().is_success()
+        {
+            return Server(child);
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = e.read_to_string(&mut err);
+            }
+            panic!("daiko serve exited early ({status}): {err}");
+        }
+        assert!(Instant::now() < deadline, "daiko serve did not come up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("client")
+}
+
+fn upload(port: u16, token: &str, name: &str, zip: &[u8]) -> String {
+    let r = client()
+        .post(format!(
+            "http://127.0.0.1:{port}/api/v1/submissions?name={name}"
+        ))
+        .bearer_auth(token)
+        .header("content-type", "application/zip")
+        .body(zip.to_vec())
+        .send()
+        .expect("upload");
+    assert_eq!(r.status().as_u16(), 202, "upload {name}");
+    let v: serde_json::Value = r.json().expect("receipt");
+    v["id"].as_str().expect("id").to_string()
+}
+
+fn wait_done(port: u16, token: &str, id: &str) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let v: serde_json::Value = client()
+            .get(format!("http://127.0.0.1:{port}/api/v1/submissions/{id}"))
+            .bearer_auth(token)
+            .send()
+            .and_then(|r| r.json())
+            .expect("status");
+        if v["status"] == "done" {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "submission {id} not checked: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// An agency with one institution (with an API token) and the sample insurers; returns the
+/// token and the sample archives.
+fn set_up(env: &Env, dir: &Path, seed: u64) -> (String, Vec<(String, Vec<u8>)>) {
+    env.ok(
+        dir,
+        &[
+            "init",
+            "--agency-number",
+            "99000010",
+            "--agency-name",
+            "テスト代行機関",
+        ],
+    );
+    let samples = daiko_sample::generate(&daiko_sample::SampleConfig {
+        archives: 5,
+        records: 3,
+        seed,
+        period: daiko_sample::Period::Fy2024,
+        defect_rate: 0.0,
+        ..Default::default()
+    })
+    .expect("samples");
+    let institution = samples[0].reference.institution.clone();
+    env.ok(
+        dir,
+        &[
+            "org",
+            "add",
+            "institution",
+            "--number",
+            &institution,
+            "--name",
+            "テスト健診センター",
+        ],
+    );
+    for (i, ins) in daiko_sample::people::default_insurers().iter().enumerate() {
+        env.ok(
+            dir,
+            &[
+                "org",
+                "add",
+                "insurer",
+                "--number",
+                ins,
+                "--name",
+                &format!("保険者{i}"),
+            ],
+        );
+    }
+    env.ok(
+        dir,
+        &[
+            "user",
+            "add",
+            "--login",
+            "clinic",
+            "--role",
+            "institution",
+            "--org",
+            &institution,
+        ],
+    );
+    let token = env
+        .ok(dir, &["token", "create", "--login", "clinic"])
+        .trim()
+        .to_string();
+    let archives = samples.into_iter().map(|s| (s.name, s.zip)).collect();
+    (token, archives)
+}
+
+/// Every table as sorted text lines (order of rows is not part of the data).
+async fn dump_tables(url: &str) -> BTreeMap<String, Vec<String>> {
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(url).await.expect("connect");
+    let postgres = url.starts_with("postgres");
+    let list = if postgres {
+        "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() \
+         AND tablename <> '_sqlx_migrations'"
+    } else {
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+         AND name <> '_sqlx_migrations'"
+    };
+    let names: Vec<String> = sqlx::query(list)
+        .fetch_all(&mut conn)
+        .await
+        .expect("tables")
+        .iter()
+        .map(|r| r.get::<String, _>(0))
+        .collect();
+    let mut out = BTreeMap::new();
+    for t in names {
+        let q = if postgres {
+            format!("SELECT row_to_json(x)::text FROM \"{t}\" x")
+        } else {
+            let cols: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT name FROM pragma_table_info('{t}')"
+            )))
+            .fetch_all(&mut conn)
+            .await
+            .expect("columns")
+            .iter()
+            .map(|r| format!("quote(\"{}\")", r.get::<String, _>(0)))
+            .collect();
+            format!("SELECT {} FROM \"{t}\"", cols.join(" || '|' || "))
+        };
+        let mut rows: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(q))
+            .fetch_all(&mut conn)
+            .await
+            .expect("rows")
+            .iter()
+            .map(|r| r.get::<String, _>(0))
+            .collect();
+        rows.sort();
+        out.insert(t, rows);
+    }
+    conn.close().await.expect("close");
+    out
+}
+
+/// SHA-256 of every blob, decrypted through the store.
+async fn blob_hashes(dir: &Path, url: Option<&str>, key_file: &Path) -> BTreeMap<String, Vec<u8>> {
+    let store = daiko_store::Store::open_with(dir, url, daiko_store::KeyringConfig::file(key_file))
+        .await
+        .expect("store");
+    let root = dir.join("blobs");
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read dir") {
+            let p = e.expect("entry").path();
+            let key = p
+                .strip_prefix(&root)
+                .expect("under root")
+                .to_string_lossy()
+                .into_owned();
+            if p.is_dir() {
+                if key != "tmp" {
+                    stack.push(p);
+                }
+            } else {
+                let plain = store.blobs().get(&key).await.expect("blob");
+                out.insert(key, Sha256::digest(&plain).to_vec());
+            }
+        }
+    }
+    store.close().await;
+    out
+}
+
+/// Compares two installations: every table equal, except that the restored audit trail has
+/// the `backup.restore` row after the original's rows up to the backup (the original went on
+/// with `backup.create`).
+fn assert_same_tables(
+    original: &BTreeMap<String, Vec<String>>,
+    restored: &BTreeMap<String, Vec<String>>,
+) {
+    assert_eq!(
+        original.keys().collect::<Vec<_>>(),
+        restored.keys().collect::<Vec<_>>()
+    );
+    for (t, rows) in original {
+        if t == "audit" {
+            continue;
+        }
+        assert_eq!(rows, &restored[t], "table {t}");
+    }
+    let (o, r) = (&original["audit"], &restored["audit"]);
+    assert_eq!(r.len(), o.len(), "audit rows (+restore, -create)");
+    let restore_rows = r.iter().filter(|l| l.contains("backup.restore")).count();
+    let create_rows = o.iter().filter(|l| l.contains("backup.create")).count();
+    assert_eq!(restore_rows, 1);
+    let o_rest: Vec<_> = o.iter().filter(|l| !l.contains("backup.create")).collect();
+    let r_rest: Vec<_> = r.iter().filter(|l| !l.contains("backup.restore")).collect();
+    // Earlier backups' rows are in both; the last one's only in the original.
+    assert_eq!(r_rest.len() + 1, o_rest.len() + create_rows);
+    for line in &r_rest {
+        assert!(
+            o.contains(line),
+            "restored audit row not in the original: {line}"
+        );
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read dir") {
+        let p = e.expect("entry").path();
+        let dest = to.join(p.file_name().expect("name"));
+        if p.is_dir() {
+            copy_dir(&p, &dest);
+        } else {
+            std::fs::copy(&p, &dest).expect("copy");
+        }
+    }
+}
+
+fn flip_byte(path: &Path, at: usize) {
+    let mut b = std::fs::read(path).expect("read");
+    let i = at.min(b.len() - 1);
+    b[i] ^= 0x01;
+    std::fs::write(path, b).expect("write");
+}
+
+fn first_blob(generation: &Path) -> PathBuf {
+    let mut stack = vec![generation.join("blobs")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read dir") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                return p;
+            }
+        }
+    }
+    panic!("no blob in {}", generation.display());
+}
+
+fn generations(target: &Path) -> Vec<PathBuf> {
+    let mut g: Vec<PathBuf> = std::fs::read_dir(target)
+        .expect("target")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    g.sort();
+    g
+}
+
+fn backup_path(out: &str) -> PathBuf {
+    let line = out
+        .lines()
+        .find_map(|l| l.strip_prefix("backup written to "))
+        .expect("backup path printed");
+    PathBuf::from(line.trim())
+}
+
+#[test]
+fn sqlite_backup_destroy_restore_serve_tamper_and_prune() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("data");
+    let key_file = tmp.path().join("secrets").join("master.key");
+    daiko_store::keyring::create_master_file(&key_file).expect("master key");
+    let env = Env {
+        key_file: &key_file,
+        database_url: None,
+    };
+    let target = tmp.path().join("backups");
+    let target_s = target.to_str().expect("utf-8 path");
+    let (token, archives) = set_up(&env, &dir, 25);
+
+    let port = free_port();
+    let server = start(&env, &dir, port);
+    let mut ids: Vec<String> = archives[..2]
+        .iter()
+        .map(|(n, z)| upload(port, &token, n, z))
+        .collect();
+    for id in &ids {
+        wait_done(port, &token, id);
+    }
+    // A backup while uploads go on: consistent on its own (restorable, audit chain intact).
+    let uploader = {
+        let token = token.clone();
+        let later: Vec<(String, Vec<u8>)> = archives[2..].to_vec();
+        std::thread::spawn(move || {
+            later
+                .iter()
+                .map(|(n, z)| {
+                    let id = upload(port, &token, n, z);
+                    std::thread::sleep(Duration::from_millis(30));
+                    id
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    let during = backup_path(&env.ok(&dir, &["backup", "--to", target_s, "--keep", "2"]));
+    ids.extend(uploader.join().expect("uploads"));
+    for id in &ids {
+        wait_done(port, &token, id);
+    }
+    // The backup of the finished state, server still running.
+    let full = backup_path(&env.ok(&dir, &["backup", "--to", target_s, "--keep", "2"]));
+    drop(server);
+    assert_eq!(generations(&target), vec![during.clone(), full.clone()]);
+
+    let verified = env.ok(&dir, &["backup", "verify", full.to_str().expect("path")]);
+    assert!(verified.contains("verified"), "{verified}");
+    // Nothing personal is readable in the backup: the snapshot and tables are sealed.
+    let db_sealed = std::fs::read(full.join("database.sqlite3.enc")).expect("snapshot");
+    assert!(db_sealed.starts_with(b"DAIKOENC"));
+    assert!(!db_sealed.windows(15).any(|w| w == b"SQLite format 3"));
+    assert!(!db_sealed.windows(6).any(|w| w == b"clinic"));
+
+    let db_url = format!("sqlite://{}", dir.join("daiko.sqlite3").display());
+    let tables_before = tokio::runtime::Runtime::new()
+        .expect("rt")
+        .block_on(dump_tables(&db_url));
+    let blobs_before = tokio::runtime::Runtime::new()
+        .expect("rt")
+        .block_on(blob_hashes(&dir, None, &key_file));
+    assert!(blobs_before.keys().any(|k| k.starts_with("archives/")));
+    assert!(blobs_before.keys().any(|k| k.starts_with("reports/")));
+    assert!(blobs_before.keys().any(|k| k.starts_with("deliveries/")));
+
+    // Destroy the data folder.
+    std::fs::remove_dir_all(&dir).expect("destroy");
+    assert!(!dir.exists());
+
+    // Tampered copies are refused before anything is written.
+    let restore_into = |generation: &Path, into: &Path| {
+        env.run(
+            tmp.path(),
+            &[
+                "restore",
+                "--from",
+                generation.to_str().expect("path"),
+                "--data",
+                into.to_str().expect("path"),
+            ],
+        )
+    };
+    let cases: Vec<(&str, Box<dyn Fn(&Path)>, &str, &str)> = vec![
+        (
+            "flipped blob byte",
+            Box::new(|g: &Path| flip_byte(&first_blob(g), 200)),
+            "改ざん",
+            "altered",
+        ),
+        (
+            "removed blob",
+            Box::new(|g: &Path| std::fs::remove_file(first_blob(g)).expect("rm")),
+            "ありません",
+            "missing",
+        ),
+        (
+            "edited manifest",
+            Box::new(|g: &Path| flip_byte(&g.join("manifest.enc"), 120)),
+            "改ざん",
+            "altered",
+        ),
+        (
+            "flipped database byte",
+            Box::new(|g: &Path| flip_byte(&g.join("database.sqlite3.enc"), 5000)),
+            "改ざん",
+            "altered",
+        ),
+        (
+            "edited keys.json",
+            Box::new(|g: &Path| {
+                let k = std::fs::read_to_string(g.join("keys.json")).expect("keys");
+                std::fs::write(
+                    g.join("keys.json"),
+                    k.replacen("\"agency\"", "\"agency2\"", 1),
+                )
+                .expect("write")
+            }),
+            "改ざん",
+            "altered",
+        ),
+    ];
+    for (i, (what, tamper, ja, en)) in cases.iter().enumerate() {
+        let copy = tmp
+            .path()
+            .join(format!("tampered{i}"))
+            .join("20000101T000000Z");
+        copy_dir(&full, &copy);
+        tamper(&copy);
+        let into = tmp.path().join(format!("into{i}"));
+        eprintln!("tamper case: {what}");
+        refused(
+            env.run(tmp.path(), &["backup", "verify", copy.to_str().expect("p")]),
+            ja,
+            en,
+        );
+        refused(restore_into(&copy, &into), ja, en);
+        assert!(!into.exists(), "{what}: nothing may be written");
+    }
+    // A non-empty target is refused.
+    let busy = tmp.path().join("busy");
+    std::fs::create_dir_all(&busy).expect("mkdir");
+    std::fs::write(busy.join("daiko.toml"), "").expect("write");
+    refused(restore_into(&full, &busy), "空ではありません", "not empty");
+    // Without the escrowed master key nothing can be restored.
+    let o = Command::new(env!("CARGO_BIN_EXE_daiko"))
+        .args(["restore", "--from", full.to_str().expect("p"), "--data"])
+        .arg(tmp.path().join("nokey"))
+        .env_remove("DAIKO_MASTER_KEY")
+        .env_remove("DAIKO_MASTER_KEY_FILE")
+        .env_remove("DAIKO_DATABASE_URL")
+        .output()
+        .expect("run");
+    refused(o, "マスター鍵", "master key");
+
+    // The backup taken during uploads restores and its audit chain verifies.
+    let side = tmp.path().join("side");
+    let out = ok(restore_into(&during, &side));
+    assert!(out.contains("blobs (decrypted SHA-256 equal)"), "{out}");
+    let v = env.ok(&side, &["audit", "verify"]);
+    assert!(!v.is_empty());
+
+    // Restore the full backup into the original place.
+    let out = ok(restore_into(&full, &dir));
+    assert!(out.contains("table submissions"), "{out}");
+    let tables_after = tokio::runtime::Runtime::new()
+        .expect("rt")
+        .block_on(dump_tables(&db_url));
+    let blobs_after = tokio::runtime::Runtime::new()
+        .expect("rt")
+        .block_on(blob_hashes(&dir, None, &key_file));
+    assert_same_tables(&tables_before, &tables_after);
+    assert_eq!(blobs_before, blobs_after);
+    env.ok(&dir, &["audit", "verify"]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("keys/agency.key"))
+            .expect("agency key restored")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    // The server serves the old submissions from the restored folder, and takes new ones.
+    let port = free_port();
+    let server = start(&env, &dir, port);
+    for id in &ids {
+        let r = client()
+            .get(format!(
+                "http://127.0.0.1:{port}/api/v1/submissions/{id}/report"
+            ))
+            .bearer_auth(&token)
+            .send()
+            .expect("report");
+        assert_eq!(r.status().as_u16(), 200, "report of {id}");
+    }
+    let id = upload(port, &token, &archives[0].0, &archives[0].1);
+    wait_done(port, &token, &id);
+    drop(server);
+
+    // Generations beyond --keep are removed, oldest first.
+    let third = backup_path(&env.ok(&dir, &["backup", "--to", target_s, "--keep", "2"]));
+    assert_eq!(generations(&target), vec![full, third]);
+}
+
+#[test]
+fn postgres_backup_restores_into_another_database() {
+    let rt = tokio::runtime::Runtime::new().expect("rt");
+    let Some(source_url) = rt.block_on(daiko_store::testdb::fresh_postgres_url()) else {
+        return;
+    };
+    let Some(target_url) = rt.block_on(daiko_store::testdb::fresh_postgres_url()) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let key_file = tmp.path().join("secrets").join("master.key");
+    daiko_store::keyring::create_master_file(&key_file).expect("master key");
+    let dir = tmp.path().join("data");
+    let env = Env {
+        key_file: &key_file,
+        database_url: Some(&source_url),
+    };
+    let (token, archives) = set_up(&env, &dir, 26);
+    let port = free_port();
+    let server = start(&env, &dir, port);
+    let ids: Vec<String> = archives[..3]
+        .iter()
+        .map(|(n, z)| upload(port, &token, n, z))
+        .collect();
+    for id in &ids {
+        wait_done(port, &token, id);
+    }
+    let target = tmp.path().join("backups");
+    let generation = backup_path(&env.ok(&dir, &["backup", "--to", target.to_str().expect("p")]));
+    drop(server);
+    assert!(generation.join("tables").is_dir());
+    let tables_before = rt.block_on(dump_tables(&source_url));
+    let blobs_before = rt.block_on(blob_hashes(&dir, Some(&source_url), &key_file));
+
+    let restored = tmp.path().join("restored");
+    let target_env = Env {
+        key_file: &key_file,
+        database_url: Some(&target_url),
+    };
+    let out = target_env.ok(
+        tmp.path(),
+        &[
+            "restore",
+            "--from",
+            generation.to_str().expect("p"),
+            "--data",
+            restored.to_str().expect("p"),
+            "--database-url",
+            &target_url,
+        ],
+    );
+    assert!(out.contains("table records"), "{out}");
+    // A second restore into the now non-empty database is refused.
+    let again = target_env.run(
+        tmp.path(),
+        &[
+            "restore",
+            "--from",
+            generation.to_str().expect("p"),
+            "--data",
+            tmp.path().join("other").to_str().expect("p"),
+            "--database-url",
+            &target_url,
+        ],
+    );
+    refused(again, "空ではありません", "not empty");
+
+    let tables_after = rt.block_on(dump_tables(&target_url));
+    let blobs_after = rt.block_on(blob_hashes(&restored, Some(&target_url), &key_file));
+    assert_same_tables(&tables_before, &tables_after);
+    assert_eq!(blobs_before, blobs_after);
+    target_env.ok(&restored, &["audit", "verify"]);
+
+    // The server runs on the restored database and serves the old submissions.
+    let port = free_port();
+    let server = start(&target_env, &restored, port);
+    for id in &ids {
+        let r = client()
+            .get(format!(
+                "http://127.0.0.1:{port}/api/v1/submissions/{id}/report"
+            ))
+            .bearer_auth(&token)
+            .send()
+            .expect("report");
+        assert_eq!(r.status().as_u16(), 200);
+    }
+    drop(server);
+
+    rt.block_on(async {
+        let admin = daiko_store::testdb::postgres_admin_url();
+        let mut conn = sqlx::AnyConnection::connect(&admin).await.expect("admin");
+        for url in [&source_url, &target_url] {
+            let name = url.rsplit('/').next().expect("db name");
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut conn)
+            .await
+            .expect("drop database");
+        }
+    });
+}
