@@ -5,7 +5,7 @@
 //! ```text
 //! daiko invite import-roster --insurer N FILE
 //! daiko invite targets   --insurer N --fiscal-year YYYY [--format json|text] [--targets-only]
-//! daiko invite issue     --insurer N --fiscal-year YYYY
+//! daiko invite issue     --insurer N --fiscal-year YYYY [--kind checkup|guidance]
 //! daiko invite letters   --insurer N --fiscal-year YYYY --out DIR [--issued-on DATE]
 //! daiko invite reminders --insurer N --fiscal-year YYYY --as-of DATE --out DIR
 //! daiko invite uptake    --insurer N --fiscal-year YYYY
@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
+use daiko_pipeline::invite::daiko_invite::vouchers::VoucherKind;
 use daiko_pipeline::invite::{self, Actor, InviteError, OutputFile};
 use daiko_store::Store;
 use daiko_store::orgs::Org;
@@ -35,8 +36,9 @@ pub enum InviteCommand {
     ImportRoster(ImportArgs),
     /// Target decisions of the roster in force for a fiscal year.
     Targets(TargetsArgs),
-    /// Issue 受診券 to every target without one for the year (idempotent).
-    Issue(YearArgs),
+    /// Issue 受診券 to every target without one for the year (idempotent); with `--kind
+    /// guidance`, 利用券 to members whose accepted checkup gave a support level.
+    Issue(IssueArgs),
     /// Letters (PDF per batch) and the mailing list (UTF-8 and Shift_JIS CSV) into a folder.
     Letters(LettersArgs),
     /// Plan the next reminder round as of a date and write its list into a folder.
@@ -73,6 +75,23 @@ pub struct YearArgs {
     /// 年度 (April to March), e.g. 2024.
     #[arg(long)]
     pub fiscal_year: i64,
+}
+
+/// Which voucher `issue` makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IssueKind {
+    /// 受診券 for the targets of the year.
+    Checkup,
+    /// 利用券 for members whose checkup this year gave 積極的支援 or 動機付け支援.
+    Guidance,
+}
+
+#[derive(Debug, Args)]
+pub struct IssueArgs {
+    #[command(flatten)]
+    pub year: YearArgs,
+    #[arg(long, value_enum, default_value = "checkup")]
+    pub kind: IssueKind,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -271,12 +290,22 @@ pub fn run(data: &DataDir, cmd: InviteCommand) -> Result<Exit> {
                 )
             }
             InviteCommand::Issue(a) => {
-                let org = insurer(&store, &a.insurer.insurer).await?;
+                let org = insurer(&store, &a.year.insurer.insurer).await?;
+                let kind = match a.kind {
+                    IssueKind::Checkup => VoucherKind::Checkup,
+                    IssueKind::Guidance => VoucherKind::Guidance,
+                };
                 finish(
-                    invite::issue(&store, &org, a.fiscal_year, &who).await,
+                    invite::issue_kind(&store, &org, a.year.fiscal_year, kind, &who).await,
                     |r| {
+                        let (targets, what) = match r.kind {
+                            VoucherKind::Checkup => ("targets", "vouchers"),
+                            VoucherKind::Guidance => {
+                                ("members with a support level", "guidance vouchers (利用券)")
+                            }
+                        };
                         println!(
-                            "FY{}: {} targets, {} vouchers issued{}, {} already held one",
+                            "FY{}: {} {targets}, {} {what} issued{}, {} already held one",
                             r.fiscal_year,
                             r.targets,
                             r.issued,

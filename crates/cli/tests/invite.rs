@@ -225,6 +225,25 @@ fn invite_from_roster_to_reminders() {
         out.contains("0 vouchers issued") && out.contains("4 already"),
         "{out}"
     );
+    // 利用券: nobody of this roster has an accepted checkup record yet, so none (the
+    // issuing from checkup results is tested in daiko-pipeline's invite_stage_d).
+    let out = ok(daiko(
+        &dir,
+        &[
+            "invite",
+            "issue",
+            "--insurer",
+            INS,
+            "--fiscal-year",
+            "2024",
+            "--kind",
+            "guidance",
+        ],
+    ));
+    assert!(
+        out.contains("0 members with a support level, 0 guidance vouchers (利用券) issued"),
+        "{out}"
+    );
 
     // Letters: 01 and 03 are mailable (06 has no address, 07 returned mail).
     let letters = tmp.path().join("letters");

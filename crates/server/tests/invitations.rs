@@ -147,6 +147,33 @@ async fn invitations_api_and_tenancy() {
             (r.json()["issued"].clone(), r.json()["already"].clone()),
             (json!(0), json!(2))
         );
+        // 利用券 (kind=guidance): no member of this roster has an accepted checkup yet.
+        let r = call(
+            base,
+            "POST",
+            "/api/v1/invitations/issue?fiscal_year=2024&kind=guidance",
+            ta,
+            None,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{db}");
+        assert_eq!(
+            (r.json()["kind"].clone(), r.json()["issued"].clone()),
+            (json!("guidance"), json!(0))
+        );
+        let r = call(
+            base,
+            "POST",
+            "/api/v1/invitations/issue?fiscal_year=2024&kind=both",
+            ta,
+            None,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{db}");
+        assert!(
+            String::from_utf8_lossy(&r.body).contains("kind must be checkup or guidance"),
+            "{db}"
+        );
         let r = call(
             base,
             "GET",

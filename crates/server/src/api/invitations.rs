@@ -67,6 +67,8 @@ struct Q {
     issued_on: Option<String>,
     /// Roster file name for the history.
     name: Option<String>,
+    /// `issue`: `checkup` (受診券, default) or `guidance` (利用券).
+    kind: Option<String>,
 }
 
 /// Maps a flow error to an answer: input errors 400 (422 for roster rows with the rows),
@@ -222,15 +224,26 @@ async fn targets(
     .into_response())
 }
 
-/// `POST /api/v1/invitations/issue?insurer=N&fiscal_year=Y`.
+/// `POST /api/v1/invitations/issue?insurer=N&fiscal_year=Y[&kind=checkup|guidance]`.
 async fn issue(
     State(state): State<AppState>,
     Writer(caller): Writer,
     uri: Uri,
 ) -> Result<Response, ApiError> {
+    use invite::daiko_invite::vouchers::VoucherKind;
     let q: Q = query(&uri)?;
+    let kind = match q.kind.as_deref() {
+        None | Some("") | Some("checkup") => VoucherKind::Checkup,
+        Some("guidance") => VoucherKind::Guidance,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                format!("kind は checkup(受診券)か guidance(利用券)です: {other}"),
+                format!("kind must be checkup or guidance, not {other}"),
+            ));
+        }
+    };
     let org = target_insurer(&state, &caller, q.insurer.as_deref()).await?;
-    let r = invite::issue(&state.store, &org, year(&q)?, &actor(&caller))
+    let r = invite::issue_kind(&state.store, &org, year(&q)?, kind, &actor(&caller))
         .await
         .map_err(invite_error)?;
     Ok(Json(json!(r)).into_response())
