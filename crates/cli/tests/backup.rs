@@ -465,7 +465,8 @@ fn sqlite_backup_destroy_restore_serve_tamper_and_prune() {
             ],
         )
     };
-    let cases: Vec<(&str, Box<dyn Fn(&Path)>, &str, &str)> = vec![
+    type Tamper = Box<dyn Fn(&Path)>;
+    let cases: Vec<(&str, Tamper, &str, &str)> = vec![
         (
             "flipped blob byte",
             Box::new(|g: &Path| flip_byte(&first_blob(g), 200)),

@@ -330,6 +330,8 @@ pub async fn create(store: &Store, data_dir: &Path, target: &Path) -> Result<Cre
     }
     let partial = target.join(format!(".{generation}.partial-{}", new_id()));
     std::fs::create_dir_all(&partial).map_err(io(&partial))?;
+    // Only the backup operator reads a generation (its files are sealed anyway).
+    private_dir(&partial)?;
     let result = fill(store, data_dir, &partial, &generation, agency.id()).await;
     match result {
         Ok(manifest) => {
@@ -898,6 +900,17 @@ fn restrict(path: &Path) -> Result<()> {
 
 #[cfg(not(unix))]
 fn restrict(_path: &Path) -> Result<()> {
+    Ok(())
+}
+
+#[cfg(unix)]
+fn private_dir(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).map_err(io(path))
+}
+
+#[cfg(not(unix))]
+fn private_dir(_path: &Path) -> Result<()> {
     Ok(())
 }
 
