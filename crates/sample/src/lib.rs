@@ -23,6 +23,10 @@
 //! tested against it. An archive carries either one archive-level defect or record
 //! defects, never both, because an archive rejection stops the record checks.
 //!
+//! [`generate_for_persons`] makes the checkup records about given people with the vouchers
+//! issued to them ([`GivenPerson`]: a ledger row of vouchers.csv), e.g. to run vouchers
+//! issued by daiko's invitation flow through the checker's stage D.
+//!
 //! Modules: [`people`] (names, addresses, numbers with check digits), [`clinical`]
 //! (results, 階層化, CDA entries), [`record`] (checkup documents and claims), [`guidance`],
 //! [`defects`], [`reference`](mod@reference).
