@@ -19,6 +19,8 @@
 //! daiko --data-dir DIR audit verify
 //! daiko --data-dir DIR media (keygen|seal|open) …
 //! daiko --data-dir DIR billing (close|invoices|statements|transfer-file|account|offset|calendar|fees|remitter|agency) …
+//! daiko --data-dir DIR backup --to DIR [--keep N] | backup verify GENERATION
+//! daiko restore --from GENERATION --data DIR [--database-url URL]
 //! ```
 
 mod admin;

@@ -436,6 +436,23 @@ fn sqlite_backup_destroy_restore_serve_tamper_and_prune() {
     assert!(db_sealed.starts_with(b"DAIKOENC"));
     assert!(!db_sealed.windows(15).any(|w| w == b"SQLite format 3"));
     assert!(!db_sealed.windows(6).any(|w| w == b"clinic"));
+    // No file of the generation holds a name stored in clear in the database (the control:
+    // the live database file does).
+    let name = "テスト健診センター".as_bytes();
+    let live = std::fs::read(dir.join("daiko.sqlite3")).expect("live database");
+    assert!(live.windows(name.len()).any(|w| w == name));
+    let mut stack = vec![full.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read dir") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let b = std::fs::read(&p).expect("read");
+                assert!(!b.windows(name.len()).any(|w| w == name), "{}", p.display());
+            }
+        }
+    }
 
     let db_url = format!("sqlite://{}", dir.join("daiko.sqlite3").display());
     let tables_before = tokio::runtime::Runtime::new()

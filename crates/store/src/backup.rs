@@ -1048,3 +1048,39 @@ pub fn summary(m: &Manifest) -> BTreeMap<String, i64> {
     s.insert("(blobs)".into(), m.blob_count() as i64);
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generation_names_and_pruning() {
+        assert!(is_generation_name("20261204T191837Z"));
+        for bad in [
+            "20261204T191837",
+            "2026120AT191837Z",
+            ".20261204T191837Z.partial-x",
+            "x0261204T191837Z",
+        ] {
+            assert!(!is_generation_name(bad), "{bad}");
+        }
+        let tmp = std::env::temp_dir().join(format!("daiko-prune-{}", new_id()));
+        let names = ["20260101T000000Z", "20260102T000000Z", "20260103T000000Z"];
+        for n in names {
+            std::fs::create_dir_all(tmp.join(n)).unwrap();
+        }
+        // Partial generations and other files are never counted or removed.
+        std::fs::create_dir_all(tmp.join(".20260104T000000Z.partial-1")).unwrap();
+        let removed = prune(&tmp, 2).unwrap();
+        assert_eq!(removed, vec![tmp.join(names[0])]);
+        assert_eq!(
+            generations(&tmp).unwrap(),
+            vec![tmp.join(names[1]), tmp.join(names[2])]
+        );
+        // At least one generation is always kept.
+        prune(&tmp, 0).unwrap();
+        assert_eq!(generations(&tmp).unwrap(), vec![tmp.join(names[2])]);
+        assert!(tmp.join(".20260104T000000Z.partial-1").exists());
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
+}
