@@ -5,7 +5,7 @@
 mod common;
 
 use common::{config, seed, session, start};
-use daiko_pipeline::invite::{self, Actor};
+use daiko_pipeline::invite;
 use reqwest::{Client, StatusCode};
 
 const ROSTER: &str = "\
@@ -187,20 +187,25 @@ async fn invitations_page() {
             eprintln!("SKIPPED preview ({status} {ct}): no Japanese fonts?");
         }
 
-        // A reminder round gives the uptake chart one bar per variant.
-        let who = Actor {
-            login: "t".into(),
-            ..Actor::default()
-        };
-        invite::reminders(
-            &w.store,
-            &org_a,
-            2024,
-            jiff::civil::date(2024, 9, 30),
-            &who,
-        )
-        .await
-        .unwrap();
+        // Guidance vouchers: nobody has an accepted checkup yet, so none are issued.
+        let (status, _, body) = a.form("/invite/issue", &[("kind", "guidance")]).await;
+        assert_eq!(status, StatusCode::OK);
+        let html = String::from_utf8(body).unwrap();
+        assert!(html.contains("発行しました: 0"), "{html}");
+
+        // A reminder round from the page: a ZIP, and the uptake chart gets one bar per variant.
+        let (status, _, body) = a
+            .form("/invite/reminders", &[("as_of", "2024-09-31")])
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let html = String::from_utf8(body).unwrap();
+        assert!(html.contains("YYYY-MM-DD"), "a bad date is refused: {html}");
+        let (status, ct, zip) = a
+            .form("/invite/reminders", &[("as_of", "2024-09-30")])
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(ct, "application/zip");
+        assert!(zip.starts_with(b"PK"), "a ZIP");
         let (_, html) = a.get("/invite?fiscal_year=2024").await;
         assert!(html.contains("data-testid=\"uptake-chart\""), "{html}");
         assert_eq!(html.matches("<g data-variant=").count(), 2, "{html}");

@@ -34,6 +34,7 @@ pub(super) fn routes() -> axum::Router<AppState> {
         .route("/invite/template", post(template))
         .route("/invite/preview", post(preview))
         .route("/invite/letters", post(letters))
+        .route("/invite/reminders", post(reminders))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -247,8 +248,13 @@ async fn body(
          <label for=\"roster-file\">{file_l}</label><input id=\"roster-file\" name=\"file\" type=\"file\" accept=\".csv,text/csv\" required>\
          <button type=\"submit\">{import}</button></form><p class=\"help\">{roster_help}</p></section>\
          <section><h2>{issue_h}</h2><form method=\"post\" action=\"/invite/issue\" class=\"card\">{hidden}\
-         <button type=\"submit\" data-testid=\"issue\">{issue_b}</button></form>\
-         <form method=\"post\" action=\"/invite/letters\" class=\"card\">{hidden}<button type=\"submit\">{letters_b}</button></form></section>\
+         <button type=\"submit\" data-testid=\"issue\">{issue_b}</button> \
+         <button type=\"submit\" name=\"kind\" value=\"guidance\" data-testid=\"issue-guidance\">{issue_g}</button></form>\
+         <form method=\"post\" action=\"/invite/letters\" class=\"card\">{hidden}<button type=\"submit\">{letters_b}</button></form>\
+         <form method=\"post\" action=\"/invite/reminders\" class=\"card\">{hidden}\
+         <label for=\"as-of\">{as_of_l}</label><input id=\"as-of\" name=\"as_of\" type=\"date\" value=\"{today}\" required>\
+         <button type=\"submit\" data-testid=\"reminders\">{reminders_b}</button></form>\
+         <p class=\"help\">{reminders_help}</p></section>\
          <section><h2>{tpl_h} ({ver_l} {version})</h2>\
          <form method=\"post\" action=\"/invite/template\" class=\"card\">{hidden}\
          <label for=\"t-title\">{title_l}</label><input id=\"t-title\" name=\"title\" value=\"{title}\">\
@@ -268,6 +274,14 @@ async fn body(
         issue_h = l.t("受診券の発行と案内状", "Vouchers and letters"),
         issue_b = l.t("対象者に受診券を発行", "Issue vouchers to targets"),
         letters_b = l.t("案内状と宛名データをダウンロード (ZIP)", "Download letters and mailing list (ZIP)"),
+        issue_g = l.t("特定保健指導の利用券を発行", "Issue guidance vouchers (利用券)"),
+        as_of_l = l.t("受診勧奨の発送日", "Reminder posting date"),
+        today = today(),
+        reminders_b = l.t("未受診者への受診勧奨 (ZIP)", "Reminders to non-responders (ZIP)"),
+        reminders_help = l.t(
+            "今年度の健診記録がなく、宛所不明でない対象者に次の回の勧奨を作ります。文面の種類は対象者ごとに固定です。",
+            "Plans the next round for targets with no checkup record this year who were not returned by post. Each member keeps one message variant."
+        ),
         tpl_h = l.t("案内文のひな形", "Letter template"),
         ver_l = l.t("版", "version"),
         title_l = l.t("表題", "Title"),
@@ -346,6 +360,10 @@ struct FormFields {
     voucher_title: String,
     #[serde(default)]
     voucher_note: String,
+    /// `guidance` issues 利用券; anything else 受診券.
+    kind: Option<String>,
+    /// Posting date of a reminder round (YYYY-MM-DD).
+    as_of: Option<String>,
 }
 
 impl FormFields {
@@ -477,19 +495,20 @@ async fn issue(State(st): State<AppState>, c: Caller, Form(f): Form<FormFields>)
         Err(r) => return Ok(r),
     };
     let l = Ctx::new(&c).l;
-    let m = outcome(
-        l,
-        invite::issue(&st.store, &org, fy, &actor(&c)).await,
-        |r| {
-            format!(
-                "{}: {} / {}: {}",
-                l.t("発行しました", "Issued"),
-                r.issued,
-                l.t("発行済み", "already held"),
-                r.already
-            )
-        },
-    )?;
+    let issued = if f.kind.as_deref() == Some("guidance") {
+        invite::issue_guidance(&st.store, &org, fy, &actor(&c)).await
+    } else {
+        invite::issue(&st.store, &org, fy, &actor(&c)).await
+    };
+    let m = outcome(l, issued, |r| {
+        format!(
+            "{}: {} / {}: {}",
+            l.t("発行しました", "Issued"),
+            r.issued,
+            l.t("発行済み", "already held"),
+            r.already
+        )
+    })?;
     show(&st, &c, &org, fy, m, None).await
 }
 
@@ -551,6 +570,47 @@ async fn letters(State(st): State<AppState>, c: Caller, Form(f): Form<FormFields
                     (
                         header::CONTENT_DISPOSITION,
                         format!("attachment; filename=\"letters_{fy}.zip\""),
+                    ),
+                ],
+                zip,
+            )
+                .into_response())
+        }
+        Err(InviteError::Store(e)) => Err(e.into()),
+        Err(e) => show(&st, &c, &org, fy, notice("error", &msg(l, &e)), None).await,
+    }
+}
+
+/// `POST /invite/reminders`: the next reminder round as of the posting date, one ZIP download.
+async fn reminders(State(st): State<AppState>, c: Caller, Form(f): Form<FormFields>) -> WebResult {
+    let (org, fy) = match posted(&st, &c, &f).await? {
+        Ok(x) => x,
+        Err(r) => return Ok(r),
+    };
+    let l = Ctx::new(&c).l;
+    let Some(as_of) = f
+        .as_of
+        .as_deref()
+        .and_then(|d| d.parse::<jiff::civil::Date>().ok())
+    else {
+        let m = notice(
+            "error",
+            l.t(
+                "発送日を YYYY-MM-DD で入力してください。",
+                "Enter the posting date as YYYY-MM-DD.",
+            ),
+        );
+        return show(&st, &c, &org, fy, m, None).await;
+    };
+    match invite::reminders(&st.store, &org, fy, as_of, &actor(&c)).await {
+        Ok(r) => {
+            let zip = invite::zip_files(&r.files).map_err(|e| WebError::Internal(e.to_string()))?;
+            Ok((
+                [
+                    (header::CONTENT_TYPE, "application/zip".to_string()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"reminders_{fy}_r{}.zip\"", r.round),
                     ),
                 ],
                 zip,
