@@ -30,6 +30,10 @@
 //!   undelivered (the agency hands them over by other means). Returns (種別2) to the
 //!   institution are made regardless: they are the institution's answer.
 //!
+//! 過誤 (種別4/5 from an insurer): the check job stores the request records that passed
+//! in state [`REQUEST_STATE`]; the `route` job makes each an offset on the forwarded record
+//! it names (`billing::add_offset`, idempotent) instead of routing (see `kago_job`).
+//!
 //! Failures retry with backoff (5 s × attempts) and give up after 5 attempts.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -378,6 +382,7 @@ async fn check_job(store: &Store, cfg: &WorkerConfig, job: &Job) -> Result<(), P
     {
         return Ok(());
     }
+    let kago = is_kago_request(archive_interaction_type(&sub.archive_name, &bytes).as_deref());
     let (reference, facts) =
         DbReference::prefetch(store, &sub.id, &sub.archive_name, &bytes, &sub.sha256).await?;
     let t_prefetch = t0.elapsed();
@@ -435,6 +440,14 @@ async fn check_job(store: &Store, cfg: &WorkerConfig, job: &Job) -> Result<(), P
         }
     }
     apply_subscriptions(&mut report, &unchecked);
+    let submitter = store.org(&sub.org_id).await?;
+    if kago
+        && submitter
+            .as_ref()
+            .is_none_or(|o| o.kind != OrgKind::Insurer)
+    {
+        refuse_kago_from_non_insurer(&mut report);
+    }
 
     let mut json = Vec::new();
     daiko_report::write_json(&report, &mut json)
@@ -450,7 +463,13 @@ async fn check_job(store: &Store, cfg: &WorkerConfig, job: &Job) -> Result<(), P
         .await?
         .map(|o| o.number)
         .unwrap_or_default();
-    let rows = record_rows(&sub, &sender, &report, &facts);
+    let mut rows = record_rows(&sub, &sender, &report, &facts);
+    if kago {
+        // A 過誤 request that passed is no claim: the route job turns it into an offset.
+        for r in rows.iter_mut().filter(|r| r.state == "accepted") {
+            r.state = REQUEST_STATE.to_string();
+        }
+    }
     let counts =
         serde_json::to_string(&report.counts).map_err(|e| PipelineError::Report(e.to_string()))?;
     let verdict = verdict_str(report.verdict);
@@ -644,6 +663,14 @@ async fn commit_deliveries(
 
 async fn route_job(store: &Store, cfg: &WorkerConfig, job: &Job) -> Result<(), PipelineError> {
     let sub = submission(store, &job.subject).await?;
+    if store
+        .org(&sub.org_id)
+        .await?
+        .is_some_and(|o| o.kind == OrgKind::Insurer)
+    {
+        // An insurer sends only 過誤 requests (種別4/5): offsets, no deliveries.
+        return kago_job(store, cfg, job, &sub).await;
+    }
     let records = store.records_of_submission(&sub.id).await?;
     let pending: Vec<&RecordRow> = records.iter().filter(|r| r.delivery_id.is_none()).collect();
     if sub.verdict.as_deref() == Some("rejected") && pending.iter().all(|r| r.outcome != "returned")
@@ -896,4 +923,170 @@ pub async fn enqueue_due_batches(
         }
     }
     Ok(n)
+}
+
+/// The 種別 (別表1) an archive's index declares (`interactionType/@code`), read with the
+/// bounded archive reader; `None` when the archive or its index cannot be read (the check
+/// then reports why). The archive name does not carry the 種別, only the index does.
+pub fn archive_interaction_type(name: &str, bytes: &[u8]) -> Option<String> {
+    use daiko_format::archive::{Archive, ArchiveLimits};
+    let mut zip = Archive::open(name, Cursor::new(bytes), ArchiveLimits::default());
+    let entry = zip
+        .entries
+        .iter()
+        .find(|e| e.path.as_deref() == Some("ix08_V08.xml"))
+        .cloned()?;
+    let text = zip.read(&entry).ok()?;
+    match daiko_format::read::read_document(&text).ok()? {
+        daiko_format::model::Document::Index(ix) => Some(ix.interaction_type),
+        _ => None,
+    }
+}
+
+/// A 種別4/5 archive uploaded by anyone but an insurer goes back whole (I-01, AR): its
+/// index may name an insurer as sender, but the uploader decides who is asking.
+fn refuse_kago_from_non_insurer(report: &mut Report) {
+    let file = report.archive.name.clone();
+    report
+        .findings
+        .push(daiko_check::catalogue::finding_with_outcome(
+            "I-01",
+            Outcome::AR,
+            &file,
+            "/index/interactionType/@code",
+            "",
+            "過誤申立て(種別4・5)は保険者だけが送付できます",
+            "Only an insurer can send an erroneous-payment request (interaction type 4 or 5)",
+        ));
+    for r in report.records.iter_mut() {
+        if r.outcome == RecordOutcome::Accepted {
+            r.outcome = RecordOutcome::Returned;
+        }
+    }
+    report.counts.errors += 1;
+    report.counts.returned += report.counts.accepted;
+    report.counts.accepted = 0;
+    report.verdict = Verdict::Rejected;
+}
+
+/// 過誤申立て (種別4/5): an insurer asks to take back records the agency forwarded.
+pub fn is_kago_request(interaction_type: Option<&str>) -> bool {
+    matches!(interaction_type, Some("4" | "5"))
+}
+
+/// State of a record row that is an insurer's 過誤 request (not a claim: never routed,
+/// batched or billed; the offset it causes is on the original record).
+pub const REQUEST_STATE: &str = "kago_request";
+
+/// 別表10 reason and text of a request claim's `insurerAdjudicationResult`.
+fn kago_reason(claim: &[u8]) -> Option<(String, Option<String>)> {
+    use daiko_format::model::Document;
+    let adj = match daiko_format::read::read_document(claim).ok()? {
+        Document::CheckupClaim(c) => c.insurer_adjudication,
+        Document::GuidanceClaim(c) => c.insurer_adjudication,
+        _ => None,
+    }?;
+    Some((adj.reason_code, adj.reason_text))
+}
+
+/// The `route` job of a 種別4/5 submission: every request record that passed its checks
+/// becomes an offset (`billing::add_offset`) on the forwarded record it names (same
+/// insurer, voucher, service date and institution; delivered, invoiced or paid), with the
+/// request's 別表10 reason (`09` with a note when it has none or an unknown one). A
+/// re-run creates nothing new: an original already offset (or withdrawn) counts as done.
+/// Refused requests (returned by the check) stay in the insurer's report; nothing is
+/// delivered. One audit row `billing.kago` per request record.
+async fn kago_job(
+    store: &Store,
+    cfg: &WorkerConfig,
+    job: &Job,
+    sub: &Submission,
+) -> Result<(), PipelineError> {
+    let sender = store.org(&sub.org_id).await?;
+    let Some(sender) = sender.filter(|o| o.kind == OrgKind::Insurer) else {
+        // Only an insurer's request is a 過誤 (the check refuses others: I-01).
+        return finish_empty(store, job).await;
+    };
+    let records = store.records_of_submission(&sub.id).await?;
+    let requests: Vec<&RecordRow> = records
+        .iter()
+        .filter(|r| r.state == REQUEST_STATE && r.insurer == sender.number)
+        .collect();
+    if requests.is_empty() {
+        return finish_empty(store, job).await;
+    }
+    let bytes = store.blobs().get(&sub.blob_key).await?;
+    let pairs: Vec<(String, String)> = requests
+        .iter()
+        .map(|r| (r.data_file.clone(), r.claim_file.clone()))
+        .collect();
+    let files = extract_records(&sub.archive_name, Cursor::new(bytes.as_slice()), &pairs)?;
+    let actor = format!("insurer:{}", sender.number);
+    for (req, files) in requests.iter().zip(files) {
+        let (mut code, mut text) = kago_reason(&files.claim).unwrap_or_default();
+        if !crate::billing::OFFSET_REASONS
+            .iter()
+            .any(|(c, _)| *c == code)
+        {
+            text = Some(format!(
+                "過誤申立て(理由コード「{code}」は別表10にないため「その他」)"
+            ));
+            code = "09".into();
+        }
+        let original = store
+            .records_of_voucher(&req.insurer, &req.voucher)
+            .await?
+            .into_iter()
+            .filter(|o| {
+                o.submission_id != sub.id
+                    && o.service_date == req.service_date
+                    && o.institution == req.institution
+                    && o.card_number == req.card_number
+                    && matches!(
+                        o.state.as_str(),
+                        "delivered" | "invoiced" | "paid" | "withdrawn"
+                    )
+            })
+            // A live (not yet offset) original first.
+            .min_by_key(|o| (o.state == "withdrawn", o.id.clone()));
+        let result = match &original {
+            None => "no_original".to_string(),
+            Some(o) => match crate::billing::add_offset(
+                store,
+                &o.id,
+                &code,
+                text.as_deref().unwrap_or(""),
+                &actor,
+            )
+            .await
+            {
+                Ok(crate::billing::OffsetOutcome::Offset { .. }) => "offset".into(),
+                Ok(crate::billing::OffsetOutcome::Withdrawn { .. }) => "withdrawn".into(),
+                // Done by an earlier run (or by an operator): nothing new.
+                Err(crate::billing::BillingFlowError::AlreadyOffset(_))
+                | Err(crate::billing::BillingFlowError::NotForwarded { .. }) => "already".into(),
+                Err(e) => return Err(PipelineError::Subject(format!("過誤 {}: {e}", o.id))),
+            },
+        };
+        store
+            .audit(&AuditEntry {
+                actor: "system".into(),
+                role: "system".into(),
+                org: sender.number.clone(),
+                action: "billing.kago".into(),
+                target: format!("submission:{}", sub.id),
+                records: [
+                    Some(req.id.clone()),
+                    original.as_ref().map(|o| o.id.clone()),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(","),
+                source: cfg.owner.clone(),
+                detail: serde_json::json!({ "reason": code, "result": result }).to_string(),
+            })
+            .await?;
+    }
+    finish_empty(store, job).await
 }

@@ -1163,7 +1163,8 @@ async fn roles_matrix(w: &World, srv: &Server, ids: &Ids) {
             "POST",
             "/api/v1/submissions?name=x.zip".into(),
             Some(Vec::new()),
-            with(&["institution"], &STAFF),
+            // Insurers upload 過誤 requests (種別4/5; tests/kago_upload.rs).
+            with(&["institution", "insurer"], &STAFF),
         ),
         (
             "GET",

@@ -51,12 +51,30 @@ fn intake_error(e: IntakeError, limit: u64) -> ApiError {
     }
 }
 
-/// The institution a caller uploads for: institution users their own (a different `org`
-/// is outside their tenancy: 404); agency staff name one with `org`.
+fn wrong_type_for_insurer(kind: Option<&str>) -> ApiError {
+    let k = kind.unwrap_or("?");
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "wrong_interaction_type",
+        format!(
+            "保険者が送付できるのは種別4・5(過誤申立て)のアーカイブだけです(このアーカイブの種別は{k})。"
+        ),
+        format!(
+            "An insurer can send only archives of interaction type 4 or 5 (erroneous-payment requests); this archive's index says {k}."
+        ),
+    )
+}
+
+/// The organisation a caller uploads for: institution and insurer users their own (a
+/// different `org` is 404); agency staff must name the sender (an institution, or an
+/// insurer sending a 過誤 request) with `org`. An insurer's archive must be 種別4/5
+/// ([`upload`] reads its index before accepting it).
 async fn upload_org(state: &AppState, caller: &Caller, org: Option<&str>) -> Result<Org, ApiError> {
-    if caller.is("institution") {
+    if caller.is("institution") || caller.is("insurer") {
         let own = caller.org.clone().ok_or_else(ApiError::not_found)?;
-        if org.is_some_and(|n| n != own.number) || own.kind != OrgKind::Institution {
+        if org.is_some_and(|n| n != own.number)
+            || !matches!(own.kind, OrgKind::Institution | OrgKind::Insurer)
+        {
             return Err(ApiError::not_found());
         }
         return Ok(own);
@@ -71,7 +89,7 @@ async fn upload_org(state: &AppState, caller: &Caller, org: Option<&str>) -> Res
         ));
     };
     match state.store.org_by_number(number).await? {
-        Some(o) if o.kind == OrgKind::Institution => Ok(o),
+        Some(o) if matches!(o.kind, OrgKind::Institution | OrgKind::Insurer) => Ok(o),
         _ => Err(ApiError::bad_request(
             format!("機関番号 {number} の健診・保健指導機関は登録されていません。"),
             format!("No institution with number {number} is registered."),
@@ -89,13 +107,13 @@ pub(super) async fn upload(
     body: Body,
 ) -> Result<Response, ApiError> {
     let q: UploadQuery = query(&uri)?;
-    let org = upload_org(&state, &caller, q.org.as_deref()).await?;
     let Some(name) = q.name.filter(|n| !n.is_empty()) else {
         return Err(ApiError::bad_request(
             "アーカイブのファイル名を name で指定してください(例: ?name=1310000001_99000010_202406011_1.zip)。",
             "Give the archive's file name with `name` (e.g. ?name=1310000001_99000010_202406011_1.zip).",
         ));
     };
+    let org = upload_org(&state, &caller, q.org.as_deref()).await?;
     let limit = state.config.max_upload_bytes;
     if content_length(&headers).is_some_and(|n| n > limit) {
         return Err(ApiError::too_large(limit));
@@ -111,13 +129,24 @@ pub(super) async fn upload(
     let mut pending = intake::begin(&state.store, &up, limit)
         .await
         .map_err(|e| intake_error(e, limit))?;
+    // An insurer's archive is held in memory too (bounded by the same limit) so its index
+    // can be read before it is accepted: the 種別 is not in the archive name.
+    let mut kept: Option<Vec<u8>> = (org.kind == OrgKind::Insurer).then(Vec::new);
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let written = match chunk {
-            Ok(bytes) => pending
-                .write(&bytes)
-                .await
-                .map_err(|e| intake_error(e, limit)),
+            Ok(bytes) => {
+                let r = pending
+                    .write(&bytes)
+                    .await
+                    .map_err(|e| intake_error(e, limit));
+                if r.is_ok()
+                    && let Some(k) = kept.as_mut()
+                {
+                    k.extend_from_slice(&bytes);
+                }
+                r
+            }
             Err(e) => Err(ApiError::bad_request(
                 format!("アップロードが途中で切れました: {e}"),
                 format!("the upload was interrupted: {e}"),
@@ -134,6 +163,13 @@ pub(super) async fn upload(
             "本文が空です。ZIP ファイルを送ってください。",
             "The body is empty: send the ZIP archive.",
         ));
+    }
+    if let Some(k) = &kept {
+        let kind = daiko_pipeline::worker::archive_interaction_type(&name, k);
+        if !daiko_pipeline::worker::is_kago_request(kind.as_deref()) {
+            pending.abort().await;
+            return Err(wrong_type_for_insurer(kind.as_deref()));
+        }
     }
     let received = pending.finish().await.map_err(|e| intake_error(e, limit))?;
     Ok((StatusCode::ACCEPTED, Json(received)).into_response())
