@@ -36,6 +36,7 @@ mod governance;
 mod invite;
 mod keys;
 mod media;
+mod retention;
 mod sample;
 
 use clap::{Parser, Subcommand};
@@ -115,6 +116,9 @@ enum Command {
     Backup(backup::BackupArgs),
     /// Restore a backup generation into an empty data folder (and database), then compare (S25).
     Restore(backup::RestoreArgs),
+    /// Retention periods and destruction by crypto-shredding: show, set, due, destroy (S26).
+    #[command(subcommand)]
+    Retention(retention::RetentionCommand),
 }
 
 /// How a command ended, mapped to the process exit code.
@@ -165,6 +169,7 @@ fn main() -> ExitCode {
         Command::Keys(cmd) => keys::run(&cli.data.or_default("daiko-data"), cmd),
         Command::Backup(args) => backup::run(&cli.data.or_default("daiko-data"), args),
         Command::Restore(args) => backup::restore(args),
+        Command::Retention(cmd) => retention::run(&cli.data.or_default("daiko-data"), cmd),
     };
     match result {
         Ok(Exit::Ok) => ExitCode::SUCCESS,

@@ -407,8 +407,8 @@ pub async fn validate(
             Ok((serde_json::to_value(&norm).map_err(bad)?, summary))
         }
         "destruction" => {
-            // S26 will define the payload (data type, tenant, period); until then any
-            // object that says what is to be destroyed is recorded for its approval.
+            // S26: the scope is a retention scope `<organisation id>/<fiscal year>`
+            // (`daiko retention due` lists them); its executor checks it is past retention.
             let scope = payload
                 .get("scope")
                 .and_then(Value::as_str)
@@ -420,6 +420,8 @@ pub async fn validate(
                         "destruction needs a scope (what is to be destroyed).",
                     )
                 })?;
+            daiko_store::retention::parse_scope(&scope)
+                .map_err(|e| GovError::invalid(e.message_ja(), e.to_string()))?;
             Ok((payload.clone(), format!("destroy {scope}")))
         }
         other => Err(GovError::invalid(
@@ -528,8 +530,8 @@ pub async fn decide(
 }
 
 /// Runs an approved request. Answers the action's answer and the result text to keep
-/// (never a secret), or `None` when the kind has no executor yet (destruction, S26): the
-/// approval then stays `approved` for that executor to pick up.
+/// (never a secret), or `None` when the kind has no executor (the approval then stays
+/// `approved`).
 async fn execute(
     store: &Store,
     agency: &Org,
@@ -659,8 +661,21 @@ async fn execute(
                 format!("ticket {} registered", t.ticket),
             )))
         }
-        // S26 (retention and destruction) is not built: the approval is recorded and waits.
-        "destruction" => Ok(None),
+        // S26: crypto-shredding of one retention scope (daiko_store::retention).
+        "destruction" => {
+            let cert = store
+                .execute_destruction(&a.id, approver)
+                .await
+                .map_err(|e| match e {
+                    daiko_store::retention::RetentionError::Store(e) => GovError::Store(e),
+                    e => GovError::invalid(e.message_ja(), e.to_string()),
+                })?;
+            let result = format!("destroyed {}: {}", cert.scope, cert.manifest_sha256);
+            Ok(Some((
+                serde_json::to_value(&cert).map_err(|e| GovError::Internal(e.to_string()))?,
+                result,
+            )))
+        }
         other => Err(GovError::Internal(format!("no executor for kind {other}"))),
     }
 }

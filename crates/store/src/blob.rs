@@ -176,7 +176,12 @@ impl BlobStore {
     /// inserted on first use).
     pub async fn writer_for(&self, tenant: &str, key: &str, limit: u64) -> Result<BlobWriter> {
         let path = self.path_of(key)?;
-        let dk = self.keys.current(tenant).await?;
+        // S26: organisations' data is sealed under the key of its retention scope (the
+        // fiscal year of writing), so that one scope can be crypto-shredded on its own.
+        let dk = self
+            .keys
+            .current(&crate::retention::write_scope(tenant, &crate::now()))
+            .await?;
         let sealer = Sealer::new(&dk, key.as_bytes(), CHUNK_SIZE)?;
         let tmp = self
             .root

@@ -603,6 +603,19 @@ impl Keyring {
         self.data.read().ok().and_then(|g| g.get(id).cloned())
     }
 
+    /// Drops destroyed data keys (S26 crypto-shredding) from this process's caches, so that
+    /// their envelopes stop opening here at once; the rows are deleted by the caller.
+    pub fn forget(&self, ids: &[String]) {
+        if let Ok(mut g) = self.data.write() {
+            for id in ids {
+                g.remove(id);
+            }
+        }
+        if let Ok(mut g) = self.current.write() {
+            g.retain(|_, (dk, _)| !ids.contains(&dk.id));
+        }
+    }
+
     /// Unwraps a stored data key, reloading the master keys once when its master is unknown.
     fn unwrap(&self, id: &str, tenant: &str, master: &str, wrapped: &str) -> Result<Arc<DataKey>> {
         let mut masters = self.masters_now();

@@ -24,6 +24,7 @@ pub mod jobs;
 pub mod keyring;
 pub mod orgs;
 pub mod reference;
+pub mod retention;
 pub mod submissions;
 #[doc(hidden)]
 pub mod testdb;

@@ -151,7 +151,12 @@ async fn blobs_are_encrypted_per_tenant_and_round_trip() {
                 .await
                 .unwrap();
         let tenants: Vec<String> = rows.iter().map(|r| r.get("tenant")).collect();
-        assert_eq!(tenants, [AGENCY_TENANT, "org-a", "org-b"]);
+        // S26: an organisation's blobs are sealed under its retention scope's key.
+        let scope = |org: &str| daiko_store::retention::write_scope(org, &daiko_store::now());
+        assert_eq!(
+            tenants,
+            [AGENCY_TENANT.to_string(), scope("org-a"), scope("org-b")]
+        );
         for r in &rows {
             let wrapped: String = r.get("wrapped");
             // base64 of nonce (12) + key (32) + tag (16)
@@ -459,11 +464,9 @@ async fn rotation_while_another_process_keeps_reading() {
                 .key_id
         };
         assert_ne!(id_of("archives/org-a-3.zip"), id_of("archives/org-a-2.zip"));
-        assert!(
-            started
-                .iter()
-                .any(|(t, id)| t == "org-a" && *id == id_of("archives/org-a-3.zip"))
-        );
+        assert!(started.iter().any(|(t, id)| *t
+            == daiko_store::retention::write_scope("org-a", &daiko_store::now())
+            && *id == id_of("archives/org-a-3.zip")));
         assert_eq!(
             later.blobs().get("archives/org-a-1.zip").await.unwrap(),
             with_marker(70_000)
@@ -632,7 +635,10 @@ async fn legacy_blobs_are_encrypted_under_their_owners_keys() {
         .unwrap()
         .unwrap()
         .key_id;
-        assert_eq!(s.keyring().data_key(&id).await.unwrap().tenant(), inst.id);
+        assert_eq!(
+            s.keyring().data_key(&id).await.unwrap().tenant(),
+            daiko_store::retention::write_scope(&inst.id, &daiko_store::now())
+        );
         // Running it again finds nothing to do.
         let again = s.encrypt_legacy_blobs().await.unwrap();
         assert!(again.encrypted.is_empty());

@@ -1,0 +1,172 @@
+//! `daiko retention`: retention periods and destruction by crypto-shredding (S26). The work is
+//! done by `daiko_store::retention`; this module parses arguments, prints and maps errors.
+//!
+//! A destruction is filed here as a `destruction` approval by `cli:$USER`; it runs when a
+//! second administrator approves it (`daiko approvals approve ID --as LOGIN --totp CODE`).
+
+use anyhow::{Result, anyhow, bail};
+use clap::Subcommand;
+use daiko_store::Store;
+use daiko_store::retention::{DATA_TYPES, RetentionError};
+
+use crate::Exit;
+use crate::admin::{DataDir, cli_entry, load_config, open_store, runtime};
+
+#[derive(Subcommand, Debug)]
+pub enum RetentionCommand {
+    /// Retention years per data type (defaults and per-organisation overrides).
+    Show,
+    /// Set the retention of a data type, for every organisation or one (`--tenant NUMBER`).
+    Set {
+        /// archives, reports, deliveries, records, rosters or billing (audit is never destroyed).
+        data_type: String,
+        years: u32,
+        /// Organisation number (保険者番号 / 機関番号) or id; without it, the default.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Retention scopes (organisation × fiscal year) and whether they are past retention.
+    Due {
+        /// Also list scopes not yet due.
+        #[arg(long)]
+        all: bool,
+        /// The day to judge on (YYYY-MM-DD; default today, UTC).
+        #[arg(long)]
+        on: Option<String>,
+    },
+    /// File the destruction of one scope for a second administrator's approval.
+    Destroy {
+        /// Organisation number or id.
+        #[arg(long)]
+        tenant: String,
+        /// The fiscal year (年度) of the scope, e.g. 2019.
+        #[arg(long)]
+        scope: i32,
+    },
+    /// Destruction certificates (from the audit trail).
+    Certificates,
+}
+
+fn refused(e: RetentionError) -> anyhow::Error {
+    match e {
+        RetentionError::Store(e) => anyhow!(e),
+        e => anyhow!("{} / {e}", e.message_ja()),
+    }
+}
+
+async fn org_id(store: &Store, tenant: &str) -> Result<String> {
+    if let Some(o) = store.org_by_number(tenant).await? {
+        return Ok(o.id);
+    }
+    match store.org(tenant).await? {
+        Some(o) => Ok(o.id),
+        None => bail!("組織 {tenant} がありません / no organisation {tenant}"),
+    }
+}
+
+fn today() -> String {
+    daiko_store::now().chars().take(10).collect()
+}
+
+pub fn run(data: &DataDir, cmd: RetentionCommand) -> Result<Exit> {
+    let config = load_config(data, None)?;
+    runtime()?.block_on(async move {
+        let store = open_store(&config).await?;
+        let mut entry = cli_entry("", String::new(), String::new());
+        entry.actor = format!("cli:{}", entry.actor);
+        match cmd {
+            RetentionCommand::Show => {
+                let p = store.retention_policy().await.map_err(refused)?;
+                println!("default retention (years):");
+                for t in DATA_TYPES {
+                    if *t == "audit" {
+                        println!("  audit: never destroyed by retention");
+                    } else {
+                        println!("  {t}: {}", p.years("", t));
+                    }
+                }
+                for (org, m) in &p.tenants {
+                    let name = store
+                        .org(org)
+                        .await?
+                        .map(|o| o.number)
+                        .unwrap_or_else(|| org.clone());
+                    for (t, y) in m {
+                        println!("  {name} {t}: {y}");
+                    }
+                }
+            }
+            RetentionCommand::Set {
+                data_type,
+                years,
+                tenant,
+            } => {
+                let org = match tenant {
+                    Some(t) => Some(org_id(&store, &t).await?),
+                    None => None,
+                };
+                let mut p = store.retention_policy().await.map_err(refused)?;
+                p.set(org.as_deref(), &data_type, years).map_err(refused)?;
+                store
+                    .set_retention_policy(&p, &entry)
+                    .await
+                    .map_err(refused)?;
+                println!("{data_type}: {years} years");
+            }
+            RetentionCommand::Due { all, on } => {
+                let day = on.unwrap_or_else(today);
+                for s in store.retention_scopes(&day).await.map_err(refused)? {
+                    if !s.due && !all {
+                        continue;
+                    }
+                    let number = store
+                        .org(&s.org)
+                        .await?
+                        .map(|o| o.number)
+                        .unwrap_or_default();
+                    let counts: Vec<String> =
+                        s.counts.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    println!(
+                        "{} tenant={number} fiscal_year={} {} from {} keys={} {}",
+                        s.scope,
+                        s.fiscal_year,
+                        if s.due { "DUE" } else { "kept" },
+                        s.due_from,
+                        s.key_ids.join(","),
+                        counts.join(" ")
+                    );
+                }
+            }
+            RetentionCommand::Destroy { tenant, scope } => {
+                let org = org_id(&store, &tenant).await?;
+                let a = store
+                    .request_destruction(&format!("{org}/{scope}"), &today(), &entry)
+                    .await
+                    .map_err(refused)?;
+                println!("approval {} pending: {}", a.id, a.summary);
+                println!(
+                    "another administrator approves it: daiko approvals approve {} --as LOGIN --totp CODE",
+                    a.id
+                );
+            }
+            RetentionCommand::Certificates => {
+                for (seq, c) in store.destruction_certificates().await.map_err(refused)? {
+                    let counts: Vec<String> =
+                        c.counts.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    println!(
+                        "audit #{seq} {} scope={} keys={} {} manifest_sha256={} requested_by={} approved_by={} approval={}",
+                        c.destroyed_at,
+                        c.scope,
+                        c.key_ids.join(","),
+                        counts.join(" "),
+                        c.manifest_sha256,
+                        c.requested_by,
+                        c.approved_by,
+                        c.approval
+                    );
+                }
+            }
+        }
+        Ok(Exit::Ok)
+    })
+}

@@ -1,0 +1,177 @@
+//! `daiko retention` through the real binary (S26): two retention scopes of one institution;
+//! the destruction of the old one waits for a second administrator's approval (S10), then
+//! crypto-shreds it: a copy of its ciphertext no longer opens, the other scope reads, the
+//! certificate is printed and sits in a verifying audit chain.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use daiko_store::orgs::OrgKind;
+
+fn daiko(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_daiko"));
+    c.arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env_remove("DAIKO_PASSWORD");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("run daiko")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn ok(o: Output) -> String {
+    assert!(o.status.success(), "daiko failed: {}", text(&o));
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+const SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+
+#[test]
+fn destruction_waits_for_a_second_admin_then_shreds_one_scope() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("data");
+    ok(daiko(
+        &dir,
+        &[
+            "init",
+            "--agency-number",
+            "99000010",
+            "--agency-name",
+            "代行",
+        ],
+        &[],
+    ));
+    ok(daiko(
+        &dir,
+        &["user", "add", "--login", "boss", "--role", "admin"],
+        &[("DAIKO_INITIAL_PASSWORD", "Initial-Pass-2026-x")],
+    ));
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let (org, copied) = rt.block_on(async {
+        let store = daiko_store::Store::open(&dir, None).await.expect("store");
+        let boss = store.user_by_login("boss").await.expect("q").expect("boss");
+        let hash = daiko_server::auth::hash_password("Boss-Own-Pass-2026").expect("hash");
+        store
+            .set_password(&boss.id, &hash, false)
+            .await
+            .expect("password");
+        store.set_totp_secret(&boss.id, SECRET).await.expect("totp");
+        let org = store
+            .add_org(OrgKind::Institution, "1310000001", "医療機関", &[])
+            .await
+            .expect("org");
+        for (fy, id, receipt) in [(2015, "s-old", "R-1"), (2024, "s-new", "R-2")] {
+            let key = format!("archives/{id}.zip");
+            store
+                .blobs()
+                .put_for(&format!("{}/{fy}", org.id), &key, id.as_bytes())
+                .await
+                .expect("blob");
+            sqlx::query(
+                "INSERT INTO submissions (id, receipt_no, org_id, channel, archive_name, sha256, \
+                 size, blob_key, status, received_at) \
+                 VALUES ($1, $2, $3, 'api', 'a.zip', 'x', 1, $4, 'done', $5)",
+            )
+            .bind(id)
+            .bind(receipt)
+            .bind(&org.id)
+            .bind(&key)
+            .bind(daiko_store::now())
+            .execute(store.pool())
+            .await
+            .expect("submission");
+        }
+        let copied = std::fs::read(store.blobs().root().join("archives/s-old.zip")).expect("copy");
+        (org, copied)
+    });
+
+    ok(daiko(
+        &dir,
+        &[
+            "retention",
+            "set",
+            "archives",
+            "6",
+            "--tenant",
+            "1310000001",
+        ],
+        &[],
+    ));
+    assert!(ok(daiko(&dir, &["retention", "show"], &[])).contains("1310000001 archives: 6"));
+    let due = ok(daiko(&dir, &["retention", "due"], &[]));
+    assert!(due.contains(&format!("{}/2015", org.id)), "{due}");
+    assert!(!due.contains(&format!("{}/2024", org.id)), "{due}");
+    assert!(due.contains("archives=1"), "{due}");
+    // The 2024 scope is still within retention.
+    let o = daiko(
+        &dir,
+        &[
+            "retention",
+            "destroy",
+            "--tenant",
+            "1310000001",
+            "--scope",
+            "2024",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let out = ok(daiko(
+        &dir,
+        &[
+            "retention",
+            "destroy",
+            "--tenant",
+            "1310000001",
+            "--scope",
+            "2015",
+        ],
+        &[],
+    ));
+    let id = out
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_else(|| panic!("no approval id in {out:?}"))
+        .to_string();
+    // Pending: nothing destroyed yet.
+    assert!(ok(daiko(&dir, &["retention", "certificates"], &[])).is_empty());
+    let code = daiko_server::auth::totp_code(SECRET, jiff::Timestamp::now().as_second() as u64)
+        .expect("code");
+    ok(daiko(
+        &dir,
+        &["approvals", "approve", &id, "--as", "boss", "--totp", &code],
+        &[("DAIKO_PASSWORD", "Boss-Own-Pass-2026")],
+    ));
+    let certs = ok(daiko(&dir, &["retention", "certificates"], &[]));
+    assert!(certs.contains(&format!("scope={}/2015", org.id)), "{certs}");
+    assert!(certs.contains("approved_by=boss"), "{certs}");
+    assert!(certs.contains("archives=1"), "{certs}");
+
+    rt.block_on(async {
+        let store = daiko_store::Store::open(&dir, None).await.expect("store");
+        let err = store
+            .keyring()
+            .decrypt("old", b"archives/s-old.zip", copied)
+            .await
+            .expect_err("a destroyed scope must not open");
+        assert!(err.to_string().contains("not in the keyring"), "{err}");
+        assert_eq!(
+            store.blobs().get("archives/s-new.zip").await.expect("new"),
+            b"s-new"
+        );
+        assert!(store.verify_audit().await.expect("verify").broken.is_none());
+        assert_eq!(
+            store.approval(&id).await.expect("q").expect("a").status,
+            "executed"
+        );
+    });
+}

@@ -1,0 +1,593 @@
+//! Retention and destruction (保存期間と廃棄, SECURITY.md S26) by crypto-shredding.
+//!
+//! An organisation's blobs (archives, check reports, deliveries) are sealed under the data
+//! key of a *retention scope* `<org id>/<fiscal year of writing>` (年度, April to March): the
+//! keyring's tenant string carries the scope, so no schema change was needed and reads are
+//! unchanged (the envelope names its key). Data written before scopes existed stays under the
+//! plain per-organisation key and is not destroyed by scope.
+//!
+//! Retention years per data type and organisation live in the `retention` setting (JSON).
+//! A scope is *due* once the longest retention of the blob-bearing types has passed since
+//! the end of its fiscal year. Destroying a scope (after a four-eyes `destruction`
+//! approval, S10) deletes its wrapped data keys (the ciphertext, including copies in
+//! backups, becomes unreadable once no key row holds it), blanks the personal identifiers of
+//! the records rows of its submissions (the rows stay: billing lines keep referring to them
+//! and their amounts and counts are not personal), marks the submissions `destroyed`, deletes
+//! the blob files and writes the certificate (`retention.destroy`) into the audit chain.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use thiserror::Error;
+
+use crate::audit::AuditEntry;
+use crate::governance::Approval;
+use crate::keyring::{AGENCY_TENANT, EnvelopeHeader};
+use crate::{Store, StoreError, now};
+
+/// The settings key holding the policy.
+pub const SETTING: &str = "retention";
+/// The approval kind that runs a destruction.
+pub const KIND: &str = "destruction";
+/// The audit action of a destruction certificate (high severity).
+pub const CERT_ACTION: &str = "retention.destroy";
+/// What the certificate's audit detail starts with (high severity, like other alerts).
+const CERT_PREFIX: &str = "severity=high; certificate=";
+
+/// Data types with a retention period. `audit` is listed to say so, but is never destroyed
+/// here (the audit trail keeps its own, longer, retention).
+pub const DATA_TYPES: &[&str] = &[
+    "archives",
+    "reports",
+    "deliveries",
+    "records",
+    "rosters",
+    "billing",
+    "audit",
+];
+
+/// Types whose contents are sealed under a scope key (what crypto-shredding reaches).
+const SCOPED_TYPES: &[&str] = &["archives", "reports", "deliveries", "records"];
+
+/// Errors of retention. `Display` is English, [`RetentionError::message_ja`] Japanese.
+#[derive(Debug, Error)]
+pub enum RetentionError {
+    #[error(
+        "unknown data type {0:?} (one of: archives, reports, deliveries, records, rosters, billing)"
+    )]
+    UnknownType(String),
+    #[error("retention of {0} must be 1 to 100 years")]
+    BadYears(String),
+    #[error("the audit trail is never destroyed by retention")]
+    Audit,
+    #[error("invalid scope {0:?}: expected <organisation id>/<fiscal year>")]
+    BadScope(String),
+    #[error("scope {scope} is not past retention until {until}")]
+    NotDue { scope: String, until: String },
+    #[error("approval {0} is not an approved destruction by a second administrator")]
+    NotApproved(String),
+    #[error("stored retention policy is not valid JSON: {0}")]
+    Policy(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl RetentionError {
+    pub fn message_ja(&self) -> String {
+        match self {
+            RetentionError::UnknownType(t) => format!("不明なデータ種別です: {t}"),
+            RetentionError::BadYears(t) => format!("{t} の保存期間は1〜100年で指定してください"),
+            RetentionError::Audit => "監査ログは保存期間による廃棄の対象外です".into(),
+            RetentionError::BadScope(s) => {
+                format!("廃棄範囲 {s:?} が不正です（<組織ID>/<年度> の形式）")
+            }
+            RetentionError::NotDue { scope, until } => {
+                format!("{scope} は {until} まで保存期間内です")
+            }
+            RetentionError::NotApproved(id) => {
+                format!("申請 {id} は別の管理者に承認された廃棄申請ではありません")
+            }
+            RetentionError::Policy(e) => format!("保存期間の設定が不正な JSON です: {e}"),
+            RetentionError::Store(e) => format!("保存領域のエラー: {e}"),
+        }
+    }
+}
+
+/// Retention years per data type, with per-organisation overrides.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    /// Years per data type for every organisation.
+    pub defaults: BTreeMap<String, u32>,
+    /// Organisation id → data type → years.
+    #[serde(default)]
+    pub tenants: BTreeMap<String, BTreeMap<String, u32>>,
+}
+
+impl Default for Policy {
+    /// Our defaults: checkup data 5 years (the insurers' obligation to keep specific
+    /// checkup records is 5 years under the MHLW implementation rules, 特定健康診査及び特定
+    /// 保健指導の実施に関する基準 第10条; the agency keeps its copies no longer); billing
+    /// documents 7 years (corporate tax law's 7-year book retention); rosters and
+    /// invitations 5 years (our default, aligned with the checkup data).
+    fn default() -> Policy {
+        let defaults = [
+            ("archives", 5),
+            ("reports", 5),
+            ("deliveries", 5),
+            ("records", 5),
+            ("rosters", 5),
+            ("billing", 7),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        Policy {
+            defaults,
+            tenants: BTreeMap::new(),
+        }
+    }
+}
+
+impl Policy {
+    /// Years for `data_type` of organisation `org`.
+    pub fn years(&self, org: &str, data_type: &str) -> u32 {
+        self.tenants
+            .get(org)
+            .and_then(|m| m.get(data_type))
+            .or_else(|| self.defaults.get(data_type))
+            .copied()
+            .unwrap_or(5)
+    }
+
+    /// Sets years for a type, for one organisation or (`org` = None) the default.
+    pub fn set(
+        &mut self,
+        org: Option<&str>,
+        data_type: &str,
+        years: u32,
+    ) -> Result<(), RetentionError> {
+        if data_type == "audit" {
+            return Err(RetentionError::Audit);
+        }
+        if !DATA_TYPES.contains(&data_type) {
+            return Err(RetentionError::UnknownType(data_type.into()));
+        }
+        if !(1..=100).contains(&years) {
+            return Err(RetentionError::BadYears(data_type.into()));
+        }
+        let map = match org {
+            Some(o) => self.tenants.entry(o.to_string()).or_default(),
+            None => &mut self.defaults,
+        };
+        map.insert(data_type.to_string(), years);
+        Ok(())
+    }
+}
+
+/// The Japanese fiscal year (年度, April start) of an RFC 3339 timestamp.
+pub fn fiscal_year(ts: &str) -> Option<i32> {
+    let y: i32 = ts.get(0..4)?.parse().ok()?;
+    let m: u32 = ts.get(5..7)?.parse().ok()?;
+    Some(if m >= 4 { y } else { y - 1 })
+}
+
+/// The keyring tenant new data of `tenant` is sealed under at time `at`: the agency's own
+/// data and already scoped tenants unchanged, an organisation `<org>/<fiscal year>`.
+pub fn write_scope(tenant: &str, at: &str) -> String {
+    if tenant == AGENCY_TENANT || tenant.contains('/') {
+        return tenant.to_string();
+    }
+    match fiscal_year(at) {
+        Some(fy) => format!("{tenant}/{fy}"),
+        None => tenant.to_string(),
+    }
+}
+
+/// Splits a scope `<org>/<fiscal year>`.
+pub fn parse_scope(scope: &str) -> Result<(String, i32), RetentionError> {
+    let bad = || RetentionError::BadScope(scope.to_string());
+    let (org, fy) = scope.rsplit_once('/').ok_or_else(bad)?;
+    let fy: i32 = fy.parse().map_err(|_| bad())?;
+    if org.is_empty() || org == AGENCY_TENANT || !(1900..=9999).contains(&fy) {
+        return Err(bad());
+    }
+    Ok((org.to_string(), fy))
+}
+
+/// One scope and what it holds, for `daiko retention due`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScopeInfo {
+    pub scope: String,
+    pub org: String,
+    pub fiscal_year: i32,
+    pub key_ids: Vec<String>,
+    /// First day on which the scope may be destroyed (YYYY-MM-DD).
+    pub due_from: String,
+    pub due: bool,
+    /// Data type → count of items sealed under the scope's keys.
+    pub counts: BTreeMap<String, u64>,
+}
+
+/// One destroyed item, as listed (hashed) in the certificate's manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+struct Item {
+    data_type: &'static str,
+    id: String,
+    blob_key: String,
+}
+
+/// A destruction certificate (廃棄証明), kept as the detail of a `retention.destroy` audit row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Certificate {
+    pub approval: String,
+    pub scope: String,
+    pub data_types: Vec<String>,
+    pub key_ids: Vec<String>,
+    pub counts: BTreeMap<String, u64>,
+    /// SHA-256 (hex) of the JSON manifest of destroyed items (type, id, blob key).
+    pub manifest_sha256: String,
+    pub destroyed_at: String,
+    pub requested_by: String,
+    pub approved_by: String,
+}
+
+impl Store {
+    /// The policy in force (the defaults when none was set).
+    pub async fn retention_policy(&self) -> Result<Policy, RetentionError> {
+        match self.setting(SETTING).await? {
+            Some(text) => {
+                serde_json::from_str(&text).map_err(|e| RetentionError::Policy(e.to_string()))
+            }
+            None => Ok(Policy::default()),
+        }
+    }
+
+    /// Stores the policy and audits the change (`retention.set`).
+    pub async fn set_retention_policy(
+        &self,
+        policy: &Policy,
+        audit: &AuditEntry,
+    ) -> Result<(), RetentionError> {
+        let text =
+            serde_json::to_string(policy).map_err(|e| RetentionError::Policy(e.to_string()))?;
+        self.set_setting(SETTING, &text).await?;
+        let mut a = audit.clone();
+        a.action = "retention.set".into();
+        a.detail = text;
+        self.audit(&a).await?;
+        Ok(())
+    }
+
+    /// Data key id sealing a blob, `None` when missing or plaintext.
+    async fn blob_key_id(&self, key: &str) -> Option<String> {
+        let path = self.blobs().root().join(key);
+        let mut head = vec![0u8; 128];
+        let n = {
+            use tokio::io::AsyncReadExt;
+            let mut f = tokio::fs::File::open(&path).await.ok()?;
+            f.read(&mut head).await.ok()?
+        };
+        head.truncate(n);
+        EnvelopeHeader::parse(&head)
+            .ok()
+            .flatten()
+            .map(|h| h.key_id)
+    }
+
+    /// Items sealed under `key_ids`: submissions (archive + report) of `org` and deliveries
+    /// to it, and the records rows of those submissions.
+    async fn scope_items(
+        &self,
+        org: &str,
+        key_ids: &[String],
+    ) -> Result<(Vec<Item>, Vec<String>, u64), RetentionError> {
+        let mut items = Vec::new();
+        let mut subs = Vec::new();
+        let rows = sqlx::query(
+            "SELECT id, blob_key, report_key FROM submissions WHERE org_id = $1 AND status <> 'destroyed' ORDER BY id",
+        )
+        .bind(org)
+        .fetch_all(self.pool())
+        .await
+        .map_err(StoreError::from)?;
+        for r in rows {
+            let id: String = r.try_get("id").map_err(StoreError::from)?;
+            let blob: String = r.try_get("blob_key").map_err(StoreError::from)?;
+            let report: Option<String> = r.try_get("report_key").map_err(StoreError::from)?;
+            if let Some(k) = self.blob_key_id(&blob).await
+                && key_ids.contains(&k)
+            {
+                items.push(Item {
+                    data_type: "archives",
+                    id: id.clone(),
+                    blob_key: blob,
+                });
+                subs.push(id.clone());
+            }
+            if let Some(report) = report
+                && let Some(k) = self.blob_key_id(&report).await
+                && key_ids.contains(&k)
+            {
+                items.push(Item {
+                    data_type: "reports",
+                    id,
+                    blob_key: report,
+                });
+            }
+        }
+        let rows =
+            sqlx::query("SELECT id, blob_key FROM deliveries WHERE recipient_id = $1 ORDER BY id")
+                .bind(org)
+                .fetch_all(self.pool())
+                .await
+                .map_err(StoreError::from)?;
+        for r in rows {
+            let blob: String = r.try_get("blob_key").map_err(StoreError::from)?;
+            if let Some(k) = self.blob_key_id(&blob).await
+                && key_ids.contains(&k)
+            {
+                items.push(Item {
+                    data_type: "deliveries",
+                    id: r.try_get("id").map_err(StoreError::from)?,
+                    blob_key: blob,
+                });
+            }
+        }
+        let mut records = 0u64;
+        for s in &subs {
+            let n: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM records WHERE submission_id = $1")
+                    .bind(s)
+                    .fetch_one(self.pool())
+                    .await
+                    .map_err(StoreError::from)?;
+            records += u64::try_from(n).unwrap_or(0);
+        }
+        Ok((items, subs, records))
+    }
+
+    /// Every retention scope with its keys, counts and whether it is past retention on
+    /// `today` (YYYY-MM-DD).
+    pub async fn retention_scopes(&self, today: &str) -> Result<Vec<ScopeInfo>, RetentionError> {
+        let policy = self.retention_policy().await?;
+        let rows = sqlx::query("SELECT id, tenant FROM data_keys ORDER BY tenant, created_at, id")
+            .fetch_all(self.pool())
+            .await
+            .map_err(StoreError::from)?;
+        let mut keys: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for r in rows {
+            let tenant: String = r.try_get("tenant").map_err(StoreError::from)?;
+            if parse_scope(&tenant).is_ok() {
+                keys.entry(tenant)
+                    .or_default()
+                    .push(r.try_get("id").map_err(StoreError::from)?);
+            }
+        }
+        let mut out = Vec::new();
+        for (scope, key_ids) in keys {
+            let (org, fy) = parse_scope(&scope)?;
+            let years = SCOPED_TYPES
+                .iter()
+                .map(|t| policy.years(&org, t))
+                .max()
+                .unwrap_or(5);
+            // The fiscal year ends on 31 March of fy+1; retention counts from the next day.
+            let due_from = format!("{:04}-04-01", i64::from(fy) + 1 + i64::from(years));
+            let (items, _, records) = self.scope_items(&org, &key_ids).await?;
+            let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+            for i in &items {
+                *counts.entry(i.data_type.to_string()).or_default() += 1;
+            }
+            counts.insert("records".into(), records);
+            out.push(ScopeInfo {
+                due: today >= due_from.as_str(),
+                scope,
+                org,
+                fiscal_year: fy,
+                key_ids,
+                due_from,
+                counts,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Files the `destruction` approval for a scope that is past retention on `today`.
+    pub async fn request_destruction(
+        &self,
+        scope: &str,
+        today: &str,
+        audit: &AuditEntry,
+    ) -> Result<Approval, RetentionError> {
+        let (org, _) = parse_scope(scope)?;
+        let info = self
+            .retention_scopes(today)
+            .await?
+            .into_iter()
+            .find(|s| s.scope == scope)
+            .ok_or_else(|| RetentionError::BadScope(scope.to_string()))?;
+        if !info.due {
+            return Err(RetentionError::NotDue {
+                scope: scope.into(),
+                until: info.due_from,
+            });
+        }
+        let payload = serde_json::json!({ "scope": scope, "tenant": org, "key_ids": info.key_ids });
+        let summary = format!("destroy {scope} ({} keys)", info.key_ids.len());
+        let mut a = audit.clone();
+        a.action = "approval.request".into();
+        a.detail = format!("kind=destruction; scope={scope}");
+        Ok(self
+            .request_approval(KIND, &payload.to_string(), &summary, &audit.actor, &a)
+            .await?)
+    }
+
+    /// Runs an approved `destruction` (decided by someone other than its requester):
+    /// deletes the scope's data keys, blanks the records' personal identifiers, marks the
+    /// submissions destroyed and writes the certificate into the audit chain, all in one
+    /// transaction; then drops the keys from this process's cache, deletes the blob files
+    /// and marks the approval executed.
+    pub async fn execute_destruction(
+        &self,
+        approval_id: &str,
+        audit: &AuditEntry,
+    ) -> Result<Certificate, RetentionError> {
+        let not = || RetentionError::NotApproved(approval_id.to_string());
+        let a = self.approval(approval_id).await?.ok_or_else(not)?;
+        let approved_by = a.decided_by.clone().unwrap_or_default();
+        if a.kind != KIND
+            || a.status != "approved"
+            || approved_by.is_empty()
+            || approved_by == a.requested_by
+        {
+            return Err(not());
+        }
+        let payload: serde_json::Value =
+            serde_json::from_str(&a.payload).map_err(|e| RetentionError::Policy(e.to_string()))?;
+        let scope = payload
+            .get("scope")
+            .and_then(serde_json::Value::as_str)
+            .ok_or_else(not)?
+            .to_string();
+        let (org, _) = parse_scope(&scope)?;
+        // Filed through the API or CLI, it is checked again now: never before its time.
+        let today: String = now().chars().take(10).collect();
+        if let Some(info) = self
+            .retention_scopes(&today)
+            .await?
+            .into_iter()
+            .find(|s| s.scope == scope)
+            && !info.due
+        {
+            return Err(RetentionError::NotDue {
+                scope,
+                until: info.due_from,
+            });
+        }
+        let key_ids: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM data_keys WHERE tenant = $1 ORDER BY id")
+                .bind(&scope)
+                .fetch_all(self.pool())
+                .await
+                .map_err(StoreError::from)?;
+        let (items, subs, records) = self.scope_items(&org, &key_ids).await?;
+        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        for i in &items {
+            *counts.entry(i.data_type.to_string()).or_default() += 1;
+        }
+        counts.insert("records".into(), records);
+        let manifest =
+            serde_json::to_vec(&items).map_err(|e| RetentionError::Policy(e.to_string()))?;
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &manifest);
+        let cert = Certificate {
+            approval: a.id.clone(),
+            scope: scope.clone(),
+            data_types: SCOPED_TYPES.iter().map(|s| s.to_string()).collect(),
+            key_ids: key_ids.clone(),
+            counts,
+            manifest_sha256: hex::encode(digest.as_ref()),
+            destroyed_at: now(),
+            requested_by: a.requested_by.clone(),
+            approved_by,
+        };
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM data_keys WHERE tenant = $1")
+            .bind(&scope)
+            .execute(tx.conn())
+            .await
+            .map_err(StoreError::from)?;
+        for s in &subs {
+            sqlx::query(
+                "UPDATE records SET voucher = '', card_symbol = '', card_number = '' WHERE submission_id = $1",
+            )
+            .bind(s)
+            .execute(tx.conn())
+            .await
+            .map_err(StoreError::from)?;
+            sqlx::query("UPDATE submissions SET status = 'destroyed' WHERE id = $1")
+                .bind(s)
+                .execute(tx.conn())
+                .await
+                .map_err(StoreError::from)?;
+        }
+        let mut entry = audit.clone();
+        entry.action = CERT_ACTION.into();
+        entry.target = format!("scope:{scope}");
+        entry.detail = format!(
+            "{CERT_PREFIX}{}",
+            serde_json::to_string(&cert).map_err(|e| RetentionError::Policy(e.to_string()))?
+        );
+        self.audit_in(&mut tx, &entry).await?;
+        tx.commit().await?;
+        self.keyring().forget(&key_ids);
+        for i in &items {
+            // The key is gone, so a file left behind (already deleted, or a failure here) is
+            // unreadable ciphertext; deleting it only reclaims the space.
+            let _ = self.blobs().delete(&i.blob_key).await;
+        }
+        self.finish_approval(
+            &a.id,
+            true,
+            &format!("destroyed {scope}: {}", cert.manifest_sha256),
+        )
+        .await?;
+        Ok(cert)
+    }
+
+    /// Destruction certificates from the audit trail, oldest first.
+    pub async fn destruction_certificates(
+        &self,
+    ) -> Result<Vec<(i64, Certificate)>, RetentionError> {
+        let rows = sqlx::query("SELECT seq, detail FROM audit WHERE action = $1 ORDER BY seq")
+            .bind(CERT_ACTION)
+            .fetch_all(self.pool())
+            .await
+            .map_err(StoreError::from)?;
+        let mut out = Vec::new();
+        for r in rows {
+            let detail: String = r.try_get("detail").map_err(StoreError::from)?;
+            let json = detail.strip_prefix(CERT_PREFIX).unwrap_or(&detail);
+            let cert =
+                serde_json::from_str(json).map_err(|e| RetentionError::Policy(e.to_string()))?;
+            out.push((r.try_get("seq").map_err(StoreError::from)?, cert));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fiscal_years_start_in_april() {
+        assert_eq!(fiscal_year("2024-03-31T23:59:59Z"), Some(2023));
+        assert_eq!(fiscal_year("2024-04-01T00:00:00Z"), Some(2024));
+        assert_eq!(write_scope("org1", "2025-01-10T00:00:00Z"), "org1/2024");
+        assert_eq!(
+            write_scope(AGENCY_TENANT, "2025-01-10T00:00:00Z"),
+            AGENCY_TENANT
+        );
+        assert_eq!(
+            write_scope("org1/2019", "2025-01-10T00:00:00Z"),
+            "org1/2019"
+        );
+        assert!(parse_scope("agency/2020").is_err());
+        assert!(parse_scope("org1").is_err());
+    }
+
+    #[test]
+    fn policy_refuses_audit_and_unknown_types() {
+        let mut p = Policy::default();
+        assert!(matches!(
+            p.set(None, "audit", 3),
+            Err(RetentionError::Audit)
+        ));
+        assert!(p.set(None, "photos", 3).is_err());
+        assert!(p.set(None, "archives", 0).is_err());
+        p.set(Some("o1"), "archives", 10).expect("set");
+        assert_eq!(p.years("o1", "archives"), 10);
+        assert_eq!(p.years("o2", "archives"), 5);
+    }
+}
