@@ -358,7 +358,9 @@ pub fn record_state(state: &str) -> RecordState {
         "paid" => RecordState::Paid,
         // A rejected archive comes back whole, like a returned record.
         "returned" | "rejected" => RecordState::Returned,
-        "withdrawn" => RecordState::Withdrawn,
+        // kago_request: a line of an insurer's 過誤 request (種別4/5), never a live claim
+        // (crate::worker::REQUEST_STATE); it must not count as history for U-01/U-03/D-05.
+        "withdrawn" | "kago_request" => RecordState::Withdrawn,
         // active, accepted, held: received and not yet with the insurer.
         _ => RecordState::Active,
     }
