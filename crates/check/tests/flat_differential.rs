@@ -142,3 +142,59 @@ fn flat_tree_matches_roxmltree_on_every_generated_document() {
         "the truncation patch is refused by both"
     );
 }
+
+/// Not a check: the workload for comparing the two parsers' instruction counts under
+/// callgrind (docs/performance.md gives the command). Parses the same 200 checkup CDAs
+/// and 200 claims with each reader, in functions of their own so that callgrind's
+/// inclusive counts separate them.
+#[test]
+#[ignore]
+fn flat_and_roxmltree_parse_cost() {
+    let cfg = daiko_sample::SampleConfig {
+        records: 200,
+        seed: 1,
+        ..Default::default()
+    };
+    let archives = daiko_sample::generate(&cfg).expect("samples generate");
+    let mut texts = Vec::new();
+    for a in &archives {
+        let mut zip = Archive::open(
+            &a.name,
+            Cursor::new(a.zip.as_slice()),
+            ArchiveLimits::default(),
+        );
+        let entries = zip.entries.clone();
+        for entry in entries
+            .iter()
+            .filter(|e| e.name.contains("/DATA/") || e.name.contains("/CLAIMS/"))
+        {
+            if let Ok(bytes) = zip.read(entry) {
+                texts.push(String::from_utf8(bytes).expect("UTF-8"));
+            }
+        }
+    }
+    let limits = ParseLimits::default();
+    let flat_nodes = parse_all_flat(&texts, &limits);
+    let reference_nodes = parse_all_roxmltree(&texts, &limits);
+    eprintln!(
+        "{} documents: flat {flat_nodes} nodes, roxmltree {reference_nodes} nodes",
+        texts.len()
+    );
+    assert!(flat_nodes > 0 && reference_nodes > flat_nodes);
+}
+
+#[inline(never)]
+fn parse_all_flat(texts: &[String], limits: &ParseLimits) -> usize {
+    texts
+        .iter()
+        .map(|t| flat::parse(t, limits).map_or(0, |d| d.node_count()))
+        .sum()
+}
+
+#[inline(never)]
+fn parse_all_roxmltree(texts: &[String], limits: &ParseLimits) -> usize {
+    texts
+        .iter()
+        .map(|t| read::parse(t, limits).map_or(0, |d| d.descendants().count()))
+        .sum()
+}
