@@ -465,7 +465,7 @@ impl<'a, 'l> Reader<'a, 'l> {
             let which = match name {
                 b"version" if seen == 0 => 1,
                 b"encoding" if seen == 1 => 2,
-                b"standalone" if seen >= 1 && seen < 3 => 3,
+                b"standalone" if (1..3).contains(&seen) => 3,
                 _ => return refuse(name_start, "an unusual XML declaration"),
             };
             self.skip_spaces();
