@@ -501,3 +501,84 @@ fn data_only_exchange_needs_no_claims_or_summary() {
     assert_eq!(r.verdict, Verdict::Rejected);
     assert_found(&r, "A-08");
 }
+
+/// Where the local header and the central directory record of entry `name` start.
+fn entry_headers(bytes: &[u8], name: &[u8]) -> (usize, usize) {
+    let at = |signature: &[u8; 4], offset: usize| {
+        bytes
+            .windows(name.len())
+            .enumerate()
+            .find(|(i, w)| {
+                *w == name && *i >= offset && bytes[*i - offset..*i - offset + 4] == *signature
+            })
+            .map(|(i, _)| i - offset)
+            .expect("entry header")
+    };
+    (at(b"PK\x03\x04", 30), at(b"PK\x01\x02", 46))
+}
+
+/// Sets a little-endian u32 in both headers of an entry (`local`/`central` field offsets).
+fn set_both(bytes: &mut [u8], name: &str, local: usize, central: usize, value: u32) {
+    let (l, c) = entry_headers(bytes, name.as_bytes());
+    bytes[l + local..l + local + 4].copy_from_slice(&value.to_le_bytes());
+    bytes[c + central..c + central + 4].copy_from_slice(&value.to_le_bytes());
+}
+
+fn crc_of(bytes: &[u8], name: &str) -> u32 {
+    let (_, c) = entry_headers(bytes, name.as_bytes());
+    u32::from_le_bytes([bytes[c + 16], bytes[c + 17], bytes[c + 18], bytes[c + 19]])
+}
+
+/// Entries are inflated by the workers (the reading thread hands over the stored bytes):
+/// a CRC mismatch and an entry inflating past its declared size give the same findings, in
+/// the same order (a pair's DATA before its CLAIMS), with one worker and with several.
+#[test]
+fn entry_faults_found_while_inflating_are_the_same_with_any_number_of_workers() {
+    let f = checkup(8);
+    let base = f.top.base();
+    let mut bytes = f.zip();
+    let data = |i: usize| format!("{base}/{}", f.records[i].data_path);
+    let claim = |i: usize| format!("{base}/{}", f.records[i].claim_path);
+    // Record 1: DATA with a wrong CRC-32. Record 4: CLAIMS declares 3 bytes. Record 6: both.
+    for name in [data(1), data(6)] {
+        let crc = crc_of(&bytes, &name) ^ 1;
+        set_both(&mut bytes, &name, 14, 16, crc);
+    }
+    for name in [claim(4), claim(6)] {
+        set_both(&mut bytes, &name, 22, 24, 3);
+    }
+    let run = |workers: usize| {
+        let config = CheckConfig {
+            workers: Some(workers),
+            ..f.config()
+        };
+        check_archive(
+            &f.file_name(),
+            Cursor::new(bytes.clone()),
+            &config,
+            &NoReference,
+            &mut daiko_check::sink::NullSink,
+        )
+    };
+    let one = run(1);
+    for workers in [2, 3] {
+        assert_eq!(one, run(workers), "workers = {workers}");
+    }
+    let entry_findings: Vec<(&str, &str)> = one
+        .findings
+        .iter()
+        .filter(|x| x.code == "A-01" || x.code == "A-09")
+        .map(|x| (x.code, x.message_en.as_str()))
+        .collect();
+    assert_eq!(entry_findings.len(), 4, "{}", dump(&one));
+    let crc = |m: &str| m.contains("CRC-32 mismatch");
+    let past = |m: &str| m.contains("inflates past its declared size of 3 bytes");
+    assert!(crc(entry_findings[0].1), "{entry_findings:?}");
+    assert!(past(entry_findings[1].1), "{entry_findings:?}");
+    assert!(
+        crc(entry_findings[2].1) && past(entry_findings[3].1),
+        "{entry_findings:?}"
+    );
+    // A damaged entry is an archive-level fault (AR): nothing is accepted.
+    assert_eq!(one.verdict, Verdict::Rejected, "{}", dump(&one));
+}

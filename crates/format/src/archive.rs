@@ -515,7 +515,25 @@ impl<R: Read + Seek> Archive<R> {
 
     /// Reads one entry fully into memory, bounded by the limits. An entry that inflates
     /// past its declared size or the per-entry limit gives an [`ArchiveIssue::Unsafe`].
+    ///
+    /// The same as [`Archive::read_stored`] followed by [`StoredEntry::inflate`].
     pub fn read(&mut self, entry: &Entry) -> Result<Vec<u8>, ArchiveIssue> {
+        self.read_stored(entry)?.inflate()
+    }
+
+    /// Reads one entry's stored (compressed) bytes and the local facts needed to inflate
+    /// them, without inflating: the reading thread stays cheap and the inflating moves to
+    /// whichever thread calls [`StoredEntry::inflate`], with the same limits and the same
+    /// issues as [`Archive::read`].
+    ///
+    /// Every judgement that needs the archive itself is made here (the entry is this
+    /// archive's, not encrypted, not a symlink, declares no more than the per-entry limit,
+    /// its local header is readable); what the bytes inflate to is judged by `inflate`.
+    /// The stored bytes held are bounded too: an entry whose compressed form is larger than
+    /// any deflate stream of at most `max_entry_bytes` can be (or whose method is neither
+    /// stored nor deflate) is inflated here instead, through the ZIP library's own reader,
+    /// so the memory held never depends on what the entry claims.
+    pub fn read_stored(&mut self, entry: &Entry) -> Result<StoredEntry, ArchiveIssue> {
         let limit = self.limits.max_entry_bytes;
         let unsafe_entry = |reason: String| ArchiveIssue::Unsafe {
             entry: entry.name.clone(),
@@ -549,39 +567,218 @@ impl<R: Read + Seek> Archive<R> {
                 "declares {declared} bytes, more than the limit of {limit} bytes"
             )));
         }
-        let file = zip.by_index(entry.index).map_err(|error| match error {
+        let method = match data.compression() {
+            zip::CompressionMethod::Stored => Some(StoredMethod::Stored),
+            zip::CompressionMethod::Deflated => Some(StoredMethod::Deflated),
+            _ => None,
+        };
+        let compressed_size = data.compressed_size();
+        let crc32 = data.crc32();
+        let open_error = |error: zip::result::ZipError| match error {
             zip::result::ZipError::UnsupportedArchive(what) => {
                 ArchiveIssue::NotZip(format!("{}: unsupported: {what}", entry.name))
             }
             other => ArchiveIssue::NotZip(format!("{}: {other}", entry.name)),
-        })?;
-        // Declared ≤ limit here, so this capacity is bounded.
-        let mut bytes = Vec::with_capacity(usize::try_from(declared).unwrap_or(0));
-        let read = file.take(limit.saturating_add(1)).read_to_end(&mut bytes);
-        if let Err(error) = read {
-            let message = error.to_string();
-            return Err(if message.contains("larger than its declared") {
-                unsafe_entry(format!(
-                    "inflates past its declared size of {declared} bytes"
-                ))
-            } else if message.contains("checksum") {
-                ArchiveIssue::NotZip(format!("{}: CRC-32 mismatch", entry.name))
-            } else {
-                ArchiveIssue::NotZip(format!("{}: cannot be extracted: {message}", entry.name))
+        };
+        if let Some(method) = method
+            && compressed_size <= stored_bytes_cap(limit)
+        {
+            let mut raw = zip.by_index_raw(entry.index).map_err(open_error)?;
+            // Bounded by the cap just checked (the raw reader stops at compressed_size).
+            let mut compressed = Vec::with_capacity(usize::try_from(compressed_size).unwrap_or(0));
+            if let Err(error) = raw.read_to_end(&mut compressed) {
+                return Err(ArchiveIssue::NotZip(format!(
+                    "{}: cannot be extracted: {error}",
+                    entry.name
+                )));
+            }
+            return Ok(StoredEntry {
+                name: entry.name.clone(),
+                content: StoredContent::Compressed {
+                    method,
+                    declared,
+                    crc32,
+                    limit,
+                    compressed,
+                },
             });
         }
-        let actual = bytes.len() as u64;
-        if actual > limit {
-            return Err(unsafe_entry(format!(
-                "inflates past the limit of {limit} bytes"
-            )));
+        let file = zip.by_index(entry.index).map_err(open_error)?;
+        let bytes = inflate_checked(file, &entry.name, declared, limit)?;
+        Ok(StoredEntry {
+            name: entry.name.clone(),
+            content: StoredContent::Inflated(bytes),
+        })
+    }
+}
+
+/// One entry read from the archive but not yet inflated (展開前のエントリ): its stored
+/// bytes and the local facts (method, declared size, CRC-32, the per-entry limit) that
+/// inflating needs, so that any thread can inflate it without the archive.
+#[derive(Debug)]
+pub struct StoredEntry {
+    name: String,
+    content: StoredContent,
+}
+
+#[derive(Debug)]
+enum StoredContent {
+    /// Already inflated on the reading thread (an unusual method or an oversized stored form).
+    Inflated(Vec<u8>),
+    /// The compressed bytes, exactly as the ZIP library would have decoded them.
+    Compressed {
+        method: StoredMethod,
+        declared: u64,
+        crc32: u32,
+        limit: u64,
+        compressed: Vec<u8>,
+    },
+}
+
+/// The two compression methods inflated away from the reading thread.
+#[derive(Debug, Clone, Copy)]
+enum StoredMethod {
+    Stored,
+    Deflated,
+}
+
+impl StoredEntry {
+    /// The entry's name as stored.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Inflates and checks the entry: the output may not pass the declared size (nor the
+    /// per-entry limit), must match the declared size and the CRC-32. The issues are the
+    /// ones [`Archive::read`] has always given, with the same messages: the decoder chain
+    /// is the ZIP library's own (a buffered reader, flate2's deflate decoder, a CRC-32
+    /// reader that fails past the declared size), rebuilt over the bytes in memory.
+    pub fn inflate(self) -> Result<Vec<u8>, ArchiveIssue> {
+        match self.content {
+            StoredContent::Inflated(bytes) => Ok(bytes),
+            StoredContent::Compressed {
+                method,
+                declared,
+                crc32,
+                limit,
+                compressed,
+            } => match method {
+                StoredMethod::Stored => inflate_checked(
+                    CheckedReader::new(compressed.as_slice(), crc32, declared),
+                    &self.name,
+                    declared,
+                    limit,
+                ),
+                StoredMethod::Deflated => inflate_checked(
+                    CheckedReader::new(
+                        flate2::bufread::DeflateDecoder::new(std::io::BufReader::new(
+                            compressed.as_slice(),
+                        )),
+                        crc32,
+                        declared,
+                    ),
+                    &self.name,
+                    declared,
+                    limit,
+                ),
+            },
         }
-        if actual != declared {
-            return Err(unsafe_entry(format!(
-                "declares {declared} bytes but holds {actual}"
-            )));
+    }
+}
+
+/// The most stored bytes held for one entry: any deflate stream of at most `limit` bytes
+/// of output fits (stored blocks add 5 bytes per 64 KiB; an eighth is ample room).
+fn stored_bytes_cap(limit: u64) -> u64 {
+    limit.saturating_add(limit / 8).saturating_add(64 << 10)
+}
+
+/// Reads an entry's decoded bytes to the end, bounded by `limit`, and turns what went
+/// wrong into the entry's issue. `declared` (≤ `limit`) bounds the capacity.
+fn inflate_checked<Rd: Read>(
+    reader: Rd,
+    name: &str,
+    declared: u64,
+    limit: u64,
+) -> Result<Vec<u8>, ArchiveIssue> {
+    let unsafe_entry = |reason: String| ArchiveIssue::Unsafe {
+        entry: name.to_owned(),
+        reason,
+    };
+    // Declared ≤ limit here, so this capacity is bounded.
+    let mut bytes = Vec::with_capacity(usize::try_from(declared).unwrap_or(0));
+    let read = reader.take(limit.saturating_add(1)).read_to_end(&mut bytes);
+    if let Err(error) = read {
+        let message = error.to_string();
+        return Err(if message.contains("larger than its declared") {
+            unsafe_entry(format!(
+                "inflates past its declared size of {declared} bytes"
+            ))
+        } else if message.contains("checksum") {
+            ArchiveIssue::NotZip(format!("{name}: CRC-32 mismatch"))
+        } else {
+            ArchiveIssue::NotZip(format!("{name}: cannot be extracted: {message}"))
+        });
+    }
+    let actual = bytes.len() as u64;
+    if actual > limit {
+        return Err(unsafe_entry(format!(
+            "inflates past the limit of {limit} bytes"
+        )));
+    }
+    if actual != declared {
+        return Err(unsafe_entry(format!(
+            "declares {declared} bytes but holds {actual}"
+        )));
+    }
+    Ok(bytes)
+}
+
+/// The ZIP library's CRC-32 reader, rebuilt: fails as soon as the output passes the
+/// declared size ("larger than its declared uncompressed size") and, at the end, when the
+/// CRC-32 differs ("Invalid checksum"), so [`inflate_checked`] maps both as before.
+struct CheckedReader<Rd> {
+    inner: Rd,
+    hasher: crc32fast::Hasher,
+    expected: u32,
+    declared: u64,
+    produced: u64,
+}
+
+impl<Rd> CheckedReader<Rd> {
+    fn new(inner: Rd, expected: u32, declared: u64) -> Self {
+        CheckedReader {
+            inner,
+            hasher: crc32fast::Hasher::new(),
+            expected,
+            declared,
+            produced: 0,
         }
-        Ok(bytes)
+    }
+}
+
+impl<Rd: Read> Read for CheckedReader<Rd> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        // Like the library's decompressor: an empty buffer reads nothing and decides nothing.
+        let count = if buf.is_empty() {
+            0
+        } else {
+            self.inner.read(buf)?
+        };
+        self.produced = self.produced.saturating_add(count as u64);
+        if self.produced > self.declared {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "File is larger than its declared uncompressed size",
+            ));
+        }
+        if count == 0 && !buf.is_empty() && self.hasher.clone().finalize() != self.expected {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "Invalid checksum",
+            ));
+        }
+        self.hasher.update(buf.get(..count).unwrap_or(&[]));
+        Ok(count)
     }
 }
 

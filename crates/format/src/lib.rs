@@ -12,6 +12,7 @@
 pub mod archive;
 pub mod cda;
 pub mod error;
+pub mod flat;
 pub mod model;
 pub mod money;
 pub mod read;

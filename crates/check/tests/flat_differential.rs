@@ -1,0 +1,200 @@
+//! The flat XML tree (`daiko_format::flat`) against roxmltree, the reference, over every
+//! document `daiko sample` and its defect generator write (checkups and guidance, both
+//! generations, record and archive defects, the file patches that break the XML) and the
+//! XML fuzz corpus: wherever roxmltree accepts a document the flat tree holds the same
+//! content, and wherever roxmltree refuses one the flat reader refuses it too.
+
+use daiko_format::archive::{Archive, ArchiveLimits};
+use daiko_format::flat;
+use daiko_format::model::Generation;
+use daiko_format::read::{self, ParseLimits};
+use daiko_sample::defects::FilePatch;
+use std::io::Cursor;
+use std::path::PathBuf;
+
+/// Tallies of one comparison run.
+#[derive(Default, Debug)]
+struct Tally {
+    same: usize,
+    both_refused: usize,
+    /// Accepted by roxmltree, refused by the flat reader (allowed: the reference then
+    /// decides), with the reason.
+    flat_only_refused: Vec<String>,
+    disagreements: Vec<String>,
+}
+
+impl Tally {
+    fn compare(&mut self, label: &str, bytes: &[u8]) {
+        let Ok(text) = read::decode(bytes) else {
+            return;
+        };
+        let limits = ParseLimits::default();
+        let reference = read::parse(text, &limits);
+        let flat = flat::parse(text, &limits);
+        match (reference, flat) {
+            (Ok(r), Ok(f)) => {
+                let diff = flat::differences(&f, &r);
+                if diff.is_empty() {
+                    self.same += 1;
+                } else {
+                    self.disagreements.push(format!("{label}: {diff:?}"));
+                }
+            }
+            (Err(_), Err(_)) => self.both_refused += 1,
+            (Ok(_), Err(refused)) => self.flat_only_refused.push(format!("{label}: {refused}")),
+            (Err(e), Ok(_)) => self.disagreements.push(format!(
+                "{label}: roxmltree refuses ({e}), the flat reader accepts"
+            )),
+        }
+    }
+}
+
+fn compare_archives(archives: &[daiko_sample::SampleArchive], tally: &mut Tally) {
+    for a in archives {
+        let mut zip = Archive::open(
+            &a.name,
+            Cursor::new(a.zip.as_slice()),
+            ArchiveLimits::default(),
+        );
+        let entries = zip.entries.clone();
+        for entry in &entries {
+            if !entry.name.ends_with(".xml") {
+                continue;
+            }
+            let Ok(bytes) = zip.read(entry) else { continue };
+            let label = format!("{}/{}", a.name, entry.name);
+            tally.compare(&label, &bytes);
+            // The file patches of the defect generator, on every document.
+            for (patch, generation) in [
+                (FilePatch::Truncate, Generation::G2024),
+                (FilePatch::UnknownElement, Generation::G2024),
+                (FilePatch::OtherGeneration, Generation::G2018),
+                (FilePatch::OtherGeneration, Generation::G2024),
+                (FilePatch::OldSchemaVersion, Generation::G2024),
+            ] {
+                tally.compare(
+                    &format!("{label} {patch:?}"),
+                    &patch.apply(&bytes, generation),
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn flat_tree_matches_roxmltree_on_every_generated_document() {
+    let mut tally = Tally::default();
+    for (period, seed) in [
+        (daiko_sample::Period::Fy2023, 3),
+        (daiko_sample::Period::Fy2024, 5),
+    ] {
+        let cfg = daiko_sample::SampleConfig {
+            archives: 3,
+            guidance_archives: 2,
+            records: 30,
+            seed,
+            period,
+            defect_rate: 0.5,
+            reference_defects: true,
+            ..Default::default()
+        };
+        let archives = daiko_sample::generate(&cfg).expect("samples generate");
+        compare_archives(&archives, &mut tally);
+    }
+    // The XML fuzz target's seeds and saved crashes (hostile documents).
+    let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz"));
+    for kind in ["corpus", "regressions"] {
+        if let Ok(listing) = std::fs::read_dir(root.join(kind).join("xml")) {
+            for entry in listing.flatten() {
+                let path = entry.path();
+                if let Ok(bytes) = std::fs::read(&path) {
+                    tally.compare(&path.display().to_string(), &bytes);
+                }
+            }
+        }
+    }
+    eprintln!(
+        "flat vs roxmltree: {} same, {} refused by both, {} refused by flat only",
+        tally.same,
+        tally.both_refused,
+        tally.flat_only_refused.len()
+    );
+    assert!(
+        tally.disagreements.is_empty(),
+        "{} disagreements: {:#?}",
+        tally.disagreements.len(),
+        tally.disagreements.iter().take(10).collect::<Vec<_>>()
+    );
+    // Every document the generator writes is ordinary XML: the flat reader must take all
+    // of them itself (refusals are for hostile input only).
+    let generated_refusals: Vec<&String> = tally
+        .flat_only_refused
+        .iter()
+        .filter(|l| !l.contains("/fuzz/"))
+        .collect();
+    assert!(
+        generated_refusals.is_empty(),
+        "generated documents refused: {generated_refusals:#?}"
+    );
+    assert!(tally.same > 1_000, "{tally:?}");
+    assert!(
+        tally.both_refused > 0,
+        "the truncation patch is refused by both"
+    );
+}
+
+/// Not a check: the workload for comparing the two parsers' instruction counts under
+/// callgrind (docs/performance.md gives the command). Parses the same 200 checkup CDAs
+/// and 200 claims with each reader, in functions of their own so that callgrind's
+/// inclusive counts separate them.
+#[test]
+#[ignore]
+fn flat_and_roxmltree_parse_cost() {
+    let cfg = daiko_sample::SampleConfig {
+        records: 200,
+        seed: 1,
+        ..Default::default()
+    };
+    let archives = daiko_sample::generate(&cfg).expect("samples generate");
+    let mut texts = Vec::new();
+    for a in &archives {
+        let mut zip = Archive::open(
+            &a.name,
+            Cursor::new(a.zip.as_slice()),
+            ArchiveLimits::default(),
+        );
+        let entries = zip.entries.clone();
+        for entry in entries
+            .iter()
+            .filter(|e| e.name.contains("/DATA/") || e.name.contains("/CLAIMS/"))
+        {
+            if let Ok(bytes) = zip.read(entry) {
+                texts.push(String::from_utf8(bytes).expect("UTF-8"));
+            }
+        }
+    }
+    let limits = ParseLimits::default();
+    let flat_nodes = parse_all_flat(&texts, &limits);
+    let reference_nodes = parse_all_roxmltree(&texts, &limits);
+    eprintln!(
+        "{} documents: flat {flat_nodes} nodes, roxmltree {reference_nodes} nodes",
+        texts.len()
+    );
+    assert!(flat_nodes > 0 && reference_nodes > flat_nodes);
+}
+
+#[inline(never)]
+fn parse_all_flat(texts: &[String], limits: &ParseLimits) -> usize {
+    texts
+        .iter()
+        .map(|t| flat::parse(t, limits).map_or(0, |d| d.node_count()))
+        .sum()
+}
+
+#[inline(never)]
+fn parse_all_roxmltree(texts: &[String], limits: &ParseLimits) -> usize {
+    texts
+        .iter()
+        .map(|t| read::parse(t, limits).map_or(0, |d| d.descendants().count()))
+        .sum()
+}
