@@ -26,8 +26,8 @@
 mod admin;
 mod backup;
 mod bench;
-mod billing;
 mod bench_serve;
+mod billing;
 mod check;
 mod checks;
 mod contracts;

@@ -65,7 +65,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/billing/months/{month}/invoices"),
     ("GET", "/api/v1/billing/months/{month}/invoices/{insurer}"),
     ("GET", "/api/v1/billing/months/{month}/statements"),
-    ("GET", "/api/v1/billing/months/{month}/statements/{institution}"),
+    (
+        "GET",
+        "/api/v1/billing/months/{month}/statements/{institution}",
+    ),
     ("GET", "/api/v1/billing/months/{month}/transfer-file"),
     ("POST", "/api/v1/billing/months/{month}/close"),
     ("POST", "/api/v1/billing/offsets"),
