@@ -6,10 +6,12 @@
 //! generations are pruned. The same on PostgreSQL, into a second fresh database.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+mod common;
+use common::{Server, client, free_port, serve, upload, wait_done};
 
 use sha2::{Digest, Sha256};
 use sqlx::{Connection, Row};
@@ -61,88 +63,8 @@ fn refused(o: Output, ja: &str, en: &str) {
     assert!(err.contains(ja) && err.contains(en), "{err}");
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-struct Server(Child);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn start(env: &Env, dir: &Path, port: u16) -> Server {
-    let mut child = env
-        .command(dir)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start daiko serve");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(r) = reqwest::blocking::get(format!("http://127.0.0.1:{port}/api/v1/health"))
-            && r.status().is_success()
-        {
-            return Server(child);
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            let mut err = String::new();
-            if let Some(mut e) = child.stderr.take() {
-                let _ = e.read_to_string(&mut err);
-            }
-            panic!("daiko serve exited early ({status}): {err}");
-        }
-        assert!(Instant::now() < deadline, "daiko serve did not come up");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn client() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()
-        .expect("client")
-}
-
-fn upload(port: u16, token: &str, name: &str, zip: &[u8]) -> String {
-    let r = client()
-        .post(format!(
-            "http://127.0.0.1:{port}/api/v1/submissions?name={name}"
-        ))
-        .bearer_auth(token)
-        .header("content-type", "application/zip")
-        .body(zip.to_vec())
-        .send()
-        .expect("upload");
-    assert_eq!(r.status().as_u16(), 202, "upload {name}");
-    let v: serde_json::Value = r.json().expect("receipt");
-    v["id"].as_str().expect("id").to_string()
-}
-
-fn wait_done(port: u16, token: &str, id: &str) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let v: serde_json::Value = client()
-            .get(format!("http://127.0.0.1:{port}/api/v1/submissions/{id}"))
-            .bearer_auth(token)
-            .send()
-            .and_then(|r| r.json())
-            .expect("status");
-        if v["status"] == "done" {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "submission {id} not checked: {v}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    serve(env.command(dir), port)
 }
 
 /// An agency with one institution (with an API token) and the sample insurers; returns the

@@ -6,8 +6,11 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+mod common;
+use common::{Server, client, free_port, serve, upload, wait_done};
 
 fn daiko(dir: &Path, key_file: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_daiko"))
@@ -33,93 +36,16 @@ fn ok(o: Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-struct Server(Child);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn start(dir: &Path, key_file: &Path, port: u16) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_daiko"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_daiko"));
+    command
         .arg("--data-dir")
         .arg(dir)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("DAIKO_SERVICE_HOURS", "always")
         .env_remove("DAIKO_DATABASE_URL")
         .env_remove("DAIKO_MASTER_KEY")
-        .env("DAIKO_MASTER_KEY_FILE", key_file)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start daiko serve");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(r) = reqwest::blocking::get(format!("http://127.0.0.1:{port}/api/v1/health"))
-            && r.status().is_success()
-        {
-            return Server(child);
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            let mut err = String::new();
-            if let Some(mut e) = child.stderr.take() {
-                let _ = e.read_to_string(&mut err);
-            }
-            panic!("daiko serve exited early ({status}): {err}");
-        }
-        assert!(Instant::now() < deadline, "daiko serve did not come up");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn client() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()
-        .expect("client")
-}
-
-fn upload(port: u16, token: &str, name: &str, zip: &[u8]) -> String {
-    let r = client()
-        .post(format!(
-            "http://127.0.0.1:{port}/api/v1/submissions?name={name}"
-        ))
-        .bearer_auth(token)
-        .header("content-type", "application/zip")
-        .body(zip.to_vec())
-        .send()
-        .expect("upload");
-    assert_eq!(r.status().as_u16(), 202, "upload {name}");
-    let v: serde_json::Value = r.json().expect("receipt");
-    v["id"].as_str().expect("id").to_string()
-}
-
-fn wait_done(port: u16, token: &str, id: &str) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let v: serde_json::Value = client()
-            .get(format!("http://127.0.0.1:{port}/api/v1/submissions/{id}"))
-            .bearer_auth(token)
-            .send()
-            .and_then(|r| r.json())
-            .expect("status");
-        if v["status"] == "done" {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "submission {id} not checked: {v}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        .env("DAIKO_MASTER_KEY_FILE", key_file);
+    serve(command, port)
 }
 
 /// The archive rewritten with every member stored (no compression) and `marker` in an XML
