@@ -20,6 +20,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::colcrypt::{field_context, is_sealed, ledger_context, seal_with};
 use crate::{Result, Store, StoreError, Tx, new_id, now};
 
 /// A member's card key (被保険者証等記号・番号・枝番).
@@ -169,6 +170,26 @@ pub struct CheckupSource {
     pub blob_key: String,
 }
 
+/// The table of roster members and its sealed columns, in [`member_fields`] order.
+const MEMBERS: &str = "invite_members";
+const MEMBER_COLS: [&str; 4] = ["card_symbol", "card_number", "card_branch", "member_json"];
+
+fn member_fields(m: &MemberRow) -> [(&'static str, &str); 4] {
+    [
+        (MEMBER_COLS[0], m.card.symbol.as_str()),
+        (MEMBER_COLS[1], m.card.number.as_str()),
+        (MEMBER_COLS[2], m.card.branch.as_str()),
+        (MEMBER_COLS[3], m.member_json.as_str()),
+    ]
+}
+
+/// The table of issued vouchers and the identity of one of its rows (its primary key).
+const ISSUED: &str = "invite_vouchers";
+
+fn issued_row_id(insurer: &str, kind: i64, number: &str) -> String {
+    format!("{insurer}/{kind}/{number}")
+}
+
 fn card_from(r: &AnyRow) -> Result<CardRow> {
     Ok(CardRow {
         symbol: r.try_get("card_symbol")?,
@@ -262,7 +283,22 @@ impl Store {
     // ---- rosters ----
 
     /// Stores a roster as the insurer's next version (all members or nothing).
+    /// Every member field is sealed under the insurer's data key (S18, [`crate::colcrypt`]).
     pub async fn add_roster(&self, r: &NewRoster<'_>) -> Result<RosterInfo> {
+        let id = new_id();
+        // Sealed before the transaction: the tenant's first data key may need an insert.
+        let dk = self
+            .field_key(&self.insurer_tenant(r.insurer).await?)
+            .await?;
+        let mut sealed = Vec::with_capacity(r.members.len());
+        for (seq, m) in r.members.iter().enumerate() {
+            let row = format!("{id}/{seq}");
+            let mut cols = [String::new(), String::new(), String::new(), String::new()];
+            for (out, (col, value)) in cols.iter_mut().zip(member_fields(m)) {
+                *out = seal_with(&dk, &field_context(MEMBERS, col, &row), value.as_bytes())?;
+            }
+            sealed.push(cols);
+        }
         let mut tx = self.begin().await?;
         let last: Option<i64> =
             sqlx::query_scalar("SELECT MAX(version) FROM invite_rosters WHERE insurer = $1")
@@ -270,7 +306,7 @@ impl Store {
                 .fetch_one(tx.conn())
                 .await?;
         let info = RosterInfo {
-            id: new_id(),
+            id,
             insurer: r.insurer.to_string(),
             version: last.unwrap_or(0) + 1,
             sha256: r.sha256.to_string(),
@@ -295,7 +331,7 @@ impl Store {
         .execute(tx.conn())
         .await?;
         let mut seq = 0i64;
-        for chunk in r.members.chunks(400) {
+        for chunk in sealed.chunks(400) {
             let mut sql = String::from(
                 "INSERT INTO invite_members (roster_id, seq, card_symbol, card_number, card_branch, member_json) VALUES ",
             );
@@ -315,14 +351,14 @@ impl Store {
                 ));
             }
             let mut q = sqlx::query(crate::sql(sql));
-            for m in chunk {
+            for [symbol, number, branch, json] in chunk {
                 q = q
                     .bind(&info.id)
                     .bind(seq)
-                    .bind(&m.card.symbol)
-                    .bind(&m.card.number)
-                    .bind(&m.card.branch)
-                    .bind(&m.member_json);
+                    .bind(symbol)
+                    .bind(number)
+                    .bind(branch)
+                    .bind(json);
                 seq += 1;
             }
             q.execute(tx.conn()).await?;
@@ -353,23 +389,101 @@ impl Store {
         row.as_ref().map(roster_from).transpose()
     }
 
-    /// The members of a roster version, in file order.
+    /// The members of a roster version, in file order (decrypted).
     pub async fn roster_members(&self, roster_id: &str) -> Result<Vec<MemberRow>> {
         let rows = sqlx::query(
-            "SELECT card_symbol, card_number, card_branch, member_json FROM invite_members \
+            "SELECT seq, card_symbol, card_number, card_branch, member_json FROM invite_members \
              WHERE roster_id = $1 ORDER BY seq",
         )
         .bind(roster_id)
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(MemberRow {
-                    card: card_from(r)?,
-                    member_json: r.try_get("member_json")?,
-                })
-            })
-            .collect()
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let seq: i64 = r.try_get("seq")?;
+            let row = format!("{roster_id}/{seq}");
+            let mut open = Vec::with_capacity(4);
+            for col in MEMBER_COLS {
+                let stored: String = r.try_get(col)?;
+                open.push(self.open_field(MEMBERS, col, &row, &stored).await?);
+            }
+            let [symbol, number, branch, member_json]: [String; 4] = open
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("roster member columns".into()))?;
+            out.push(MemberRow {
+                card: CardRow {
+                    symbol,
+                    number,
+                    branch,
+                },
+                member_json,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Seals roster member fields stored in the clear by a version before column
+    /// encryption (run at open; S18). Answers how many rows were rewritten.
+    pub(crate) async fn encrypt_clear_roster_members(&self) -> Result<u64> {
+        let mut total = 0u64;
+        loop {
+            let rows = sqlx::query(
+                "SELECT m.roster_id, m.seq, m.card_symbol, m.card_number, m.card_branch, \
+                 m.member_json, r.insurer FROM invite_members m \
+                 JOIN invite_rosters r ON r.id = m.roster_id \
+                 WHERE m.member_json NOT LIKE 'enc1:%' OR m.card_symbol NOT LIKE 'enc1:%' \
+                 OR m.card_number NOT LIKE 'enc1:%' OR m.card_branch NOT LIKE 'enc1:%' \
+                 ORDER BY m.roster_id, m.seq LIMIT 1000",
+            )
+            .fetch_all(self.pool())
+            .await?;
+            if rows.is_empty() {
+                break;
+            }
+            let mut updates = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let roster: String = r.try_get("roster_id")?;
+                let seq: i64 = r.try_get("seq")?;
+                let insurer: String = r.try_get("insurer")?;
+                let dk = self
+                    .field_key(&self.insurer_tenant(&insurer).await?)
+                    .await?;
+                let row = format!("{roster}/{seq}");
+                let mut cols = Vec::with_capacity(4);
+                for col in MEMBER_COLS {
+                    let stored: String = r.try_get(col)?;
+                    let new = if is_sealed(&stored) {
+                        stored.clone()
+                    } else {
+                        seal_with(&dk, &field_context(MEMBERS, col, &row), stored.as_bytes())?
+                    };
+                    cols.push((stored, new));
+                }
+                updates.push((roster, seq, cols));
+            }
+            let mut tx = self.begin().await?;
+            for (roster, seq, cols) in &updates {
+                let mut q = sqlx::query(
+                    "UPDATE invite_members SET card_symbol = $1, card_number = $2, \
+                     card_branch = $3, member_json = $4 WHERE roster_id = $5 AND seq = $6 \
+                     AND card_symbol = $7 AND card_number = $8 AND card_branch = $9 \
+                     AND member_json = $10",
+                );
+                for (_, new) in cols {
+                    q = q.bind(new);
+                }
+                q = q.bind(roster).bind(seq);
+                for (old, _) in cols {
+                    q = q.bind(old);
+                }
+                total += q.execute(tx.conn()).await?.rows_affected();
+            }
+            tx.commit().await?;
+        }
+        if total > 0 {
+            tracing::info!("encrypted {total} roster members stored in the clear (S18)");
+        }
+        Ok(total)
     }
 
     // ---- vouchers ----
@@ -425,6 +539,23 @@ impl Store {
             rows,
             by,
         } = *batch;
+        // The voucher JSON (name, kana, birth date) is sealed before the transaction (S18).
+        let dk = self.field_key(&self.insurer_tenant(insurer).await?).await?;
+        let mut sealed = Vec::with_capacity(rows.len());
+        for r in rows {
+            let row = issued_row_id(insurer, r.kind, &r.number);
+            let voucher = seal_with(
+                &dk,
+                &field_context(ISSUED, "voucher_json", &row),
+                r.voucher_json.as_bytes(),
+            )?;
+            let ledger = seal_with(
+                &dk,
+                &ledger_context(insurer, r.kind, &r.number, &r.card.number),
+                r.ledger_json.as_bytes(),
+            )?;
+            sealed.push((voucher, ledger));
+        }
         let mut tx = self.begin().await?;
         let counter: Option<i64> = sqlx::query_scalar(
             "SELECT next_serial FROM invite_serials WHERE insurer = $1 AND fiscal_year = $2 AND kind = $3",
@@ -475,7 +606,7 @@ impl Store {
                 .await?;
             }
         }
-        for r in rows {
+        for (r, (voucher_json, ledger_json)) in rows.iter().zip(&sealed) {
             sqlx::query(crate::sql(format!(
                 "INSERT INTO invite_vouchers (insurer, {ISSUED_COLS}) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
@@ -488,8 +619,8 @@ impl Store {
             .bind(&r.card.number)
             .bind(&r.card.branch)
             .bind(&r.roster_id)
-            .bind(&r.voucher_json)
-            .bind(&r.ledger_json)
+            .bind(voucher_json)
+            .bind(ledger_json)
             .bind(&r.issued_at)
             .bind(&r.issued_by)
             .execute(tx.conn())
@@ -503,7 +634,7 @@ impl Store {
             .bind(&r.number)
             .bind(&r.card.symbol)
             .bind(&r.card.number)
-            .bind(&r.ledger_json)
+            .bind(ledger_json)
             .execute(tx.conn())
             .await?;
         }
@@ -528,7 +659,99 @@ impl Store {
         .bind(kind.unwrap_or(0))
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(issued_from).collect()
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let mut v = issued_from(r)?;
+            let row = issued_row_id(insurer, v.kind, &v.number);
+            v.voucher_json = self
+                .open_field(ISSUED, "voucher_json", &row, &v.voucher_json)
+                .await?;
+            v.ledger_json = self
+                .open_context(
+                    &format!("{ISSUED}.ledger_json of {row}"),
+                    &ledger_context(insurer, v.kind, &v.number, &v.card.number),
+                    &v.ledger_json,
+                )
+                .await?;
+            out.push(v);
+        }
+        Ok(out)
+    }
+
+    /// Seals issued vouchers' JSON stored in the clear by a version before column
+    /// encryption (run at open; S18). Answers how many rows were rewritten.
+    pub(crate) async fn encrypt_clear_issued_vouchers(&self) -> Result<u64> {
+        let mut total = 0u64;
+        loop {
+            let rows = sqlx::query(
+                "SELECT insurer, kind, number, card_number, voucher_json, ledger_json \
+                 FROM invite_vouchers WHERE voucher_json NOT LIKE 'enc1:%' \
+                 OR ledger_json NOT LIKE 'enc1:%' ORDER BY insurer, kind, number LIMIT 1000",
+            )
+            .fetch_all(self.pool())
+            .await?;
+            if rows.is_empty() {
+                break;
+            }
+            let mut updates = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let insurer: String = r.try_get("insurer")?;
+                let kind: i64 = r.try_get("kind")?;
+                let number: String = r.try_get("number")?;
+                let card_number: String = r.try_get("card_number")?;
+                let voucher: String = r.try_get("voucher_json")?;
+                let ledger: String = r.try_get("ledger_json")?;
+                let dk = self
+                    .field_key(&self.insurer_tenant(&insurer).await?)
+                    .await?;
+                let ctx = field_context(
+                    ISSUED,
+                    "voucher_json",
+                    &issued_row_id(&insurer, kind, &number),
+                );
+                let new_voucher = if is_sealed(&voucher) {
+                    voucher.clone()
+                } else {
+                    seal_with(&dk, &ctx, voucher.as_bytes())?
+                };
+                let new_ledger = if is_sealed(&ledger) {
+                    ledger.clone()
+                } else {
+                    let ctx = ledger_context(&insurer, kind, &number, &card_number);
+                    seal_with(&dk, &ctx, ledger.as_bytes())?
+                };
+                updates.push((
+                    insurer,
+                    kind,
+                    number,
+                    [voucher, ledger],
+                    [new_voucher, new_ledger],
+                ));
+            }
+            let mut tx = self.begin().await?;
+            for (insurer, kind, number, [voucher, ledger], [new_voucher, new_ledger]) in &updates {
+                total += sqlx::query(
+                    "UPDATE invite_vouchers SET voucher_json = $1, ledger_json = $2 \
+                     WHERE insurer = $3 AND kind = $4 AND number = $5 AND voucher_json = $6 \
+                     AND ledger_json = $7",
+                )
+                .bind(new_voucher)
+                .bind(new_ledger)
+                .bind(insurer)
+                .bind(kind)
+                .bind(number)
+                .bind(voucher)
+                .bind(ledger)
+                .execute(tx.conn())
+                .await?
+                .rows_affected();
+            }
+            tx.commit().await?;
+        }
+        if total > 0 {
+            tracing::info!("encrypted {total} issued vouchers stored in the clear (S18)");
+        }
+        Ok(total)
     }
 
     // ---- templates ----

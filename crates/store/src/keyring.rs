@@ -1241,3 +1241,22 @@ pub fn is_inside(path: &Path, dir: &Path) -> bool {
     let resolve = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
     resolve(path).starts_with(resolve(dir))
 }
+
+impl DataKey {
+    /// An HMAC-SHA-256 key derived from this data key for `purpose` (HKDF-SHA-256 without
+    /// salt, info `daiko-blind-index-v1\0` || purpose), for the keyed blind indexes of
+    /// encrypted columns ([`crate::colcrypt`]). Domain-separated from the envelope file keys;
+    /// never used to encrypt.
+    pub(crate) fn derive_hmac_key(
+        &self,
+        purpose: &[u8],
+    ) -> Result<aws_lc_rs::hmac::Key, KeyError> {
+        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, &[]).extract(&self.raw[..]);
+        let info = [b"daiko-blind-index-v1\0".as_slice(), purpose].concat();
+        let info = [info.as_slice()];
+        let okm = prk
+            .expand(&info, aws_lc_rs::hmac::HMAC_SHA256)
+            .map_err(|_| KeyError::Crypto)?;
+        Ok(aws_lc_rs::hmac::Key::from(okm))
+    }
+}

@@ -17,6 +17,7 @@ pub mod audit;
 pub mod backup;
 pub mod billing;
 pub mod blob;
+pub mod colcrypt;
 pub mod contracts;
 pub mod governance;
 pub mod invite;
@@ -222,6 +223,9 @@ impl Store {
             jobs_added: Arc::new(tokio::sync::Notify::new()),
         };
         store.encrypt_clear_totp_secrets().await?;
+        if store.encrypt_clear_columns().await? > 0 {
+            store.scrub_after_migration().await?;
+        }
         Ok(store)
     }
 

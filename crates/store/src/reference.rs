@@ -6,6 +6,7 @@
 
 use sqlx::Row;
 
+use crate::colcrypt::{ledger_context, seal_with};
 use crate::{Result, Store, new_id, now};
 
 /// One voucher ledger row.
@@ -78,12 +79,19 @@ impl Store {
         rows: &[VoucherRow],
         by: &str,
     ) -> Result<()> {
+        // Ledger rows (names, birth dates) are sealed before the transaction (S18).
+        let dk = self.field_key(&self.insurer_tenant(insurer).await?).await?;
+        let mut sealed = Vec::with_capacity(rows.len());
+        for r in rows {
+            let ctx = ledger_context(insurer, r.kind, &r.number, &r.card_number);
+            sealed.push(seal_with(&dk, &ctx, r.row_json.as_bytes())?);
+        }
         let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM vouchers WHERE insurer = $1")
             .bind(insurer)
             .execute(tx.conn())
             .await?;
-        for chunk in rows.chunks(500) {
+        for (chunk, sealed) in rows.chunks(500).zip(sealed.chunks(500)) {
             let mut sql = String::from(
                 "INSERT INTO vouchers (insurer, kind, number, card_symbol, card_number, row_json) VALUES ",
             );
@@ -104,14 +112,14 @@ impl Store {
             }
             sql.push_str(" ON CONFLICT DO NOTHING");
             let mut q = sqlx::query(crate::sql(sql.clone()));
-            for r in chunk {
+            for (r, row_json) in chunk.iter().zip(sealed) {
                 q = q
                     .bind(insurer)
                     .bind(r.kind)
                     .bind(&r.number)
                     .bind(&r.card_symbol)
                     .bind(&r.card_number)
-                    .bind(&r.row_json);
+                    .bind(row_json);
             }
             q.execute(tx.conn()).await?;
         }
@@ -226,14 +234,82 @@ impl Store {
         kind: i64,
         number: &str,
     ) -> Result<Vec<String>> {
-        Ok(sqlx::query_scalar(
-            "SELECT row_json FROM vouchers WHERE insurer = $1 AND kind = $2 AND number = $3",
+        let rows = sqlx::query(
+            "SELECT card_number, row_json FROM vouchers WHERE insurer = $1 AND kind = $2 \
+             AND number = $3",
         )
         .bind(insurer)
         .bind(kind)
         .bind(number)
         .fetch_all(self.pool())
-        .await?)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let card: String = r.try_get("card_number")?;
+            let stored: String = r.try_get("row_json")?;
+            out.push(
+                self.open_context(
+                    &format!("voucher ledger row {insurer}/{kind}/{number}"),
+                    &ledger_context(insurer, kind, number, &card),
+                    &stored,
+                )
+                .await?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Seals voucher ledger rows stored in the clear by a version before column encryption
+    /// (run at open; S18). Answers how many rows were rewritten.
+    pub(crate) async fn encrypt_clear_voucher_ledger(&self) -> Result<u64> {
+        let mut total = 0u64;
+        loop {
+            let rows = sqlx::query(
+                "SELECT insurer, kind, number, card_number, row_json FROM vouchers \
+                 WHERE row_json NOT LIKE 'enc1:%' ORDER BY insurer, kind, number, card_number \
+                 LIMIT 1000",
+            )
+            .fetch_all(self.pool())
+            .await?;
+            if rows.is_empty() {
+                break;
+            }
+            let mut updates = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let insurer: String = r.try_get("insurer")?;
+                let kind: i64 = r.try_get("kind")?;
+                let number: String = r.try_get("number")?;
+                let card: String = r.try_get("card_number")?;
+                let clear: String = r.try_get("row_json")?;
+                let dk = self
+                    .field_key(&self.insurer_tenant(&insurer).await?)
+                    .await?;
+                let ctx = ledger_context(&insurer, kind, &number, &card);
+                let new = seal_with(&dk, &ctx, clear.as_bytes())?;
+                updates.push((insurer, kind, number, card, clear, new));
+            }
+            let mut tx = self.begin().await?;
+            for (insurer, kind, number, card, clear, new) in &updates {
+                total += sqlx::query(
+                    "UPDATE vouchers SET row_json = $1 WHERE insurer = $2 AND kind = $3 \
+                     AND number = $4 AND card_number = $5 AND row_json = $6",
+                )
+                .bind(new)
+                .bind(insurer)
+                .bind(kind)
+                .bind(number)
+                .bind(card)
+                .bind(clear)
+                .execute(tx.conn())
+                .await?
+                .rows_affected();
+            }
+            tx.commit().await?;
+        }
+        if total > 0 {
+            tracing::info!("encrypted {total} voucher ledger rows stored in the clear (S18)");
+        }
+        Ok(total)
     }
 
     /// Insured-status rows of a card number.

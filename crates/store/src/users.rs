@@ -72,55 +72,39 @@ fn user_from_row(r: &AnyRow) -> Result<User> {
 }
 
 /// Prefix of an encrypted TOTP secret in `users.totp_secret`.
-const TOTP_PREFIX: &str = "enc1:";
-
-fn totp_context(user_id: &str) -> Vec<u8> {
-    format!("users.totp_secret/{user_id}").into_bytes()
-}
+const TOTP_PREFIX: &str = crate::colcrypt::FIELD_PREFIX;
 
 impl Store {
-    /// The stored form of a TOTP secret (empty stays empty: not enrolled).
+    /// The stored form of a TOTP secret (empty stays empty: not enrolled): a sealed field
+    /// under the agency's data key ([`crate::colcrypt`]).
     async fn seal_totp(&self, user_id: &str, secret: &str) -> Result<String> {
-        use base64::Engine;
         if secret.is_empty() {
             return Ok(String::new());
         }
-        let sealed = self
-            .keyring()
-            .encrypt_value(
-                crate::AGENCY_TENANT,
-                &totp_context(user_id),
-                secret.as_bytes(),
-            )
-            .await?;
-        Ok(format!(
-            "{TOTP_PREFIX}{}",
-            base64::engine::general_purpose::STANDARD.encode(sealed)
-        ))
+        self.seal_field(
+            crate::AGENCY_TENANT,
+            "users",
+            "totp_secret",
+            user_id,
+            secret,
+        )
+        .await
     }
 
     /// Decrypts the TOTP secret of a user read from the database.
     async fn open_user(&self, mut u: User) -> Result<User> {
-        use base64::Engine;
-        let Some(b64) = u.totp_secret.strip_prefix(TOTP_PREFIX) else {
-            if u.totp_secret.is_empty() {
-                return Ok(u);
-            }
+        if u.totp_secret.is_empty() {
+            return Ok(u);
+        }
+        if !u.totp_secret.starts_with(TOTP_PREFIX) {
             // Written before S18 and not yet migrated (another process's old binary).
             return Err(
                 crate::keyring::KeyError::Plaintext(format!("TOTP secret of {}", u.login)).into(),
             );
-        };
-        let what = format!("TOTP secret of {}", u.login);
-        let sealed = base64::engine::general_purpose::STANDARD
-            .decode(b64)
-            .map_err(|_| crate::keyring::KeyError::Tampered(what.clone()))?;
-        let plain = self
-            .keyring()
-            .decrypt(&what, &totp_context(&u.id), sealed)
+        }
+        u.totp_secret = self
+            .open_field("users", "totp_secret", &u.id, &u.totp_secret)
             .await?;
-        u.totp_secret =
-            String::from_utf8(plain).map_err(|_| crate::keyring::KeyError::Tampered(what))?;
         Ok(u)
     }
 
