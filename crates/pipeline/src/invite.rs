@@ -1524,7 +1524,12 @@ pub async fn set_returned_mail(
                 "invite.returned.clear"
             },
             &key(org),
-            format!("card:{card}"),
+            // The card key itself stays out of the audit trail (S18): its keyed blind index
+            // lets an investigator find a member's rows without the trail naming anyone.
+            format!(
+                "card-idx:{}",
+                store.index_key(&key(org)).await?.index("card", &card.to_string())
+            ),
             note.to_string(),
         ))
         .await?;

@@ -120,7 +120,7 @@ fn worker() -> WorkerConfig {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issued_vouchers_pass_stage_d_and_an_unissued_number_does_not() {
     let insurer_number = daiko_sample::people::default_insurers()[0].clone();
-    each(async |db, s, _data| {
+    each(async |db, s, data| {
         let actor = Actor {
             login: "kenpo1".into(),
             role: "insurer".into(),
@@ -384,6 +384,34 @@ async fn issued_vouchers_pass_stage_d_and_an_unissued_number_does_not() {
         for (w, got) in found {
             assert!(w.guidance_level.is_some());
             assert_eq!(got, Some(vec![w]), "{db}");
+        }
+
+        // S18: the roster's names and addresses, and their copies in the issued vouchers and
+        // the checker's ledger, are sealed: none of them is in the SQLite file or its log
+        // (PostgreSQL: crates/store/tests/column_crypt.rs reads the raw columns).
+        if db == "sqlite" {
+            let dir = data.parent().unwrap().join("sqlite");
+            let mut files = 0;
+            for suffix in ["", "-wal", "-journal"] {
+                let Ok(bytes) = std::fs::read(dir.join(format!("daiko.sqlite3{suffix}"))) else {
+                    continue;
+                };
+                files += 1;
+                for mark in [
+                    "長寿 五郎",
+                    "ケンシン　イチロウ",
+                    "神宮前",
+                    "霞が関",
+                    "梅田",
+                ] {
+                    let hits = bytes
+                        .windows(mark.len())
+                        .filter(|w| *w == mark.as_bytes())
+                        .count();
+                    assert_eq!(hits, 0, "{mark} in daiko.sqlite3{suffix}");
+                }
+            }
+            assert!(files >= 1, "no SQLite file under {}", dir.display());
         }
     })
     .await;
