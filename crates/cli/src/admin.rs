@@ -507,14 +507,30 @@ pub fn generate_password() -> Result<String> {
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Create an API token for a login; prints the token on stdout and nothing else.
+    ///
+    /// A person's token (operator, admin, auditor, or an insurer or institution account with
+    /// a TOTP device) needs the person's current TOTP code (`--totp`): the second factor is
+    /// proven when the token is issued (S2). An insurer or institution account without a TOTP
+    /// device is a system account and gets a machine token (`--machine` insists on that).
     Create {
         #[arg(long)]
         login: String,
+        /// The account holder's current 6-digit TOTP code (person tokens).
+        #[arg(long, conflicts_with = "machine")]
+        totp: Option<String>,
+        /// A machine token for an insurer's or institution's system account (refused when the
+        /// account has a TOTP device).
+        #[arg(long)]
+        machine: bool,
     },
 }
 
 pub fn token(data: &DataDir, cmd: TokenCommand) -> Result<Exit> {
-    let TokenCommand::Create { login } = cmd;
+    let TokenCommand::Create {
+        login,
+        totp,
+        machine,
+    } = cmd;
     let config = load_config(data, None)?;
     runtime()?.block_on(async {
         let store = open_store(&config).await?;
@@ -523,20 +539,15 @@ pub fn token(data: &DataDir, cmd: TokenCommand) -> Result<Exit> {
             .user_by_login(&login)
             .await?
             .with_context(|| format!("no user {login:?}"))?;
-        if matches!(user.role.as_str(), "maintenance" | "emergency") {
-            bail!("{} accounts cannot have API tokens", user.role);
+        let kind = daiko_server::tokens::kind_for(&user, machine, totp.is_some());
+        let who = cli_entry("token.create", String::new(), String::new());
+        match daiko_server::tokens::issue(&store, &user, kind, totp.as_deref(), &who).await {
+            Ok(issued) => {
+                println!("{}", issued.plain);
+                Ok(Exit::Ok)
+            }
+            Err(e) => bail!("{}\n{e}", e.message_ja()),
         }
-        let issued = daiko_server::auth::new_api_token()?;
-        store.add_token(&user.id, &issued.hash).await?;
-        store
-            .audit(&cli_entry(
-                "token.create",
-                format!("user:{}", user.id),
-                user.login.clone(),
-            ))
-            .await?;
-        println!("{}", issued.plain);
-        Ok(Exit::Ok)
     })
 }
 
@@ -835,15 +846,17 @@ pub fn emergency(data: &DataDir, cmd: EmergencyCommand) -> Result<Exit> {
                 if reason.trim().is_empty() {
                     bail!("--reason must say why the emergency is declared");
                 }
-                store.set_setting("emergency", reason.trim()).await?;
-                store
-                    .audit(&cli_entry(
-                        "emergency.declare",
-                        String::new(),
-                        format!("severity=high; {}", reason.trim()),
-                    ))
-                    .await?;
+                let who = cli_entry("emergency.declare", String::new(), String::new());
+                let webhook = config.alert_webhook.as_ref();
+                let sent =
+                    daiko_server::caller::declare_emergency(&store, webhook, &reason, &who).await?;
                 println!("emergency declared: {}", reason.trim());
+                if webhook.is_some() && !sent {
+                    eprintln!(
+                        "警告: 緊急事態の通知を送れませんでした(監査ログ alert.failed を確認してください)\n\
+                         warning: the emergency alert was not delivered (see alert.failed in the audit log)"
+                    );
+                }
             }
             EmergencyCommand::Close => {
                 let n = daiko_server::caller::close_emergency(&store).await?;

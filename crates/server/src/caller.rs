@@ -306,8 +306,9 @@ async fn client_certificate(
 }
 
 /// Break-glass (S12): an `emergency` account works only while an emergency is declared
-/// (`daiko emergency declare`), and every use is a high-severity audit row and an alert in
-/// the log. Other roles pass untouched.
+/// (`daiko emergency declare`), and every use is a high-severity audit row, an alert in the
+/// log and, when configured, an alert posted to the webhook (`crate::alerts`). Other roles
+/// pass untouched.
 async fn break_glass(state: &AppState, caller: &Caller, path: &str) -> Result<(), Unauthenticated> {
     if caller.role() != "emergency" {
         return Ok(());
@@ -344,6 +345,21 @@ async fn break_glass(state: &AppState, caller: &Caller, path: &str) -> Result<()
         ))
         .await
         .map_err(|e| Unauthenticated::Internal(e.to_string()))?;
+    // The alert leaves through the webhook without holding up the request; its delivery is
+    // an audit row of its own (`alert.sent` / `alert.failed`).
+    if let Some(url) = state.config.alert_webhook.clone() {
+        let store = state.store.clone();
+        let alert = crate::alerts::Alert {
+            event: "emergency.use".into(),
+            actor: caller.user.login.clone(),
+            target: path.to_string(),
+            detail: format!("emergency: {}", reason.trim()),
+        };
+        let who = caller.audit("", "", "", "");
+        tokio::spawn(async move {
+            crate::alerts::send(&store, Some(&url), &alert, &who).await;
+        });
+    }
     Ok(())
 }
 
@@ -373,6 +389,34 @@ async fn maintenance_window(
     } else {
         Err(Unauthenticated::Portal)
     }
+}
+
+/// Declares an emergency (S12): `emergency` accounts work until it is closed. The declaration
+/// is a high-severity audit row built from `who` and an alert posted to `webhook` (when
+/// configured); answers whether the webhook took the alert.
+pub async fn declare_emergency(
+    store: &daiko_store::Store,
+    webhook: Option<&reqwest::Url>,
+    reason: &str,
+    who: &AuditEntry,
+) -> Result<bool, daiko_store::StoreError> {
+    let reason = reason.trim();
+    store.set_setting("emergency", reason).await?;
+    store
+        .audit(&AuditEntry {
+            action: "emergency.declare".into(),
+            detail: format!("severity=high; {reason}"),
+            ..who.clone()
+        })
+        .await?;
+    tracing::error!(actor = %who.actor, "ALERT: emergency declared: {reason}");
+    let alert = crate::alerts::Alert {
+        event: "emergency.declare".into(),
+        actor: who.actor.clone(),
+        target: String::new(),
+        detail: reason.to_string(),
+    };
+    Ok(crate::alerts::send(store, webhook, &alert, who).await)
 }
 
 /// Ends a declared emergency: every `emergency` account loses its tokens and sessions and

@@ -43,6 +43,14 @@ struct FileConfig {
     scan: Option<FileScan>,
     time: Option<FileTime>,
     review: Option<FileReview>,
+    alerts: Option<FileAlerts>,
+}
+
+/// `[alerts]`: where break-glass alerts are posted (S12).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileAlerts {
+    webhook: Option<String>,
 }
 
 /// `[time]`: NTP servers for the clock-offset check (S15).
@@ -106,6 +114,8 @@ pub struct ServerConfig {
     pub time: crate::clock::TimeConfig,
     /// Thresholds of the auditors' review (S16).
     pub review: crate::governance::ReviewConfig,
+    /// The alert webhook (S12, `crate::alerts`); `None`: alerts go to the log only.
+    pub alert_webhook: Option<reqwest::Url>,
 }
 
 impl ServerConfig {
@@ -126,6 +136,7 @@ impl ServerConfig {
             clamd: None,
             time: crate::clock::TimeConfig::default(),
             review: crate::governance::ReviewConfig::default(),
+            alert_webhook: None,
         }
     }
 
@@ -205,6 +216,9 @@ impl ServerConfig {
                     c.time.check_minutes = m.max(1);
                 }
             }
+            if let Some(w) = f.alerts.and_then(|a| a.webhook) {
+                c.alert_webhook = Some(crate::alerts::parse_webhook("alerts.webhook", &w)?);
+            }
             if let Some(r) = f.review {
                 if let Some(n) = r.bulk_records {
                     c.review.bulk_records = n;
@@ -242,6 +256,9 @@ impl ServerConfig {
         apply_tls_env(&mut c, env)?;
         if let Some(a) = env("DAIKO_SCAN_CLAMD").filter(|a| !a.is_empty()) {
             c.clamd = Some(parse_clamd("DAIKO_SCAN_CLAMD", &a)?);
+        }
+        if let Some(w) = env("DAIKO_ALERT_WEBHOOK").filter(|w| !w.is_empty()) {
+            c.alert_webhook = Some(crate::alerts::parse_webhook("DAIKO_ALERT_WEBHOOK", &w)?);
         }
         c.secure_cookies = c.tls.is_some();
         Ok(c)

@@ -10,6 +10,7 @@
 //! write the audit row and render. The server must not judge archives (that is
 //! `daiko-check`) nor write SQL (that is `daiko-store`).
 
+pub mod alerts;
 pub mod api;
 pub mod auth;
 pub mod caller;
@@ -19,6 +20,7 @@ pub mod error;
 pub mod governance;
 pub mod hours;
 pub mod tls;
+pub mod tokens;
 pub mod web;
 
 use std::net::SocketAddr;

@@ -24,7 +24,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 
 use daiko_store::users::{Session, User};
 
@@ -42,62 +42,104 @@ const PRE_SESSION_MINUTES: i64 = 10;
 const CSS: &str = include_str!("../static/daiko.css");
 const JS: &str = include_str!("../static/daiko.js");
 
-/// The portal's routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/static/daiko.css",
+/// One portal route: its path template and the methods it answers. [`routes`] is built
+/// from the same table as [`route_list`], so the list is the router (the route walk in
+/// `tests/portal_routes.rs` relies on that).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortalRoute {
+    pub path: &'static str,
+    pub methods: &'static [&'static str],
+}
+
+pub(crate) type RouteEntry = (PortalRoute, MethodRouter<AppState>);
+
+const GET: &[&str] = &["GET"];
+const POST: &[&str] = &["POST"];
+const GET_POST: &[&str] = &["GET", "POST"];
+
+/// Every portal route with its handlers.
+fn table() -> Vec<RouteEntry> {
+    let r = |path, methods| PortalRoute { path, methods };
+    let mut t: Vec<RouteEntry> = vec![
+        (
+            r("/static/daiko.css", GET),
             get(|| async { static_file("text/css; charset=utf-8", CSS) }),
-        )
-        .route(
-            "/static/daiko.js",
+        ),
+        (
+            r("/static/daiko.js", GET),
             get(|| async { static_file("text/javascript; charset=utf-8", JS) }),
-        )
-        .route("/login", get(login::login_page).post(login::login_submit))
-        .route(
-            "/login/reset",
+        ),
+        (
+            r("/login", GET_POST),
+            get(login::login_page).post(login::login_submit),
+        ),
+        (
+            r("/login/reset", GET_POST),
             get(reset::reset_page).post(reset::reset_submit),
-        )
-        .route(
-            "/login/totp",
+        ),
+        (
+            r("/login/totp", GET_POST),
             get(login::totp_page).post(login::totp_submit),
-        )
-        .route(
-            "/login/enrol",
+        ),
+        (
+            r("/login/enrol", GET_POST),
             get(login::enrol_page).post(login::enrol_submit),
-        )
-        .route(
-            "/password",
+        ),
+        (
+            r("/password", GET_POST),
             get(login::password_page).post(login::password_submit),
-        )
-        .route("/logout", post(login::logout))
-        .route("/lang", post(login::set_lang))
-        .route("/", get(pages::home))
-        .route("/submissions", get(pages::submissions))
-        .route("/submissions/{id}", get(pages::submission))
-        .route("/upload", get(pages::upload_page).post(pages::upload_send))
-        .route("/deliveries", get(pages::deliveries))
-        .route("/deliveries/{id}/download", get(pages::delivery_download))
-        .route("/deliveries/{id}/ack", post(pages::delivery_ack))
-        .route(
-            "/reference",
+        ),
+        (r("/logout", POST), post(login::logout)),
+        (r("/lang", POST), post(login::set_lang)),
+        (r("/", GET), get(pages::home)),
+        (r("/submissions", GET), get(pages::submissions)),
+        (r("/submissions/{id}", GET), get(pages::submission)),
+        (
+            r("/upload", GET_POST),
+            get(pages::upload_page).post(pages::upload_send),
+        ),
+        (r("/deliveries", GET), get(pages::deliveries)),
+        (
+            r("/deliveries/{id}/download", GET),
+            get(pages::delivery_download),
+        ),
+        (r("/deliveries/{id}/ack", POST), post(pages::delivery_ack)),
+        (
+            r("/reference", GET_POST),
             get(pages::reference_page)
                 .post(pages::reference_submit)
                 .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024)),
-        )
-        .route("/admin/orgs", get(pages::orgs_page).post(pages::orgs_add))
-        .route(
-            "/admin/users",
+        ),
+        (
+            r("/admin/orgs", GET_POST),
+            get(pages::orgs_page).post(pages::orgs_add),
+        ),
+        (
+            r("/admin/users", GET_POST),
             get(pages::users_page).post(pages::users_add),
-        )
-        .route("/audit", get(pages::audit_page))
-        .merge(invite::routes())
-        .merge(billing::routes())
-        .route("/contracts", get(contracts::list_page))
-        .route(
-            "/contracts/{insurer}/{contract_id}",
+        ),
+        (r("/audit", GET), get(pages::audit_page)),
+        (r("/contracts", GET), get(contracts::list_page)),
+        (
+            r("/contracts/{insurer}/{contract_id}", GET_POST),
             get(contracts::detail_page).post(contracts::save),
-        )
+        ),
+    ];
+    t.extend(invite::routes());
+    t.extend(billing::routes());
+    t
+}
+
+/// The portal's routes.
+pub fn routes() -> Router<AppState> {
+    table()
+        .into_iter()
+        .fold(Router::new(), |router, (r, m)| router.route(r.path, m))
+}
+
+/// Every portal route (path template and methods), in the order of the router.
+pub fn route_list() -> Vec<PortalRoute> {
+    table().into_iter().map(|(r, _)| r).collect()
 }
 
 fn static_file(content_type: &'static str, body: &'static str) -> Response {

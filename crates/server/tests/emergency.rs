@@ -87,3 +87,184 @@ async fn emergency_accounts_only_during_an_emergency() {
         .expect("user");
     assert!(u.must_change_password);
 }
+
+/// A local webhook: answers `status` and forwards each JSON body it gets.
+async fn webhook(
+    status: u16,
+) -> (
+    reqwest::Url,
+    tokio::sync::mpsc::UnboundedReceiver<serde_json::Value>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let tx = tx.clone();
+            async move {
+                let v: serde_json::Value =
+                    serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+                let _ = tx.send(v);
+                axum::http::StatusCode::from_u16(status).expect("status")
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let url = daiko_server::alerts::parse_webhook("test", &format!("http://{addr}/hook"))
+        .expect("loopback http is allowed");
+    (url, rx)
+}
+
+async fn next_alert(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<serde_json::Value>,
+) -> serde_json::Value {
+    tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+        .await
+        .expect("the webhook got the alert in time")
+        .expect("channel open")
+}
+
+async fn rows(store: &daiko_store::Store, action: &str) -> Vec<String> {
+    store
+        .audit_search(&AuditQuery {
+            action_prefix: Some(action.into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .expect("audit")
+        .into_iter()
+        .filter(|r| r.entry.action == action)
+        .map(|r| {
+            format!(
+                "{} | {} | {}",
+                r.entry.actor, r.entry.target, r.entry.detail
+            )
+        })
+        .collect()
+}
+
+/// S12: the alert leaves the machine. Declaring an emergency and every use of a break-glass
+/// account post to the configured webhook, and each delivery (or failure) is an audit row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emergency_alerts_reach_the_webhook() {
+    // Only HTTPS leaves the machine; plain HTTP only to the loopback; no credentials in it.
+    assert!(daiko_server::alerts::parse_webhook("t", "https://alerts.example.jp/hook").is_ok());
+    assert!(daiko_server::alerts::parse_webhook("t", "http://alerts.example.jp/hook").is_err());
+    assert!(daiko_server::alerts::parse_webhook("t", "http://[::1]:9/hook").is_ok());
+    assert!(daiko_server::alerts::parse_webhook("t", "https://u:p@example.jp/").is_err());
+    assert!(daiko_server::alerts::parse_webhook("t", "ftp://127.0.0.1/").is_err());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = |k: &str| (k == "DAIKO_ALERT_WEBHOOK").then(|| "http://192.0.2.1/hook".to_string());
+    assert!(
+        daiko_server::ServerConfig::load(dir.path(), &env).is_err(),
+        "plain HTTP off the loopback is refused at start"
+    );
+
+    for (db, store) in daiko_store::testdb::stores(dir.path())
+        .await
+        .expect("stores")
+    {
+        eprintln!("--- {db}");
+        let w = common::seed(db, store).await;
+        let (url, mut rx) = webhook(204).await;
+        let mut cfg = common::config(&dir.path().join(db), 1 << 20);
+        cfg.alert_webhook = Some(url.clone());
+        let srv = common::start(&w.store, cfg).await;
+
+        // Declaration: posted and recorded.
+        let who = daiko_store::audit::AuditEntry {
+            actor: "shift-lead".into(),
+            role: "cli".into(),
+            source: "cli".into(),
+            ..Default::default()
+        };
+        let sent =
+            daiko_server::caller::declare_emergency(&w.store, Some(&url), "DC fire drill", &who)
+                .await
+                .expect("declare");
+        assert!(sent, "{db}");
+        let a = next_alert(&mut rx).await;
+        assert_eq!(a["event"], "emergency.declare", "{a}");
+        assert_eq!(a["detail"], "DC fire drill");
+        assert_eq!(a["severity"], "high");
+
+        // A use of the break-glass account: posted, naming the account and the path.
+        let status = reqwest::Client::new()
+            .get(format!("{}/api/v1/submissions", srv.base))
+            .bearer_auth(w.token("emergency"))
+            .send()
+            .await
+            .expect("request")
+            .status();
+        assert_eq!(status, 200, "{db}");
+        let a = next_alert(&mut rx).await;
+        assert_eq!(a["event"], "emergency.use", "{a}");
+        assert_eq!(a["actor"], w.logins["emergency"].as_str());
+        assert_eq!(a["target"], "/api/v1/submissions");
+        // The delivery row is written after the webhook answered.
+        let mut sent_rows = Vec::new();
+        for _ in 0..100 {
+            sent_rows = rows(&w.store, "alert.sent").await;
+            if sent_rows.len() == 2 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(sent_rows.len(), 2, "{db}: {sent_rows:?}");
+        assert!(
+            sent_rows
+                .iter()
+                .any(|r| r.contains("event=emergency.use") && r.contains("answered 204")),
+            "{sent_rows:?}"
+        );
+        // Operators raise no alert.
+        let status = reqwest::Client::new()
+            .get(format!("{}/api/v1/submissions", srv.base))
+            .bearer_auth(w.token("operator"))
+            .send()
+            .await
+            .expect("request")
+            .status();
+        assert_eq!(status, 200);
+        assert!(
+            tokio::time::timeout(std::time::Duration::from_millis(300), rx.recv())
+                .await
+                .is_err(),
+            "{db}: an operator's request raised an alert"
+        );
+
+        // A webhook that refuses, and one nobody listens on: `alert.failed`, high severity.
+        let (refusing, mut rx500) = webhook(500).await;
+        assert!(
+            !daiko_server::caller::declare_emergency(&w.store, Some(&refusing), "again", &who)
+                .await
+                .expect("declare")
+        );
+        assert_eq!(next_alert(&mut rx500).await["event"], "emergency.declare");
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            let a = l.local_addr().expect("addr");
+            drop(l);
+            daiko_server::alerts::parse_webhook("t", &format!("http://{a}/hook")).expect("url")
+        };
+        assert!(
+            !daiko_server::caller::declare_emergency(&w.store, Some(&closed), "again", &who)
+                .await
+                .expect("declare")
+        );
+        let failed = rows(&w.store, "alert.failed").await;
+        assert_eq!(failed.len(), 2, "{db}: {failed:?}");
+        assert!(failed.iter().all(|r| r.contains("severity=high")));
+        assert!(
+            failed.iter().any(|r| r.contains("answered 500")),
+            "{failed:?}"
+        );
+        w.store.close().await;
+    }
+}

@@ -31,14 +31,25 @@ use crate::error::ApiError;
 /// Roles that open the page (each within its tenancy).
 const ROLES: [&str; 4] = ["insurer", "institution", "operator", "emergency"];
 
-/// The routes, merged into [`super::routes`].
-pub(super) fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/billing", get(billing_page))
-        .route("/billing/close", post(close_submit))
-        .route("/billing/{month}/invoices/{file}", get(invoice_file))
-        .route("/billing/{month}/statements/{file}", get(statement_file))
-        .route("/billing/{month}/transfer-file", get(transfer_file))
+/// The routes, part of [`super::routes`].
+pub(super) fn routes() -> Vec<super::RouteEntry> {
+    let r = |path, methods| super::PortalRoute { path, methods };
+    vec![
+        (r("/billing", super::GET), get(billing_page)),
+        (r("/billing/close", super::POST), post(close_submit)),
+        (
+            r("/billing/{month}/invoices/{file}", super::GET),
+            get(invoice_file),
+        ),
+        (
+            r("/billing/{month}/statements/{file}", super::GET),
+            get(statement_file),
+        ),
+        (
+            r("/billing/{month}/transfer-file", super::GET),
+            get(transfer_file),
+        ),
+    ]
 }
 
 /// The answer refusing the page, if any: a full session whose password change is due goes

@@ -22,19 +22,21 @@ use crate::caller::Caller;
 
 const ROLES: [&str; 3] = ["insurer", "operator", "emergency"];
 
-/// The page's routes, merged into [`super::routes`].
-pub(super) fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/invite", get(page))
-        .route(
-            "/invite/roster",
+/// The page's routes, part of [`super::routes`].
+pub(super) fn routes() -> Vec<super::RouteEntry> {
+    let r = |path, methods| super::PortalRoute { path, methods };
+    vec![
+        (r("/invite", super::GET), get(page)),
+        (
+            r("/invite/roster", super::POST),
             post(roster).layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024)),
-        )
-        .route("/invite/issue", post(issue))
-        .route("/invite/template", post(template))
-        .route("/invite/preview", post(preview))
-        .route("/invite/letters", post(letters))
-        .route("/invite/reminders", post(reminders))
+        ),
+        (r("/invite/issue", super::POST), post(issue)),
+        (r("/invite/template", super::POST), post(template)),
+        (r("/invite/preview", super::POST), post(preview)),
+        (r("/invite/letters", super::POST), post(letters)),
+        (r("/invite/reminders", super::POST), post(reminders)),
+    ]
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -544,13 +544,20 @@ pub(crate) async fn enrol_submit(
         Ok(step) => {
             st.store.set_totp_secret(&user.id, &f.secret).await?;
             st.store.use_totp_step(&user.id, step).await?;
+            // The account is now a person's: machine tokens issued while it had no device
+            // (crate::tokens) stop working (S2).
+            let revoked = st.store.revoke_tokens(&user.id).await?;
             user_audit(
                 &st,
                 Some(&user),
                 &user.login,
                 "auth.totp_enrol",
                 &req.source,
-                String::new(),
+                if revoked > 0 {
+                    format!("{revoked} API tokens revoked")
+                } else {
+                    String::new()
+                },
             )
             .await?;
             let user = st.store.user(&user.id).await?.ok_or(WebError::NotFound)?;
