@@ -124,7 +124,8 @@ pub fn init(data: &DataDir, args: InitArgs) -> Result<Exit> {
         let org = store
             .add_org(OrgKind::Agency, &args.agency_number, &args.agency_name, &[])
             .await?;
-        daiko_pipeline::media::ensure_agency_keys(&config.data_dir)
+        daiko_pipeline::media::ensure_agency_keys(&store, &config.data_dir)
+            .await
             .context("cannot create the agency's media keys")?;
         store
             .audit(&cli_entry(
@@ -634,9 +635,51 @@ pub fn serve(data: &DataDir, args: ServeArgs) -> Result<Exit> {
         tls.client_ca = Some(ca);
     }
     runtime()?.block_on(async move {
-        let store = open_store(&config).await?;
+        let store = open_store_checked(&config).await?;
+        check_agency_keys(&store, &config).await?;
         run_server(store, config, None).await
     })
+}
+
+/// [`open_store`] for `serve` (S20): the master key is loaded and checked here, and a key
+/// problem (a key file group or others may read, a bad or missing key) stops the start with
+/// the message in Japanese and English.
+async fn open_store_checked(config: &ServerConfig) -> Result<Store> {
+    match Store::open(&config.data_dir, config.database_url.as_deref()).await {
+        Ok(s) => Ok(s),
+        Err(daiko_store::StoreError::Key(e)) => Err(anyhow::anyhow!(
+            "鍵の確認に失敗したため起動しません / refusing to start: key check failed\n  {}\n  {e}",
+            e.message_ja()
+        )),
+        Err(e) => Err(e)
+            .with_context(|| format!("cannot open the data folder {}", config.data_dir.display())),
+    }
+}
+
+/// `serve` loads the agency's media keys at start-up (S20), so a key file that group or
+/// others may read, or one that does not open, stops the start instead of the first media
+/// command; a clear key file from before S18 is encrypted on the way (S18). Nothing to load
+/// before `init`.
+async fn check_agency_keys(store: &Store, config: &ServerConfig) -> Result<()> {
+    if store.agency().await?.is_none() {
+        return Ok(());
+    }
+    match daiko_pipeline::media::ensure_agency_keys(store, &config.data_dir).await {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let ja = match &e {
+                daiko_pipeline::media::MediaError::Seal(s) => s.message_ja(),
+                daiko_pipeline::media::MediaError::Store(daiko_store::StoreError::Key(k)) => {
+                    k.message_ja()
+                }
+                other => format!("代行機関の媒体用の鍵を読めません: {other}"),
+            };
+            Err(anyhow::anyhow!(
+                "代行機関の鍵の確認に失敗したため起動しません / refusing to start: the agency's \
+                 media key failed its check\n  {ja}\n  {e}"
+            ))
+        }
+    }
 }
 
 /// Serves until Ctrl-C / SIGTERM. `banner` is printed once listening.

@@ -123,7 +123,7 @@ async fn seed(store: &Store, data_dir: &std::path::Path) -> Result<()> {
     let agency = store
         .add_org(OrgKind::Agency, AGENCY.0, AGENCY.1, &[])
         .await?;
-    daiko_pipeline::media::ensure_agency_keys(data_dir)?;
+    daiko_pipeline::media::ensure_agency_keys(store, data_dir).await?;
     let samples = daiko_sample::generate(&daiko_sample::SampleConfig {
         archives: 3,
         records: 12,

@@ -125,17 +125,33 @@ pub fn run(data: &DataDir, cmd: KeysCommand) -> Result<Exit> {
             KeysCommand::EncryptLegacy => {
                 let r = store.encrypt_legacy_blobs().await?;
                 let total: u64 = r.encrypted.values().sum();
+                // The agency's media key file (S18): a clear one from before is encrypted.
+                let agency_key = if store.agency().await?.is_some() {
+                    let (_, migrated) =
+                        daiko_pipeline::media::open_agency_keys(&store, &config.data_dir).await?;
+                    if migrated {
+                        "encrypted"
+                    } else {
+                        "already encrypted"
+                    }
+                } else {
+                    "none (not initialised)"
+                };
                 store
                     .audit(&cli_entry(
                         "keys.encrypt_legacy",
                         String::new(),
-                        format!("encrypted {total}, already {}", r.already),
+                        format!(
+                            "encrypted {total}, already {}, agency key {agency_key}",
+                            r.already
+                        ),
                     ))
                     .await?;
                 for (tenant, n) in &r.encrypted {
                     println!("encrypted {n} blobs of tenant {tenant}");
                 }
                 println!("{total} blobs encrypted, {} already encrypted", r.already);
+                println!("agency media key file: {agency_key}");
                 Ok(Exit::Ok)
             }
         }

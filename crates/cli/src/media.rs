@@ -46,7 +46,8 @@ pub fn run(data: &DataDir, cmd: MediaCommand) -> Result<Exit> {
         match cmd {
             MediaCommand::Keygen { .. } => Ok(Exit::Ok),
             MediaCommand::AgencyKey => {
-                let keys = daiko_pipeline::media::ensure_agency_keys(&config.data_dir)?;
+                let keys =
+                    daiko_pipeline::media::ensure_agency_keys(&store, &config.data_dir).await?;
                 println!("{}", keys.public().to_text());
                 Ok(Exit::Ok)
             }

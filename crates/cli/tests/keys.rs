@@ -279,7 +279,249 @@ fn nothing_readable_at_rest_and_rotation_while_serving() {
         // agency, the institution and at least one insurer, each with its own key.
         assert!(st.data_keys.len() >= 3, "{st:?}");
         assert!(st.missing_masters.is_empty());
+
+        // The agency's media private key (S18): it opens with the new master key only, and
+        // neither its DER nor any text form of it is anywhere in the data folder.
+        let key_path = dir.join("keys").join("agency.key");
+        let on_disk = std::fs::read_to_string(&key_path).expect("agency key file");
+        assert!(on_disk.starts_with("daiko-agency-key-v1\n"), "{on_disk}");
+        let keys = daiko_pipeline::media::ensure_agency_keys(&store, &dir)
+            .await
+            .expect("agency keys open");
+        let (ders, forms) = private_key_forms(&keys);
+        // Control: every form is found where the key is written in the clear (the key file
+        // as it was before S18, each DER raw, as PEM and in upper-case hex).
+        let clear = keys.to_key_text(&key_path).expect("key text");
+        std::fs::write(control.join("agency.key"), clear.as_bytes()).expect("control key");
+        for (i, der) in ders.iter().enumerate() {
+            std::fs::write(control.join(format!("{i}.der")), der).expect("control der");
+            std::fs::write(control.join(format!("{i}.hex")), hex_of(der, true)).expect("hex");
+            let pem = base64_of(der)
+                .chunks(64)
+                .map(|l| format!("{}\n", String::from_utf8_lossy(l)))
+                .collect::<String>();
+            std::fs::write(
+                control.join(format!("{i}.pem")),
+                format!("-----BEGIN PRIVATE KEY-----\n{pem}-----END PRIVATE KEY-----\n"),
+            )
+            .expect("control pem");
+        }
+        for form in &forms {
+            assert!(!grep(&control, form).is_empty(), "control misses a form");
+            assert_eq!(grep(&dir, form), Vec::<PathBuf>::new());
+        }
     });
+}
+
+fn hex_of(b: &[u8], upper: bool) -> Vec<u8> {
+    b.iter()
+        .map(|x| {
+            if upper {
+                format!("{x:02X}")
+            } else {
+                format!("{x:02x}")
+            }
+        })
+        .collect::<String>()
+        .into_bytes()
+}
+
+fn base64_of(b: &[u8]) -> Vec<u8> {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    for c in b.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(A[((n >> (18 - 6 * i)) & 63) as usize]);
+            } else {
+                out.push(b'=');
+            }
+        }
+    }
+    out
+}
+
+/// The two PKCS#8 DERs (signing first) and the forms the private keys could be written in:
+/// each DER raw, in hex, in upper-case hex, as the first PEM line of its base64, and each
+/// raw 32-byte private scalar raw and in hex.
+fn private_key_forms(keys: &daiko_seal::OrgKeys) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    let text = keys.to_key_text(Path::new("agency.key")).expect("key text");
+    let mut forms = Vec::new();
+    let mut ders: Vec<Vec<u8>> = text
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(name, _)| name.ends_with("-pkcs8"))
+        .map(|(_, hex)| {
+            (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+                .collect()
+        })
+        .collect();
+    assert_eq!(ders.len(), 2, "two private keys");
+    ders.reverse();
+    for der in &ders {
+        forms.push(der.clone());
+        forms.push(hex_of(der, false));
+        forms.push(hex_of(der, true));
+        forms.push(base64_of(der)[..64].to_vec());
+        // ECPrivateKey: version 1 (02 01 01), then the scalar as a 32-byte OCTET STRING.
+        let at = der
+            .windows(5)
+            .position(|w| w == [0x02, 0x01, 0x01, 0x04, 0x20])
+            .expect("EC private key in the DER");
+        let scalar = &der[at + 5..at + 37];
+        forms.push(scalar.to_vec());
+        forms.push(hex_of(scalar, false));
+    }
+    (ders, forms)
+}
+
+/// `daiko serve` that must refuse to start: its exit status and stderr.
+fn serve_refused(dir: &Path, key_file: &Path) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_daiko"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
+        .env("DAIKO_SERVICE_HOURS", "always")
+        .env_remove("DAIKO_DATABASE_URL")
+        .env_remove("DAIKO_MASTER_KEY")
+        .env("DAIKO_MASTER_KEY_FILE", key_file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start daiko serve");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("daiko serve started although a key file is readable by others");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut err)
+        .expect("read stderr");
+    assert!(!status.success(), "{err}");
+    err
+}
+
+#[cfg(unix)]
+#[test]
+fn agency_key_is_encrypted_legacy_migrated_and_checked_by_serve() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("data");
+    let key_file = tmp.path().join("secrets").join("master.key");
+    daiko_store::keyring::create_master_file(&key_file).expect("master key");
+    let d = |args: &[&str]| ok(daiko(&dir, &key_file, args));
+    d(&[
+        "init",
+        "--agency-number",
+        "99000010",
+        "--agency-name",
+        "テスト代行機関",
+    ]);
+    let agency_key = dir.join("keys").join("agency.key");
+    let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode(&agency_key), 0o600);
+    let first = std::fs::read_to_string(&agency_key).expect("key file");
+    assert!(first.starts_with("daiko-agency-key-v1\n"), "{first}");
+    let public = d(&["media", "agency-key"]);
+    assert!(
+        first.contains(public.trim()),
+        "the public key is noted for people"
+    );
+
+    // A clear key file from before S18 (as `to_file` writes one): found by grep, then
+    // encrypted in place by `keys encrypt-legacy`, the same keys afterwards.
+    std::fs::remove_file(&agency_key).expect("remove");
+    let legacy = daiko_seal::OrgKeys::generate().expect("keys");
+    legacy.to_file(&agency_key).expect("legacy file");
+    let (_, forms) = private_key_forms(&legacy);
+    assert!(
+        !grep(&dir, &forms[1]).is_empty(),
+        "control: clear file found"
+    );
+    let out = d(&["keys", "encrypt-legacy"]);
+    assert!(out.contains("agency media key file: encrypted"), "{out}");
+    let now = std::fs::read_to_string(&agency_key).expect("key file");
+    assert!(now.starts_with("daiko-agency-key-v1\n"), "{now}");
+    assert_eq!(mode(&agency_key), 0o600);
+    for form in &forms {
+        assert_eq!(grep(&dir, form), Vec::<PathBuf>::new());
+    }
+    assert_eq!(
+        d(&["media", "agency-key"]).trim(),
+        legacy.public().to_text()
+    );
+    let again = d(&["keys", "encrypt-legacy"]);
+    assert!(
+        again.contains("agency media key file: already encrypted"),
+        "{again}"
+    );
+
+    // A ciphertext that was altered does not open (and says so), also at serve.
+    let line = now
+        .lines()
+        .find(|l| l.starts_with("sealed "))
+        .expect("sealed line");
+    let flipped = if line.ends_with('0') { '1' } else { '0' };
+    let altered = now.replace(line, &format!("{}{flipped}", &line[..line.len() - 1]));
+    std::fs::write(&agency_key, &altered).expect("alter");
+    let err = serve_refused(&dir, &key_file);
+    assert!(err.contains("refusing to start"), "{err}");
+    assert!(
+        err.contains("does not authenticate") && err.contains("認証に失敗"),
+        "{err}"
+    );
+    std::fs::write(&agency_key, &now).expect("restore");
+
+    // S20: serve refuses to start when the agency key or the master key file is readable
+    // by group or others, in Japanese and English.
+    std::fs::set_permissions(&agency_key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let err = serve_refused(&dir, &key_file);
+    assert!(
+        err.contains("起動しません") && err.contains("refusing to start"),
+        "{err}"
+    );
+    assert!(
+        err.contains("グループ") && err.contains("chmod 600"),
+        "{err}"
+    );
+    assert!(err.contains("agency.key"), "{err}");
+    std::fs::set_permissions(&agency_key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    let err = serve_refused(&dir, &key_file);
+    assert!(
+        err.contains("起動しません") && err.contains("refusing to start"),
+        "{err}"
+    );
+    assert!(
+        err.contains("マスター鍵ファイル") && err.contains("chmod 600"),
+        "{err}"
+    );
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+
+    // With both files protected it serves, and the key still opens.
+    let port = free_port();
+    let server = start(&dir, &key_file, port);
+    drop(server);
+    assert_eq!(
+        d(&["media", "agency-key"]).trim(),
+        legacy.public().to_text()
+    );
 }
 
 #[test]

@@ -1,8 +1,9 @@
 //! Offline media (SECURITY.md S19): deliveries sealed for one recipient, and sealed files
 //! from media fed to intake like an upload.
 //!
-//! * The agency's keys live in `DATA_DIR/keys/agency.key` (mode 0600, S20;
-//!   [`ensure_agency_keys`] creates them once). Its public keys (`daiko-pub-v1:…`) are what
+//! * The agency's keys live in `DATA_DIR/keys/agency.key` (mode 0600, S20), encrypted under
+//!   the keyring's agency data key (S18; [`open_agency_keys`] creates them once and encrypts a
+//!   clear file from before S18). Its public keys (`daiko-pub-v1:…`) are what
 //!   organisations register on their side; an organisation's own public keys are
 //!   `Org.media_public_key` here.
 //! * **One sealed file per medium.** A sealed file carries one file, so
@@ -22,10 +23,12 @@ use std::path::{Path, PathBuf};
 
 use daiko_seal::{OrgKeys, PublicKeys, SealError};
 use daiko_store::audit::AuditEntry;
+use daiko_store::keyring::AGENCY_TENANT;
 use daiko_store::orgs::Org;
 use daiko_store::{Store, StoreError};
 use serde::Serialize;
 use thiserror::Error;
+use zeroize::Zeroizing;
 
 use crate::intake::{IntakeError, Received, Upload, receive_bytes, validate_name};
 
@@ -70,8 +73,27 @@ pub fn agency_key_path(data_dir: &Path) -> PathBuf {
     data_dir.join("keys").join("agency.key")
 }
 
-/// Loads the agency's keys, creating them (mode 0600) when missing.
-pub fn ensure_agency_keys(data_dir: &Path) -> Result<OrgKeys, MediaError> {
+/// First line of the agency's key file since S18: the clear key text (`daiko-org-keys-v1`)
+/// sealed in a keyring envelope under the agency's data key.
+pub const AGENCY_KEY_MAGIC: &str = "daiko-agency-key-v1";
+/// The envelope's context: a ciphertext moved to another name does not open.
+const AGENCY_KEY_CONTEXT: &[u8] = b"keys/agency.key";
+
+/// Loads the agency's keys, creating them when missing (see [`open_agency_keys`]).
+pub async fn ensure_agency_keys(store: &Store, data_dir: &Path) -> Result<OrgKeys, MediaError> {
+    Ok(open_agency_keys(store, data_dir).await?.0)
+}
+
+/// Loads the agency's keys from `keys/agency.key` (mode 0600; a file group or others may
+/// read is refused, S20), creating them when missing. The file holds the keys encrypted
+/// (AES-256-GCM) under the keyring's agency data key (S18), so it opens only with the master
+/// key and this installation's `data_keys`. A clear key file from before S18 is encrypted
+/// in place (written beside it with mode 0600, then renamed over it); the answer's flag
+/// tells whether that happened.
+pub async fn open_agency_keys(
+    store: &Store,
+    data_dir: &Path,
+) -> Result<(OrgKeys, bool), MediaError> {
     let path = agency_key_path(data_dir);
     if !path.exists() {
         let dir = data_dir.join("keys");
@@ -82,9 +104,112 @@ pub fn ensure_agency_keys(data_dir: &Path) -> Result<OrgKeys, MediaError> {
             std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
                 .map_err(io(&dir))?;
         }
-        OrgKeys::generate()?.to_file(&path)?;
+        let keys = OrgKeys::generate()?;
+        let text = sealed_key_text(store, &path, &keys).await?;
+        match daiko_seal::write_protected_file(&path, text.as_bytes()) {
+            Ok(()) => return Ok((keys, false)),
+            // Another process created it at the same moment: read theirs.
+            Err(_) if path.exists() => {}
+            Err(e) => return Err(e.into()),
+        }
     }
-    Ok(OrgKeys::from_file(&path)?)
+    let bytes = daiko_seal::read_protected_file(&path)?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| bad_key_file(&path, "not UTF-8 text"))?;
+    if OrgKeys::is_clear_key_text(text) {
+        let keys = OrgKeys::from_key_text(&path, text)?;
+        replace_with_sealed(store, &path, &keys).await?;
+        tracing::warn!(
+            "encrypted the agency's clear media key file {} under the keyring (S18)",
+            path.display()
+        );
+        return Ok((keys, true));
+    }
+    Ok((open_sealed_key_text(store, &path, text).await?, false))
+}
+
+fn bad_key_file(path: &Path, detail: &str) -> MediaError {
+    MediaError::Seal(SealError::KeyFile {
+        path: path.to_path_buf(),
+        detail: detail.into(),
+    })
+}
+
+/// The key file text: magic, comments (the public keys, for people), `sealed <hex>`.
+async fn sealed_key_text(store: &Store, path: &Path, keys: &OrgKeys) -> Result<String, MediaError> {
+    let clear = keys.to_key_text(path)?;
+    let sealed = store
+        .keyring()
+        .encrypt_value(AGENCY_TENANT, AGENCY_KEY_CONTEXT, clear.as_bytes())
+        .await?;
+    Ok(format!(
+        "{AGENCY_KEY_MAGIC}\n\
+         # The agency's media private keys (SECURITY.md S18/S20): AES-256-GCM under the keyring's\n\
+         # agency data key; they open only with the master key and this installation's database.\n\
+         # Keep mode 0600.\n\
+         # public: {}\n\
+         sealed {}\n",
+        keys.public(),
+        hex::encode(sealed)
+    ))
+}
+
+async fn open_sealed_key_text(
+    store: &Store,
+    path: &Path,
+    text: &str,
+) -> Result<OrgKeys, MediaError> {
+    let mut lines = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'));
+    if lines.next() != Some(AGENCY_KEY_MAGIC) {
+        return Err(bad_key_file(
+            path,
+            "first line is neither daiko-agency-key-v1 nor daiko-org-keys-v1",
+        ));
+    }
+    let mut sealed = None;
+    for line in lines {
+        match line.split_once(' ') {
+            Some(("sealed", v)) if sealed.is_none() => {
+                sealed = Some(
+                    hex::decode(v.trim())
+                        .map_err(|_| bad_key_file(path, "sealed value is not hexadecimal"))?,
+                );
+            }
+            Some(("sealed", _)) => return Err(bad_key_file(path, "duplicate field")),
+            _ => return Err(bad_key_file(path, "unknown field")),
+        }
+    }
+    let sealed = sealed.ok_or_else(|| bad_key_file(path, "sealed value missing"))?;
+    let plain = Zeroizing::new(
+        store
+            .keyring()
+            .decrypt(&path.display().to_string(), AGENCY_KEY_CONTEXT, sealed)
+            .await?,
+    );
+    let clear = std::str::from_utf8(&plain)
+        .map_err(|_| bad_key_file(path, "decrypted keys are not UTF-8 text"))?;
+    Ok(OrgKeys::from_key_text(path, clear)?)
+}
+
+/// Replaces a clear key file by the sealed one: written beside it (mode 0600), synced,
+/// renamed over it, the folder synced.
+async fn replace_with_sealed(store: &Store, path: &Path, keys: &OrgKeys) -> Result<(), MediaError> {
+    let text = sealed_key_text(store, path, keys).await?;
+    let tmp = path.with_extension(format!("key.tmp-{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    daiko_seal::write_protected_file(&tmp, text.as_bytes())?;
+    if let Err(e) = std::fs::rename(&tmp, path) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(path)(e));
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io(dir))?;
+    }
+    Ok(())
 }
 
 /// What [`seal_deliveries`] wrote.
@@ -113,7 +238,7 @@ pub async fn seal_deliveries(
     }
     let recipient_key = PublicKeys::parse(recipient.media_public_key.trim())?;
     let agency = store.agency().await?.ok_or(MediaError::NoAgency)?;
-    let keys = ensure_agency_keys(data_dir)?;
+    let keys = ensure_agency_keys(store, data_dir).await?;
     let mut pending: Vec<_> = store
         .deliveries(Some(&recipient.id), 10_000)
         .await?
@@ -222,7 +347,7 @@ pub async fn receive_sealed(
     reader: &MediaReader<'_>,
 ) -> Result<Vec<Received>, MediaError> {
     let agency = store.agency().await?.ok_or(MediaError::NoAgency)?;
-    let keys = ensure_agency_keys(data_dir)?;
+    let keys = ensure_agency_keys(store, data_dir).await?;
     let size = std::fs::metadata(path).map_err(io(path))?.len();
     if size > reader.limit.saturating_add(1 << 20) {
         return Err(MediaError::TooLarge {

@@ -452,7 +452,7 @@ async fn sealed_media_both_ways() {
     let a = sample(5, 6, 0.0);
     each(async |_db, s, data| {
         let setup = setup(&s, &a).await;
-        let agency_keys = ensure_agency_keys(data).unwrap();
+        let agency_keys = ensure_agency_keys(&s, data).await.unwrap();
         // Institution → agency on media.
         let inst_keys = daiko_seal::OrgKeys::generate().unwrap();
         s.set_org_media_key(&setup.institution.id, &inst_keys.public().to_text())

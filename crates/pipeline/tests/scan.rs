@@ -330,7 +330,7 @@ async fn media_archives_are_scanned_after_decryption() {
         let data = dir.path().join(format!("data-{db}"));
         std::fs::create_dir_all(&data).unwrap();
         let inst = setup(&s, &a).await;
-        let agency_keys = ensure_agency_keys(&data).unwrap();
+        let agency_keys = ensure_agency_keys(&s, &data).await.unwrap();
         let inst_keys = daiko_seal::OrgKeys::generate().unwrap();
         s.set_org_media_key(&inst.id, &inst_keys.public().to_text())
             .await

@@ -4,6 +4,8 @@ use std::fmt;
 use std::io::{Read, Write};
 use std::path::Path;
 
+use zeroize::Zeroizing;
+
 use aws_lc_rs::agreement::{self, ECDH_P256};
 use aws_lc_rs::digest::{self, SHA256};
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
@@ -96,27 +98,32 @@ impl OrgKeys {
     /// Writes a new key file with mode 0600. Refuses to overwrite an existing file, so a
     /// mistyped path cannot destroy the keys needed to open files already sent to us.
     pub fn to_file(&self, path: &Path) -> Result<(), SealError> {
-        let text = self.encode(path)?;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options.open(path).map_err(|e| key_file_io(path, e))?;
-        let written = file
-            .write_all(text.as_bytes())
-            .and_then(|()| file.sync_all());
-        if let Err(e) = written {
-            drop(file);
-            let _ = std::fs::remove_file(path);
-            return Err(key_file_io(path, e));
-        }
-        Ok(())
+        let text = self.to_key_text(path)?;
+        write_protected_file(path, text.as_bytes())
     }
 
-    fn encode(&self, path: &Path) -> Result<String, SealError> {
+    /// The clear key file text (`daiko-org-keys-v1`, the DER keys in hex) for a caller that
+    /// stores it encrypted (the agency's key under the keyring, S18). `path` names the file
+    /// in errors only. Zeroized when dropped.
+    pub fn to_key_text(&self, path: &Path) -> Result<Zeroizing<String>, SealError> {
+        self.encode(path)
+    }
+
+    /// Parses text made by [`OrgKeys::to_key_text`] (after the caller decrypted it); `path`
+    /// names the file in errors only.
+    pub fn from_key_text(path: &Path, text: &str) -> Result<Self, SealError> {
+        Self::decode(path, text)
+    }
+
+    /// Whether `text` is a clear key file (`daiko-org-keys-v1`) rather than something else.
+    pub fn is_clear_key_text(text: &str) -> bool {
+        text.lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with('#'))
+            == Some(KEY_FILE_MAGIC)
+    }
+
+    fn encode(&self, path: &Path) -> Result<Zeroizing<String>, SealError> {
         let unspecified = |what: &str| SealError::KeyFile {
             path: path.to_path_buf(),
             detail: format!("cannot serialise {what} key"),
@@ -129,48 +136,24 @@ impl OrgKeys {
             .signing
             .to_pkcs8v1()
             .map_err(|_| unspecified("signing"))?;
-        Ok(format!(
+        Ok(Zeroizing::new(format!(
             "{KEY_FILE_MAGIC}\n\
              # daiko organisation private keys (SECURITY.md S19/S20). Keep mode 0600; never copy.\n\
              # public: {}\n\
              agreement-pkcs8 {}\n\
              signing-pkcs8 {}\n",
             self.public,
-            hex::encode(agreement.as_ref()),
-            hex::encode(signing.as_ref()),
-        ))
+            &*Zeroizing::new(hex::encode(agreement.as_ref())),
+            &*Zeroizing::new(hex::encode(signing.as_ref())),
+        )))
     }
 
     /// Reads a key file written by [`OrgKeys::to_file`]. Refuses (S20) a file that group or
     /// others may read, checked on the opened handle so the check and the read see the same file.
     pub fn from_file(path: &Path) -> Result<Self, SealError> {
-        let file = std::fs::File::open(path).map_err(|e| key_file_io(path, e))?;
-        let meta = file.metadata().map_err(|e| key_file_io(path, e))?;
-        if !meta.is_file() {
-            return Err(SealError::KeyFile {
-                path: path.to_path_buf(),
-                detail: "not a regular file".into(),
-            });
-        }
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = meta.permissions().mode() & 0o777;
-            if mode & 0o077 != 0 {
-                return Err(SealError::KeyFileTooOpen {
-                    path: path.to_path_buf(),
-                    mode,
-                });
-            }
-        }
-        let mut text = String::new();
-        file.take(KEY_FILE_MAX + 1)
-            .read_to_string(&mut text)
-            .map_err(|e| key_file_io(path, e))?;
-        if text.len() as u64 > KEY_FILE_MAX {
-            return Err(bad_key_file(path, "file too large"));
-        }
-        Self::decode(path, &text)
+        let bytes = read_protected_file(path)?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| bad_key_file(path, "not UTF-8 text"))?;
+        Self::decode(path, text)
     }
 
     fn decode(path: &Path, text: &str) -> Result<Self, SealError> {
@@ -187,8 +170,10 @@ impl OrgKeys {
             let (name, value) = line
                 .split_once(' ')
                 .ok_or_else(|| bad_key_file(path, "line without a value"))?;
-            let bytes = hex::decode(value.trim())
-                .map_err(|_| bad_key_file(path, "value is not hexadecimal"))?;
+            let bytes = Zeroizing::new(
+                hex::decode(value.trim())
+                    .map_err(|_| bad_key_file(path, "value is not hexadecimal"))?,
+            );
             let slot = match name {
                 "agreement-pkcs8" => &mut agreement,
                 "signing-pkcs8" => &mut signing,
@@ -205,6 +190,58 @@ impl OrgKeys {
             detail: e.to_string(),
         })
     }
+}
+
+/// Reads a small secret file (a key file), refusing (S20) one that group or others may read,
+/// checked on the opened handle so the check and the read see the same file, and one larger
+/// than a key file can be. The bytes are zeroized when dropped.
+pub fn read_protected_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, SealError> {
+    let file = std::fs::File::open(path).map_err(|e| key_file_io(path, e))?;
+    let meta = file.metadata().map_err(|e| key_file_io(path, e))?;
+    if !meta.is_file() {
+        return Err(bad_key_file(path, "not a regular file"));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(SealError::KeyFileTooOpen {
+                path: path.to_path_buf(),
+                mode,
+            });
+        }
+    }
+    // Room for the whole file up front: no reallocation leaves copies of the key behind.
+    let mut bytes = Zeroizing::new(Vec::with_capacity(KEY_FILE_MAX as usize + 2));
+    file.take(KEY_FILE_MAX + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| key_file_io(path, e))?;
+    if bytes.len() as u64 > KEY_FILE_MAX {
+        return Err(bad_key_file(path, "file too large"));
+    }
+    Ok(bytes)
+}
+
+/// Writes a new secret file with mode 0600 and syncs it; refuses to overwrite an existing
+/// file (the error's detail then is the `AlreadyExists` I/O error). A failed write removes
+/// the partial file.
+pub fn write_protected_file(path: &Path, bytes: &[u8]) -> Result<(), SealError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(|e| key_file_io(path, e))?;
+    let written = file.write_all(bytes).and_then(|()| file.sync_all());
+    if let Err(e) = written {
+        drop(file);
+        let _ = std::fs::remove_file(path);
+        return Err(key_file_io(path, e));
+    }
+    Ok(())
 }
 
 fn key_file_io(path: &Path, e: std::io::Error) -> SealError {

@@ -74,7 +74,7 @@ use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
 
 pub use error::{Damage, SealError};
 pub use header::{MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
-pub use keys::{Fingerprint, OrgKeys, PublicKeys};
+pub use keys::{Fingerprint, OrgKeys, PublicKeys, read_protected_file, write_protected_file};
 
 use header::{Header, NONCE_PREFIX_LEN, read_full};
 
