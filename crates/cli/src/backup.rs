@@ -6,20 +6,23 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, anyhow};
 use clap::{Args, Subcommand};
 use daiko_store::KeyringConfig;
-use daiko_store::backup::{self, BackupError, Manifest};
+use daiko_store::backup::{self, BackupError, Generation, Manifest, Target};
 
 use crate::Exit;
 use crate::admin::{DataDir, cli_entry, load_config, open_store, runtime};
 
-/// `daiko backup --to DIR [--keep N]` or `daiko backup verify DIR/GENERATION`.
+/// `daiko backup --to DIR|s3://BUCKET/PREFIX [--keep N]` or `daiko backup verify GENERATION`.
+/// An S3-compatible target is configured by the environment only (`DAIKO_S3_ENDPOINT`,
+/// `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`).
 #[derive(Args, Debug)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct BackupArgs {
     #[command(subcommand)]
     pub command: Option<BackupCommand>,
-    /// The backup target: a generation directory YYYYMMDDTHHMMSSZ is made inside it.
+    /// The backup target, a directory or s3://BUCKET/PREFIX: a generation YYYYMMDDTHHMMSSZ
+    /// is made inside it.
     #[arg(long)]
-    pub to: Option<PathBuf>,
+    pub to: Option<String>,
     /// Generations to keep; older ones are removed after a successful backup.
     #[arg(long, default_value_t = 7)]
     pub keep: usize,
@@ -32,17 +35,17 @@ pub struct BackupArgs {
 pub enum BackupCommand {
     /// Check a generation (manifest authentication, every file's hashes) without restoring.
     Verify {
-        /// The generation directory (TARGET/YYYYMMDDTHHMMSSZ).
-        generation: PathBuf,
+        /// The generation: TARGET/YYYYMMDDTHHMMSSZ, a directory or s3://BUCKET/PREFIX/….
+        generation: String,
     },
 }
 
-/// `daiko restore --from DIR/GENERATION --data DIR [--database-url URL]`.
+/// `daiko restore --from GENERATION --data DIR [--database-url URL]`.
 #[derive(Args, Debug)]
 pub struct RestoreArgs {
-    /// The generation directory to restore.
+    /// The generation to restore: a directory or s3://BUCKET/PREFIX/YYYYMMDDTHHMMSSZ.
     #[arg(long)]
-    pub from: PathBuf,
+    pub from: String,
     /// The empty data folder to restore into.
     #[arg(long)]
     pub data: PathBuf,
@@ -54,6 +57,10 @@ pub struct RestoreArgs {
 /// The error in both languages (the Japanese message first, as the operators read it).
 fn bilingual(e: BackupError) -> anyhow::Error {
     anyhow!("{}\n  {e}", e.message_ja())
+}
+
+fn env(k: &str) -> Option<String> {
+    std::env::var(k).ok()
 }
 
 fn keyring_config(data_dir: &Path) -> Result<KeyringConfig> {
@@ -79,6 +86,7 @@ fn print_manifest(m: &Manifest) {
 pub fn run(data: &DataDir, args: BackupArgs) -> Result<Exit> {
     if let Some(BackupCommand::Verify { generation }) = args.command {
         let keys = keyring_config(&data.data_dir)?;
+        let generation = Generation::parse(&generation, &env).map_err(bilingual)?;
         return runtime()?.block_on(async move {
             let opened = backup::open(&generation, keys).await.map_err(bilingual)?;
             print_manifest(&opened.manifest);
@@ -88,20 +96,23 @@ pub fn run(data: &DataDir, args: BackupArgs) -> Result<Exit> {
         });
     }
     let Some(to) = args.to else {
-        anyhow::bail!("give --to DIR (the backup target) or `verify GENERATION`");
+        anyhow::bail!(
+            "give --to DIR or --to s3://BUCKET/PREFIX (the backup target) or `verify GENERATION`"
+        );
     };
+    let to = Target::parse(&to, &env).map_err(bilingual)?;
     let config = load_config(data, args.database_url.as_deref())?;
     runtime()?.block_on(async move {
         let store = open_store(&config).await?;
         let created = backup::create(&store, &config.data_dir, &to)
             .await
             .map_err(bilingual)?;
-        let removed = backup::prune(&to, args.keep).map_err(bilingual)?;
+        let removed = backup::prune(&to, args.keep).await.map_err(bilingual)?;
         let m = &created.manifest;
         store
             .audit(&cli_entry(
                 "backup.create",
-                created.path.display().to_string(),
+                created.location.clone(),
                 format!(
                     "backend {}, {} files, {} blobs, {} bytes, pruned {}",
                     m.backend,
@@ -112,10 +123,10 @@ pub fn run(data: &DataDir, args: BackupArgs) -> Result<Exit> {
                 ),
             ))
             .await?;
-        println!("backup written to {}", created.path.display());
+        println!("backup written to {}", created.location);
         print_manifest(m);
         for r in &removed {
-            println!("removed old generation {}", r.display());
+            println!("removed old generation {r}");
         }
         Ok(Exit::Ok)
     })
@@ -123,9 +134,10 @@ pub fn run(data: &DataDir, args: BackupArgs) -> Result<Exit> {
 
 pub fn restore(args: RestoreArgs) -> Result<Exit> {
     let keys = keyring_config(&args.data)?;
+    let from = Generation::parse(&args.from, &env).map_err(bilingual)?;
     runtime()?.block_on(async move {
         let restored = backup::restore(
-            &args.from,
+            &from,
             &args.data,
             args.database_url.as_deref(),
             keys.clone(),
@@ -144,7 +156,7 @@ pub fn restore(args: RestoreArgs) -> Result<Exit> {
         store
             .audit(&cli_entry(
                 "backup.restore",
-                args.from.display().to_string(),
+                from.location(),
                 format!("generation {}", restored.manifest.generation),
             ))
             .await?;

@@ -3,7 +3,9 @@
 //! lives outside it); `daiko restore` brings back every archive, report, delivery and record
 //! (compared by hash of the decrypted blobs and a dump of every table); the server serves the
 //! old submissions from the restored folder. Tampered generations are refused; old
-//! generations are pruned. The same on PostgreSQL, into a second fresh database.
+//! generations are pruned. The same on PostgreSQL, into a second fresh database. The same
+//! with an S3-compatible target: a real S3-protocol server (s3s-fs) runs in this process on a
+//! loopback port, and `daiko` reaches it through the environment only.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -629,4 +631,394 @@ fn postgres_backup_restores_into_another_database() {
             .expect("drop database");
         }
     });
+}
+
+/// A real S3-protocol server: `s3s` over `s3s-fs` (objects as files under `root`), on a free
+/// loopback port in this process, with one access key. Stopped when dropped.
+struct S3Server {
+    endpoint: String,
+    root: PathBuf,
+    access_key: String,
+    secret_key: String,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+const BUCKET: &str = "daiko-backups";
+
+impl S3Server {
+    fn start(root: &Path) -> S3Server {
+        use hyper_util::rt::{TokioExecutor, TokioIo};
+        std::fs::create_dir_all(root.join(BUCKET)).expect("bucket folder");
+        let access_key = "daiko-test-access".to_string();
+        let secret_key = format!("daiko-test-secret-{}", std::process::id());
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = listener.local_addr().expect("addr").port();
+        let fs = s3s_fs::FileSystem::new(root).expect("s3s-fs");
+        let mut builder = s3s::service::S3ServiceBuilder::new(fs);
+        builder.set_auth(s3s::auth::SimpleAuth::from_single(
+            access_key.clone(),
+            secret_key.clone(),
+        ));
+        let service = builder.build();
+        runtime.spawn(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            let http = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            loop {
+                let Ok((socket, _)) = listener.accept().await else {
+                    continue;
+                };
+                let conn = http
+                    .serve_connection(TokioIo::new(socket), service.clone())
+                    .into_owned();
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+            }
+        });
+        S3Server {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            root: root.to_path_buf(),
+            access_key,
+            secret_key,
+            runtime: Some(runtime),
+        }
+    }
+
+    /// The environment `daiko` reads for an S3 target.
+    fn env<'a>(&'a self, c: &'a mut Command) -> &'a mut Command {
+        c.env("DAIKO_S3_ENDPOINT", &self.endpoint)
+            .env("AWS_REGION", "ap-northeast-1")
+            .env("AWS_ACCESS_KEY_ID", &self.access_key)
+            .env("AWS_SECRET_ACCESS_KEY", &self.secret_key)
+            .env_remove("AWS_SESSION_TOKEN")
+    }
+
+    /// A client of our own, to inspect and tamper with objects through the protocol.
+    fn client(&self) -> object_store::aws::AmazonS3 {
+        object_store::aws::AmazonS3Builder::new()
+            .with_endpoint(&self.endpoint)
+            .with_allow_http(true)
+            .with_region("ap-northeast-1")
+            .with_bucket_name(BUCKET)
+            .with_access_key_id(&self.access_key)
+            .with_secret_access_key(&self.secret_key)
+            .build()
+            .expect("client")
+    }
+}
+
+/// Every object key under `prefix/`.
+async fn object_keys(
+    client: &object_store::aws::AmazonS3,
+    prefix: &str,
+) -> Vec<object_store::path::Path> {
+    use futures_util::TryStreamExt;
+    use object_store::ObjectStore;
+    let mut keys: Vec<_> = client
+        .list(Some(&object_store::path::Path::from(prefix)))
+        .map_ok(|m| m.location)
+        .try_collect()
+        .await
+        .expect("list");
+    keys.sort();
+    keys
+}
+
+async fn get_object(
+    client: &object_store::aws::AmazonS3,
+    key: &object_store::path::Path,
+) -> Vec<u8> {
+    use object_store::ObjectStoreExt;
+    client
+        .get(key)
+        .await
+        .expect("get")
+        .bytes()
+        .await
+        .expect("bytes")
+        .to_vec()
+}
+
+async fn put_object(client: &object_store::aws::AmazonS3, key: &str, bytes: Vec<u8>) {
+    use object_store::ObjectStoreExt;
+    client
+        .put(&object_store::path::Path::from(key), bytes.into())
+        .await
+        .expect("put");
+}
+
+/// Copies the generation `from` (a key prefix) to `to` through the protocol.
+async fn copy_generation(client: &object_store::aws::AmazonS3, from: &str, to: &str) {
+    for key in object_keys(client, from).await {
+        let rel = key.as_ref().strip_prefix(from).expect("under the prefix");
+        let bytes = get_object(client, &key).await;
+        put_object(client, &format!("{to}{rel}"), bytes).await;
+    }
+}
+
+/// Generation names under `prefix/` that have a manifest.
+async fn s3_generations(client: &object_store::aws::AmazonS3, prefix: &str) -> Vec<String> {
+    let mut out: Vec<String> = object_keys(client, prefix)
+        .await
+        .iter()
+        .filter_map(|k| {
+            let rel = k.as_ref().strip_prefix(&format!("{prefix}/"))?;
+            rel.strip_suffix("/manifest.enc").map(str::to_string)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn sqlite_backup_to_s3_verify_restore_tamper_and_prune() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("data");
+    let key_file = tmp.path().join("secrets").join("master.key");
+    daiko_store::keyring::create_master_file(&key_file).expect("master key");
+    let env = Env {
+        key_file: &key_file,
+        database_url: None,
+    };
+    let (token, archives) = set_up(&env, &dir, 27);
+    let s3 = S3Server::start(&tmp.path().join("s3"));
+    let client = s3.client();
+    let rt = tokio::runtime::Runtime::new().expect("rt");
+    let run = |dir: &Path, args: &[&str]| {
+        let mut c = env.command(dir);
+        s3.env(&mut c).args(args).output().expect("run daiko")
+    };
+    // Every output of an S3 command is checked for the secret (S20).
+    let no_secret = |o: &Output| {
+        for text in [&o.stdout, &o.stderr] {
+            let t = String::from_utf8_lossy(text);
+            assert!(!t.contains(&s3.secret_key), "secret shown: {t}");
+        }
+    };
+    let target = format!("s3://{BUCKET}/site-a");
+
+    let port = free_port();
+    let server = start(&env, &dir, port);
+    let ids: Vec<String> = archives[..3]
+        .iter()
+        .map(|(n, z)| upload(port, &token, n, z))
+        .collect();
+    for id in &ids {
+        wait_done(port, &token, id);
+    }
+    let o = run(&dir, &["backup", "--to", &target, "--keep", "2"]);
+    no_secret(&o);
+    let out = ok(o);
+    drop(server);
+    let generation = out
+        .lines()
+        .find_map(|l| l.strip_prefix("backup written to "))
+        .expect("location printed")
+        .trim()
+        .to_string();
+    let name = generation
+        .strip_prefix(&format!("{target}/"))
+        .expect("generation under the target")
+        .to_string();
+    // The objects are on the server: its folder holds them, sealed.
+    let stored = s3.root.join(BUCKET).join("site-a").join(&name);
+    assert!(
+        stored.join("manifest.enc").is_file(),
+        "{}",
+        stored.display()
+    );
+    assert!(stored.join("database.sqlite3.enc").is_file());
+    let keys = rt.block_on(object_keys(&client, &format!("site-a/{name}")));
+    assert!(
+        keys.iter().any(|k| k.as_ref().contains("/blobs/archives/")),
+        "{keys:?}"
+    );
+    let clear_name = "テスト健診センター".as_bytes();
+    let live = std::fs::read(dir.join("daiko.sqlite3")).expect("live database");
+    assert!(live.windows(clear_name.len()).any(|w| w == clear_name));
+    for k in &keys {
+        let b = rt.block_on(get_object(&client, k));
+        assert!(!b.windows(clear_name.len()).any(|w| w == clear_name), "{k}");
+        assert!(!b.windows(15).any(|w| w == b"SQLite format 3"), "{k}");
+    }
+
+    let o = run(&dir, &["backup", "verify", &generation]);
+    no_secret(&o);
+    assert!(ok(o).contains("verified"));
+
+    let db_url = format!("sqlite://{}", dir.join("daiko.sqlite3").display());
+    let tables_before = rt.block_on(dump_tables(&db_url));
+    let blobs_before = rt.block_on(blob_hashes(&dir, None, &key_file));
+    assert!(blobs_before.keys().any(|k| k.starts_with("reports/")));
+    // The audit trail names the S3 location, never the credentials.
+    let audit = tables_before["audit"].join("\n");
+    assert!(
+        audit.contains(&generation),
+        "backup.create names {generation}"
+    );
+    assert!(!audit.contains(&s3.secret_key));
+
+    // Destroy the data folder and restore from the bucket.
+    std::fs::remove_dir_all(&dir).expect("destroy");
+    let restore = |from: &str, into: &Path| {
+        run(
+            tmp.path(),
+            &[
+                "restore",
+                "--from",
+                from,
+                "--data",
+                into.to_str().expect("path"),
+            ],
+        )
+    };
+
+    // Tampered objects are refused by verify and restore, with nothing written.
+    let blob_rel = keys
+        .iter()
+        .find_map(|k| {
+            let r = k.as_ref().strip_prefix(&format!("site-a/{name}/"))?;
+            r.starts_with("blobs/").then(|| r.to_string())
+        })
+        .expect("a blob");
+    let cases: Vec<(&str, &str, bool, &str, &str)> = vec![
+        (
+            "flipped blob byte",
+            blob_rel.as_str(),
+            true,
+            "改ざん",
+            "altered",
+        ),
+        (
+            "removed blob",
+            blob_rel.as_str(),
+            false,
+            "ありません",
+            "missing",
+        ),
+        ("edited manifest", "manifest.enc", true, "改ざん", "altered"),
+        (
+            "flipped database byte",
+            "database.sqlite3.enc",
+            true,
+            "改ざん",
+            "altered",
+        ),
+        ("edited keys.json", "keys.json", true, "改ざん", "altered"),
+    ];
+    for (i, (what, rel, flip, ja, en)) in cases.iter().enumerate() {
+        eprintln!("S3 tamper case: {what}");
+        let copy_prefix = format!("tampered{i}/20000101T000000Z");
+        rt.block_on(async {
+            copy_generation(&client, &format!("site-a/{name}"), &copy_prefix).await;
+            let key = object_store::path::Path::from(format!("{copy_prefix}/{rel}"));
+            if *flip {
+                let mut b = get_object(&client, &key).await;
+                let at = 200.min(b.len() - 1);
+                b[at] ^= 0x01;
+                put_object(&client, key.as_ref(), b).await;
+            } else {
+                use object_store::ObjectStoreExt;
+                client.delete(&key).await.expect("delete");
+            }
+        });
+        let copy = format!("s3://{BUCKET}/{copy_prefix}");
+        let o = run(tmp.path(), &["backup", "verify", &copy]);
+        no_secret(&o);
+        refused(o, ja, en);
+        let into = tmp.path().join(format!("into{i}"));
+        refused(restore(&copy, &into), ja, en);
+        assert!(!into.exists(), "{what}: nothing may be written");
+    }
+    // A location without a generation is not one.
+    refused(
+        run(
+            tmp.path(),
+            &["backup", "verify", &format!("{target}/20000101T000000Z")],
+        ),
+        "世代ではありません",
+        "not a backup generation",
+    );
+
+    let o = restore(&generation, &dir);
+    no_secret(&o);
+    let out = ok(o);
+    assert!(out.contains("blobs (decrypted SHA-256 equal)"), "{out}");
+    let tables_after = rt.block_on(dump_tables(&db_url));
+    let blobs_after = rt.block_on(blob_hashes(&dir, None, &key_file));
+    assert_same_tables(&tables_before, &tables_after);
+    assert_eq!(blobs_before, blobs_after);
+    env.ok(&dir, &["audit", "verify"]);
+
+    // An interrupted generation (no manifest) neither counts nor is pruned; with --keep 2 the
+    // oldest complete generation goes, every object of it.
+    rt.block_on(put_object(
+        &client,
+        "site-a/20000101T000000Z/keys.json",
+        b"{}".to_vec(),
+    ));
+    let second = ok(run(&dir, &["backup", "--to", &target, "--keep", "2"]));
+    assert!(!second.contains("removed old generation"), "{second}");
+    let third = ok(run(&dir, &["backup", "--to", &target, "--keep", "2"]));
+    assert!(
+        third.contains(&format!("removed old generation {generation}")),
+        "{third}"
+    );
+    let left = rt.block_on(s3_generations(&client, "site-a"));
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(!left.contains(&name), "{left:?}");
+    assert!(
+        rt.block_on(object_keys(&client, &format!("site-a/{name}")))
+            .is_empty()
+    );
+    assert_eq!(
+        rt.block_on(object_keys(&client, "site-a/20000101T000000Z"))
+            .len(),
+        1
+    );
+    for g in &left {
+        ok(run(&dir, &["backup", "verify", &format!("{target}/{g}")]));
+    }
+
+    // The environment is the only configuration, and it is checked before any request.
+    let mut c = env.command(&dir);
+    s3.env(&mut c)
+        .env("DAIKO_S3_ENDPOINT", "http://s3.example.invalid:9000")
+        .args(["backup", "--to", &target]);
+    let o = c.output().expect("run");
+    no_secret(&o);
+    refused(o, "ループバック", "off loopback");
+    let mut c = env.command(&dir);
+    s3.env(&mut c)
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .args(["backup", "--to", &target]);
+    refused(
+        c.output().expect("run"),
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SECRET_ACCESS_KEY",
+    );
+    // A wrong secret is refused by the server.
+    let mut c = env.command(&dir);
+    s3.env(&mut c)
+        .env("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+        .args(["backup", "--to", &target]);
+    let o = c.output().expect("run");
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(!err.contains("not-the-secret"), "{err}");
+    assert_eq!(rt.block_on(s3_generations(&client, "site-a")), left);
 }

@@ -1,6 +1,8 @@
 //! Backups (バックアップ) and restore (リストア) of a whole installation (SECURITY.md S25).
 //!
-//! A backup *generation* (世代) is one directory `YYYYMMDDTHHMMSSZ` under the backup target:
+//! A backup *generation* (世代) is one directory `YYYYMMDDTHHMMSSZ` under the backup target,
+//! a local directory or an S3-compatible bucket and prefix `s3://BUCKET/PREFIX` ([`s3`]; the
+//! generation is then the objects under `PREFIX/YYYYMMDDTHHMMSSZ/`):
 //!
 //! | file | what |
 //! |---|---|
@@ -34,6 +36,9 @@ use thiserror::Error;
 use crate::keyring::{KeyError, KeyringConfig, MasterSource};
 use crate::{AGENCY_TENANT, Backend, Store, StoreError, new_id, now};
 
+pub mod s3;
+pub use s3::{S3Config, S3Target};
+
 /// The manifest format.
 const FORMAT: u32 = 1;
 /// Files of the data folder kept in a backup besides the database and the blobs (never the
@@ -54,7 +59,13 @@ pub enum BackupError {
         source: std::io::Error,
     },
     #[error("{0} is not a backup generation (no keys.json / manifest.enc)")]
-    NotAGeneration(PathBuf),
+    NotAGeneration(String),
+    /// The S3 target's configuration (environment) is missing or refused.
+    #[error("{en}")]
+    S3Config { en: String, ja: String },
+    /// The S3-compatible service failed or refused a request.
+    #[error("S3 {location}: {detail}")]
+    Remote { location: String, detail: String },
     #[error(
         "backup {0}: altered or damaged (authentication or hash check failed); nothing was restored"
     )]
@@ -86,9 +97,12 @@ impl BackupError {
             BackupError::Store(e) => format!("データの保存・読み出しに失敗しました: {e}"),
             BackupError::Io { path, source } => format!("{}: {source}", path.display()),
             BackupError::NotAGeneration(p) => format!(
-                "{} はバックアップの世代ではありません（keys.json / manifest.enc がありません）",
-                p.display()
+                "{p} はバックアップの世代ではありません（keys.json / manifest.enc がありません）"
             ),
+            BackupError::S3Config { ja, .. } => ja.clone(),
+            BackupError::Remote { location, detail } => {
+                format!("S3 の {location} を読み書きできません: {detail}")
+            }
             BackupError::Tampered(what) => format!(
                 "バックアップ {what} が改ざんまたは破損しています（認証またはハッシュの照合に失敗）。何も復元していません"
             ),
@@ -234,8 +248,155 @@ pub fn is_generation_name(name: &str) -> bool {
         && b[..8].iter().chain(&b[9..15]).all(u8::is_ascii_digit)
 }
 
-/// The generations under a backup target, oldest first.
-pub fn generations(target: &Path) -> Result<Vec<PathBuf>> {
+/// Where generations are kept: a local directory or an S3-compatible bucket and prefix.
+#[derive(Debug, Clone)]
+pub enum Target {
+    Dir(PathBuf),
+    S3(S3Target),
+}
+
+impl Target {
+    /// `s3://BUCKET/PREFIX` (reached as configured in `env`, see [`s3`]) or a directory.
+    pub fn parse(target: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Target> {
+        if target.starts_with("s3://") {
+            Ok(Target::S3(S3Target::new(
+                target,
+                &S3Config::from_env(env)?,
+            )?))
+        } else {
+            Ok(Target::Dir(PathBuf::from(target)))
+        }
+    }
+
+    /// The directory path or `s3://BUCKET/PREFIX`.
+    pub fn location(&self) -> String {
+        match self {
+            Target::Dir(d) => d.display().to_string(),
+            Target::S3(t) => t.url(),
+        }
+    }
+
+    fn generation(&self, name: &str) -> Generation {
+        match self {
+            Target::Dir(d) => Generation::Dir(d.join(name)),
+            Target::S3(t) => Generation::S3 {
+                target: t.clone(),
+                name: name.to_string(),
+            },
+        }
+    }
+}
+
+/// One generation: a directory, or a generation under an S3 target.
+#[derive(Debug, Clone)]
+pub enum Generation {
+    Dir(PathBuf),
+    S3 { target: S3Target, name: String },
+}
+
+impl Generation {
+    /// `s3://BUCKET/PREFIX/YYYYMMDDTHHMMSSZ` (reached as configured in `env`) or a directory.
+    pub fn parse(generation: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Generation> {
+        if !generation.starts_with("s3://") {
+            return Ok(Generation::Dir(PathBuf::from(generation)));
+        }
+        let trimmed = generation.trim_end_matches('/');
+        let (target, name) = trimmed.rsplit_once('/').unwrap_or((trimmed, ""));
+        // `s3://BUCKET/GEN`: the target is the bucket itself.
+        if !is_generation_name(name) || target == "s3:/" {
+            return Err(BackupError::NotAGeneration(generation.to_string()));
+        }
+        Ok(Generation::S3 {
+            target: S3Target::new(target, &S3Config::from_env(env)?)?,
+            name: name.to_string(),
+        })
+    }
+
+    /// The directory path or `s3://BUCKET/PREFIX/GENERATION`.
+    pub fn location(&self) -> String {
+        match self {
+            Generation::Dir(d) => d.display().to_string(),
+            Generation::S3 { target, name } => target.generation_url(name),
+        }
+    }
+
+    /// The file `rel` of the generation, or `None` when it is missing.
+    async fn get(&self, rel: &str) -> Result<Option<Vec<u8>>> {
+        match self {
+            Generation::Dir(d) => {
+                let p = d.join(rel);
+                match std::fs::read(&p) {
+                    Ok(b) => Ok(Some(b)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(io(&p)(e)),
+                }
+            }
+            Generation::S3 { target, name } => target.get(&format!("{name}/{rel}")).await,
+        }
+    }
+}
+
+/// A generation being written: a hidden directory renamed when complete, or objects under
+/// the generation's S3 prefix, the manifest last.
+enum Sink<'a> {
+    Dir(PathBuf),
+    S3 { target: &'a S3Target, name: String },
+}
+
+impl Sink<'_> {
+    async fn put(&self, rel: &str, bytes: &[u8]) -> Result<()> {
+        match self {
+            Sink::Dir(d) => write_new(&d.join(rel), bytes),
+            Sink::S3 { target, name } => target.put(&format!("{name}/{rel}"), bytes).await,
+        }
+    }
+}
+
+/// The complete generations at a target, oldest first, as locations.
+pub async fn generations(target: &Target) -> Result<Vec<String>> {
+    Ok(generation_names(target)
+        .await?
+        .iter()
+        .map(|n| target.generation(n).location())
+        .collect())
+}
+
+async fn generation_names(target: &Target) -> Result<Vec<String>> {
+    match target {
+        Target::Dir(d) => Ok(dir_generations(d)?
+            .iter()
+            .filter_map(|p| p.file_name()?.to_str().map(str::to_string))
+            .collect()),
+        Target::S3(t) => t.generations().await,
+    }
+}
+
+/// Removes the oldest generations beyond `keep` (at least one is always kept); returns their
+/// locations.
+pub async fn prune(target: &Target, keep: usize) -> Result<Vec<String>> {
+    let all = generation_names(target).await?;
+    let excess = all.len().saturating_sub(keep.max(1));
+    let mut removed = Vec::new();
+    for name in all.into_iter().take(excess) {
+        match target {
+            Target::Dir(d) => {
+                let g = d.join(&name);
+                std::fs::remove_dir_all(&g).map_err(io(&g))?;
+            }
+            Target::S3(t) => {
+                // The manifest first: a generation interrupted while being removed no longer
+                // counts as one.
+                t.delete(&format!("{name}/manifest.enc")).await?;
+                t.delete_all(&name).await?;
+            }
+        }
+        removed.push(target.generation(&name).location());
+    }
+    Ok(removed)
+}
+
+/// The generation directories under a directory target, oldest first.
+fn dir_generations(target: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let entries = match std::fs::read_dir(target) {
         Ok(e) => e,
@@ -250,17 +411,6 @@ pub fn generations(target: &Path) -> Result<Vec<PathBuf>> {
     }
     out.sort();
     Ok(out)
-}
-
-/// Removes the oldest generations beyond `keep` (at least one is always kept); returns them.
-pub fn prune(target: &Path, keep: usize) -> Result<Vec<PathBuf>> {
-    let all = generations(target)?;
-    let excess = all.len().saturating_sub(keep.max(1));
-    let old: Vec<PathBuf> = all.into_iter().take(excess).collect();
-    for g in &old {
-        std::fs::remove_dir_all(g).map_err(io(g))?;
-    }
-    Ok(old)
 }
 
 /// Relative paths (with `/`) of every blob under `root`, skipping uploads in progress.
@@ -309,46 +459,80 @@ fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
 /// What [`create`] made.
 #[derive(Debug, Clone)]
 pub struct Created {
-    pub path: PathBuf,
+    /// The generation's directory or `s3://BUCKET/PREFIX/GENERATION`.
+    pub location: String,
     pub manifest: Manifest,
 }
 
-/// Takes a backup of the store and the data folder `data_dir` into a new generation under
+fn generation_now() -> String {
+    jiff::Timestamp::now()
+        .strftime("%Y%m%dT%H%M%SZ")
+        .to_string()
+}
+
+/// Takes a backup of the store and the data folder `data_dir` into a new generation at
 /// `target`, while the server may keep running.
-pub async fn create(store: &Store, data_dir: &Path, target: &Path) -> Result<Created> {
+pub async fn create(store: &Store, data_dir: &Path, target: &Target) -> Result<Created> {
     let ring = store.keyring();
     let agency = ring.current(AGENCY_TENANT).await?;
-    let mut generation = jiff::Timestamp::now()
-        .strftime("%Y%m%dT%H%M%SZ")
-        .to_string();
+    let mut generation = generation_now();
     // Two backups in the same second: wait for the next one rather than mix them.
-    while target.join(&generation).exists() {
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        generation = jiff::Timestamp::now()
-            .strftime("%Y%m%dT%H%M%SZ")
-            .to_string();
-    }
-    let partial = target.join(format!(".{generation}.partial-{}", new_id()));
-    std::fs::create_dir_all(&partial).map_err(io(&partial))?;
-    // Only the backup operator reads a generation (its files are sealed anyway).
-    private_dir(&partial)?;
-    let result = fill(store, data_dir, &partial, &generation, agency.id()).await;
-    match result {
-        Ok(manifest) => {
-            let path = target.join(&generation);
-            std::fs::rename(&partial, &path).map_err(io(&path))?;
-            Ok(Created { path, manifest })
+    loop {
+        let taken = match target {
+            Target::Dir(d) => d.join(&generation).exists(),
+            Target::S3(t) => t.has_any(&generation).await?,
+        };
+        if !taken {
+            break;
         }
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&partial);
-            Err(e)
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        generation = generation_now();
+    }
+    match target {
+        Target::Dir(dir) => {
+            let partial = dir.join(format!(".{generation}.partial-{}", new_id()));
+            std::fs::create_dir_all(&partial).map_err(io(&partial))?;
+            // Only the backup operator reads a generation (its files are sealed anyway).
+            private_dir(&partial)?;
+            let sink = Sink::Dir(partial.clone());
+            match fill(store, data_dir, &sink, &generation, agency.id()).await {
+                Ok(manifest) => {
+                    let path = dir.join(&generation);
+                    std::fs::rename(&partial, &path).map_err(io(&path))?;
+                    Ok(Created {
+                        location: path.display().to_string(),
+                        manifest,
+                    })
+                }
+                Err(e) => {
+                    let _ = std::fs::remove_dir_all(&partial);
+                    Err(e)
+                }
+            }
+        }
+        Target::S3(t) => {
+            let sink = Sink::S3 {
+                target: t,
+                name: generation.clone(),
+            };
+            // The manifest is written last: until then the generation does not count.
+            match fill(store, data_dir, &sink, &generation, agency.id()).await {
+                Ok(manifest) => Ok(Created {
+                    location: t.generation_url(&generation),
+                    manifest,
+                }),
+                Err(e) => {
+                    let _ = t.delete_all(&generation).await;
+                    Err(e)
+                }
+            }
         }
     }
 }
 
 async fn seal_file(
     store: &Store,
-    dir: &Path,
+    sink: &Sink<'_>,
     generation: &str,
     path: &str,
     kind: FileKind,
@@ -359,7 +543,7 @@ async fn seal_file(
         .keyring()
         .encrypt_value(AGENCY_TENANT, &context(generation, path), plain)
         .await?;
-    write_new(&dir.join(path), &sealed)?;
+    sink.put(path, &sealed).await?;
     Ok(FileEntry {
         path: path.to_string(),
         kind,
@@ -374,7 +558,7 @@ async fn seal_file(
 async fn fill(
     store: &Store,
     data_dir: &Path,
-    dir: &Path,
+    dir: &Sink<'_>,
     generation: &str,
     manifest_key: &str,
 ) -> Result<Manifest> {
@@ -450,7 +634,7 @@ async fn fill(
             .decrypt(&format!("blob {key}"), key.as_bytes(), sealed.clone())
             .await?;
         let path = format!("blobs/{key}");
-        write_new(&dir.join(&path), &sealed)?;
+        dir.put(&path, &sealed).await?;
         files.push(FileEntry {
             path,
             kind: FileKind::Blob,
@@ -468,7 +652,7 @@ async fn fill(
         data_keys,
     })
     .map_err(|e| StoreError::Corrupt(format!("keys.json: {e}")))?;
-    write_new(&dir.join("keys.json"), &keys)?;
+    dir.put("keys.json", &keys).await?;
     let manifest = Manifest {
         format: FORMAT,
         generation: generation.to_string(),
@@ -485,7 +669,7 @@ async fn fill(
         .keyring()
         .encrypt_value(AGENCY_TENANT, &context(generation, "manifest"), &body)
         .await?;
-    write_new(&dir.join("manifest.enc"), &sealed)?;
+    dir.put("manifest.enc", &sealed).await?;
     Ok(manifest)
 }
 
@@ -618,7 +802,7 @@ async fn postgres_export(store: &Store) -> Result<Export> {
 
 /// A verified generation: its manifest and a keyring able to open it.
 pub struct Opened {
-    pub path: PathBuf,
+    pub generation: Generation,
     pub manifest: Manifest,
     keystore: Store,
     scratch: PathBuf,
@@ -631,14 +815,9 @@ impl Opened {
         let _ = std::fs::remove_dir_all(&self.scratch);
     }
 
-    fn read(&self, entry: &FileEntry) -> Result<Vec<u8>> {
-        let p = self.path.join(&entry.path);
-        let bytes = match std::fs::read(&p) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(BackupError::Missing(entry.path.clone()));
-            }
-            Err(e) => return Err(io(&p)(e)),
+    async fn read(&self, entry: &FileEntry) -> Result<Vec<u8>> {
+        let Some(bytes) = self.generation.get(&entry.path).await? else {
+            return Err(BackupError::Missing(entry.path.clone()));
         };
         if bytes.len() as u64 != entry.size || sha256_hex(&bytes) != entry.sha256 {
             return Err(BackupError::Tampered(entry.path.clone()));
@@ -648,7 +827,7 @@ impl Opened {
 
     /// Reads one file, checks its hash, decrypts it and checks the plaintext's hash.
     async fn open_file(&self, entry: &FileEntry) -> Result<(Vec<u8>, Vec<u8>)> {
-        let sealed = self.read(entry)?;
+        let sealed = self.read(entry).await?;
         let ctx = match entry.kind {
             FileKind::Blob => entry.name.clone().into_bytes(),
             _ => context(&self.manifest.generation, &entry.path),
@@ -672,18 +851,18 @@ impl Opened {
 /// Opens a generation: loads its wrapped keys into a temporary key store (they unwrap only
 /// under the configured master key), authenticates the manifest and checks every file's
 /// hashes (decrypting each). Writes nothing but the temporary key store.
-pub async fn open(generation: &Path, keys: KeyringConfig) -> Result<Opened> {
+pub async fn open(generation: &Generation, keys: KeyringConfig) -> Result<Opened> {
     if let MasterSource::DataFolder(p) = &keys.source
         && !p.exists()
     {
         return Err(BackupError::NoMasterKey);
     }
-    let keys_path = generation.join("keys.json");
-    let manifest_path = generation.join("manifest.enc");
-    if !keys_path.is_file() || !manifest_path.is_file() {
-        return Err(BackupError::NotAGeneration(generation.to_path_buf()));
-    }
-    let keys_bytes = std::fs::read(&keys_path).map_err(io(&keys_path))?;
+    let (Some(keys_bytes), Some(sealed_manifest)) = (
+        generation.get("keys.json").await?,
+        generation.get("manifest.enc").await?,
+    ) else {
+        return Err(BackupError::NotAGeneration(generation.location()));
+    };
     let keys_file: KeysFile = serde_json::from_slice(&keys_bytes)
         .map_err(|_| BackupError::Tampered("keys.json".into()))?;
     let scratch = std::env::temp_dir().join(format!("daiko-backup-keys-{}", new_id()));
@@ -713,11 +892,10 @@ pub async fn open(generation: &Path, keys: KeyringConfig) -> Result<Opened> {
             .await?;
         }
         tx.commit().await?;
-        let sealed = std::fs::read(&manifest_path).map_err(io(&manifest_path))?;
         let ctx = context(&keys_file.generation, "manifest");
         let body = keystore
             .keyring()
-            .decrypt("manifest", &ctx, sealed)
+            .decrypt("manifest", &ctx, sealed_manifest)
             .await
             .map_err(|e| match e {
                 StoreError::Key(KeyError::Tampered(_) | KeyError::Unwrap(_)) => {
@@ -733,7 +911,7 @@ pub async fn open(generation: &Path, keys: KeyringConfig) -> Result<Opened> {
             return Err(BackupError::Tampered("keys.json".into()));
         }
         Ok::<_, BackupError>(Opened {
-            path: generation.to_path_buf(),
+            generation: generation.clone(),
             manifest,
             keystore,
             scratch: scratch.clone(),
@@ -798,7 +976,7 @@ fn dir_is_empty(dir: &Path, master: Option<&Path>) -> Result<bool> {
 /// is written; afterwards the restored store is opened, every blob re-hashed and every
 /// table's rows counted.
 pub async fn restore(
-    generation: &Path,
+    generation: &Generation,
     data_dir: &Path,
     database_url: Option<&str>,
     keys: KeyringConfig,
@@ -861,7 +1039,7 @@ async fn restore_opened(
     for entry in &m.files {
         match entry.kind {
             FileKind::Blob => {
-                let sealed = opened.read(entry)?;
+                let sealed = opened.read(entry).await?;
                 write_new(&data_dir.join("blobs").join(&entry.name), &sealed)?;
             }
             FileKind::Folder | FileKind::Database => {
@@ -1053,8 +1231,8 @@ pub fn summary(m: &Manifest) -> BTreeMap<String, i64> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn generation_names_and_pruning() {
+    #[tokio::test]
+    async fn generation_names_and_pruning() {
         assert!(is_generation_name("20261204T191837Z"));
         for bad in [
             "20261204T191837",
@@ -1065,22 +1243,62 @@ mod tests {
             assert!(!is_generation_name(bad), "{bad}");
         }
         let tmp = std::env::temp_dir().join(format!("daiko-prune-{}", new_id()));
+        let target = Target::Dir(tmp.clone());
         let names = ["20260101T000000Z", "20260102T000000Z", "20260103T000000Z"];
         for n in names {
             std::fs::create_dir_all(tmp.join(n)).unwrap();
         }
+        let loc = |n: &str| tmp.join(n).display().to_string();
         // Partial generations and other files are never counted or removed.
         std::fs::create_dir_all(tmp.join(".20260104T000000Z.partial-1")).unwrap();
-        let removed = prune(&tmp, 2).unwrap();
-        assert_eq!(removed, vec![tmp.join(names[0])]);
+        let removed = prune(&target, 2).await.unwrap();
+        assert_eq!(removed, vec![loc(names[0])]);
         assert_eq!(
-            generations(&tmp).unwrap(),
-            vec![tmp.join(names[1]), tmp.join(names[2])]
+            generations(&target).await.unwrap(),
+            vec![loc(names[1]), loc(names[2])]
         );
         // At least one generation is always kept.
-        prune(&tmp, 0).unwrap();
-        assert_eq!(generations(&tmp).unwrap(), vec![tmp.join(names[2])]);
+        prune(&target, 0).await.unwrap();
+        assert_eq!(generations(&target).await.unwrap(), vec![loc(names[2])]);
         assert!(tmp.join(".20260104T000000Z.partial-1").exists());
         std::fs::remove_dir_all(&tmp).unwrap();
+    }
+
+    #[test]
+    fn generation_locations() {
+        let env = |k: &str| match k {
+            "AWS_ACCESS_KEY_ID" => Some("id".to_string()),
+            "AWS_SECRET_ACCESS_KEY" => Some("secret".to_string()),
+            "DAIKO_S3_ENDPOINT" => Some("http://127.0.0.1:9".to_string()),
+            _ => None,
+        };
+        let g = Generation::parse("s3://bucket/site/a/20261204T191837Z/", &env).unwrap();
+        assert_eq!(g.location(), "s3://bucket/site/a/20261204T191837Z");
+        let g = Generation::parse("s3://bucket/20261204T191837Z", &env).unwrap();
+        assert_eq!(g.location(), "s3://bucket/20261204T191837Z");
+        for bad in ["s3://bucket/site", "s3://20261204T191837Z", "s3://bucket"] {
+            assert!(
+                matches!(
+                    Generation::parse(bad, &env),
+                    Err(BackupError::NotAGeneration(_) | BackupError::S3Config { .. })
+                ),
+                "{bad}"
+            );
+        }
+        let g = Generation::parse("/srv/backups/20261204T191837Z", &env).unwrap();
+        assert!(matches!(g, Generation::Dir(_)));
+        let t = Target::parse("s3://bucket/site", &env).unwrap();
+        assert_eq!(t.location(), "s3://bucket/site");
+        assert_eq!(
+            t.generation("20261204T191837Z").location(),
+            "s3://bucket/site/20261204T191837Z"
+        );
+        // Without credentials an s3:// target is refused, a directory needs none.
+        let none = |_: &str| None;
+        assert!(matches!(
+            Target::parse("s3://bucket/site", &none),
+            Err(BackupError::S3Config { .. })
+        ));
+        assert!(Target::parse("/srv/backups", &none).is_ok());
     }
 }
