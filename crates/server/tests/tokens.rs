@@ -6,6 +6,8 @@
 mod common;
 #[path = "browser/harness.rs"]
 mod harness;
+#[path = "browser/jar.rs"]
+mod jar;
 
 use daiko_server::auth::hash_token;
 use daiko_server::tokens::{TokenError, TokenKind, issue, kind_for};
@@ -165,4 +167,68 @@ async fn person_tokens_need_the_second_factor() {
             .expect("insurer person's token");
         w.store.close().await;
     }
+}
+
+/// A system account that a person starts to sign in with stops being one: enrolling a TOTP
+/// device revokes its machine tokens.
+#[tokio::test]
+async fn enrolling_a_device_revokes_machine_tokens() {
+    let s = harness::start(false).await;
+    let inst = s
+        .store
+        .add_org(
+            daiko_store::orgs::OrgKind::Institution,
+            "1310000009",
+            "トークン健診センター",
+            &[],
+        )
+        .await
+        .expect("org");
+    let p = s
+        .person("kikai", "institution", Some(&inst), false, true)
+        .await;
+    assert_eq!(kind_for(&p.user, false, false), TokenKind::Machine);
+    let who = AuditEntry {
+        actor: "issuer".into(),
+        ..Default::default()
+    };
+    let t = issue(&s.store, &p.user, TokenKind::Machine, None, &who)
+        .await
+        .expect("machine token");
+    let works = |plain: String| {
+        let store = s.store.clone();
+        async move {
+            store
+                .user_by_token(&hash_token(&plain))
+                .await
+                .expect("query")
+                .is_some()
+        }
+    };
+    assert!(works(t.plain.clone()).await);
+
+    let mut b = jar::Browser::new(&s);
+    let r = b.password("kikai", &p.password).await;
+    assert_eq!(r.location.as_deref(), Some("/login/enrol"));
+    let page = b.get("/login/enrol").await.body;
+    let i = page.find("name=\"secret\" value=\"").expect("secret field") + 21;
+    let secret = page[i..].split('"').next().expect("secret").to_string();
+    let csrf = jar::csrf_of(&page).expect("csrf");
+    let r = b
+        .post(
+            "/login/enrol",
+            &[
+                ("csrf", &csrf),
+                ("secret", &secret),
+                ("code", &totp_now(&secret)),
+            ],
+        )
+        .await;
+    assert_eq!(r.location.as_deref(), Some("/"));
+    assert!(
+        !works(t.plain).await,
+        "the machine token outlived the enrolment"
+    );
+    let u = s.store.user(&p.user.id).await.expect("q").expect("user");
+    assert_eq!(kind_for(&u, false, false), TokenKind::Person);
 }
