@@ -1247,10 +1247,7 @@ impl DataKey {
     /// salt, info `daiko-blind-index-v1\0` || purpose), for the keyed blind indexes of
     /// encrypted columns ([`crate::colcrypt`]). Domain-separated from the envelope file keys;
     /// never used to encrypt.
-    pub(crate) fn derive_hmac_key(
-        &self,
-        purpose: &[u8],
-    ) -> Result<aws_lc_rs::hmac::Key, KeyError> {
+    pub(crate) fn derive_hmac_key(&self, purpose: &[u8]) -> Result<aws_lc_rs::hmac::Key, KeyError> {
         let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, &[]).extract(&self.raw[..]);
         let info = [b"daiko-blind-index-v1\0".as_slice(), purpose].concat();
         let info = [info.as_slice()];

@@ -223,8 +223,12 @@ impl Store {
             jobs_added: Arc::new(tokio::sync::Notify::new()),
         };
         store.encrypt_clear_totp_secrets().await?;
-        if store.encrypt_clear_columns().await? > 0 {
-            store.scrub_after_migration().await?;
+        if store.encrypt_clear_columns().await? > 0
+            && let Err(e) = store.scrub_after_migration().await
+        {
+            // The values are sealed either way; only the old pages may linger until the
+            // next rebuild (e.g. another process held the database).
+            tracing::warn!("could not rebuild the database after sealing clear columns: {e}");
         }
         Ok(store)
     }
