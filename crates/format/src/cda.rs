@@ -209,21 +209,12 @@ impl<'a, N: XmlNode<'a>> View<'a> for N {
     fn get(self, local: &str) -> Option<&'a str> {
         // `Element::from_node` names XSI and XML attributes with their prefix and every
         // other attribute by its local name, whatever its namespace.
-        for a in self.attributes() {
-            if a.name == local {
-                match a.namespace {
-                    None => return Some(a.value),
-                    Some(crate::model::NS_XSI | crate::xml::NS_XML) => {}
-                    Some(_) => return Some(a.value),
-                }
-            }
-        }
-        None
+        self.find_attribute(local, |ns| {
+            !matches!(ns, Some(crate::model::NS_XSI | crate::xml::NS_XML))
+        })
     }
     fn xsi_type(self) -> Option<&'a str> {
-        self.attributes()
-            .find(|a| a.name == "type" && a.namespace == Some(crate::model::NS_XSI))
-            .map(|a| a.value)
+        self.attribute(Some(crate::model::NS_XSI), "type")
     }
     fn elements(self) -> impl Iterator<Item = Self> + 'a {
         self.element_children()

@@ -448,8 +448,21 @@ fn is_name_start(c: u8) -> bool {
     c.is_ascii_alphabetic() || c == b'_'
 }
 
+/// ASCII name characters: letters, digits, `_`, `-`, `.`, `:`.
+const NAME_CHARS: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':');
+        c += 1;
+    }
+    t
+};
+
+#[inline]
 fn is_name_char(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b':')
+    NAME_CHARS[c as usize]
 }
 
 impl<'a, 'l> Reader<'a, 'l> {
@@ -668,23 +681,21 @@ impl<'a, 'l> Reader<'a, 'l> {
     /// A qualified name at the cursor: `(start, end)`, with at most one inner colon.
     fn qname(&mut self) -> Result<(usize, usize), Refused> {
         let start = self.i;
-        if !self.at(0).is_some_and(is_name_start) {
+        let rest = self.rest();
+        if !rest.first().copied().is_some_and(is_name_start) {
             return refuse(start, "an unusual name");
         }
-        let mut colon = None;
-        while let Some(c) = self.at(0).filter(|&c| is_name_char(c)) {
-            if c == b':' {
-                if colon.is_some() {
-                    return refuse(self.i, "an unusual name");
-                }
-                colon = Some(self.i);
+        let len = rest
+            .iter()
+            .position(|&c| !is_name_char(c))
+            .unwrap_or(rest.len());
+        let name = rest.get(..len).unwrap_or(&[]);
+        self.i = start + len;
+        if let Some(c) = name.iter().position(|&c| c == b':') {
+            let after = name.get(c + 1..).unwrap_or(&[]);
+            if !after.first().copied().is_some_and(is_name_start) || after.contains(&b':') {
+                return refuse(start + c, "an unusual name");
             }
-            self.i += 1;
-        }
-        if let Some(c) = colon
-            && (c + 1 == self.i || !self.b.get(c + 1).copied().is_some_and(is_name_start))
-        {
-            return refuse(c, "an unusual name");
         }
         if self.at(0).is_some_and(|c| !c.is_ascii()) {
             return refuse(self.i, "a name outside ASCII");
@@ -868,13 +879,16 @@ impl<'a, 'l> Reader<'a, 'l> {
                 continue;
             }
             let (ns, local) = self.resolve(name, false)?;
-            if self
-                .doc
-                .attrs
-                .get(attrs_start as usize..)
-                .unwrap_or(&[])
-                .iter()
-                .any(|a| a.ns == ns && self.doc.str(a.local) == self.slice(local))
+            // Unprefixed names were compared as written above; only prefixed ones can
+            // name the same attribute through two prefixes of one namespace.
+            if ns != NO_NS
+                && self
+                    .doc
+                    .attrs
+                    .get(attrs_start as usize..)
+                    .unwrap_or(&[])
+                    .iter()
+                    .any(|a| a.ns == ns && self.doc.str(a.local) == self.slice(local))
             {
                 return refuse(name.0, "an attribute written twice");
             }
@@ -920,7 +934,7 @@ impl<'a, 'l> Reader<'a, 'l> {
         element: bool,
     ) -> Result<(u32, (usize, usize)), Refused> {
         let qn = self.slice((s, e));
-        let (prefix, local) = match qn.find(':') {
+        let (prefix, local) = match qn.bytes().position(|c| c == b':') {
             Some(c) => (&qn[..c], (s + c + 1, e)),
             None if !element => return Ok((NO_NS, (s, e))),
             None => ("", (s, e)),
@@ -1025,7 +1039,21 @@ impl<'a, 'l> Reader<'a, 'l> {
             return refuse(start, "an element is not closed");
         };
         if lt > start {
-            self.char_data(start, lt)?;
+            // Layout between child elements (the most common text): no run and no node,
+            // unless a CDATA section follows and may continue it.
+            let layout = self.run.is_none()
+                && self.b.get(lt + 1) != Some(&b'!')
+                && self
+                    .b
+                    .get(start..lt)
+                    .is_some_and(|t| t.iter().all(|&c| is_space(c)));
+            match self.stack.last() {
+                Some(f) if layout && f.has_element_child => {
+                    let parent = f.node;
+                    self.mark_dropped(parent);
+                }
+                _ => self.char_data(start, lt)?,
+            }
         }
         self.i = lt;
         match self.at(1) {
@@ -1051,8 +1079,18 @@ impl<'a, 'l> Reader<'a, 'l> {
     /// Character data `start..end` (no `<`), added to the text run.
     fn char_data(&mut self, start: usize, end: usize) -> Result<(), Refused> {
         let raw = self.b.get(start..end).unwrap_or(&[]);
-        let needs = memchr::memchr2(b'&', b'\r', raw).is_some();
-        if memchr::memmem::find(raw, b"]]>").is_some() {
+        // Most runs are short layout: one plain loop beats three searches set up.
+        let (needs, gt) = if raw.len() <= 64 {
+            raw.iter().fold((false, false), |(n, g), &c| {
+                (n | (c == b'&') | (c == b'\r'), g | (c == b'>'))
+            })
+        } else {
+            (
+                memchr::memchr2(b'&', b'\r', raw).is_some(),
+                memchr::memchr(b'>', raw).is_some(),
+            )
+        };
+        if gt && memchr::memmem::find(raw, b"]]>").is_some() {
             return refuse(start, "`]]>` in text");
         }
         if !needs && self.run.is_none() {

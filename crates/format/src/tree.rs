@@ -40,6 +40,12 @@ pub trait XmlNode<'a>: Copy + PartialEq + 'a {
     fn attributes(self) -> impl Iterator<Item = XmlAttribute<'a>> + 'a;
     /// The value of the attribute with this namespace (`None`: unprefixed) and local name.
     fn attribute(self, namespace: Option<&str>, local: &str) -> Option<&'a str>;
+    /// The value of the first attribute named `local` whose namespace `accept` takes.
+    fn find_attribute(self, local: &str, accept: impl Fn(Option<&str>) -> bool) -> Option<&'a str> {
+        self.attributes()
+            .find(|a| a.name == local && accept(a.namespace))
+            .map(|a| a.value)
+    }
     /// The first child.
     fn first_child(self) -> Option<Self>;
     /// The next sibling.
@@ -180,6 +186,12 @@ impl<'d, 'a: 'd> XmlNode<'d> for FlatNode<'d, 'a> {
     }
     fn attribute(self, namespace: Option<&str>, local: &str) -> Option<&'d str> {
         FlatNode::attribute(&self, namespace, local)
+    }
+    fn find_attribute(self, local: &str, accept: impl Fn(Option<&str>) -> bool) -> Option<&'d str> {
+        // The name first: the namespace and the value are looked up for a match only.
+        FlatNode::attributes(&self)
+            .find(|a| a.name() == local && accept(a.namespace()))
+            .map(|a| a.value())
     }
     #[inline]
     fn first_child(self) -> Option<Self> {

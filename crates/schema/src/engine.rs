@@ -194,14 +194,8 @@ impl<'a, N: XmlNode<'a>> Cursor<'a, N> {
         }
         self.next = from;
         self.next_name = match from {
-            Some(n) => {
-                if n.namespace() == Some(self.ns) {
-                    n.name()
-                } else {
-                    ""
-                }
-            }
-            None => "",
+            Some(n) if n.namespace() == Some(self.ns) => n.name(),
+            _ => "",
         };
     }
 
