@@ -226,6 +226,29 @@ fn flat_and_roxmltree_parse_cost() {
         "{} documents: flat {flat_nodes} nodes, roxmltree {reference_nodes} nodes",
         texts.len()
     );
+    // With an argument, also a wall-clock comparison (printed, never asserted: the
+    // machine's load decides it), alternating the two parsers.
+    let rounds: usize = std::env::var("DAIKO_PARSE_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(0);
+    let (mut flat_time, mut reference_time) = (0.0, 0.0);
+    for _ in 0..rounds {
+        let t = std::time::Instant::now();
+        std::hint::black_box(parse_all_flat(&texts, &limits));
+        flat_time += t.elapsed().as_secs_f64();
+        let t = std::time::Instant::now();
+        std::hint::black_box(parse_all_roxmltree(&texts, &limits));
+        reference_time += t.elapsed().as_secs_f64();
+    }
+    if rounds > 0 {
+        let per = |s: f64| s / (rounds * texts.len()) as f64 * 1e6;
+        eprintln!(
+            "per document: flat {:.1} µs, roxmltree {:.1} µs",
+            per(flat_time),
+            per(reference_time)
+        );
+    }
     assert!(flat_nodes > 0 && reference_nodes > flat_nodes);
 }
 
