@@ -32,6 +32,21 @@ pub struct CheckConfig {
     pub claims_expected: bool,
     /// Worker threads for the per-record stages; `None` = available parallelism.
     pub workers: Option<usize>,
+    /// Which XML tree the DATA and CLAIMS files are read into. The findings are the same
+    /// either way (`crates/check/tests/xml_reader.rs` compares the reports); `Reference`
+    /// exists for that comparison and for measuring.
+    pub xml_reader: XmlReader,
+}
+
+/// The XML tree the record files are read into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum XmlReader {
+    /// daiko's flat tree, with roxmltree where the flat reader refuses a document or a
+    /// reader needs text the flat tree keeps no node for.
+    #[default]
+    Flat,
+    /// roxmltree only (the reference).
+    Reference,
 }
 
 impl Default for CheckConfig {
@@ -46,6 +61,7 @@ impl Default for CheckConfig {
             outcome_overrides: BTreeMap::new(),
             claims_expected: true,
             workers: None,
+            xml_reader: XmlReader::default(),
         }
     }
 }

@@ -43,7 +43,7 @@ use crate::stages::date::Date;
 use crate::stages::items::{ItemCheckInput, check_items};
 use crate::stages::record::{ClaimDoc, RecordInput, Skipped};
 use crate::stages::summary::ClaimTotals;
-use crate::stages::xml::{Expected, parse_file, reader_failure};
+use crate::stages::xml::{Expected, TreeReader, check_file, parse_file, reader_failure};
 use crate::stages::{archive, duplicates, header, index, master, pairing, summary, transport};
 use daiko_format::archive::{Archive, ArchiveIssue, ArchiveName, Entry, EntryRole, StoredEntry};
 use daiko_format::model::{DocumentKind, Generation, Index, Summary};
@@ -753,6 +753,38 @@ fn check_record_guarded(job: Job, shared: &Shared<'_>) -> RecordResult {
     }
 }
 
+/// Reads a claim (either kind) from its tree.
+struct ClaimReader;
+
+impl TreeReader for ClaimReader {
+    type Out = Result<ClaimDoc, daiko_format::FormatError>;
+    fn read<D: daiko_format::tree::XmlDocument>(&self, doc: &D, kind: DocumentKind) -> Self::Out {
+        match kind {
+            DocumentKind::CheckupClaim => read::read_checkup_claim(doc).map(ClaimDoc::Checkup),
+            _ => read::read_guidance_claim(doc).map(ClaimDoc::Guidance),
+        }
+    }
+}
+
+/// Reads a CDA from its tree: the document without its entries, and the observation
+/// views straight from the tree (the body is not needed as an owned tree; cheaper by a
+/// quarter of a CDA's reading cost).
+struct DataReader;
+
+impl TreeReader for DataReader {
+    type Out = Result<
+        (
+            daiko_format::model::ClinicalDocument,
+            Vec<daiko_format::cda::Observation>,
+        ),
+        daiko_format::FormatError,
+    >;
+    fn read<D: daiko_format::tree::XmlDocument>(&self, doc: &D, _: DocumentKind) -> Self::Out {
+        let read = read::read_cda_without_entries(doc)?;
+        Ok((read, daiko_format::cda::observations_in(doc)))
+    }
+}
+
 /// Inflates one pair and checks it: P, X, H, M, C, D, U.
 fn check_record(mut job: Job, shared: &Shared<'_>) -> RecordResult {
     let config = shared.config;
@@ -804,22 +836,18 @@ fn check_record(mut job: Job, shared: &Shared<'_>) -> RecordResult {
     let mut usable = true;
     if let Some(bytes) = &inflated.claim {
         let before = out.len();
-        match parse_file(
+        match check_file(
             &job.claim_path,
             bytes,
             Expected::Claim,
             shared.generation,
             &config.parse_limits,
+            config.xml_reader,
             &mut out,
+            &ClaimReader,
         ) {
-            Some(p) => {
+            Some((p, read)) => {
                 pairing::check_kind(&job.claim_path, p.kind, &shared.index_set, &mut out);
-                let read = match p.kind {
-                    DocumentKind::CheckupClaim => {
-                        read::read_checkup_claim(&p.doc).map(ClaimDoc::Checkup)
-                    }
-                    _ => read::read_guidance_claim(&p.doc).map(ClaimDoc::Guidance),
-                };
                 match read {
                     Ok(c) => claim = Some(c),
                     Err(e) => out.push(reader_failure(&job.claim_path, &e)),
@@ -844,29 +872,27 @@ fn check_record(mut job: Job, shared: &Shared<'_>) -> RecordResult {
     let Some(bytes) = &inflated.data else {
         return result(out, report, skipped, has_claim, false);
     };
-    let parsed = parse_file(
+    let parsed = check_file(
         &job.data_path,
         bytes,
         Expected::Data,
         shared.generation,
         &config.parse_limits,
+        config.xml_reader,
         &mut out,
+        &DataReader,
     );
-    let Some(p) = parsed else {
+    let Some((p, read)) = parsed else {
         return result(out, report, skipped, has_claim, false);
     };
     pairing::check_kind(&job.data_path, p.kind, &shared.index_set, &mut out);
-    // The body is not needed as an owned tree: stage M reads observation views straight
-    // from the parsed document (cheaper by a quarter of a CDA's reading cost).
-    let doc = match read::read_cda_without_entries(&p.doc) {
+    let (doc, observations) = match read {
         Ok(d) => d,
         Err(e) => {
             out.push(reader_failure(&job.data_path, &e));
             return result(out, report, skipped, has_claim, false);
         }
     };
-    let observations = daiko_format::cda::observations_in(&p.doc);
-    drop(p);
     let service_raw = doc
         .service_event
         .as_ref()

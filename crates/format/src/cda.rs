@@ -40,6 +40,7 @@ use crate::model::{Address, VoucherParticipant};
 use crate::model::{
     CdaAuthor, CdaOrganization, ClinicalDocument, Code, Id, Patient, Section, ServiceEvent, oid,
 };
+use crate::tree::{XmlDocument, XmlNode};
 use crate::xml::{Element, Node, XmlStr, intern};
 
 /// A result value (`observation/value`) by its `xsi:type`.
@@ -201,33 +202,26 @@ impl<'a> View<'a> for &'a Element {
     }
 }
 
-impl<'a, 'i: 'a> View<'a> for roxmltree::Node<'a, 'i> {
+impl<'a, N: XmlNode<'a>> View<'a> for N {
     fn name(self) -> &'a str {
-        self.tag_name().name()
+        XmlNode::name(self)
     }
     fn get(self, local: &str) -> Option<&'a str> {
         // `Element::from_node` names XSI and XML attributes with their prefix and every
         // other attribute by its local name, whatever its namespace.
-        for a in self.attributes() {
-            if a.name() == local {
-                match a.namespace() {
-                    None => return Some(a.value()),
-                    Some(crate::model::NS_XSI | crate::xml::NS_XML) => {}
-                    Some(_) => return Some(a.value()),
-                }
-            }
-        }
-        None
+        self.find_attribute(local, |ns| {
+            !matches!(ns, Some(crate::model::NS_XSI | crate::xml::NS_XML))
+        })
     }
     fn xsi_type(self) -> Option<&'a str> {
-        self.attributes()
-            .find(|a| a.name() == "type" && a.namespace() == Some(crate::model::NS_XSI))
-            .map(|a| a.value())
+        self.attribute(Some(crate::model::NS_XSI), "type")
     }
     fn elements(self) -> impl Iterator<Item = Self> + 'a {
-        self.children().filter(|c| c.is_element())
+        self.element_children()
     }
     fn raw_text(self) -> String {
+        // Layout text is left out here on both trees, so what the flat tree dropped
+        // (layout beside elements, empty text) changes nothing.
         let has_elements = self.children().any(|c| c.is_element());
         let mut s = String::new();
         for c in self.children() {
@@ -240,7 +234,7 @@ impl<'a, 'i: 'a> View<'a> for roxmltree::Node<'a, 'i> {
         s
     }
     fn to_element(self) -> Element {
-        Element::from_node(self)
+        Element::from_xml(self)
     }
 }
 
@@ -401,13 +395,13 @@ pub fn observations(doc: &crate::model::ClinicalDocument) -> Vec<Observation> {
 /// is most of the reading cost of a checkup document. Use it with
 /// [`crate::read::read_cda_without_entries`] when only the views of the body are needed.
 /// A document whose root is not `ClinicalDocument` has no observations.
-pub fn observations_in(doc: &roxmltree::Document<'_>) -> Vec<Observation> {
-    let root = doc.root_element();
-    if root.tag_name().name() != "ClinicalDocument" {
+pub fn observations_in<D: XmlDocument>(doc: &D) -> Vec<Observation> {
+    let root = doc.root();
+    if XmlNode::name(root) != "ClinicalDocument" {
         return Vec::new();
     }
-    let is_entry = |c: &roxmltree::Node<'_, '_>| c.is_element() && c.tag_name().name() == "entry";
-    let sections: Vec<roxmltree::Node<'_, '_>> = crate::read::body_sections(root).collect();
+    let is_entry = |c: &D::Node<'_>| c.is_element() && XmlNode::name(*c) == "entry";
+    let sections: Vec<D::Node<'_>> = crate::read::body_sections(root).collect();
     let entries: usize = sections
         .iter()
         .map(|s| s.children().filter(is_entry).count())

@@ -1,8 +1,9 @@
 //! A daiko-owned flat XML tree (平坦なXML木): one pass over the text, no recursion, built
 //! for the MHLW documents' hot path.
 //!
-//! **Not wired into the checks yet.** [`crate::read::parse`] (roxmltree) still parses every
-//! document the checks see; this module is the replacement being proven. Its contract is
+//! The check engine reads every DATA and CLAIMS document with this tree (through
+//! [`crate::tree`]) and falls back to [`crate::read::parse`] (roxmltree, the reference)
+//! whenever this reader refuses a document or a reader marks it inexact. Its contract is
 //! the one a swap needs: for every document it accepts, the tree has the same content as
 //! roxmltree's (names, namespaces, attributes with their values, text with entities and
 //! line ends resolved, element positions), shown by [`differences`] over every document
@@ -16,13 +17,17 @@
 //! element's descendants follow it, `end` points past them, so the next sibling is one
 //! load away); names and most values are byte ranges into the input; text is copied only
 //! where an entity, a CDATA section or a carriage return makes it differ from the input;
-//! whitespace-only text between child elements (layout) gets no node at all, which is the
-//! rule [`crate::xml::Element::from_node`] applies to roxmltree's tree; comments and
-//! processing instructions get no nodes. Depth, node and attribute counts are bounded, so
+//! text of XML white space only (space, tab, CR, LF) beside child elements (layout) gets
+//! no node at all, and neither do empty texts (an empty CDATA section), comments and
+//! processing instructions. An element that lost text this way says so
+//! ([`FlatNode::dropped_text`]); a reader whose answer depends on such text marks the
+//! document inexact ([`FlatNode::mark_inexact`]) and its caller reads it again with
+//! roxmltree, so no answer differs from the reference's. Depth, node and attribute counts are bounded, so
 //! memory is bounded by the limits whatever the input.
 
 use crate::read::ParseLimits;
-use crate::xml::{NS_XML, is_layout};
+use crate::xml::NS_XML;
+use std::cell::Cell;
 
 /// Why the flat reader did not build a tree: the document is malformed or outside what
 /// this reader handles. Either way the reference parser decides (it gives the X-01
@@ -77,7 +82,24 @@ struct NodeData {
     attrs_end: u32,
     /// Byte offset of the element's `<`, or of the text's first byte.
     pos: u32,
+    /// Element: the namespace bindings in scope (an index into
+    /// [`FlatDocument::bindings`], or [`NO_BINDING`]).
+    scope: u32,
+    /// Element: some text of its own got no node (layout white space between child
+    /// elements, or an empty CDATA section); see [`FlatNode::dropped_text`].
+    dropped: bool,
 }
+
+/// A namespace binding: prefix (empty = default namespace), namespace index (or
+/// [`NO_NS`] for `xmlns=""`), and the binding in scope before it.
+#[derive(Debug, Clone, Copy)]
+struct Binding {
+    prefix: Str,
+    ns: u32,
+    prev: u32,
+}
+
+const NO_BINDING: u32 = u32::MAX;
 
 #[derive(Debug, Clone, Copy)]
 struct AttrData {
@@ -94,6 +116,10 @@ pub struct FlatDocument<'a> {
     attrs: Vec<AttrData>,
     namespaces: Vec<std::borrow::Cow<'a, str>>,
     owned: Vec<String>,
+    bindings: Vec<Binding>,
+    /// Set when a reader asked for something this tree does not keep exactly (see
+    /// [`FlatDocument::is_inexact`]).
+    inexact: Cell<bool>,
 }
 
 /// One node of a [`FlatDocument`]: an element or a text.
@@ -101,6 +127,12 @@ pub struct FlatDocument<'a> {
 pub struct FlatNode<'d, 'a> {
     doc: &'d FlatDocument<'a>,
     id: u32,
+}
+
+impl PartialEq for FlatNode<'_, '_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id && std::ptr::eq(self.doc, other.doc)
+    }
 }
 
 /// One attribute of an element (namespace declarations are not attributes).
@@ -147,6 +179,13 @@ impl<'a> FlatDocument<'a> {
     fn data(&self, id: u32) -> Option<&NodeData> {
         self.nodes.get(id as usize)
     }
+    /// Whether a reader of this tree was told, through [`FlatNode::mark_inexact`], that
+    /// what it read may differ from what it would read on roxmltree's tree (text that got
+    /// no node was asked for). The caller then reads the document again with the reference
+    /// parser.
+    pub fn is_inexact(&self) -> bool {
+        self.inexact.get()
+    }
 }
 
 impl<'d, 'a> FlatNode<'d, 'a> {
@@ -159,6 +198,66 @@ impl<'d, 'a> FlatNode<'d, 'a> {
             attrs_start: 0,
             attrs_end: 0,
             pos: 0,
+            scope: NO_BINDING,
+            dropped: false,
+        })
+    }
+    /// The document this node belongs to.
+    pub fn document(&self) -> &'d FlatDocument<'a> {
+        self.doc
+    }
+    /// Whether some text of this element got no node: layout white space (only space,
+    /// tab, CR and LF) beside child elements, or an empty CDATA section. roxmltree keeps
+    /// such text as text nodes; a reader whose answer depends on them must call
+    /// [`FlatNode::mark_inexact`].
+    pub fn dropped_text(&self) -> bool {
+        self.data().dropped
+    }
+    /// Records on the document that a reader's answer may differ from the reference
+    /// (see [`FlatDocument::is_inexact`]).
+    pub fn mark_inexact(&self) {
+        self.doc.inexact.set(true);
+    }
+    /// The namespace bound to `prefix` (`None`: the default namespace) on this element, as
+    /// roxmltree's `lookup_namespace_uri` gives it for any prefix other than `xml`.
+    pub fn lookup_namespace(&self, prefix: Option<&str>) -> Option<&'d str> {
+        let want = prefix.unwrap_or("");
+        let mut at = self.data().scope;
+        let mut steps = 0;
+        while let Some(b) = self.doc.bindings.get(at as usize) {
+            if self.doc.str(b.prefix) == want {
+                if b.ns == NO_NS {
+                    return Some("");
+                }
+                return self.doc.namespaces.get(b.ns as usize).map(|c| c.as_ref());
+            }
+            at = b.prev;
+            steps += 1;
+            if steps > self.doc.bindings.len() {
+                break;
+            }
+        }
+        None
+    }
+    /// The first child (element or text).
+    pub fn first_child(&self) -> Option<FlatNode<'d, 'a>> {
+        self.children().next()
+    }
+    /// The next sibling (element or text).
+    pub fn next_sibling(&self) -> Option<FlatNode<'d, 'a>> {
+        if self.id == 0 {
+            return None;
+        }
+        let d = self.data();
+        let next = if d.ns == TEXT {
+            self.id + 1
+        } else {
+            d.end.max(self.id + 1)
+        };
+        let parent_end = self.doc.data(d.parent).map_or(0, |p| p.end);
+        (next < parent_end).then_some(FlatNode {
+            doc: self.doc,
+            id: next,
         })
     }
     /// Whether this is an element.
@@ -203,7 +302,7 @@ impl<'d, 'a> FlatNode<'d, 'a> {
         })
     }
     /// The element's attributes in document order.
-    pub fn attributes(&self) -> impl Iterator<Item = FlatAttribute<'d, 'a>> + 'd {
+    pub fn attributes(&self) -> impl Iterator<Item = FlatAttribute<'d, 'a>> + use<'d, 'a> {
         let d = self.data();
         let doc = self.doc;
         let range = if d.ns == TEXT {
@@ -236,7 +335,7 @@ impl<'d, 'a> FlatNode<'d, 'a> {
         }
     }
     /// The element children.
-    pub fn element_children(&self) -> impl Iterator<Item = FlatNode<'d, 'a>> + 'd {
+    pub fn element_children(&self) -> impl Iterator<Item = FlatNode<'d, 'a>> + use<'d, 'a> {
         self.children().filter(FlatNode::is_element)
     }
 }
@@ -294,6 +393,8 @@ struct Frame {
     qname: (usize, usize),
     /// Length of the namespace scope before this element's declarations.
     scope_len: usize,
+    /// [`Reader::binding_head`] before this element's declarations.
+    binding_head: u32,
     has_element_child: bool,
 }
 
@@ -321,6 +422,8 @@ struct Reader<'a, 'l> {
     stack: Vec<Frame>,
     /// Namespace bindings in scope: prefix ("" = default) → namespace index or NO_NS.
     scope: Vec<(&'a str, u32)>,
+    /// The innermost binding in [`FlatDocument::bindings`] in scope (for the elements).
+    binding_head: u32,
     run: Option<TextRun>,
     /// Attributes of the start tag being read: qualified name, value, whether it is a
     /// namespace declaration.
@@ -335,12 +438,31 @@ fn is_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | b'\r')
 }
 
+/// Text of XML white space only (or empty): the layout the tree keeps no node for when
+/// it stands beside child elements. Other white space (U+3000 …) is kept as text.
+fn is_xml_space(t: &str) -> bool {
+    t.bytes().all(is_space)
+}
+
 fn is_name_start(c: u8) -> bool {
     c.is_ascii_alphabetic() || c == b'_'
 }
 
+/// ASCII name characters: letters, digits, `_`, `-`, `.`, `:`.
+const NAME_CHARS: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':');
+        c += 1;
+    }
+    t
+};
+
+#[inline]
 fn is_name_char(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b':')
+    NAME_CHARS[c as usize]
 }
 
 impl<'a, 'l> Reader<'a, 'l> {
@@ -379,9 +501,12 @@ impl<'a, 'l> Reader<'a, 'l> {
                 attrs: Vec::with_capacity(text.len() / 32 + 4),
                 namespaces,
                 owned: Vec::new(),
+                bindings: Vec::new(),
+                inexact: Cell::new(false),
             },
             stack: Vec::with_capacity(16),
             scope: vec![("xml", 0)],
+            binding_head: NO_BINDING,
             run: None,
             pending: Vec::with_capacity(8),
         })
@@ -407,10 +532,9 @@ impl<'a, 'l> Reader<'a, 'l> {
 
     fn skip_spaces(&mut self) -> bool {
         let start = self.i;
-        while self.at(0).is_some_and(is_space) {
-            self.i += 1;
-        }
-        self.i > start
+        let n = self.rest().iter().take_while(|&&c| is_space(c)).count();
+        self.i = start + n;
+        n > 0
     }
 
     /// Position just past the first `pat` at or after `from`.
@@ -556,23 +680,21 @@ impl<'a, 'l> Reader<'a, 'l> {
     /// A qualified name at the cursor: `(start, end)`, with at most one inner colon.
     fn qname(&mut self) -> Result<(usize, usize), Refused> {
         let start = self.i;
-        if !self.at(0).is_some_and(is_name_start) {
+        let rest = self.rest();
+        if !rest.first().copied().is_some_and(is_name_start) {
             return refuse(start, "an unusual name");
         }
-        let mut colon = None;
-        while let Some(c) = self.at(0).filter(|&c| is_name_char(c)) {
-            if c == b':' {
-                if colon.is_some() {
-                    return refuse(self.i, "an unusual name");
-                }
-                colon = Some(self.i);
+        let len = rest
+            .iter()
+            .position(|&c| !is_name_char(c))
+            .unwrap_or(rest.len());
+        let name = rest.get(..len).unwrap_or(&[]);
+        self.i = start + len;
+        if let Some(c) = name.iter().position(|&c| c == b':') {
+            let after = name.get(c + 1..).unwrap_or(&[]);
+            if !after.first().copied().is_some_and(is_name_start) || after.contains(&b':') {
+                return refuse(start + c, "an unusual name");
             }
-            self.i += 1;
-        }
-        if let Some(c) = colon
-            && (c + 1 == self.i || !self.b.get(c + 1).copied().is_some_and(is_name_start))
-        {
-            return refuse(c, "an unusual name");
         }
         if self.at(0).is_some_and(|c| !c.is_ascii()) {
             return refuse(self.i, "a name outside ASCII");
@@ -616,6 +738,7 @@ impl<'a, 'l> Reader<'a, 'l> {
         let qname = self.qname()?;
         self.pending.clear();
         let scope_len = self.scope.len();
+        let binding_head = self.binding_head;
         let empty = loop {
             let spaced = self.skip_spaces();
             match self.at(0) {
@@ -667,10 +790,10 @@ impl<'a, 'l> Reader<'a, 'l> {
                 break;
             };
             let qn = self.slice(name);
-            let prefix = if qn == "xmlns" {
-                ""
+            let (prefix, prefix_range) = if qn == "xmlns" {
+                ("", Self::input_str(name.1, name.1))
             } else if let Some(p) = qn.strip_prefix("xmlns:") {
-                p
+                (p, Self::input_str(name.0 + 6, name.1))
             } else {
                 continue;
             };
@@ -704,6 +827,12 @@ impl<'a, 'l> Reader<'a, 'l> {
                 (self.doc.namespaces.len() - 1) as u32
             };
             self.scope.push((prefix, index));
+            self.doc.bindings.push(Binding {
+                prefix: prefix_range,
+                ns: index,
+                prev: self.binding_head,
+            });
+            self.binding_head = (self.doc.bindings.len() - 1) as u32;
         }
         let (element_ns, local) = self.resolve(qname, true)?;
         // The element node; a parent that gets its first element child drops the layout
@@ -724,14 +853,17 @@ impl<'a, 'l> Reader<'a, 'l> {
                 let Some(n) = self.doc.nodes.get(k).copied() else {
                     break;
                 };
-                if !is_layout(self.doc.str(n.value)) {
+                if !is_xml_space(self.doc.str(n.value)) {
                     if let Some(slot) = self.doc.nodes.get_mut(kept) {
                         *slot = n;
                     }
                     kept += 1;
                 }
             }
-            self.doc.nodes.truncate(kept);
+            if kept < self.doc.nodes.len() {
+                self.doc.nodes.truncate(kept);
+                self.mark_dropped(parent_node);
+            }
         } else {
             self.flush_text()?;
         }
@@ -746,13 +878,16 @@ impl<'a, 'l> Reader<'a, 'l> {
                 continue;
             }
             let (ns, local) = self.resolve(name, false)?;
-            if self
-                .doc
-                .attrs
-                .get(attrs_start as usize..)
-                .unwrap_or(&[])
-                .iter()
-                .any(|a| a.ns == ns && self.doc.str(a.local) == self.slice(local))
+            // Unprefixed names were compared as written above; only prefixed ones can
+            // name the same attribute through two prefixes of one namespace.
+            if ns != NO_NS
+                && self
+                    .doc
+                    .attrs
+                    .get(attrs_start as usize..)
+                    .unwrap_or(&[])
+                    .iter()
+                    .any(|a| a.ns == ns && self.doc.str(a.local) == self.slice(local))
             {
                 return refuse(name.0, "an attribute written twice");
             }
@@ -771,15 +906,19 @@ impl<'a, 'l> Reader<'a, 'l> {
             attrs_start,
             attrs_end: self.doc.attrs.len() as u32,
             pos: lt as u32,
+            scope: self.binding_head,
+            dropped: false,
         });
         self.count_check()?;
         if empty {
             self.scope.truncate(scope_len);
+            self.binding_head = binding_head;
         } else {
             self.stack.push(Frame {
                 node: id,
                 qname,
                 scope_len,
+                binding_head,
                 has_element_child: false,
             });
         }
@@ -794,7 +933,7 @@ impl<'a, 'l> Reader<'a, 'l> {
         element: bool,
     ) -> Result<(u32, (usize, usize)), Refused> {
         let qn = self.slice((s, e));
-        let (prefix, local) = match qn.find(':') {
+        let (prefix, local) = match qn.bytes().position(|c| c == b':') {
             Some(c) => (&qn[..c], (s + c + 1, e)),
             None if !element => return Ok((NO_NS, (s, e))),
             None => ("", (s, e)),
@@ -811,14 +950,16 @@ impl<'a, 'l> Reader<'a, 'l> {
     /// (references resolved, each tab, LF, CR or CR LF written becomes one space).
     fn attribute_value(&mut self, start: usize, end: usize) -> Result<Str, Refused> {
         let raw = self.b.get(start..end).unwrap_or(&[]);
+        // One pass without an early exit (it compiles to vector code): `<`, `&`, and
+        // below 0x20 only tab, LF and CR remain (the other controls were refused).
+        let special = raw.iter().fold(false, |seen, &c| {
+            seen | (c == b'<') | (c == b'&') | (c < 0x20)
+        });
+        if !special {
+            return Ok(Self::input_str(start, end));
+        }
         if raw.contains(&b'<') {
             return refuse(start, "`<` in an attribute value");
-        }
-        if !raw
-            .iter()
-            .any(|&c| matches!(c, b'&' | b'\t' | b'\n' | b'\r'))
-        {
-            return Ok(Self::input_str(start, end));
         }
         let mut out = String::with_capacity(raw.len());
         let mut k = start;
@@ -899,7 +1040,21 @@ impl<'a, 'l> Reader<'a, 'l> {
             return refuse(start, "an element is not closed");
         };
         if lt > start {
-            self.char_data(start, lt)?;
+            // Layout between child elements (the most common text): no run and no node,
+            // unless a CDATA section follows and may continue it.
+            let layout = self.run.is_none()
+                && self.b.get(lt + 1) != Some(&b'!')
+                && self
+                    .b
+                    .get(start..lt)
+                    .is_some_and(|t| t.iter().all(|&c| is_space(c)));
+            match self.stack.last() {
+                Some(f) if layout && f.has_element_child => {
+                    let parent = f.node;
+                    self.mark_dropped(parent);
+                }
+                _ => self.char_data(start, lt)?,
+            }
         }
         self.i = lt;
         match self.at(1) {
@@ -925,8 +1080,18 @@ impl<'a, 'l> Reader<'a, 'l> {
     /// Character data `start..end` (no `<`), added to the text run.
     fn char_data(&mut self, start: usize, end: usize) -> Result<(), Refused> {
         let raw = self.b.get(start..end).unwrap_or(&[]);
-        let needs = memchr::memchr2(b'&', b'\r', raw).is_some();
-        if memchr::memmem::find(raw, b"]]>").is_some() {
+        // Most runs are short layout: one plain loop beats three searches set up.
+        let (needs, gt) = if raw.len() <= 64 {
+            raw.iter().fold((false, false), |(n, g), &c| {
+                (n | (c == b'&') | (c == b'\r'), g | (c == b'>'))
+            })
+        } else {
+            (
+                memchr::memchr2(b'&', b'\r', raw).is_some(),
+                memchr::memchr(b'>', raw).is_some(),
+            )
+        };
+        if gt && memchr::memmem::find(raw, b"]]>").is_some() {
             return refuse(start, "`]]>` in text");
         }
         if !needs && self.run.is_none() {
@@ -1023,19 +1188,24 @@ impl<'a, 'l> Reader<'a, 'l> {
         };
         let value = match (run.decoded, run.plain_end) {
             (Some(d), _) => {
-                if d.is_empty() || (has_element_child && is_layout(&d)) {
+                if d.is_empty() || (has_element_child && is_xml_space(&d)) {
+                    self.mark_dropped(parent_node);
                     return Ok(());
                 }
                 self.own(d)
             }
             (None, Some(e)) => {
                 let t = self.text.get(run.start..e).unwrap_or("");
-                if t.is_empty() || (has_element_child && is_layout(t)) {
+                if t.is_empty() || (has_element_child && is_xml_space(t)) {
+                    self.mark_dropped(parent_node);
                     return Ok(());
                 }
                 Self::input_str(run.start, e)
             }
-            (None, None) => return Ok(()),
+            (None, None) => {
+                self.mark_dropped(parent_node);
+                return Ok(());
+            }
         };
         self.doc.nodes.push(NodeData {
             value,
@@ -1045,8 +1215,16 @@ impl<'a, 'l> Reader<'a, 'l> {
             attrs_start: 0,
             attrs_end: 0,
             pos: run.start as u32,
+            scope: NO_BINDING,
+            dropped: false,
         });
         self.count_check()
+    }
+
+    fn mark_dropped(&mut self, element: u32) {
+        if let Some(n) = self.doc.nodes.get_mut(element as usize) {
+            n.dropped = true;
+        }
     }
 
     /// `</name>` closing the innermost open element.
@@ -1071,6 +1249,7 @@ impl<'a, 'l> Reader<'a, 'l> {
             n.end = end;
         }
         self.scope.truncate(frame.scope_len);
+        self.binding_head = frame.binding_head;
         Ok(())
     }
 }
@@ -1133,15 +1312,38 @@ pub fn differences(flat: &FlatDocument<'_>, reference: &roxmltree::Document<'_>)
             found.push(format!("{path}: attributes {fa:?} against {ra:?}"));
         }
         let has_elements = r.children().any(|c| c.is_element());
-        let rc: Vec<roxmltree::Node<'_, '_>> = r
-            .children()
-            .filter(|c| {
-                c.is_element()
-                    || (c.is_text()
-                        && !(has_elements && c.text().is_some_and(is_layout))
-                        && c.text().is_some_and(|t| !t.is_empty()))
-            })
+        let kept = |c: &roxmltree::Node<'_, '_>| {
+            c.is_element()
+                || (c.is_text()
+                    && !(has_elements && c.text().is_some_and(is_xml_space))
+                    && c.text().is_some_and(|t| !t.is_empty()))
+        };
+        let rc: Vec<roxmltree::Node<'_, '_>> = r.children().filter(kept).collect();
+        let dropped = r.children().any(|c| c.is_text() && !kept(&c));
+        if f.dropped_text() != dropped {
+            found.push(format!(
+                "{path}: dropped text {} against {dropped}",
+                f.dropped_text()
+            ));
+        }
+        for prefix in [None, Some("xsi"), Some("v3"), Some("p")] {
+            if r.lookup_namespace_uri(prefix) != f.lookup_namespace(prefix) {
+                found.push(format!(
+                    "{path}: namespace of {prefix:?} {:?} against {:?}",
+                    f.lookup_namespace(prefix),
+                    r.lookup_namespace_uri(prefix)
+                ));
+            }
+        }
+        let siblings: Vec<usize> = std::iter::successors(f.first_child(), |c| c.next_sibling())
+            .map(|c| c.id as usize)
             .collect();
+        let direct: Vec<usize> = f.children().map(|c| c.id as usize).collect();
+        if siblings != direct {
+            found.push(format!(
+                "{path}: sibling links {siblings:?} against {direct:?}"
+            ));
+        }
         let fc: Vec<FlatNode<'_, '_>> = f.children().collect();
         if fc.len() != rc.len() {
             found.push(format!(

@@ -16,6 +16,7 @@ pub mod flat;
 pub mod model;
 pub mod money;
 pub mod read;
+pub mod tree;
 pub mod write;
 pub mod xml;
 

@@ -14,8 +14,8 @@
 
 use crate::error::FormatError;
 use crate::model::*;
+use crate::tree::{XmlDocument, XmlNode};
 use crate::xml::Element;
-use roxmltree::Node;
 
 /// Limits applied while parsing one XML document.
 #[derive(Debug, Clone, Copy)]
@@ -298,12 +298,10 @@ fn line_col(text: &str, offset: usize) -> (u32, u32) {
 
 /// Tells the kind of a document from its root element and namespace (and, for a CDA, its
 /// 報告区分), and the generation for non-CDA kinds (`None` for CDA documents).
-pub fn kind_of(
-    doc: &roxmltree::Document<'_>,
-) -> Result<(DocumentKind, Option<Generation>), FormatError> {
-    let root = doc.root_element();
-    let name = root.tag_name().name();
-    let ns = root.tag_name().namespace().unwrap_or("");
+pub fn kind_of<D: XmlDocument>(doc: &D) -> Result<(DocumentKind, Option<Generation>), FormatError> {
+    let root = doc.root();
+    let name = root.name();
+    let ns = root.namespace().unwrap_or("");
     let unknown = || FormatError::UnknownRoot {
         namespace: ns.to_string(),
         name: name.to_string(),
@@ -313,7 +311,7 @@ pub fn kind_of(
             return Err(unknown());
         }
         let guidance = child(root, "code")
-            .and_then(|c| c.attribute("code"))
+            .and_then(|c| c.attribute(None, "code"))
             .is_some_and(|c| c.starts_with('2'));
         let kind = if guidance {
             DocumentKind::GuidanceCda
@@ -338,19 +336,18 @@ pub fn kind_of(
 // ---------------------------------------------------------------------------------------
 
 /// The first child element with this local name.
-fn child<'a, 'i>(n: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
-    n.children()
-        .find(|c| c.is_element() && c.tag_name().name() == name)
+fn child<'a, N: XmlNode<'a>>(n: N, name: &str) -> Option<N> {
+    n.children().find(|c| c.is_element() && c.name() == name)
 }
 
 /// All child elements with this local name.
-fn children<'a, 'i: 'a>(n: Node<'a, 'i>, name: &'a str) -> impl Iterator<Item = Node<'a, 'i>> + 'a {
+fn children<'a, N: XmlNode<'a>>(n: N, name: &'a str) -> impl Iterator<Item = N> + 'a {
     n.children()
-        .filter(move |c| c.is_element() && c.tag_name().name() == name)
+        .filter(move |c| c.is_element() && c.name() == name)
 }
 
 /// Follows a path of local names from `n`.
-fn at<'a, 'i>(n: Node<'a, 'i>, path: &[&str]) -> Option<Node<'a, 'i>> {
+fn at<'a, N: XmlNode<'a>>(n: N, path: &[&str]) -> Option<N> {
     let mut cur = n;
     for name in path {
         cur = child(cur, name)?;
@@ -359,19 +356,23 @@ fn at<'a, 'i>(n: Node<'a, 'i>, path: &[&str]) -> Option<Node<'a, 'i>> {
 }
 
 /// An attribute of an optional element, or the empty string.
-fn attr(n: Option<Node<'_, '_>>, name: &str) -> String {
-    n.and_then(|n| n.attribute(name))
+fn attr<'a, N: XmlNode<'a>>(n: Option<N>, name: &str) -> String {
+    n.and_then(|n| n.attribute(None, name))
         .unwrap_or_default()
         .to_string()
 }
 
 /// An attribute of an optional element, when present.
-fn opt_attr(n: Option<Node<'_, '_>>, name: &str) -> Option<String> {
-    n.and_then(|n| n.attribute(name)).map(str::to_string)
+fn opt_attr<'a, N: XmlNode<'a>>(n: Option<N>, name: &str) -> Option<String> {
+    n.and_then(|n| n.attribute(None, name)).map(str::to_string)
 }
 
-/// The direct text of an element (text nodes joined, as written).
-fn text_of(n: Node<'_, '_>) -> String {
+/// The direct text of an element (text nodes joined, as written). Layout text the flat
+/// tree keeps no node for is part of it: such a tree is marked inexact.
+fn text_of<'a, N: XmlNode<'a>>(n: N) -> String {
+    if n.dropped_text() {
+        n.mark_inexact();
+    }
     let mut texts = n
         .children()
         .filter(|c| c.is_text())
@@ -386,29 +387,29 @@ fn text_of(n: Node<'_, '_>) -> String {
     s
 }
 
-fn id_of(n: Option<Node<'_, '_>>) -> Id {
+fn id_of<'a, N: XmlNode<'a>>(n: Option<N>) -> Id {
     Id {
         root: attr(n, "root"),
         extension: attr(n, "extension"),
     }
 }
 
-fn opt_id(n: Option<Node<'_, '_>>) -> Option<Id> {
+fn opt_id<'a, N: XmlNode<'a>>(n: Option<N>) -> Option<Id> {
     n.map(|n| id_of(Some(n)))
 }
 
-fn money_of(n: Option<Node<'_, '_>>) -> Money {
+fn money_of<'a, N: XmlNode<'a>>(n: Option<N>) -> Money {
     Money {
         value: attr(n, "value"),
         currency: opt_attr(n, "currency"),
     }
 }
 
-fn opt_money(n: Option<Node<'_, '_>>) -> Option<Money> {
+fn opt_money<'a, N: XmlNode<'a>>(n: Option<N>) -> Option<Money> {
     n.map(|n| money_of(Some(n)))
 }
 
-fn code_of(n: Option<Node<'_, '_>>) -> Code {
+fn code_of<'a, N: XmlNode<'a>>(n: Option<N>) -> Code {
     Code {
         code: attr(n, "code"),
         code_system: opt_attr(n, "codeSystem"),
@@ -416,23 +417,20 @@ fn code_of(n: Option<Node<'_, '_>>) -> Code {
     }
 }
 
-fn address_of(n: Node<'_, '_>) -> Address {
+fn address_of<'a, N: XmlNode<'a>>(n: N) -> Address {
     Address {
         text: text_of(n).trim().to_string(),
         postal_code: child(n, "postalCode").map(text_of),
     }
 }
 
-fn expect_root<'a, 'i>(
-    doc: &'a roxmltree::Document<'i>,
-    name: &str,
-) -> Result<Node<'a, 'i>, FormatError> {
-    let root = doc.root_element();
-    if root.tag_name().name() == name {
+fn expect_root<'a, D: XmlDocument>(doc: &'a D, name: &str) -> Result<D::Node<'a>, FormatError> {
+    let root = doc.root();
+    if root.name() == name {
         Ok(root)
     } else {
         Err(FormatError::Structure {
-            path: format!("/{}", root.tag_name().name()),
+            path: format!("/{}", root.name()),
             message: format!("expected the root element {name}"),
         })
     }
@@ -443,7 +441,7 @@ fn expect_root<'a, 'i>(
 // ---------------------------------------------------------------------------------------
 
 /// Reads an `index` root.
-pub fn read_index(doc: &roxmltree::Document<'_>) -> Result<Index, FormatError> {
+pub fn read_index<D: XmlDocument>(doc: &D) -> Result<Index, FormatError> {
     let r = expect_root(doc, "index")?;
     Ok(Index {
         interaction_type: attr(child(r, "interactionType"), "code"),
@@ -456,7 +454,7 @@ pub fn read_index(doc: &roxmltree::Document<'_>) -> Result<Index, FormatError> {
 }
 
 /// Reads a `summary` root.
-pub fn read_summary(doc: &roxmltree::Document<'_>) -> Result<Summary, FormatError> {
+pub fn read_summary<D: XmlDocument>(doc: &D) -> Result<Summary, FormatError> {
     let r = expect_root(doc, "summary")?;
     Ok(Summary {
         service_event_type: attr(child(r, "serviceEventType"), "code"),
@@ -472,7 +470,7 @@ pub fn read_summary(doc: &roxmltree::Document<'_>) -> Result<Summary, FormatErro
 // Claims
 // ---------------------------------------------------------------------------------------
 
-fn subject_of(n: Option<Node<'_, '_>>) -> SubjectPerson {
+fn subject_of<'a, N: XmlNode<'a>>(n: Option<N>) -> SubjectPerson {
     let Some(n) = n else {
         return SubjectPerson::default();
     };
@@ -492,7 +490,7 @@ fn subject_of(n: Option<Node<'_, '_>>) -> SubjectPerson {
     }
 }
 
-fn charge_of(n: Node<'_, '_>) -> Charge {
+fn charge_of<'a, N: XmlNode<'a>>(n: N) -> Charge {
     Charge {
         code: attr(Some(n), "code"),
         amount: opt_money(child(n, "amount")),
@@ -503,7 +501,7 @@ fn charge_of(n: Node<'_, '_>) -> Charge {
     }
 }
 
-fn adjudication_of(n: Node<'_, '_>) -> Adjudication {
+fn adjudication_of<'a, N: XmlNode<'a>>(n: N) -> Adjudication {
     let reason = child(n, "reason");
     Adjudication {
         interaction_type: attr(child(n, "interactionType"), "code"),
@@ -513,12 +511,12 @@ fn adjudication_of(n: Node<'_, '_>) -> Adjudication {
     }
 }
 
-fn expiry_of(card: Node<'_, '_>) -> Option<String> {
+fn expiry_of<'a, N: XmlNode<'a>>(card: N) -> Option<String> {
     child(card, "effectiveTime").map(|e| attr(child(e, "high"), "value"))
 }
 
 /// Reads a `checkupClaim` root.
-pub fn read_checkup_claim(doc: &roxmltree::Document<'_>) -> Result<CheckupClaim, FormatError> {
+pub fn read_checkup_claim<D: XmlDocument>(doc: &D) -> Result<CheckupClaim, FormatError> {
     let r = expect_root(doc, "checkupClaim")?;
     let card = child(r, "checkupCard");
     let card = match card {
@@ -573,7 +571,7 @@ pub fn read_checkup_claim(doc: &roxmltree::Document<'_>) -> Result<CheckupClaim,
 }
 
 /// Reads a `healthGuidanceClaim` root.
-pub fn read_guidance_claim(doc: &roxmltree::Document<'_>) -> Result<GuidanceClaim, FormatError> {
+pub fn read_guidance_claim<D: XmlDocument>(doc: &D) -> Result<GuidanceClaim, FormatError> {
     let r = expect_root(doc, "healthGuidanceClaim")?;
     let encounter = child(r, "encounter");
     let card = match child(r, "healthGuidanceCard") {
@@ -625,20 +623,21 @@ pub fn read_guidance_claim(doc: &roxmltree::Document<'_>) -> Result<GuidanceClai
 // ---------------------------------------------------------------------------------------
 
 /// An organisation (`representedOrganization`, `scopingOrganization`).
-fn organization_of(n: Node<'_, '_>) -> CdaOrganization {
-    let id = child(n, "id")
-        .filter(|i| i.attribute("root").is_some() || i.attribute("extension").is_some());
+fn organization_of<'a, N: XmlNode<'a>>(n: N) -> CdaOrganization {
+    let id = child(n, "id").filter(|i| {
+        i.attribute(None, "root").is_some() || i.attribute(None, "extension").is_some()
+    });
     CdaOrganization {
         id: id.map(|i| id_of(Some(i))),
         name: child(n, "name").map(text_of),
         telecom: child(n, "telecom")
-            .and_then(|t| t.attribute("value"))
+            .and_then(|t| t.attribute(None, "value"))
             .map(str::to_string),
         addr: child(n, "addr").map(address_of),
     }
 }
 
-fn patient_of(n: Option<Node<'_, '_>>) -> Patient {
+fn patient_of<'a, N: XmlNode<'a>>(n: Option<N>) -> Patient {
     let Some(role) = n else {
         return Patient::default();
     };
@@ -646,7 +645,9 @@ fn patient_of(n: Option<Node<'_, '_>>) -> Patient {
     Patient {
         // An `id` with neither root nor extension is a nullFlavor placeholder, not an id.
         ids: children(role, "id")
-            .filter(|i| i.attribute("root").is_some() || i.attribute("extension").is_some())
+            .filter(|i| {
+                i.attribute(None, "root").is_some() || i.attribute(None, "extension").is_some()
+            })
             .map(|i| id_of(Some(i)))
             .collect(),
         addr: child(role, "addr").map(address_of),
@@ -659,7 +660,7 @@ fn patient_of(n: Option<Node<'_, '_>>) -> Patient {
     }
 }
 
-fn voucher_of(n: Node<'_, '_>) -> VoucherParticipant {
+fn voucher_of<'a, N: XmlNode<'a>>(n: N) -> VoucherParticipant {
     let entity = child(n, "associatedEntity");
     VoucherParticipant {
         function_code: attr(child(n, "functionCode"), "code"),
@@ -671,13 +672,13 @@ fn voucher_of(n: Node<'_, '_>) -> VoucherParticipant {
     }
 }
 
-fn section_of(n: Node<'_, '_>, with_entries: bool) -> Section {
+fn section_of<'a, N: XmlNode<'a>>(n: N, with_entries: bool) -> Section {
     Section {
         code: code_of(child(n, "code")),
         title: child(n, "title").map(text_of),
-        text: child(n, "text").map(Element::from_node),
+        text: child(n, "text").map(Element::from_xml),
         entries: if with_entries {
-            children(n, "entry").map(Element::from_node).collect()
+            children(n, "entry").map(Element::from_xml).collect()
         } else {
             Vec::new()
         },
@@ -686,9 +687,7 @@ fn section_of(n: Node<'_, '_>, with_entries: bool) -> Section {
 
 /// The `section` of each `component/structuredBody/component` of a `ClinicalDocument`
 /// root, in order (the sections of [`read_cda`]).
-pub(crate) fn body_sections<'a, 'i: 'a>(
-    root: Node<'a, 'i>,
-) -> impl Iterator<Item = Node<'a, 'i>> + 'a {
+pub(crate) fn body_sections<'a, N: XmlNode<'a>>(root: N) -> impl Iterator<Item = N> + 'a {
     at(root, &["component", "structuredBody"])
         .into_iter()
         .flat_map(|body| children(body, "component"))
@@ -696,12 +695,12 @@ pub(crate) fn body_sections<'a, 'i: 'a>(
 }
 
 /// The section code (`code/@code`) as [`read_cda`] reads it.
-pub(crate) fn section_code(section: Node<'_, '_>) -> String {
+pub(crate) fn section_code<'a, N: XmlNode<'a>>(section: N) -> String {
     attr(child(section, "code"), "code")
 }
 
 /// Reads a `ClinicalDocument` root (checkup or guidance).
-pub fn read_cda(doc: &roxmltree::Document<'_>) -> Result<ClinicalDocument, FormatError> {
+pub fn read_cda<D: XmlDocument>(doc: &D) -> Result<ClinicalDocument, FormatError> {
     read_cda_with(doc, true)
 }
 
@@ -711,14 +710,12 @@ pub fn read_cda(doc: &roxmltree::Document<'_>) -> Result<ClinicalDocument, Forma
 /// the observations takes them from the same parsed tree with
 /// [`crate::cda::observations_in`], which gives what [`crate::cda::observations`] gives
 /// on the full read.
-pub fn read_cda_without_entries(
-    doc: &roxmltree::Document<'_>,
-) -> Result<ClinicalDocument, FormatError> {
+pub fn read_cda_without_entries<D: XmlDocument>(doc: &D) -> Result<ClinicalDocument, FormatError> {
     read_cda_with(doc, false)
 }
 
-fn read_cda_with(
-    doc: &roxmltree::Document<'_>,
+fn read_cda_with<D: XmlDocument>(
+    doc: &D,
     with_entries: bool,
 ) -> Result<ClinicalDocument, FormatError> {
     let r = expect_root(doc, "ClinicalDocument")?;
@@ -753,7 +750,7 @@ fn read_cda_with(
             })
             .collect(),
         vouchers: children(r, "participant")
-            .filter(|p| p.attribute("typeCode") == Some("HLD"))
+            .filter(|p| p.attribute(None, "typeCode") == Some("HLD"))
             .map(voucher_of)
             .collect(),
         service_event,

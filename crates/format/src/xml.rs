@@ -9,6 +9,7 @@
 //! static table when read, so converting a body allocates only for the values that are
 //! really the producer's own. Builders accept `&'static str` and `String` alike.
 
+use crate::tree::XmlNode;
 use std::borrow::Cow;
 
 /// A name or attribute value: borrowed from the static vocabulary, or owned.
@@ -107,15 +108,21 @@ impl Element {
     /// Whitespace-only text between child elements is layout, not content: it is
     /// dropped so that re-indented output reads back to the same tree.
     pub fn from_node(node: roxmltree::Node<'_, '_>) -> Element {
-        let attributes = node.attributes();
-        let mut attrs = Vec::with_capacity(attributes.len());
-        for a in attributes {
-            let name = match a.namespace() {
-                Some(crate::model::NS_XSI) => prefixed("xsi:", a.name()),
-                Some(NS_XML) => prefixed("xml:", a.name()),
-                _ => intern(a.name()),
+        Element::from_xml(node)
+    }
+
+    /// [`Element::from_node`] for either tree ([`crate::tree`]). On the flat tree, an
+    /// element without child elements that lost a text (an empty CDATA section, which
+    /// roxmltree keeps as an empty text child) marks the document inexact.
+    pub fn from_xml<'a, N: XmlNode<'a>>(node: N) -> Element {
+        let mut attrs = Vec::new();
+        for a in node.attributes() {
+            let name = match a.namespace {
+                Some(crate::model::NS_XSI) => prefixed("xsi:", a.name),
+                Some(NS_XML) => prefixed("xml:", a.name),
+                _ => intern(a.name),
             };
-            attrs.push((name, intern(a.value())));
+            attrs.push((name, intern(a.value)));
         }
         let mut elements = 0usize;
         let mut texts = 0usize;
@@ -126,6 +133,9 @@ impl Element {
                 texts += 1;
             }
         }
+        if elements == 0 && node.dropped_text() {
+            node.mark_inexact();
+        }
         let mut children = Vec::with_capacity(if elements > 0 {
             elements + texts
         } else {
@@ -133,7 +143,7 @@ impl Element {
         });
         for c in node.children() {
             if c.is_element() {
-                children.push(Node::Element(Element::from_node(c)));
+                children.push(Node::Element(Element::from_xml(c)));
             } else if let Some(t) = c.text().filter(|_| c.is_text()) {
                 if elements > 0 && is_layout(t) {
                     continue;
@@ -142,7 +152,7 @@ impl Element {
             }
         }
         Element {
-            name: intern(node.tag_name().name()),
+            name: intern(node.name()),
             attrs,
             children,
         }

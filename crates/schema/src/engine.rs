@@ -5,7 +5,7 @@
 //! Content models are matched greedily with one element of look-ahead, which is exact for the
 //! deterministic models XML Schema allows (Unique Particle Attribution).
 
-use roxmltree::{Document, Node};
+use daiko_format::tree::{XmlDocument, XmlNode};
 
 use crate::Violation;
 use crate::memo::{Key, Memo, ValidValues};
@@ -15,7 +15,7 @@ use crate::simple::{self, is_xml_ws};
 const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
 
 /// Validates `doc`; `set_bit` is [`When::V2018`] or [`When::V2024`].
-pub(crate) fn run(doc: &Document<'_>, rules: &SchemaRules, set_bit: u8) -> Vec<Violation> {
+pub(crate) fn run<D: XmlDocument>(doc: &D, rules: &SchemaRules, set_bit: u8) -> Vec<Violation> {
     let (memo, attr_memo, valid_values) = Memo::take();
     let mut v = Validator {
         rules,
@@ -32,7 +32,7 @@ pub(crate) fn run(doc: &Document<'_>, rules: &SchemaRules, set_bit: u8) -> Vec<V
         key: Key::default(),
         kids: Vec::new(),
     };
-    let root = doc.root_element();
+    let root = doc.root();
     match find_global(rules, v.ctx, root) {
         Some(decl) => v.work.push((root, decl.ty)),
         None => {
@@ -65,11 +65,15 @@ pub(crate) fn run(doc: &Document<'_>, rules: &SchemaRules, set_bit: u8) -> Vec<V
     out
 }
 
-fn find_global(rules: &SchemaRules, ctx: u8, node: Node<'_, '_>) -> Option<&'static Element> {
-    if node.tag_name().namespace() != Some(rules.namespace) {
+fn find_global<'a, N: XmlNode<'a>>(
+    rules: &SchemaRules,
+    ctx: u8,
+    node: N,
+) -> Option<&'static Element> {
+    if node.namespace() != Some(rules.namespace) {
         return None;
     }
-    let name = node.tag_name().name();
+    let name = node.name();
     rules.globals.iter().find_map(|p| match p.term {
         Term::Element(e) if p.when.holds(ctx) && e.name == name => Some(e),
         _ => None,
@@ -84,19 +88,19 @@ fn term_name(t: &Term) -> &'static str {
 }
 
 /// `name` or `{namespace}name` for messages.
-fn qualified(node: Node<'_, '_>) -> String {
-    match node.tag_name().namespace() {
-        Some(ns) => format!("`{}` (namespace `{ns}`)", node.tag_name().name()),
-        None => format!("`{}` (no namespace)", node.tag_name().name()),
+fn qualified<'a, N: XmlNode<'a>>(node: N) -> String {
+    match node.namespace() {
+        Some(ns) => format!("`{}` (namespace `{ns}`)", node.name()),
+        None => format!("`{}` (no namespace)", node.name()),
     }
 }
 
-struct Validator<'r, 'a, 'input> {
+struct Validator<'r, 'a, N: XmlNode<'a>> {
     rules: &'r SchemaRules,
     ctx: u8,
     v2024: bool,
     out: Vec<Violation>,
-    work: Vec<(Node<'a, 'input>, TypeRef)>,
+    work: Vec<(N, TypeRef)>,
     /// xs:ID values seen so far (created on the first ID: most documents have none).
     ids: Option<std::collections::HashSet<&'a str>>,
     /// Where this document stores the target namespace name (compared by address, never read).
@@ -112,7 +116,7 @@ struct Validator<'r, 'a, 'input> {
     /// The child names of the element being matched (reused buffer).
     key: Key,
     /// Its child elements (reused buffer).
-    kids: Vec<Node<'a, 'input>>,
+    kids: Vec<N>,
 }
 
 /// Result of matching one term against the children at the cursor.
@@ -143,23 +147,23 @@ impl Mismatch {
 
 /// The child elements of one parent, consumed left to right. The name of the next child is
 /// read once per step (models with many optional particles test it many times).
-struct Cursor<'a, 'input> {
-    next: Option<Node<'a, 'input>>,
+struct Cursor<'a, N: XmlNode<'a>> {
+    next: Option<N>,
     /// Local name of `next` when it is in the target namespace, else "" (matches nothing).
-    next_name: &'input str,
-    last: Option<Node<'a, 'input>>,
+    next_name: &'a str,
+    last: Option<N>,
     /// Set once a `{0,0}` particle has matched: nothing more may match.
     closed: bool,
     ns: &'static str,
     element_only: bool,
-    stray_text: Option<Node<'a, 'input>>,
+    stray_text: Option<N>,
 }
 
-impl<'a, 'input> Cursor<'a, 'input> {
+impl<'a, N: XmlNode<'a>> Cursor<'a, N> {
     /// A cursor on the first element child of `parent`. With `element_only`, the first text
     /// node that is not whitespace is remembered in `stray_text` on the way (one pass over the
     /// children serves both checks).
-    fn new(parent: Node<'a, 'input>, ns: &'static str, element_only: bool) -> Self {
+    fn new(parent: N, ns: &'static str, element_only: bool) -> Self {
         let mut c = Cursor {
             next: None,
             next_name: "",
@@ -174,7 +178,7 @@ impl<'a, 'input> Cursor<'a, 'input> {
     }
 
     /// Moves to the first element at or after `from`, looking at text on the way.
-    fn walk(&mut self, mut from: Option<Node<'a, 'input>>) {
+    fn walk(&mut self, mut from: Option<N>) {
         while let Some(n) = from {
             if n.is_element() {
                 break;
@@ -190,15 +194,8 @@ impl<'a, 'input> Cursor<'a, 'input> {
         }
         self.next = from;
         self.next_name = match from {
-            Some(n) => {
-                let t = n.tag_name();
-                if t.namespace() == Some(self.ns) {
-                    t.name()
-                } else {
-                    ""
-                }
-            }
-            None => "",
+            Some(n) if n.namespace() == Some(self.ns) => n.name(),
+            _ => "",
         };
     }
 
@@ -230,9 +227,9 @@ impl<'a, 'input> Cursor<'a, 'input> {
     }
 }
 
-impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
-    fn report(&mut self, node: Node<'a, 'input>, attr: Option<&str>, message: String) {
-        let pos = node.document().text_pos_at(node.range().start);
+impl<'r, 'a, N: XmlNode<'a>> Validator<'r, 'a, N> {
+    fn report(&mut self, node: N, attr: Option<&str>, message: String) {
+        let (line, column) = node.line_column();
         let mut path = element_path(node);
         if let Some(a) = attr {
             path.push_str("/@");
@@ -240,13 +237,13 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
         }
         self.out.push(Violation {
             path,
-            line: pos.row,
-            column: pos.col,
+            line,
+            column,
             message,
         });
     }
 
-    fn element(&mut self, node: Node<'a, 'input>, declared: TypeRef) {
+    fn element(&mut self, node: N, declared: TypeRef) {
         let ty = match self.effective_type(node, declared) {
             Some(t) => t,
             None => return,
@@ -260,12 +257,17 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
                 self.attributes(node, c.attrs);
                 match &c.content {
                     Content::Empty => {
+                        // The flat tree keeps no node for layout beside elements nor for
+                        // empty text, either of which roxmltree may find first here.
+                        if node.dropped_text() {
+                            node.mark_inexact();
+                        }
                         if let Some(child) = node
                             .first_child()
                             .and_then(|_| node.children().find(|n| n.is_element() || n.is_text()))
                         {
                             let what = if child.is_element() {
-                                format!("element `{}`", child.tag_name().name())
+                                format!("element `{}`", child.name())
                             } else {
                                 "text".to_string()
                             };
@@ -274,7 +276,7 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
                                 None,
                                 format!(
                                     "element `{}` must be empty (type {}), found {what}",
-                                    node.tag_name().name(),
+                                    node.name(),
                                     c.name
                                 ),
                             );
@@ -288,15 +290,15 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
     }
 
     /// Resolves `xsi:type`, checks it is a valid substitution, and rejects abstract types.
-    fn effective_type(&mut self, node: Node<'a, 'input>, declared: TypeRef) -> Option<TypeRef> {
+    fn effective_type(&mut self, node: N, declared: TypeRef) -> Option<TypeRef> {
         let mut ty = declared;
-        if let Some(raw) = node.attribute((XSI, "type")) {
+        if let Some(raw) = node.attribute(Some(XSI), "type") {
             let qname = simple::trim_xml_ws(raw);
             let (prefix, local) = match qname.split_once(':') {
                 Some((p, l)) => (Some(p), l),
                 None => (None, qname),
             };
-            let ns = node.lookup_namespace_uri(prefix);
+            let ns = node.lookup_namespace(prefix);
             let found = if ns == Some(self.rules.namespace) {
                 (self.rules.types)(local, self.ctx)
             } else {
@@ -331,7 +333,7 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
                 None,
                 format!(
                     "element `{}` has the abstract type {}; an xsi:type naming a concrete type is required",
-                    node.tag_name().name(),
+                    node.name(),
                     c.name
                 ),
             );
@@ -340,7 +342,7 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
         Some(ty)
     }
 
-    fn attributes(&mut self, node: Node<'a, 'input>, decls: &'static [Attr]) {
+    fn attributes(&mut self, node: N, decls: &'static [Attr]) {
         // the attributes as written (namespace class, name, value), for the remembered sets
         let decls_id = decls.as_ptr() as usize;
         self.attr_key.clear();
@@ -349,7 +351,7 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
             .extend_from_slice(&(decls.len() as u32).to_le_bytes());
         let mut rememberable = true;
         for attr in node.attributes() {
-            let class = match attr.namespace() {
+            let class = match attr.namespace {
                 None => 0u8,
                 Some(XSI) => 1,
                 Some(_) => {
@@ -358,8 +360,8 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
                 }
             };
             self.attr_key.names.push(class);
-            self.attr_key.push(attr.name());
-            self.attr_key.push(attr.value());
+            self.attr_key.push(attr.name);
+            self.attr_key.push(attr.value);
         }
         if rememberable
             && self
@@ -374,14 +376,14 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
         // which declarations were used, to find missing required ones without a second scan
         let mut present: u64 = 0;
         for attr in node.attributes() {
-            let name = attr.name();
-            match attr.namespace() {
+            let name = attr.name;
+            match attr.namespace {
                 Some(XSI) => match name {
                     "type" | "schemaLocation" | "noNamespaceSchemaLocation" => {}
                     "nil" => self.report(
                         node,
                         Some("xsi:nil"),
-                        format!("element `{}` is not nillable", node.tag_name().name()),
+                        format!("element `{}` is not nillable", node.name()),
                     ),
                     _ => self.report(
                         node,
@@ -394,7 +396,7 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
                     Some(name),
                     format!(
                         "attribute `{name}` (namespace `{ns}`) is not allowed on `{}`",
-                        node.tag_name().name()
+                        node.name()
                     ),
                 ),
                 None => {
@@ -406,10 +408,7 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
                         self.report(
                             node,
                             Some(name),
-                            format!(
-                                "attribute `{name}` is not allowed on `{}`",
-                                node.tag_name().name()
-                            ),
+                            format!("attribute `{name}` is not allowed on `{}`", node.name()),
                         );
                         continue;
                     };
@@ -417,7 +416,7 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
                         present |= 1 << index;
                     }
                     has_id |= simple::is_id(decl.ty);
-                    let value = attr.value();
+                    let value = attr.value;
                     if decl.fixed == Some(value) {
                         // exactly the fixed value: valid by construction
                         continue;
@@ -455,7 +454,7 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
             let seen = if index < 64 {
                 present & (1 << index) != 0
             } else {
-                node.attribute(decl.name).is_some()
+                node.attribute(None, decl.name).is_some()
             };
             if decl.usage == Use::Required && decl.when.holds(self.ctx) && !seen {
                 self.report(
@@ -464,7 +463,7 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
                     format!(
                         "required attribute `{}` is missing on `{}`",
                         decl.name,
-                        node.tag_name().name()
+                        node.name()
                     ),
                 );
             }
@@ -507,15 +506,15 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
         Ok(())
     }
 
-    fn simple_content(&mut self, node: Node<'a, 'input>, ty: &'static Simple) {
+    fn simple_content(&mut self, node: N, ty: &'static Simple) {
         if let Some(child) = node.children().find(|n| n.is_element()) {
             self.report(
                 child,
                 None,
                 format!(
                     "element `{}` allows text only, found element `{}`",
-                    node.tag_name().name(),
-                    child.tag_name().name()
+                    node.name(),
+                    child.name()
                 ),
             );
             return;
@@ -525,24 +524,24 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
             self.report(
                 node,
                 None,
-                format!("text of `{}` = `{}` {why}", node.tag_name().name(), text),
+                format!("text of `{}` = `{}` {why}", node.name(), text),
             );
         }
     }
 
-    fn stray_text(&mut self, node: Node<'a, 'input>, text: Node<'a, 'input>) {
+    fn stray_text(&mut self, node: N, text: N) {
         let sample: String = text.text().unwrap_or("").trim().chars().take(20).collect();
         self.report(
             node,
             None,
             format!(
                 "element `{}` allows child elements only, found text `{sample}`",
-                node.tag_name().name()
+                node.name()
             ),
         );
     }
 
-    fn children(&mut self, node: Node<'a, 'input>, model: &'static Particle, element_only: bool) {
+    fn children(&mut self, node: N, model: &'static Particle, element_only: bool) {
         let ns = self.rules.namespace;
         let model_id = std::ptr::from_ref(model) as usize;
         // one pass over the children: their names (as the matcher sees them) and stray text
@@ -552,9 +551,8 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
         let mut child = node.first_child();
         while let Some(n) = child {
             if n.is_element() {
-                let t = n.tag_name();
-                let in_target = self.in_target(t.namespace());
-                self.key.push(if in_target { t.name() } else { "" });
+                let in_target = self.in_target(n.namespace());
+                self.key.push(if in_target { n.name() } else { "" });
                 self.kids.push(n);
             } else if element_only
                 && stray.is_none()
@@ -603,24 +601,21 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
             Ok(_) => {
                 if let Some(extra) = cur.next {
                     let after = match cur.last {
-                        Some(l) => format!(" after `{}`", l.tag_name().name()),
+                        Some(l) => format!(" after `{}`", l.name()),
                         None => String::new(),
                     };
                     let found = describe(extra, ns);
                     self.report(
                         extra,
                         None,
-                        format!(
-                            "unexpected element {found}{after} in `{}`",
-                            node.tag_name().name()
-                        ),
+                        format!("unexpected element {found}{after} in `{}`", node.name()),
                     );
                 }
             }
         }
     }
 
-    fn mismatch(&mut self, parent: Node<'a, 'input>, cur: &Cursor<'a, 'input>, m: Mismatch) {
+    fn mismatch(&mut self, parent: N, cur: &Cursor<'a, N>, m: Mismatch) {
         let mut names = Vec::new();
         for p in m.expected {
             first_names(p, self.ctx, &mut names, 0);
@@ -635,8 +630,8 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
                 .join(" or ")
         };
         let after = match cur.last {
-            Some(l) => format!(" after `{}`", l.tag_name().name()),
-            None => format!(" as first child of `{}`", parent.tag_name().name()),
+            Some(l) => format!(" after `{}`", l.name()),
+            None => format!(" as first child of `{}`", parent.name()),
         };
         match cur.next {
             Some(found) => {
@@ -652,7 +647,7 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
                 None,
                 format!(
                     "expected element {expected}{after}, found the end of `{}`",
-                    parent.tag_name().name()
+                    parent.name()
                 ),
             ),
         }
@@ -665,7 +660,7 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
         &mut self,
         p: &'static Particle,
         e: &'static Element,
-        cur: &mut Cursor<'a, 'input>,
+        cur: &mut Cursor<'a, N>,
     ) -> Result<Outcome, Mismatch> {
         let mut count = 0u32;
         while count < p.max {
@@ -694,7 +689,7 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
     fn particle(
         &mut self,
         p: &'static Particle,
-        cur: &mut Cursor<'a, 'input>,
+        cur: &mut Cursor<'a, N>,
         ns: &'static str,
     ) -> Result<Outcome, Mismatch> {
         if !p.when.holds(self.ctx) {
@@ -743,7 +738,7 @@ impl<'r, 'a, 'input> Validator<'r, 'a, 'input> {
     fn term(
         &mut self,
         t: &'static Term,
-        cur: &mut Cursor<'a, 'input>,
+        cur: &mut Cursor<'a, N>,
         ns: &'static str,
     ) -> Result<Outcome, Mismatch> {
         match t {
@@ -847,10 +842,10 @@ fn same_name(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.first() == b.first() && a == b
 }
 
-fn wildcard_admits(wild: WildNs, n: Node<'_, '_>, target: &str) -> bool {
+fn wildcard_admits<'a, N: XmlNode<'a>>(wild: WildNs, n: N, target: &str) -> bool {
     match wild {
         WildNs::Any => true,
-        WildNs::Other => matches!(n.tag_name().namespace(), Some(ns) if ns != target),
+        WildNs::Other => matches!(n.namespace(), Some(ns) if ns != target),
     }
 }
 
@@ -893,9 +888,9 @@ fn nullable(p: &Particle, ctx: u8, depth: u32) -> bool {
     }
 }
 
-fn describe(n: Node<'_, '_>, target: &str) -> String {
-    match n.tag_name().namespace() {
-        Some(ns) if ns == target => format!("`{}`", n.tag_name().name()),
+fn describe<'a, N: XmlNode<'a>>(n: N, target: &str) -> String {
+    match n.namespace() {
+        Some(ns) if ns == target => format!("`{}`", n.name()),
         _ => qualified(n),
     }
 }
@@ -930,7 +925,7 @@ fn type_name(t: TypeRef) -> &'static str {
 }
 
 /// Text content of an element with no element children (text split by comments is joined).
-fn text_of<'a>(node: Node<'a, '_>) -> std::borrow::Cow<'a, str> {
+fn text_of<'a, N: XmlNode<'a>>(node: N) -> std::borrow::Cow<'a, str> {
     let mut texts = node.children().filter(|n| n.is_text());
     let first = texts.next();
     match (first, texts.next()) {
@@ -946,23 +941,34 @@ fn text_of<'a>(node: Node<'a, '_>) -> std::borrow::Cow<'a, str> {
 }
 
 /// `/a/b[2]/c`: element names from the root, with a position when a name repeats.
-fn element_path(node: Node<'_, '_>) -> String {
+fn element_path<'a, N: XmlNode<'a>>(node: N) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut cur = Some(node);
     while let Some(n) = cur {
         if !n.is_element() {
             break;
         }
-        let name = n.tag_name().name();
-        let same = |s: &Node<'_, '_>| s.is_element() && s.tag_name().name() == name;
-        let before = n.prev_siblings().skip(1).filter(same).count();
-        let after = n.next_siblings().skip(1).filter(same).count();
+        let name = n.name();
+        let (mut before, mut after, mut seen) = (0usize, 0usize, false);
+        if let Some(parent) = n.parent_element() {
+            for s in parent.children() {
+                if s == n {
+                    seen = true;
+                } else if s.is_element() && s.name() == name {
+                    if seen {
+                        after += 1;
+                    } else {
+                        before += 1;
+                    }
+                }
+            }
+        }
         if before + after > 0 {
             parts.push(format!("{name}[{}]", before + 1));
         } else {
             parts.push(name.to_string());
         }
-        cur = n.parent();
+        cur = n.parent_element();
     }
     let mut path = String::new();
     for p in parts.iter().rev() {

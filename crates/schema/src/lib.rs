@@ -6,7 +6,8 @@
 //! check X-02 on every document, at parse speed. The XSD files themselves are never
 //! shipped or read at run time; tests compare verdicts with `xmllint --schema`.
 //!
-//! Depends only on `roxmltree`; knows nothing of the typed model or the checks.
+//! Validates any tree of [`daiko_format::tree`] (roxmltree's, or daiko's flat tree); uses
+//! nothing else of `daiko-format` and knows nothing of the checks.
 //!
 //! ## How
 //!
@@ -121,7 +122,11 @@ fn rules(set: SchemaSet, schema: Schema) -> SchemaRules {
 ///
 /// As with any XML Schema processor, the root may be any element the schema declares globally
 /// (e.g. a lone `interactionType` for ix08); callers that need a particular root check its name.
-pub fn validate(doc: &roxmltree::Document<'_>, set: SchemaSet, schema: Schema) -> Vec<Violation> {
+pub fn validate<D: daiko_format::tree::XmlDocument>(
+    doc: &D,
+    set: SchemaSet,
+    schema: Schema,
+) -> Vec<Violation> {
     let set_bit = match set {
         SchemaSet::V2018 => When::V2018,
         SchemaSet::V2024 => When::V2024,

@@ -4,9 +4,13 @@
 use crate::catalogue::finding;
 use crate::finding::Finding;
 use daiko_format::error::FormatError;
+use daiko_format::flat;
 use daiko_format::model::{DocumentKind, Generation};
 use daiko_format::read::{self, ParseLimits};
+use daiko_format::tree::{XmlDocument, XmlNode};
 use daiko_schema::{Schema, SchemaSet};
+
+use crate::config::XmlReader;
 
 /// Most schema violations reported per file; the rest are summarised in one line.
 const MAX_VIOLATIONS_PER_FILE: usize = 20;
@@ -33,9 +37,21 @@ pub struct Parsed<'a> {
     pub schema_violations: usize,
 }
 
+/// What X-02 … X-05 made of a parsed file that can be read.
+#[derive(Debug, Clone, Copy)]
+pub struct Classified {
+    pub kind: DocumentKind,
+    /// Generation of a non-CDA file (`None` for a CDA).
+    pub generation: Option<Generation>,
+    /// How many violations X-02 found.
+    pub schema_violations: usize,
+}
+
 /// Decodes, parses and classifies one file, pushing
 /// findings, then validates it. `archive_generation` is the generation the index
 /// set (for the index itself: `None`). Returns `None` when the file cannot be used.
+/// Parses with roxmltree (the index and the summary); the DATA and CLAIMS files go
+/// through [`check_file`].
 pub fn parse_file<'a>(
     file: &str,
     bytes: &'a [u8],
@@ -44,8 +60,66 @@ pub fn parse_file<'a>(
     limits: &ParseLimits,
     out: &mut Vec<Finding>,
 ) -> Option<Parsed<'a>> {
-    let text = match read::decode(bytes) {
-        Ok(t) => t,
+    let text = decode_file(file, bytes, out)?;
+    let doc = parse_reference(file, text, limits, out)?;
+    let c = classify(file, &doc, expected, archive_generation, out)?;
+    Some(Parsed {
+        doc,
+        kind: c.kind,
+        generation: c.generation,
+        schema_violations: c.schema_violations,
+    })
+}
+
+/// Reads a classified document into what the record checks need; written once for both
+/// trees ([`daiko_format::tree`]).
+pub trait TreeReader {
+    type Out;
+    fn read<D: XmlDocument>(&self, doc: &D, kind: DocumentKind) -> Self::Out;
+}
+
+/// [`parse_file`] and then `reader`, on daiko's flat tree ([`daiko_format::flat`]) when
+/// `xml` allows it. The flat tree is used only where it gives exactly what roxmltree's
+/// gives: when the flat reader refuses the text (anything unusual or malformed), or a
+/// reader marks its answer inexact ([`XmlDocument::is_inexact`]), the findings made on
+/// it are dropped and the file is done again on roxmltree's tree, which then decides
+/// (X-01 and its message included).
+#[allow(clippy::too_many_arguments)]
+pub fn check_file<R: TreeReader>(
+    file: &str,
+    bytes: &[u8],
+    expected: Expected,
+    archive_generation: Option<Generation>,
+    limits: &ParseLimits,
+    xml: XmlReader,
+    out: &mut Vec<Finding>,
+    reader: &R,
+) -> Option<(Classified, R::Out)> {
+    let text = decode_file(file, bytes, out)?;
+    // roxmltree refuses a document of more nodes than the limit, and the flat tree has
+    // fewer nodes (no layout); below this size no document can reach the limit.
+    if xml == XmlReader::Flat
+        && text.len() < limits.max_nodes as usize
+        && let Ok(doc) = flat::parse(text, limits)
+    {
+        let before = out.len();
+        let done = classify(file, &doc, expected, archive_generation, out)
+            .map(|c| (c, reader.read(&doc, c.kind)));
+        if !doc.is_inexact() {
+            return done;
+        }
+        out.truncate(before);
+    }
+    let doc = parse_reference(file, text, limits, out)?;
+    let c = classify(file, &doc, expected, archive_generation, out)?;
+    let read = reader.read(&doc, c.kind);
+    Some((c, read))
+}
+
+/// The text of a file, or an A-10 finding.
+fn decode_file<'a>(file: &str, bytes: &'a [u8], out: &mut Vec<Finding>) -> Option<&'a str> {
+    match read::decode(bytes) {
+        Ok(t) => Some(t),
         Err(e) => {
             out.push(finding(
                 "A-10",
@@ -55,11 +129,20 @@ pub fn parse_file<'a>(
                 &format!("XMLがUTF-8ではありません({e})"),
                 &format!("The XML is not UTF-8 ({e})"),
             ));
-            return None;
+            None
         }
-    };
-    let doc = match read::parse(text, limits) {
-        Ok(d) => d,
+    }
+}
+
+/// roxmltree's tree of a text, or an X-01 finding.
+fn parse_reference<'a>(
+    file: &str,
+    text: &'a str,
+    limits: &ParseLimits,
+    out: &mut Vec<Finding>,
+) -> Option<roxmltree::Document<'a>> {
+    match read::parse(text, limits) {
+        Ok(d) => Some(d),
         Err(e) => {
             let location = match &e {
                 FormatError::NotWellFormed { line, column, .. } => format!("{line}:{column}"),
@@ -73,13 +156,23 @@ pub fn parse_file<'a>(
                 &format!("XMLとして正しくありません({e})"),
                 &format!("The XML is not well-formed ({e})"),
             ));
-            return None;
+            None
         }
-    };
-    let root = doc.root_element();
-    let root_name = root.tag_name().name().to_string();
-    let root_ns = root.tag_name().namespace().unwrap_or("").to_string();
-    let (kind, generation) = match read::kind_of(&doc) {
+    }
+}
+
+/// on a parsed document.
+fn classify<D: XmlDocument>(
+    file: &str,
+    doc: &D,
+    expected: Expected,
+    archive_generation: Option<Generation>,
+    out: &mut Vec<Finding>,
+) -> Option<Classified> {
+    let root = doc.root();
+    let root_name = root.name().to_string();
+    let root_ns = root.namespace().unwrap_or("").to_string();
+    let (kind, generation) = match read::kind_of(doc) {
         Ok(k) => k,
         Err(_) => {
             let known_ns = root_ns == daiko_format::model::NS_HL7
@@ -146,7 +239,7 @@ pub fn parse_file<'a>(
         return None;
     }
     // the schema location, when given, names a V08 schema.
-    if let Some(loc) = root.attribute((daiko_format::model::NS_XSI, "schemaLocation")) {
+    if let Some(loc) = root.attribute(Some(daiko_format::model::NS_XSI), "schemaLocation") {
         let xsd = loc.split_whitespace().last().unwrap_or("");
         if !xsd.ends_with("_V08.xsd") {
             out.push(finding(
@@ -165,7 +258,7 @@ pub fn parse_file<'a>(
         Some(Generation::G2018) => SchemaSet::V2018,
         _ => SchemaSet::V2024,
     };
-    let violations = daiko_schema::validate(&doc, set, schema_of(kind));
+    let violations = daiko_schema::validate(doc, set, schema_of(kind));
     for v in violations.iter().take(MAX_VIOLATIONS_PER_FILE) {
         out.push(finding(
             "X-02",
@@ -197,8 +290,7 @@ pub fn parse_file<'a>(
             &format!("{more} more schema violations"),
         ));
     }
-    Some(Parsed {
-        doc,
+    Some(Classified {
         kind,
         generation,
         schema_violations: violations.len(),
