@@ -86,3 +86,26 @@ pub fn xml(data: &[u8]) {
     }
     let _ = read::read_document(data);
 }
+
+/// The flat XML tree (`daiko_format::flat`, the check engine's fast reader) against the
+/// reference parser: whatever the flat reader accepts, roxmltree must accept too and read
+/// into the same tree, so the fast path can never miss an X-01 finding or read a value
+/// differently. (The flat reader may refuse more: the engine then uses roxmltree.)
+pub fn flat(data: &[u8]) {
+    let Ok(text) = read::decode(data) else {
+        return;
+    };
+    let limits = ParseLimits::default();
+    let Ok(fast) = daiko_format::flat::parse(text, &limits) else {
+        return;
+    };
+    let reference = match read::parse(text, &limits) {
+        Ok(document) => document,
+        Err(e) => panic!("the flat reader accepts what roxmltree refuses ({e}): {text:?}"),
+    };
+    let differences = daiko_format::flat::differences(&fast, &reference);
+    assert!(
+        differences.is_empty(),
+        "the trees differ: {differences:?} in {text:?}"
+    );
+}

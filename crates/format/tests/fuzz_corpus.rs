@@ -72,3 +72,10 @@ fn xml_corpus_and_regressions_replay() {
     let count = replay("xml", harness::xml);
     assert!(count >= 10, "only {count} xml inputs");
 }
+
+#[test]
+fn flat_corpus_and_regressions_replay() {
+    // The flat target's seeds are the XML target's (the same documents, both readers).
+    let count = replay("xml", harness::flat) + replay("flat", harness::flat);
+    assert!(count >= 10, "only {count} flat inputs");
+}
