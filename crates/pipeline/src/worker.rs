@@ -474,6 +474,11 @@ async fn check_job(store: &Store, cfg: &WorkerConfig, job: &Job) -> Result<(), P
         serde_json::to_string(&report.counts).map_err(|e| PipelineError::Report(e.to_string()))?;
     let verdict = verdict_str(report.verdict);
     let t_blob = t0.elapsed();
+    // The insurers' data keys seal the records' numbers; created outside the transaction.
+    let mut insurers: Vec<&str> = rows.iter().map(|r| r.insurer.as_str()).collect();
+    insurers.sort_unstable();
+    insurers.dedup();
+    store.prepare_record_keys(&insurers).await?;
     let mut tx = store.begin().await?;
     let t_lock = t0.elapsed();
     store.insert_records_in(&mut tx, &rows).await?;

@@ -7,10 +7,13 @@
 //! transaction, never row by row. The rules (which month, which cut-off, how amounts are
 //! settled) belong to `daiko-pipeline` and `daiko-billing`; this module only moves rows.
 //!
-//! Ledger keys (U-01, U-05): a checkup is `C:<insurer>:<card number>:<fiscal year>` (the
-//! voucher number stands in, as `V<voucher>`, when a record has no card number), guidance
-//! `G:<insurer>:<voucher>:<timing>`. The key is the ledger's primary key, so a second payment
-//! for the same checkup or guidance timing cannot be written at all. A 過誤 reverses a
+//! Ledger keys (U-01, U-05): a checkup is `CI:<insurer>:<card index>:<fiscal year>` (the
+//! voucher's index stands in, as `V<voucher index>`, when a record has no card number),
+//! guidance `GI:<insurer>:<voucher index>:<timing>`, over the blind indexes of the sealed
+//! numbers ([`crate::recordcrypt`]; the clear `C:`/`G:` keys of a version before are
+//! rewritten at open). Lines carry the records' sealed numbers and are opened when read.
+//! The key is the ledger's primary key, so a second payment for the same checkup or
+//! guidance timing cannot be written at all. A 過誤 reverses a
 //! ledger row by renaming its key to `<key>~<offset id>`, which frees the key for a corrected
 //! claim while keeping the history.
 
@@ -215,11 +218,12 @@ pub struct FreezeOutcome {
     pub excluded: Vec<Excluded>,
 }
 
-/// The ledger key of a record, as SQL over `records r` (module doc).
+/// The ledger key of a record, as SQL over `records r` (module doc), built from the blind
+/// indexes of the numbers (`crate::recordcrypt::ledger_base` must give the same text).
 const KEY_SQL: &str = "CASE WHEN r.service_event_type = 2 \
-     THEN 'G:' || r.insurer || ':' || r.voucher || ':' || COALESCE(r.guidance_timing, '') \
-     ELSE 'C:' || r.insurer || ':' || \
-          (CASE WHEN r.card_number = '' THEN 'V' || r.voucher ELSE r.card_number END) || ':' || \
+     THEN 'GI:' || r.insurer || ':' || r.voucher_idx || ':' || COALESCE(r.guidance_timing, '') \
+     ELSE 'CI:' || r.insurer || ':' || \
+          (CASE WHEN r.card_idx = '' THEN 'V' || r.voucher_idx ELSE r.card_idx END) || ':' || \
           CAST(r.fiscal_year AS TEXT) END";
 
 /// Lines are read in pages of this size, so a month of a million lines never sits in memory
@@ -227,6 +231,7 @@ const KEY_SQL: &str = "CASE WHEN r.service_event_type = 2 \
 const PAGE: i64 = 20_000;
 
 async fn lines_with<T>(
+    store: &Store,
     conn: &mut AnyConnection,
     month: &str,
     page: i64,
@@ -262,7 +267,7 @@ async fn lines_with<T>(
         let n = rows.len();
         let mut last = None;
         for r in &rows {
-            let line = line_from_row(r)?;
+            let line = store.open_line(line_from_row(r)?).await?;
             last = Some((line.institution.clone(), line.record_id.clone()));
             out.push(f(line));
         }
@@ -284,6 +289,22 @@ async fn offsets_of_month(conn: &mut AnyConnection, month: &str) -> Result<Vec<O
 }
 
 impl Store {
+    /// Opens the sealed numbers of a line (they were copied from its record, with its
+    /// context).
+    async fn open_line(&self, mut l: BillingLine) -> Result<BillingLine> {
+        l.card_number = self
+            .open_record_field(
+                "card_number",
+                &l.record_id,
+                std::mem::take(&mut l.card_number),
+            )
+            .await?;
+        l.voucher = self
+            .open_record_field("voucher", &l.record_id, std::mem::take(&mut l.voucher))
+            .await?;
+        Ok(l)
+    }
+
     /// Freezes month `f.month` inside `tx`: registers the month, picks every eligible record
     /// (state accepted or delivered, received before the cut-off, insurer subscribed to
     /// `billing`, never billed), gives each ledger key to the earliest record that wants it
@@ -589,7 +610,7 @@ impl Store {
         f: impl FnMut(BillingLine) -> T,
     ) -> Result<Vec<T>> {
         let mut conn = self.pool().acquire().await?;
-        lines_with(&mut conn, month, page, f).await
+        lines_with(self, &mut conn, month, page, f).await
     }
 
     /// [`Store::billing_lines_with`] inside a transaction (sees the lines it froze).
@@ -599,7 +620,7 @@ impl Store {
         month: &str,
         f: impl FnMut(BillingLine) -> T,
     ) -> Result<Vec<T>> {
-        lines_with(tx.conn(), month, PAGE, f).await
+        lines_with(self, tx.conn(), month, PAGE, f).await
     }
 
     /// The frozen line of a record, if it was billed.
@@ -610,7 +631,10 @@ impl Store {
         .bind(record_id)
         .fetch_optional(self.pool())
         .await?;
-        row.as_ref().map(line_from_row).transpose()
+        match row {
+            Some(r) => Ok(Some(self.open_line(line_from_row(&r)?).await?)),
+            None => Ok(None),
+        }
     }
 
     /// The ledger rows of a record (at most one: `record_id` is unique).

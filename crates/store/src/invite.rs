@@ -1030,7 +1030,7 @@ impl Store {
         fiscal_year: i64,
     ) -> Result<Vec<CheckupSeen>> {
         let rows = sqlx::query(
-            "SELECT card_symbol, card_number, voucher, service_date FROM records \
+            "SELECT id, card_symbol, card_number, voucher, service_date FROM records \
              WHERE insurer = $1 AND fiscal_year = $2 AND service_event_type = 1 \
              AND state NOT IN ('rejected', 'returned') ORDER BY service_date",
         )
@@ -1038,16 +1038,23 @@ impl Store {
         .bind(fiscal_year)
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(CheckupSeen {
-                    card_symbol: r.try_get("card_symbol")?,
-                    card_number: r.try_get("card_number")?,
-                    voucher: r.try_get("voucher")?,
-                    service_date: r.try_get("service_date")?,
-                })
-            })
-            .collect()
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id: String = r.try_get("id")?;
+            out.push(CheckupSeen {
+                card_symbol: self
+                    .open_record_field("card_symbol", &id, r.try_get("card_symbol")?)
+                    .await?,
+                card_number: self
+                    .open_record_field("card_number", &id, r.try_get("card_number")?)
+                    .await?,
+                voucher: self
+                    .open_record_field("voucher", &id, r.try_get("voucher")?)
+                    .await?,
+                service_date: r.try_get("service_date")?,
+            });
+        }
+        Ok(out)
     }
 
     /// Checkup records (実施区分 1) of the insurer in a fiscal year that the checker
@@ -1059,7 +1066,7 @@ impl Store {
         fiscal_year: i64,
     ) -> Result<Vec<CheckupSource>> {
         let rows = sqlx::query(
-            "SELECT r.card_symbol, r.card_number, r.voucher, r.service_date, r.data_file, \
+            "SELECT r.id, r.card_symbol, r.card_number, r.voucher, r.service_date, r.data_file, \
              s.archive_name, s.blob_key FROM records r JOIN submissions s ON s.id = r.submission_id \
              WHERE r.insurer = $1 AND r.fiscal_year = $2 AND r.service_event_type = 1 \
              AND r.outcome = 'accepted' AND r.state IN ('accepted', 'delivered', 'paid') \
@@ -1069,19 +1076,26 @@ impl Store {
         .bind(fiscal_year)
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(CheckupSource {
-                    card_symbol: r.try_get("card_symbol")?,
-                    card_number: r.try_get("card_number")?,
-                    voucher: r.try_get("voucher")?,
-                    service_date: r.try_get("service_date")?,
-                    data_file: r.try_get("data_file")?,
-                    archive_name: r.try_get("archive_name")?,
-                    blob_key: r.try_get("blob_key")?,
-                })
-            })
-            .collect()
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id: String = r.try_get("id")?;
+            out.push(CheckupSource {
+                card_symbol: self
+                    .open_record_field("card_symbol", &id, r.try_get("card_symbol")?)
+                    .await?,
+                card_number: self
+                    .open_record_field("card_number", &id, r.try_get("card_number")?)
+                    .await?,
+                voucher: self
+                    .open_record_field("voucher", &id, r.try_get("voucher")?)
+                    .await?,
+                service_date: r.try_get("service_date")?,
+                data_file: r.try_get("data_file")?,
+                archive_name: r.try_get("archive_name")?,
+                blob_key: r.try_get("blob_key")?,
+            });
+        }
+        Ok(out)
     }
 }
 

@@ -727,6 +727,21 @@ impl Keyring {
         )))
     }
 
+    /// The tenant's current data key when it exists already (cache or database read, never
+    /// an insert: safe inside an open write transaction on SQLite).
+    pub(crate) async fn current_existing(&self, tenant: &str) -> Result<Option<Arc<DataKey>>> {
+        if let Some((dk, at)) = self
+            .current
+            .read()
+            .ok()
+            .and_then(|g| g.get(tenant).cloned())
+            && at.elapsed() < CURRENT_TTL
+        {
+            return Ok(Some(dk));
+        }
+        self.current_from_db(tenant).await
+    }
+
     async fn current_from_db(&self, tenant: &str) -> Result<Option<Arc<DataKey>>> {
         let row = sqlx::query(
             "SELECT id, master_id, wrapped FROM data_keys WHERE tenant = $1 AND retired_at IS NULL",

@@ -24,6 +24,7 @@ pub mod invite;
 pub mod jobs;
 pub mod keyring;
 pub mod orgs;
+pub mod recordcrypt;
 pub mod reference;
 pub mod retention;
 pub mod submissions;

@@ -499,7 +499,8 @@ impl Store {
             .map_err(StoreError::from)?;
         for s in &subs {
             sqlx::query(
-                "UPDATE records SET voucher = '', card_symbol = '', card_number = '' WHERE submission_id = $1",
+                "UPDATE records SET voucher = '', card_symbol = '', card_number = '', voucher_idx = '', \
+                 card_idx = '' WHERE submission_id = $1",
             )
             .bind(s)
             .execute(tx.conn())

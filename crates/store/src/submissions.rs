@@ -4,6 +4,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::recordcrypt::{CARD, VOUCHER};
 use crate::{Result, Store, StoreError, Tx, new_id, now};
 
 /// A received archive.
@@ -308,12 +309,20 @@ impl Store {
 
     /// Inserts records in batches (inside the job's transaction). Ids are filled in when
     /// empty.
+    ///
+    /// Card and voucher numbers are sealed under the insurer's data key with their blind
+    /// indexes ([`crate::recordcrypt`]); call [`Store::prepare_record_keys`] before the
+    /// transaction so that an insurer without a data key gets one (else the agency's key
+    /// seals them).
     pub async fn insert_records_in(&self, tx: &mut Tx, records: &[RecordRow]) -> Result<()> {
+        let insurers: Vec<&str> = records.iter().map(|r| r.insurer.as_str()).collect();
+        let keys = self.record_keys(&insurers).await?;
         // One cached prepared statement executed per row: with the `Any` driver this is far
         // faster than multi-row statements with thousands of parameters.
         let sql = format!(
-            "INSERT INTO records ({REC_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-             $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
+            "INSERT INTO records ({REC_COLS}, voucher_idx, card_idx) VALUES ($1, $2, $3, $4, \
+             $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
+             $22, $23, $24)"
         );
         for r in records {
             let id = if r.id.is_empty() {
@@ -321,6 +330,7 @@ impl Store {
             } else {
                 r.id.clone()
             };
+            let sealed = keys.seal(&r.insurer, &id, &r.voucher, &r.card_symbol, &r.card_number)?;
             sqlx::query(crate::sql(sql.clone()))
                 .bind(id)
                 .bind(&r.submission_id)
@@ -329,9 +339,9 @@ impl Store {
                 .bind(&r.claim_file)
                 .bind(&r.insurer)
                 .bind(&r.institution)
-                .bind(&r.voucher)
-                .bind(&r.card_symbol)
-                .bind(&r.card_number)
+                .bind(&sealed.voucher)
+                .bind(&sealed.card_symbol)
+                .bind(&sealed.card_number)
                 .bind(r.service_event_type)
                 .bind(&r.guidance_timing)
                 .bind(&r.service_date)
@@ -344,6 +354,8 @@ impl Store {
                 .bind(r.other_program)
                 .bind(r.claim)
                 .bind(&r.delivery_id)
+                .bind(&sealed.voucher_idx)
+                .bind(&sealed.card_idx)
                 .execute(tx.conn())
                 .await?;
         }
@@ -358,7 +370,7 @@ impl Store {
         .bind(submission_id)
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(rec_from_row).collect()
+        self.open_records(&rows).await
     }
 
     pub async fn record(&self, id: &str) -> Result<Option<RecordRow>> {
@@ -368,7 +380,10 @@ impl Store {
         .bind(id)
         .fetch_optional(self.pool())
         .await?;
-        row.as_ref().map(rec_from_row).transpose()
+        match row {
+            Some(r) => Ok(Some(self.open_record(rec_from_row(&r)?).await?)),
+            None => Ok(None),
+        }
     }
 
     /// Accepted records of an insurer not yet in any delivery (for batching).
@@ -381,7 +396,7 @@ impl Store {
         .bind(state)
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(rec_from_row).collect()
+        self.open_records(&rows).await
     }
 
     /// Earlier records of a person in a fiscal year (U-01/U-03).
@@ -392,14 +407,14 @@ impl Store {
         fiscal_year: i64,
     ) -> Result<Vec<RecordRow>> {
         let rows = sqlx::query(crate::sql(format!(
-            "SELECT {REC_COLS} FROM records WHERE insurer = $1 AND card_number = $2 AND fiscal_year = $3"
+            "SELECT {REC_COLS} FROM records WHERE insurer = $1 AND card_idx = $2 AND fiscal_year = $3"
         )))
         .bind(insurer)
-        .bind(card_number)
+        .bind(self.index_key(insurer).await?.index(CARD, card_number))
         .bind(fiscal_year)
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(rec_from_row).collect()
+        self.open_records(&rows).await
     }
 
     /// Earlier records of many people of one insurer in the given fiscal years (the
@@ -419,9 +434,9 @@ impl Store {
             return Ok(Vec::new());
         }
         self.records_where_in(
-            &format!("insurer = $1 AND fiscal_year IN ({years}) AND card_number"),
+            &format!("insurer = $1 AND fiscal_year IN ({years}) AND card_idx"),
             insurer,
-            card_numbers,
+            &self.indexes(insurer, CARD, card_numbers).await?,
         )
         .await
     }
@@ -432,8 +447,32 @@ impl Store {
         insurer: &str,
         vouchers: &[String],
     ) -> Result<Vec<RecordRow>> {
-        self.records_where_in("insurer = $1 AND voucher", insurer, vouchers)
+        let idx = self.indexes(insurer, VOUCHER, vouchers).await?;
+        self.records_where_in("insurer = $1 AND voucher_idx", insurer, &idx)
             .await
+    }
+
+    /// The blind indexes of `values` (deduplicated).
+    async fn indexes(
+        &self,
+        insurer: &str,
+        purpose: &str,
+        values: &[String],
+    ) -> Result<Vec<String>> {
+        let ik = self.index_key(insurer).await?;
+        let mut out: Vec<String> = values.iter().map(|v| ik.index(purpose, v)).collect();
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// Opens the sealed numbers of rows read from `records`.
+    async fn open_records(&self, rows: &[AnyRow]) -> Result<Vec<RecordRow>> {
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            out.push(self.open_record(rec_from_row(r)?).await?);
+        }
+        Ok(out)
     }
 
     /// `SELECT … WHERE {prefix} IN (…)` in chunks; `$1` is the insurer.
@@ -457,7 +496,7 @@ impl Store {
                 q = q.bind(v);
             }
             for r in q.fetch_all(self.pool()).await? {
-                out.push(rec_from_row(&r)?);
+                out.push(self.open_record(rec_from_row(&r)?).await?);
             }
         }
         Ok(out)
@@ -466,13 +505,13 @@ impl Store {
     /// Earlier records that used a voucher (D-05/U-05/U-06).
     pub async fn records_of_voucher(&self, insurer: &str, voucher: &str) -> Result<Vec<RecordRow>> {
         let rows = sqlx::query(crate::sql(format!(
-            "SELECT {REC_COLS} FROM records WHERE insurer = $1 AND voucher = $2"
+            "SELECT {REC_COLS} FROM records WHERE insurer = $1 AND voucher_idx = $2"
         )))
         .bind(insurer)
-        .bind(voucher)
+        .bind(self.index_key(insurer).await?.index(VOUCHER, voucher))
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(rec_from_row).collect()
+        self.open_records(&rows).await
     }
 
     /// The records a delivery carries (for audit rows and lineage).
@@ -483,7 +522,7 @@ impl Store {
         .bind(delivery_id)
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(rec_from_row).collect()
+        self.open_records(&rows).await
     }
 
     /// Records the delivery and points its records at it (inside the job's transaction).
