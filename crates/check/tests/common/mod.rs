@@ -23,6 +23,7 @@ pub const AGENCY: &str = "99000010";
 
 /// A claim of either kind.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // test fixtures, a handful per test
 pub enum Claim {
     Checkup(CheckupClaim),
     Guidance(GuidanceClaim),
