@@ -5,9 +5,9 @@
 //! duplicate detection (U-01 / D-05 over the blind indexes), stage D and the month close
 //! (billed once, its line carrying the opened numbers) still work.
 //!
-//! Two insurers: A loads a voucher ledger, so stage D runs for it (its ledger rows, like the
-//! `insured` list, are reference data kept in the clear: docs/security.md S18), B loads
-//! none and carries the markers.
+//! Two insurers: A loads a voucher ledger, so stage D runs for it (its ledger's numbers are
+//! sealed too and found through the blind indexes, store/src/reference.rs), B loads none
+//! and carries the markers.
 
 use std::path::Path;
 use std::time::Duration;
@@ -331,6 +331,8 @@ async fn card_and_voucher_numbers_are_sealed_and_still_checked_and_billed() {
             "SELECT key FROM billing_ledger",
             "SELECT excluded_json FROM billing_months",
             "SELECT voucher || card_symbol || card_number FROM records",
+            "SELECT number || ' ' || card_symbol || ' ' || card_number || ' ' || row_json \
+             FROM vouchers",
         ] {
             for v in sqlx::query_scalar::<_, String>(sql)
                 .fetch_all(s.pool())
@@ -342,12 +344,24 @@ async fn card_and_voucher_numbers_are_sealed_and_still_checked_and_billed() {
                 }
             }
         }
+        // A's voucher ledger (stage D read it above) holds sealed numbers only.
+        let numbers: Vec<String> = sqlx::query_scalar("SELECT number FROM vouchers")
+            .fetch_all(s.pool())
+            .await
+            .unwrap();
+        assert!(!numbers.is_empty(), "{db}: no ledger rows");
+        for n in &numbers {
+            assert!(
+                n.starts_with("enc1:"),
+                "{db}: ledger number not sealed: {n}"
+            );
+        }
         if db == "sqlite" {
             let file_dir = dir.path().join("sqlite");
             assert!(file_dir.join("daiko.sqlite3").exists());
-            // Control: the reference ledger of A keeps its numbers in the clear, found.
-            assert!(hits_in_sqlite_files(&file_dir, A_VOUCHER) > 0);
-            for mark in [CARD_MARK, VOUCHER_MARK] {
+            // Control: a column kept in the clear (the institution number) is found.
+            assert!(hits_in_sqlite_files(&file_dir, INSTITUTION) > 0);
+            for mark in [CARD_MARK, VOUCHER_MARK, A_CARD, A_VOUCHER] {
                 assert_eq!(
                     hits_in_sqlite_files(&file_dir, mark),
                     0,

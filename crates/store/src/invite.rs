@@ -507,15 +507,13 @@ impl Store {
         .fetch_optional(self.pool())
         .await?;
         let prefix = format!("{:02}{}", fiscal_year.rem_euclid(100), kind);
-        let max_in_ledger: Option<String> = sqlx::query_scalar(
-            "SELECT MAX(number) FROM vouchers WHERE insurer = $1 AND kind = $2 \
-             AND LENGTH(number) = 11 AND number LIKE $3",
-        )
-        .bind(insurer)
-        .bind(kind)
-        .bind(format!("{prefix}%"))
-        .fetch_one(self.pool())
-        .await?;
+        // The ledger's numbers are sealed (S18): opened here to find the highest serial.
+        let max_in_ledger = self
+            .ledger_numbers(insurer, kind)
+            .await?
+            .into_iter()
+            .filter(|n| n.len() == 11 && n.starts_with(&prefix))
+            .max();
         let after_ledger = max_in_ledger
             .and_then(|n| n[3..].parse::<i64>().ok())
             .map_or(1, |s| s + 1);
@@ -541,6 +539,7 @@ impl Store {
         } = *batch;
         // The voucher JSON (name, kana, birth date) is sealed before the transaction (S18).
         let dk = self.field_key(&self.insurer_tenant(insurer).await?).await?;
+        let ik = self.index_key(insurer).await?;
         let mut sealed = Vec::with_capacity(rows.len());
         for r in rows {
             let row = issued_row_id(insurer, r.kind, &r.number);
@@ -554,7 +553,16 @@ impl Store {
                 &ledger_context(insurer, r.kind, &r.number, &r.card.number),
                 r.ledger_json.as_bytes(),
             )?;
-            sealed.push((voucher, ledger));
+            let numbers = crate::reference::seal_voucher(
+                &dk,
+                &ik,
+                insurer,
+                r.kind,
+                &r.number,
+                &r.card.symbol,
+                &r.card.number,
+            )?;
+            sealed.push((voucher, ledger, numbers));
         }
         let mut tx = self.begin().await?;
         let counter: Option<i64> = sqlx::query_scalar(
@@ -606,7 +614,7 @@ impl Store {
                 .await?;
             }
         }
-        for (r, (voucher_json, ledger_json)) in rows.iter().zip(&sealed) {
+        for (r, (voucher_json, ledger_json, numbers)) in rows.iter().zip(&sealed) {
             sqlx::query(crate::sql(format!(
                 "INSERT INTO invite_vouchers (insurer, {ISSUED_COLS}) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
@@ -625,18 +633,8 @@ impl Store {
             .bind(&r.issued_by)
             .execute(tx.conn())
             .await?;
-            sqlx::query(
-                "INSERT INTO vouchers (insurer, kind, number, card_symbol, card_number, row_json) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-            )
-            .bind(insurer)
-            .bind(r.kind)
-            .bind(&r.number)
-            .bind(&r.card.symbol)
-            .bind(&r.card.number)
-            .bind(ledger_json)
-            .execute(tx.conn())
-            .await?;
+            crate::reference::insert_sealed_voucher(&mut tx, insurer, r.kind, numbers, ledger_json)
+                .await?;
         }
         mark_vouchers_loaded(&mut tx, insurer, by).await?;
         tx.commit().await
@@ -1094,6 +1092,34 @@ impl Store {
                 archive_name: r.try_get("archive_name")?,
                 blob_key: r.try_get("blob_key")?,
             });
+        }
+        Ok(out)
+    }
+}
+
+impl Store {
+    /// The issued vouchers of an insurer as ledger rows: (kind, number, card symbol, card
+    /// number, sealed ledger JSON), put back into the ledger by a vouchers.csv import.
+    pub(crate) async fn issued_ledger_rows(
+        &self,
+        insurer: &str,
+    ) -> Result<Vec<(i64, String, String, String, String)>> {
+        let rows = sqlx::query(
+            "SELECT kind, number, card_symbol, card_number, ledger_json FROM invite_vouchers \
+             WHERE insurer = $1 ORDER BY kind, number",
+        )
+        .bind(insurer)
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push((
+                r.try_get("kind")?,
+                r.try_get("number")?,
+                r.try_get("card_symbol")?,
+                r.try_get("card_number")?,
+                r.try_get("ledger_json")?,
+            ));
         }
         Ok(out)
     }

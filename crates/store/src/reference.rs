@@ -3,11 +3,121 @@
 //! in one transaction, so a half-imported file never shows. The row meaning (the CSV
 //! formats of docs/reference-data.md) belongs to the pipeline; here rows are opaque JSON
 //! plus the columns that lookups use.
+//!
+//! The numbers are sealed (S18, [`crate::colcrypt`]) under the insurer's data key:
+//! `vouchers.number`, `card_symbol` and `card_number` with the context
+//! `vouchers.<column>/<insurer>/<kind>/<number idx>/<card idx>`, `insured.card_symbol` and
+//! `card_number` with `insured.<column>/<insurer>/<card idx>`; `row_json` keeps its context
+//! (the clear number and card number, [`ledger_context`]). Lookups and the ledger's
+//! uniqueness go through the insurer's blind indexes `vouchers.number_idx`/`card_idx` and
+//! `insured.card_idx` (migration 0008, the purposes of the records' indexes). An empty value
+//! stays empty, as does its index.
+
+use std::sync::Arc;
 
 use sqlx::Row;
 
-use crate::colcrypt::{ledger_context, seal_with};
-use crate::{Result, Store, new_id, now};
+use crate::colcrypt::{IndexKey, field_context, is_sealed, ledger_context, seal_with};
+use crate::keyring::DataKey;
+use crate::recordcrypt::{CARD, VOUCHER};
+use crate::{Result, Store, StoreError, new_id, now};
+
+/// The row identity of a sealed `vouchers` column.
+fn voucher_row(insurer: &str, kind: i64, number_idx: &str, card_idx: &str) -> String {
+    format!("{insurer}/{kind}/{number_idx}/{card_idx}")
+}
+
+/// Seals `v` (empty stays empty).
+fn seal_nonempty(dk: &DataKey, context: &[u8], v: &str) -> Result<String> {
+    if v.is_empty() {
+        Ok(String::new())
+    } else {
+        seal_with(dk, context, v.as_bytes())
+    }
+}
+
+/// A `vouchers` row as stored: sealed columns and indexes.
+pub(crate) struct SealedVoucher {
+    pub number: String,
+    pub card_symbol: String,
+    pub card_number: String,
+    pub number_idx: String,
+    pub card_idx: String,
+}
+
+/// Seals the numbers of a voucher ledger row (no I/O: usable inside a transaction).
+pub(crate) fn seal_voucher(
+    dk: &DataKey,
+    ik: &IndexKey,
+    insurer: &str,
+    kind: i64,
+    number: &str,
+    card_symbol: &str,
+    card_number: &str,
+) -> Result<SealedVoucher> {
+    let number_idx = ik.index(VOUCHER, number);
+    let card_idx = ik.index(CARD, card_number);
+    let row = voucher_row(insurer, kind, &number_idx, &card_idx);
+    let s = |col: &str, v: &str| seal_nonempty(dk, &field_context("vouchers", col, &row), v);
+    Ok(SealedVoucher {
+        number: s("number", number)?,
+        card_symbol: s("card_symbol", card_symbol)?,
+        card_number: s("card_number", card_number)?,
+        number_idx,
+        card_idx,
+    })
+}
+
+/// Seals the card of an insured-status row: (symbol, number, index).
+fn seal_insured(
+    dk: &DataKey,
+    ik: &IndexKey,
+    insurer: &str,
+    card_symbol: &str,
+    card_number: &str,
+) -> Result<(String, String, String)> {
+    let idx = ik.index(CARD, card_number);
+    let row = format!("{insurer}/{idx}");
+    Ok((
+        seal_nonempty(
+            dk,
+            &field_context("insured", "card_symbol", &row),
+            card_symbol,
+        )?,
+        seal_nonempty(
+            dk,
+            &field_context("insured", "card_number", &row),
+            card_number,
+        )?,
+        idx,
+    ))
+}
+
+/// Inserts a sealed ledger row (a row already present for the same number and card is
+/// kept).
+pub(crate) async fn insert_sealed_voucher(
+    tx: &mut crate::Tx,
+    insurer: &str,
+    kind: i64,
+    v: &SealedVoucher,
+    row_json: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO vouchers (insurer, kind, number, card_symbol, card_number, row_json, \
+         number_idx, card_idx) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+    )
+    .bind(insurer)
+    .bind(kind)
+    .bind(&v.number)
+    .bind(&v.card_symbol)
+    .bind(&v.card_number)
+    .bind(row_json)
+    .bind(&v.number_idx)
+    .bind(&v.card_idx)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
 
 /// One voucher ledger row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,56 +182,90 @@ impl Store {
         Ok(())
     }
 
-    /// Replaces an insurer's voucher ledger.
+    /// Replaces an insurer's voucher ledger. The vouchers daiko issued for the insurer
+    /// are put back after the imported rows (an imported row of the same number and card
+    /// wins).
     pub async fn replace_vouchers(
         &self,
         insurer: &str,
         rows: &[VoucherRow],
         by: &str,
     ) -> Result<()> {
-        // Ledger rows (names, birth dates) are sealed before the transaction (S18).
+        // Numbers and ledger rows (names, birth dates) are sealed before the transaction.
         let dk = self.field_key(&self.insurer_tenant(insurer).await?).await?;
+        let ik = self.index_key(insurer).await?;
         let mut sealed = Vec::with_capacity(rows.len());
         for r in rows {
             let ctx = ledger_context(insurer, r.kind, &r.number, &r.card_number);
-            sealed.push(seal_with(&dk, &ctx, r.row_json.as_bytes())?);
+            sealed.push((
+                r.kind,
+                seal_voucher(
+                    &dk,
+                    &ik,
+                    insurer,
+                    r.kind,
+                    &r.number,
+                    &r.card_symbol,
+                    &r.card_number,
+                )?,
+                seal_with(&dk, &ctx, r.row_json.as_bytes())?,
+            ));
+        }
+        let issued = self.issued_ledger_rows(insurer).await?;
+        let mut issued_sealed = Vec::with_capacity(issued.len());
+        for (kind, number, symbol, card, ledger_json) in &issued {
+            issued_sealed.push((
+                *kind,
+                seal_voucher(&dk, &ik, insurer, *kind, number, symbol, card)?,
+                ledger_json,
+            ));
         }
         let mut tx = self.begin().await?;
+        // Vouchers issued meanwhile would be lost from the ledger: refuse, the caller retries.
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM invite_vouchers WHERE insurer = $1")
+            .bind(insurer)
+            .fetch_one(tx.conn())
+            .await?;
+        if n != issued.len() as i64 {
+            return Err(StoreError::Duplicate {
+                what: "voucher ledger import during an issuance",
+                key: insurer.to_string(),
+            });
+        }
         sqlx::query("DELETE FROM vouchers WHERE insurer = $1")
             .bind(insurer)
             .execute(tx.conn())
             .await?;
-        for (chunk, sealed) in rows.chunks(500).zip(sealed.chunks(500)) {
+        for chunk in sealed.chunks(400) {
             let mut sql = String::from(
-                "INSERT INTO vouchers (insurer, kind, number, card_symbol, card_number, row_json) VALUES ",
+                "INSERT INTO vouchers (insurer, kind, number, card_symbol, card_number, row_json, \
+                 number_idx, card_idx) VALUES ",
             );
             for i in 0..chunk.len() {
-                let b = i * 6;
+                let b = i * 8;
                 if i > 0 {
                     sql.push_str(", ");
                 }
-                sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6
-                ));
+                let p: Vec<String> = (1..=8).map(|k| format!("${}", b + k)).collect();
+                sql.push_str(&format!("({})", p.join(", ")));
             }
             sql.push_str(" ON CONFLICT DO NOTHING");
             let mut q = sqlx::query(crate::sql(sql.clone()));
-            for (r, row_json) in chunk.iter().zip(sealed) {
+            for (kind, v, row_json) in chunk {
                 q = q
                     .bind(insurer)
-                    .bind(r.kind)
-                    .bind(&r.number)
-                    .bind(&r.card_symbol)
-                    .bind(&r.card_number)
-                    .bind(row_json);
+                    .bind(kind)
+                    .bind(&v.number)
+                    .bind(&v.card_symbol)
+                    .bind(&v.card_number)
+                    .bind(row_json)
+                    .bind(&v.number_idx)
+                    .bind(&v.card_idx);
             }
             q.execute(tx.conn()).await?;
+        }
+        for (kind, v, ledger_json) in &issued_sealed {
+            insert_sealed_voucher(&mut tx, insurer, *kind, v, ledger_json).await?;
         }
         self.mark_loaded(&mut tx, insurer, "vouchers", rows.len(), by)
             .await?;
@@ -135,37 +279,45 @@ impl Store {
         rows: &[InsuredRow],
         by: &str,
     ) -> Result<()> {
+        let dk = self.field_key(&self.insurer_tenant(insurer).await?).await?;
+        let ik = self.index_key(insurer).await?;
+        let mut sealed = Vec::with_capacity(rows.len());
+        for r in rows {
+            sealed.push(seal_insured(
+                &dk,
+                &ik,
+                insurer,
+                &r.card_symbol,
+                &r.card_number,
+            )?);
+        }
         let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM insured WHERE insurer = $1")
             .bind(insurer)
             .execute(tx.conn())
             .await?;
-        for chunk in rows.chunks(500) {
+        for (chunk, sealed) in rows.chunks(500).zip(sealed.chunks(500)) {
             let mut sql = String::from(
-                "INSERT INTO insured (insurer, card_symbol, card_number, valid_from, valid_to) VALUES ",
+                "INSERT INTO insured (insurer, card_symbol, card_number, valid_from, valid_to, \
+                 card_idx) VALUES ",
             );
             for i in 0..chunk.len() {
-                let b = i * 5;
+                let b = i * 6;
                 if i > 0 {
                     sql.push_str(", ");
                 }
-                sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5
-                ));
+                let p: Vec<String> = (1..=6).map(|k| format!("${}", b + k)).collect();
+                sql.push_str(&format!("({})", p.join(", ")));
             }
             let mut q = sqlx::query(crate::sql(sql.clone()));
-            for r in chunk {
+            for (r, (symbol, card, idx)) in chunk.iter().zip(sealed) {
                 q = q
                     .bind(insurer)
-                    .bind(&r.card_symbol)
-                    .bind(&r.card_number)
+                    .bind(symbol)
+                    .bind(card)
                     .bind(&r.valid_from)
-                    .bind(&r.valid_to);
+                    .bind(&r.valid_to)
+                    .bind(idx);
             }
             q.execute(tx.conn()).await?;
         }
@@ -227,29 +379,44 @@ impl Store {
         Ok(k)
     }
 
-    /// Ledger rows (JSON) of a voucher number.
+    /// Ledger rows (JSON) of a voucher number (found by its blind index).
     pub async fn voucher_rows(
         &self,
         insurer: &str,
         kind: i64,
         number: &str,
     ) -> Result<Vec<String>> {
+        let ik = self.index_key(insurer).await?;
+        let number_idx = ik.index(VOUCHER, number);
+        if number_idx.is_empty() {
+            return Ok(Vec::new());
+        }
         let rows = sqlx::query(
-            "SELECT card_number, row_json FROM vouchers WHERE insurer = $1 AND kind = $2 \
-             AND number = $3",
+            "SELECT card_number, card_idx, row_json FROM vouchers WHERE insurer = $1 \
+             AND kind = $2 AND number_idx = $3",
         )
         .bind(insurer)
         .bind(kind)
-        .bind(number)
+        .bind(&number_idx)
         .fetch_all(self.pool())
         .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
-            let card: String = r.try_get("card_number")?;
+            let card_idx: String = r.try_get("card_idx")?;
+            let card = self
+                .open_voucher_column(
+                    insurer,
+                    kind,
+                    &number_idx,
+                    &card_idx,
+                    "card_number",
+                    r.try_get("card_number")?,
+                )
+                .await?;
             let stored: String = r.try_get("row_json")?;
             out.push(
                 self.open_context(
-                    &format!("voucher ledger row {insurer}/{kind}/{number}"),
+                    &format!("voucher ledger row {insurer}/{kind}/{number_idx}"),
                     &ledger_context(insurer, kind, number, &card),
                     &stored,
                 )
@@ -257,6 +424,196 @@ impl Store {
             );
         }
         Ok(out)
+    }
+
+    /// Opens a sealed `vouchers` column (empty stays empty).
+    pub(crate) async fn open_voucher_column(
+        &self,
+        insurer: &str,
+        kind: i64,
+        number_idx: &str,
+        card_idx: &str,
+        column: &str,
+        stored: String,
+    ) -> Result<String> {
+        if stored.is_empty() {
+            return Ok(stored);
+        }
+        self.open_field(
+            "vouchers",
+            column,
+            &voucher_row(insurer, kind, number_idx, card_idx),
+            &stored,
+        )
+        .await
+    }
+
+    /// The clear voucher numbers of an insurer's ledger of a kind (for the next serial).
+    pub(crate) async fn ledger_numbers(&self, insurer: &str, kind: i64) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT number, number_idx, card_idx FROM vouchers WHERE insurer = $1 AND kind = $2",
+        )
+        .bind(insurer)
+        .bind(kind)
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let number_idx: String = r.try_get("number_idx")?;
+            let card_idx: String = r.try_get("card_idx")?;
+            out.push(
+                self.open_voucher_column(
+                    insurer,
+                    kind,
+                    &number_idx,
+                    &card_idx,
+                    "number",
+                    r.try_get("number")?,
+                )
+                .await?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Seals the numbers of voucher ledger and insured-status rows stored in the clear by
+    /// a version before (run at open, after [`Store::encrypt_clear_voucher_ledger`]),
+    /// with their indexes. Answers how many rows were rewritten.
+    pub(crate) async fn encrypt_clear_reference(&self) -> Result<u64> {
+        let mut total = 0u64;
+        let mut keys: std::collections::HashMap<String, (Arc<DataKey>, IndexKey)> =
+            std::collections::HashMap::new();
+        loop {
+            let rows = sqlx::query(
+                "SELECT insurer, kind, number, card_symbol, card_number FROM vouchers \
+                 WHERE (number <> '' AND number NOT LIKE 'enc1:%') \
+                 OR (card_symbol <> '' AND card_symbol NOT LIKE 'enc1:%') \
+                 OR (card_number <> '' AND card_number NOT LIKE 'enc1:%') \
+                 ORDER BY insurer, kind, number, card_number LIMIT 1000",
+            )
+            .fetch_all(self.pool())
+            .await?;
+            if rows.is_empty() {
+                break;
+            }
+            let mut updates = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let insurer: String = r.try_get("insurer")?;
+                let kind: i64 = r.try_get("kind")?;
+                let number: String = r.try_get("number")?;
+                let symbol: String = r.try_get("card_symbol")?;
+                let card: String = r.try_get("card_number")?;
+                if [&number, &symbol, &card].iter().any(|v| is_sealed(v)) {
+                    return Err(StoreError::Corrupt(format!(
+                        "voucher ledger row of {insurer} partly sealed"
+                    )));
+                }
+                let (dk, ik) = self.reference_keys(&mut keys, &insurer).await?;
+                let v = seal_voucher(&dk, ik, &insurer, kind, &number, &symbol, &card)?;
+                updates.push((insurer, kind, number, symbol, card, v));
+            }
+            let mut tx = self.begin().await?;
+            let mut done = 0u64;
+            for (insurer, kind, number, symbol, card, v) in &updates {
+                done += sqlx::query(
+                    "UPDATE vouchers SET number = $1, card_symbol = $2, card_number = $3, \
+                     number_idx = $4, card_idx = $5 WHERE insurer = $6 AND kind = $7 \
+                     AND number = $8 AND card_symbol = $9 AND card_number = $10",
+                )
+                .bind(&v.number)
+                .bind(&v.card_symbol)
+                .bind(&v.card_number)
+                .bind(&v.number_idx)
+                .bind(&v.card_idx)
+                .bind(insurer)
+                .bind(kind)
+                .bind(number)
+                .bind(symbol)
+                .bind(card)
+                .execute(tx.conn())
+                .await?
+                .rows_affected();
+            }
+            tx.commit().await?;
+            if done == 0 {
+                return Err(StoreError::Corrupt(
+                    "voucher ledger rows in the clear could not be sealed".into(),
+                ));
+            }
+            total += done;
+        }
+        loop {
+            let rows = sqlx::query(
+                "SELECT DISTINCT insurer, card_symbol, card_number FROM insured \
+                 WHERE (card_symbol <> '' AND card_symbol NOT LIKE 'enc1:%') \
+                 OR (card_number <> '' AND card_number NOT LIKE 'enc1:%') \
+                 ORDER BY insurer, card_symbol, card_number LIMIT 1000",
+            )
+            .fetch_all(self.pool())
+            .await?;
+            if rows.is_empty() {
+                break;
+            }
+            let mut updates = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let insurer: String = r.try_get("insurer")?;
+                let symbol: String = r.try_get("card_symbol")?;
+                let card: String = r.try_get("card_number")?;
+                if is_sealed(&symbol) || is_sealed(&card) {
+                    return Err(StoreError::Corrupt(format!(
+                        "insured-status row of {insurer} partly sealed"
+                    )));
+                }
+                let (dk, ik) = self.reference_keys(&mut keys, &insurer).await?;
+                let sealed = seal_insured(&dk, ik, &insurer, &symbol, &card)?;
+                updates.push((insurer, symbol, card, sealed));
+            }
+            let mut tx = self.begin().await?;
+            let mut done = 0u64;
+            for (insurer, symbol, card, (s_symbol, s_card, idx)) in &updates {
+                done += sqlx::query(
+                    "UPDATE insured SET card_symbol = $1, card_number = $2, card_idx = $3 \
+                     WHERE insurer = $4 AND card_symbol = $5 AND card_number = $6",
+                )
+                .bind(s_symbol)
+                .bind(s_card)
+                .bind(idx)
+                .bind(insurer)
+                .bind(symbol)
+                .bind(card)
+                .execute(tx.conn())
+                .await?
+                .rows_affected();
+            }
+            tx.commit().await?;
+            if done == 0 {
+                return Err(StoreError::Corrupt(
+                    "insured-status rows in the clear could not be sealed".into(),
+                ));
+            }
+            total += done;
+        }
+        if total > 0 {
+            tracing::info!("encrypted the numbers of {total} reference rows (S18)");
+        }
+        Ok(total)
+    }
+
+    /// The data and index keys of an insurer's reference data (cached in `keys`).
+    async fn reference_keys<'a>(
+        &self,
+        keys: &'a mut std::collections::HashMap<String, (Arc<DataKey>, IndexKey)>,
+        insurer: &str,
+    ) -> Result<(Arc<DataKey>, &'a IndexKey)> {
+        if !keys.contains_key(insurer) {
+            let dk = self.field_key(&self.insurer_tenant(insurer).await?).await?;
+            let ik = self.index_key(insurer).await?;
+            keys.insert(insurer.to_string(), (dk, ik));
+        }
+        let (dk, ik) = keys
+            .get(insurer)
+            .ok_or_else(|| StoreError::Corrupt(format!("no reference keys for {insurer}")))?;
+        Ok((Arc::clone(dk), ik))
     }
 
     /// Seals voucher ledger rows stored in the clear by a version before column encryption
@@ -312,26 +669,42 @@ impl Store {
         Ok(total)
     }
 
-    /// Insured-status rows of a card number.
+    /// Insured-status rows of a card number (found by its blind index).
     pub async fn insured_rows(&self, insurer: &str, card_number: &str) -> Result<Vec<InsuredRow>> {
+        let ik = self.index_key(insurer).await?;
+        let idx = ik.index(CARD, card_number);
+        if idx.is_empty() {
+            return Ok(Vec::new());
+        }
         let rows = sqlx::query(
             "SELECT card_symbol, card_number, valid_from, valid_to FROM insured \
-             WHERE insurer = $1 AND card_number = $2",
+             WHERE insurer = $1 AND card_idx = $2",
         )
         .bind(insurer)
-        .bind(card_number)
+        .bind(&idx)
         .fetch_all(self.pool())
         .await?;
-        rows.into_iter()
-            .map(|r| -> Result<InsuredRow> {
-                Ok(InsuredRow {
-                    card_symbol: r.try_get("card_symbol")?,
-                    card_number: r.try_get("card_number")?,
-                    valid_from: r.try_get("valid_from")?,
-                    valid_to: r.try_get("valid_to")?,
-                })
-            })
-            .collect()
+        let row = format!("{insurer}/{idx}");
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let open = |col: &'static str, stored: String| {
+                let row = row.clone();
+                async move {
+                    if stored.is_empty() {
+                        Ok(stored)
+                    } else {
+                        self.open_field("insured", col, &row, &stored).await
+                    }
+                }
+            };
+            out.push(InsuredRow {
+                card_symbol: open("card_symbol", r.try_get("card_symbol")?).await?,
+                card_number: open("card_number", r.try_get("card_number")?).await?,
+                valid_from: r.try_get("valid_from")?,
+                valid_to: r.try_get("valid_to")?,
+            });
+        }
+        Ok(out)
     }
 
     /// Contract rows (JSON) of an insurer with an institution for a fiscal year.

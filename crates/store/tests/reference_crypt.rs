@@ -1,0 +1,247 @@
+//! The reference tables' numbers are sealed (S18): voucher ledger rows (`vouchers`: number,
+//! card symbol and number) and insured-status rows (`insured`: card symbol and number) are
+//! `enc1:` envelopes found through blind indexes; nothing of them is readable in the SQLite
+//! file or its write-ahead log, nor in the raw PostgreSQL columns; a value moved to another
+//! row does not open; rows written in the clear by a version before are sealed at open.
+
+use std::path::Path;
+
+use daiko_store::reference::{InsuredRow, VoucherRow};
+use daiko_store::{KeyringConfig, Store, testdb};
+use sqlx::Row;
+
+const INS: &str = "06139997";
+const NUMBER_MARK: &str = "86420975311";
+const CARD_MARK: &str = "7319508642";
+const SYMBOL_MARK: &str = "ZqxSymMark";
+
+fn ledger() -> Vec<VoucherRow> {
+    let row = |i: usize| VoucherRow {
+        kind: 1,
+        number: format!("{NUMBER_MARK}{i}"),
+        card_symbol: format!("{SYMBOL_MARK}{i}"),
+        card_number: format!("{CARD_MARK}{i}"),
+        row_json: format!("{{\"row\":{i}}}"),
+    };
+    // The same number and card twice: kept once (the uniqueness of the blind indexes).
+    vec![row(0), row(1), row(1)]
+}
+
+fn insured() -> Vec<InsuredRow> {
+    (0..2)
+        .map(|i| InsuredRow {
+            card_symbol: format!("{SYMBOL_MARK}{i}"),
+            card_number: format!("{CARD_MARK}{i}"),
+            valid_from: "20240401".into(),
+            valid_to: String::new(),
+        })
+        .collect()
+}
+
+fn hits_in_sqlite_files(dir: &Path, needle: &str) -> usize {
+    ["", "-wal", "-journal", "-shm"]
+        .iter()
+        .filter_map(|suffix| std::fs::read(dir.join(format!("daiko.sqlite3{suffix}"))).ok())
+        .map(|b| {
+            b.windows(needle.len())
+                .filter(|w| *w == needle.as_bytes())
+                .count()
+        })
+        .sum()
+}
+
+async fn raw(s: &Store) -> Vec<String> {
+    let mut out = Vec::new();
+    for q in [
+        "SELECT number, card_symbol, card_number, number_idx, card_idx FROM vouchers",
+        "SELECT card_symbol, card_number, card_idx, valid_from, valid_to FROM insured",
+    ] {
+        for r in sqlx::query(q).fetch_all(s.pool()).await.unwrap() {
+            for i in 0..3 {
+                out.push(r.try_get::<String, _>(i).unwrap());
+            }
+        }
+    }
+    out
+}
+
+fn assert_sealed(raw: &[String], rows: usize) {
+    // Per row: two or three sealed columns and the indexes (hex).
+    assert_eq!(raw.len(), rows * 3);
+    for v in raw {
+        assert!(
+            v.starts_with("enc1:") || (v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit())),
+            "neither sealed nor an index: {v}"
+        );
+        for mark in [NUMBER_MARK, CARD_MARK, SYMBOL_MARK] {
+            assert!(!v.contains(mark), "{mark} in the clear: {v}");
+        }
+    }
+}
+
+async fn check_lookups(s: &Store) {
+    assert_eq!(
+        s.voucher_rows(INS, 1, &format!("{NUMBER_MARK}1"))
+            .await
+            .unwrap(),
+        vec!["{\"row\":1}".to_string()]
+    );
+    assert!(
+        s.voucher_rows(INS, 2, &format!("{NUMBER_MARK}1"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        s.voucher_rows(INS, 1, "24100000001")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        s.voucher_rows("06139996", 1, &format!("{NUMBER_MARK}1"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.insured_rows(INS, &format!("{CARD_MARK}1")).await.unwrap(),
+        vec![insured()[1].clone()]
+    );
+    assert!(s.insured_rows(INS, "12345").await.unwrap().is_empty());
+}
+
+async fn check_sealed(s: &Store) {
+    s.replace_vouchers(INS, &ledger(), "kenpo1").await.unwrap();
+    s.replace_insured(INS, &insured(), "kenpo1").await.unwrap();
+    check_lookups(s).await;
+    assert_sealed(&raw(s).await, 4);
+    // A sealed card number moved to another row does not open.
+    sqlx::query(
+        "UPDATE insured SET card_number = (SELECT card_number FROM insured WHERE card_idx <> \
+         (SELECT MIN(card_idx) FROM insured) LIMIT 1) WHERE card_idx = (SELECT MIN(card_idx) \
+         FROM insured)",
+    )
+    .execute(s.pool())
+    .await
+    .unwrap();
+    let min: String = sqlx::query_scalar("SELECT MIN(card_idx) FROM insured")
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    let ik = s.index_key(INS).await.unwrap();
+    let victim = (0..2)
+        .map(|i| format!("{CARD_MARK}{i}"))
+        .find(|c| ik.index("card", c) == min)
+        .unwrap();
+    let err = s.insured_rows(INS, &victim).await.unwrap_err();
+    assert!(err.to_string().contains("authenticate"), "{err}");
+    s.replace_insured(INS, &insured(), "kenpo1").await.unwrap();
+}
+
+#[tokio::test]
+async fn reference_numbers_are_sealed_on_sqlite_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let s = Store::open(&data, None).await.unwrap();
+    check_sealed(&s).await;
+    s.close().await;
+    let s = Store::open(&data, None).await.unwrap();
+    check_lookups(&s).await;
+    s.close().await;
+    for mark in [NUMBER_MARK, CARD_MARK, SYMBOL_MARK] {
+        assert_eq!(hits_in_sqlite_files(&data, mark), 0, "{mark} in the files");
+    }
+}
+
+#[tokio::test]
+async fn reference_numbers_are_sealed_on_postgres() {
+    let Some(url) = testdb::fresh_postgres_url().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let keys = KeyringConfig::from_env(dir.path(), &|_| None).unwrap();
+    let s = Store::connect(&url, &dir.path().join("blobs"), keys)
+        .await
+        .unwrap();
+    check_sealed(&s).await;
+}
+
+/// Writes reference rows the way a version before did (clear numbers, no indexes).
+async fn write_clear(s: &Store) {
+    for (i, v) in ledger().iter().take(2).enumerate() {
+        sqlx::query(
+            "INSERT INTO vouchers (insurer, kind, number, card_symbol, card_number, row_json) \
+             VALUES ($1, 1, $2, $3, $4, $5)",
+        )
+        .bind(INS)
+        .bind(&v.number)
+        .bind(&v.card_symbol)
+        .bind(&v.card_number)
+        .bind(format!("{{\"row\":{i}}}"))
+        .execute(s.pool())
+        .await
+        .unwrap();
+    }
+    for r in insured() {
+        sqlx::query(
+            "INSERT INTO insured (insurer, card_symbol, card_number, valid_from, valid_to) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(INS)
+        .bind(&r.card_symbol)
+        .bind(&r.card_number)
+        .bind(&r.valid_from)
+        .bind(&r.valid_to)
+        .execute(s.pool())
+        .await
+        .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn clear_reference_rows_are_sealed_at_open_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let s = Store::open(&data, None).await.unwrap();
+    write_clear(&s).await;
+    s.close().await;
+    assert!(
+        hits_in_sqlite_files(&data, CARD_MARK) > 0,
+        "the old rows are clear"
+    );
+    let s = Store::open(&data, None).await.unwrap();
+    check_lookups(&s).await;
+    assert_sealed(&raw(&s).await, 4);
+    s.close().await;
+    // A second open finds nothing to migrate and everything still opens.
+    let s = Store::open(&data, None).await.unwrap();
+    check_lookups(&s).await;
+    s.close().await;
+    for mark in [NUMBER_MARK, CARD_MARK, SYMBOL_MARK] {
+        assert_eq!(hits_in_sqlite_files(&data, mark), 0, "{mark} in the files");
+    }
+}
+
+#[tokio::test]
+async fn clear_reference_rows_are_sealed_at_open_on_postgres() {
+    let Some(url) = testdb::fresh_postgres_url().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let open = async || {
+        let keys = KeyringConfig::from_env(dir.path(), &|_| None).unwrap();
+        Store::connect(&url, &dir.path().join("blobs"), keys)
+            .await
+            .unwrap()
+    };
+    let s = open().await;
+    write_clear(&s).await;
+    s.close().await;
+    let s = open().await;
+    check_lookups(&s).await;
+    assert_sealed(&raw(&s).await, 4);
+    s.close().await;
+    let s = open().await;
+    check_lookups(&s).await;
+}
