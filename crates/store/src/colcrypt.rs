@@ -199,6 +199,7 @@ impl Store {
     pub(crate) async fn encrypt_clear_columns(&self) -> Result<u64> {
         Ok(self.encrypt_clear_roster_members().await?
             + self.encrypt_clear_issued_vouchers().await?
+            + self.encrypt_clear_card_keys().await?
             + self.encrypt_clear_voucher_ledger().await?
             + self.encrypt_clear_reference().await?
             + self.encrypt_clear_records().await?

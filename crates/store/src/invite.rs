@@ -21,6 +21,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::colcrypt::{field_context, is_sealed, ledger_context, seal_with};
+use crate::keyring::DataKey;
 use crate::{Result, Store, StoreError, Tx, new_id, now};
 
 /// A member's card key (被保険者証等記号・番号・枝番).
@@ -186,8 +187,146 @@ fn member_fields(m: &MemberRow) -> [(&'static str, &str); 4] {
 /// The table of issued vouchers and the identity of one of its rows (its primary key).
 const ISSUED: &str = "invite_vouchers";
 
+/// The table of returned-mail marks.
+const RETURNED: &str = "invite_returned_mail";
+
 fn issued_row_id(insurer: &str, kind: i64, number: &str) -> String {
     format!("{insurer}/{kind}/{number}")
+}
+
+/// Index purpose of a member's whole card key (symbol, number, branch).
+const CARD_KEY: &str = "cardkey";
+
+/// The blind index of a card key (unit separators between the parts).
+fn card_key_idx(ik: &crate::colcrypt::IndexKey, card: &CardRow) -> String {
+    ik.index(
+        CARD_KEY,
+        &format!("{}\u{1f}{}\u{1f}{}", card.symbol, card.number, card.branch),
+    )
+}
+
+/// A card key as stored in `table` (S18): symbol, number and branch sealed with the
+/// context `<table>.<column>/<scope>/<card key index>`, and the index.
+fn seal_card(
+    dk: &DataKey,
+    ik: &crate::colcrypt::IndexKey,
+    table: &str,
+    scope: &str,
+    card: &CardRow,
+) -> Result<[String; 4]> {
+    let idx = card_key_idx(ik, card);
+    let row = format!("{scope}/{idx}");
+    let s = |col: &str, v: &str| seal_with(dk, &field_context(table, col, &row), v.as_bytes());
+    Ok([
+        s("card_symbol", &card.symbol)?,
+        s("card_number", &card.number)?,
+        s("card_branch", &card.branch)?,
+        idx,
+    ])
+}
+
+impl Store {
+    /// Opens a card key sealed by [`seal_card`] from a row with `card_symbol`,
+    /// `card_number`, `card_branch` and `card_key_idx`.
+    async fn open_card(&self, table: &str, scope: &str, r: &AnyRow) -> Result<CardRow> {
+        let idx: String = r.try_get("card_key_idx")?;
+        let row = format!("{scope}/{idx}");
+        let mut c = card_from(r)?;
+        c.symbol = self
+            .open_field(table, "card_symbol", &row, &c.symbol)
+            .await?;
+        c.number = self
+            .open_field(table, "card_number", &row, &c.number)
+            .await?;
+        c.branch = self
+            .open_field(table, "card_branch", &row, &c.branch)
+            .await?;
+        Ok(c)
+    }
+
+    /// Seals the card keys of issued vouchers, reminder items and returned-mail marks
+    /// stored in the clear by a version before (run at open, after
+    /// [`Store::encrypt_clear_issued_vouchers`]). Answers how many rows were rewritten.
+    pub(crate) async fn encrypt_clear_card_keys(&self) -> Result<u64> {
+        let mut total = 0u64;
+        // (table, the columns of the scope, the columns identifying a row besides the card)
+        let tables: [(&str, &[&str]); 3] = [
+            (ISSUED, &["insurer", "fiscal_year", "kind"]),
+            (
+                "invite_reminder_items",
+                &["insurer", "fiscal_year", "round"],
+            ),
+            ("invite_returned_mail", &["insurer"]),
+        ];
+        for (table, scope_cols) in tables {
+            loop {
+                let rows = sqlx::query(crate::sql(format!(
+                    "SELECT {}, card_symbol, card_number, card_branch FROM {table} \
+                     WHERE card_key_idx = '' LIMIT 1000",
+                    scope_cols.join(", ")
+                )))
+                .fetch_all(self.pool())
+                .await?;
+                if rows.is_empty() {
+                    break;
+                }
+                let mut updates = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    let insurer: String = r.try_get("insurer")?;
+                    let mut scope = vec![insurer.clone()];
+                    for c in &scope_cols[1..] {
+                        scope.push(r.try_get::<i64, _>(*c)?.to_string());
+                    }
+                    let card = card_from(r)?;
+                    if is_sealed(&card.number) {
+                        return Err(StoreError::Corrupt(format!(
+                            "{table}: a sealed card key without its index"
+                        )));
+                    }
+                    let dk = self
+                        .field_key(&self.insurer_tenant(&insurer).await?)
+                        .await?;
+                    let ik = self.index_key(&insurer).await?;
+                    let sealed = seal_card(&dk, &ik, table, &scope.join("/"), &card)?;
+                    updates.push((scope, card, sealed));
+                }
+                let mut where_scope = String::new();
+                for (i, c) in scope_cols.iter().enumerate() {
+                    where_scope.push_str(&format!(" AND {c} = ${}", i + 8));
+                }
+                let sql = format!(
+                    "UPDATE {table} SET card_symbol = $1, card_number = $2, card_branch = $3, \
+                     card_key_idx = $4 WHERE card_symbol = $5 AND card_number = $6 \
+                     AND card_branch = $7{where_scope}"
+                );
+                let mut tx = self.begin().await?;
+                let mut done = 0u64;
+                for (scope, card, sealed) in &updates {
+                    let mut q = sqlx::query(crate::sql(sql.clone()));
+                    for v in sealed {
+                        q = q.bind(v);
+                    }
+                    q = q.bind(&card.symbol).bind(&card.number).bind(&card.branch);
+                    q = q.bind(&scope[0]);
+                    for v in &scope[1..] {
+                        q = q.bind(v.parse::<i64>().unwrap_or_default());
+                    }
+                    done += q.execute(tx.conn()).await?.rows_affected();
+                }
+                tx.commit().await?;
+                if done == 0 {
+                    return Err(StoreError::Corrupt(format!(
+                        "{table}: card keys in the clear could not be sealed"
+                    )));
+                }
+                total += done;
+            }
+        }
+        if total > 0 {
+            tracing::info!("encrypted {total} card keys of invitations (S18)");
+        }
+        Ok(total)
+    }
 }
 
 fn card_from(r: &AnyRow) -> Result<CardRow> {
@@ -562,7 +701,14 @@ impl Store {
                 &r.card.symbol,
                 &r.card.number,
             )?;
-            sealed.push((voucher, ledger, numbers));
+            let card = seal_card(
+                &dk,
+                &ik,
+                ISSUED,
+                &format!("{insurer}/{}/{}", r.fiscal_year, r.kind),
+                &r.card,
+            )?;
+            sealed.push((voucher, ledger, numbers, card));
         }
         let mut tx = self.begin().await?;
         let counter: Option<i64> = sqlx::query_scalar(
@@ -614,23 +760,24 @@ impl Store {
                 .await?;
             }
         }
-        for (r, (voucher_json, ledger_json, numbers)) in rows.iter().zip(&sealed) {
+        for (r, (voucher_json, ledger_json, numbers, card)) in rows.iter().zip(&sealed) {
             sqlx::query(crate::sql(format!(
-                "INSERT INTO invite_vouchers (insurer, {ISSUED_COLS}) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                "INSERT INTO invite_vouchers (insurer, {ISSUED_COLS}, card_key_idx) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
             )))
             .bind(insurer)
             .bind(r.fiscal_year)
             .bind(r.kind)
             .bind(&r.number)
-            .bind(&r.card.symbol)
-            .bind(&r.card.number)
-            .bind(&r.card.branch)
+            .bind(&card[0])
+            .bind(&card[1])
+            .bind(&card[2])
             .bind(&r.roster_id)
             .bind(voucher_json)
             .bind(ledger_json)
             .bind(&r.issued_at)
             .bind(&r.issued_by)
+            .bind(&card[3])
             .execute(tx.conn())
             .await?;
             crate::reference::insert_sealed_voucher(&mut tx, insurer, r.kind, numbers, ledger_json)
@@ -649,8 +796,8 @@ impl Store {
         kind: Option<i64>,
     ) -> Result<Vec<IssuedRow>> {
         let rows = sqlx::query(crate::sql(format!(
-            "SELECT {ISSUED_COLS} FROM invite_vouchers WHERE insurer = $1 AND fiscal_year = $2 \
-             AND ($3 = 0 OR kind = $3) ORDER BY kind, number"
+            "SELECT {ISSUED_COLS}, card_key_idx FROM invite_vouchers WHERE insurer = $1 \
+             AND fiscal_year = $2 AND ($3 = 0 OR kind = $3) ORDER BY kind, number"
         )))
         .bind(insurer)
         .bind(fiscal_year)
@@ -660,6 +807,9 @@ impl Store {
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             let mut v = issued_from(r)?;
+            v.card = self
+                .open_card(ISSUED, &format!("{insurer}/{fiscal_year}/{}", v.kind), r)
+                .await?;
             let row = issued_row_id(insurer, v.kind, &v.number);
             v.voucher_json = self
                 .open_field(ISSUED, "voucher_json", &row, &v.voucher_json)
@@ -850,6 +1000,19 @@ impl Store {
     /// Stores a reminder round with its members; a round stored twice is
     /// [`StoreError::Duplicate`].
     pub async fn add_reminder_round(&self, r: &ReminderRoundRow) -> Result<()> {
+        // Card keys are sealed before the transaction (S18).
+        let dk = self
+            .field_key(&self.insurer_tenant(&r.insurer).await?)
+            .await?;
+        let ik = self.index_key(&r.insurer).await?;
+        let scope = format!("{}/{}/{}", r.insurer, r.fiscal_year, r.round);
+        let mut sealed = Vec::with_capacity(r.items.len());
+        for (card, variant) in &r.items {
+            sealed.push((
+                seal_card(&dk, &ik, "invite_reminder_items", &scope, card)?,
+                *variant,
+            ));
+        }
         let mut tx = self.begin().await?;
         let exists: Option<i64> = sqlx::query_scalar(
             "SELECT round FROM invite_reminder_rounds WHERE insurer = $1 AND fiscal_year = $2 AND round = $3",
@@ -878,26 +1041,18 @@ impl Store {
         .bind(&r.created_by)
         .execute(tx.conn())
         .await?;
-        for chunk in r.items.chunks(400) {
+        for chunk in sealed.chunks(400) {
             let mut sql = String::from(
                 "INSERT INTO invite_reminder_items (insurer, fiscal_year, round, card_symbol, \
-                 card_number, card_branch, variant) VALUES ",
+                 card_number, card_branch, variant, card_key_idx) VALUES ",
             );
             for i in 0..chunk.len() {
-                let b = i * 7;
+                let b = i * 8;
                 if i > 0 {
                     sql.push_str(", ");
                 }
-                sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7
-                ));
+                let p: Vec<String> = (1..=8).map(|k| format!("${}", b + k)).collect();
+                sql.push_str(&format!("({})", p.join(", ")));
             }
             let mut q = sqlx::query(crate::sql(sql));
             for (card, variant) in chunk {
@@ -905,10 +1060,11 @@ impl Store {
                     .bind(&r.insurer)
                     .bind(r.fiscal_year)
                     .bind(r.round)
-                    .bind(&card.symbol)
-                    .bind(&card.number)
-                    .bind(&card.branch)
-                    .bind(*variant);
+                    .bind(&card[0])
+                    .bind(&card[1])
+                    .bind(&card[2])
+                    .bind(*variant)
+                    .bind(&card[3]);
             }
             q.execute(tx.conn()).await?;
         }
@@ -932,19 +1088,24 @@ impl Store {
         let mut out = Vec::with_capacity(rounds.len());
         for r in rounds {
             let round: i64 = r.try_get("round")?;
-            let items = sqlx::query(
-                "SELECT card_symbol, card_number, card_branch, variant FROM invite_reminder_items \
-                 WHERE insurer = $1 AND fiscal_year = $2 AND round = $3 \
-                 ORDER BY card_symbol, card_number, card_branch",
+            let rows = sqlx::query(
+                "SELECT card_symbol, card_number, card_branch, card_key_idx, variant \
+                 FROM invite_reminder_items WHERE insurer = $1 AND fiscal_year = $2 AND round = $3",
             )
             .bind(insurer)
             .bind(fiscal_year)
             .bind(round)
             .fetch_all(self.pool())
-            .await?
-            .iter()
-            .map(|i| Ok((card_from(i)?, i.try_get::<i64, _>("variant")?)))
-            .collect::<Result<Vec<_>>>()?;
+            .await?;
+            let scope = format!("{insurer}/{fiscal_year}/{round}");
+            let mut items = Vec::with_capacity(rows.len());
+            for i in &rows {
+                items.push((
+                    self.open_card("invite_reminder_items", &scope, i).await?,
+                    i.try_get::<i64, _>("variant")?,
+                ));
+            }
+            items.sort();
             out.push(ReminderRoundRow {
                 insurer: insurer.to_string(),
                 fiscal_year,
@@ -969,18 +1130,23 @@ impl Store {
         note: &str,
         by: &str,
     ) -> Result<()> {
+        let dk = self.field_key(&self.insurer_tenant(insurer).await?).await?;
+        let ik = self.index_key(insurer).await?;
+        let sealed = seal_card(&dk, &ik, RETURNED, insurer, card)?;
         let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO invite_returned_mail (insurer, card_symbol, card_number, card_branch, note, \
-             marked_at, marked_by) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+             marked_at, marked_by, card_key_idx) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT DO NOTHING",
         )
         .bind(insurer)
-        .bind(&card.symbol)
-        .bind(&card.number)
-        .bind(&card.branch)
+        .bind(&sealed[0])
+        .bind(&sealed[1])
+        .bind(&sealed[2])
         .bind(note)
         .bind(now())
         .bind(by)
+        .bind(&sealed[3])
         .execute(tx.conn())
         .await?;
         tx.commit().await
@@ -989,15 +1155,13 @@ impl Store {
     /// Removes a returned-mail mark (the member's address was corrected); answers whether
     /// there was one.
     pub async fn unmark_returned_mail(&self, insurer: &str, card: &CardRow) -> Result<bool> {
+        let idx = card_key_idx(&self.index_key(insurer).await?, card);
         let mut tx = self.begin().await?;
         let n = sqlx::query(
-            "DELETE FROM invite_returned_mail WHERE insurer = $1 AND card_symbol = $2 \
-             AND card_number = $3 AND card_branch = $4",
+            "DELETE FROM invite_returned_mail WHERE insurer = $1 AND card_key_idx = $2",
         )
         .bind(insurer)
-        .bind(&card.symbol)
-        .bind(&card.number)
-        .bind(&card.branch)
+        .bind(&idx)
         .execute(tx.conn())
         .await?
         .rows_affected();
@@ -1008,13 +1172,18 @@ impl Store {
     /// Members of the insurer whose mail came back.
     pub async fn returned_mail(&self, insurer: &str) -> Result<Vec<CardRow>> {
         let rows = sqlx::query(
-            "SELECT card_symbol, card_number, card_branch FROM invite_returned_mail \
-             WHERE insurer = $1 ORDER BY card_symbol, card_number, card_branch",
+            "SELECT card_symbol, card_number, card_branch, card_key_idx FROM invite_returned_mail \
+             WHERE insurer = $1",
         )
         .bind(insurer)
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(card_from).collect()
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(self.open_card(RETURNED, insurer, r).await?);
+        }
+        out.sort();
+        Ok(out)
     }
 
     // ---- responders ----
@@ -1105,19 +1274,25 @@ impl Store {
         insurer: &str,
     ) -> Result<Vec<(i64, String, String, String, String)>> {
         let rows = sqlx::query(
-            "SELECT kind, number, card_symbol, card_number, ledger_json FROM invite_vouchers \
-             WHERE insurer = $1 ORDER BY kind, number",
+            "SELECT fiscal_year, kind, number, card_symbol, card_number, card_branch, \
+             card_key_idx, ledger_json FROM invite_vouchers WHERE insurer = $1 \
+             ORDER BY kind, number",
         )
         .bind(insurer)
         .fetch_all(self.pool())
         .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
+            let fy: i64 = r.try_get("fiscal_year")?;
+            let kind: i64 = r.try_get("kind")?;
+            let card = self
+                .open_card(ISSUED, &format!("{insurer}/{fy}/{kind}"), r)
+                .await?;
             out.push((
-                r.try_get("kind")?,
+                kind,
                 r.try_get("number")?,
-                r.try_get("card_symbol")?,
-                r.try_get("card_number")?,
+                card.symbol,
+                card.number,
                 r.try_get("ledger_json")?,
             ));
         }

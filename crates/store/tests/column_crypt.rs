@@ -194,9 +194,9 @@ async fn roster_members_are_sealed_on_sqlite_files() {
     check_sealed_vouchers(&s, &info).await;
     check_moves_fail(&s).await;
     s.close().await;
-    // Issued vouchers keep the card key in the clear (lookups and uniqueness use it,
-    // docs/invitations.md); names and addresses are nowhere.
-    for mark in [NAME_MARK, ADDR_MARK] {
+    // Issued vouchers' card keys and the ledger's numbers are sealed too: names, addresses
+    // and card numbers are nowhere.
+    for mark in [NAME_MARK, ADDR_MARK, CARD_MARK] {
         assert_eq!(hits_in_sqlite_files(&data, mark), 0, "{mark} in the files");
     }
 }

@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use daiko_store::invite::{CardRow, ReminderRoundRow};
 use daiko_store::reference::{InsuredRow, VoucherRow};
 use daiko_store::{KeyringConfig, Store, testdb};
 use sqlx::Row;
@@ -244,4 +245,161 @@ async fn clear_reference_rows_are_sealed_at_open_on_postgres() {
     s.close().await;
     let s = open().await;
     check_lookups(&s).await;
+}
+
+fn card(i: usize) -> CardRow {
+    CardRow {
+        symbol: format!("{SYMBOL_MARK}{i}"),
+        number: format!("{CARD_MARK}{i}"),
+        branch: format!("0{i}"),
+    }
+}
+
+fn round() -> ReminderRoundRow {
+    ReminderRoundRow {
+        insurer: INS.into(),
+        fiscal_year: 2024,
+        round: 1,
+        sent_on: "2024-10-01".into(),
+        variants_json: "[\"A\",\"B\"]".into(),
+        created_at: daiko_store::now(),
+        created_by: "kenpo1".into(),
+        items: vec![(card(0), 0), (card(1), 1)],
+    }
+}
+
+async fn raw_cards(s: &Store) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in ["invite_reminder_items", "invite_returned_mail"] {
+        for r in sqlx::query(crate_sql(t)).fetch_all(s.pool()).await.unwrap() {
+            for i in 0..3 {
+                out.push(r.try_get::<String, _>(i).unwrap());
+            }
+        }
+    }
+    out
+}
+
+fn crate_sql(table: &str) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(format!(
+        "SELECT card_symbol, card_number, card_branch, card_key_idx FROM {table}"
+    ))
+}
+
+async fn check_cards(s: &Store) {
+    assert_eq!(s.returned_mail(INS).await.unwrap(), vec![card(0), card(1)]);
+    let rounds = s.reminder_rounds(INS, 2024).await.unwrap();
+    assert_eq!(rounds.len(), 1);
+    assert_eq!(rounds[0].items, round().items);
+    let raw = raw_cards(s).await;
+    assert_eq!(raw.len(), 12);
+    for v in &raw {
+        assert!(v.starts_with("enc1:"), "not sealed: {v}");
+    }
+}
+
+#[tokio::test]
+async fn reminder_items_and_returned_mail_are_sealed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut stores = vec![("sqlite", Store::open(&data, None).await.unwrap())];
+    if let Some(url) = testdb::fresh_postgres_url().await {
+        let keys = KeyringConfig::from_env(dir.path(), &|_| None).unwrap();
+        stores.push((
+            "postgres",
+            Store::connect(&url, &dir.path().join("blobs-pg"), keys)
+                .await
+                .unwrap(),
+        ));
+    }
+    for (_db, s) in &stores {
+        s.add_reminder_round(&round()).await.unwrap();
+        for i in [1, 0, 1] {
+            // Marking again keeps the first mark (unique by the card key's index).
+            s.mark_returned_mail(INS, &card(i), "", "kenpo1")
+                .await
+                .unwrap();
+        }
+        check_cards(s).await;
+        assert!(s.unmark_returned_mail(INS, &card(1)).await.unwrap());
+        assert!(!s.unmark_returned_mail(INS, &card(1)).await.unwrap());
+        assert_eq!(s.returned_mail(INS).await.unwrap(), vec![card(0)]);
+        s.mark_returned_mail(INS, &card(1), "", "kenpo1")
+            .await
+            .unwrap();
+        check_cards(s).await;
+    }
+    for (_, s) in stores {
+        s.close().await;
+    }
+    for mark in [CARD_MARK, SYMBOL_MARK] {
+        assert_eq!(hits_in_sqlite_files(&data, mark), 0, "{mark} in the files");
+    }
+}
+
+#[tokio::test]
+async fn clear_card_keys_are_sealed_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let url = testdb::fresh_postgres_url().await;
+    for db in ["sqlite", "postgres"] {
+        let open = async || match db {
+            "sqlite" => Some(Store::open(&data, None).await.unwrap()),
+            _ => {
+                let keys = KeyringConfig::from_env(dir.path(), &|_| None).unwrap();
+                Some(
+                    Store::connect(url.as_deref()?, &dir.path().join("blobs-pg"), keys)
+                        .await
+                        .unwrap(),
+                )
+            }
+        };
+        let Some(s) = open().await else {
+            continue;
+        };
+        // Written the way a version before did.
+        sqlx::query(
+            "INSERT INTO invite_reminder_rounds (insurer, fiscal_year, round, sent_on, \
+             variants_json, created_at, created_by) VALUES ($1, 2024, 1, '2024-10-01', \
+             '[\"A\",\"B\"]', '', 'kenpo1')",
+        )
+        .bind(INS)
+        .execute(s.pool())
+        .await
+        .unwrap();
+        for (c, v) in round().items {
+            sqlx::query(
+                "INSERT INTO invite_reminder_items (insurer, fiscal_year, round, card_symbol, \
+                 card_number, card_branch, variant) VALUES ($1, 2024, 1, $2, $3, $4, $5)",
+            )
+            .bind(INS)
+            .bind(&c.symbol)
+            .bind(&c.number)
+            .bind(&c.branch)
+            .bind(v)
+            .execute(s.pool())
+            .await
+            .unwrap();
+            sqlx::query(
+                "INSERT INTO invite_returned_mail (insurer, card_symbol, card_number, \
+                 card_branch, note, marked_at, marked_by) VALUES ($1, $2, $3, $4, '', '', 'k')",
+            )
+            .bind(INS)
+            .bind(&c.symbol)
+            .bind(&c.number)
+            .bind(&c.branch)
+            .execute(s.pool())
+            .await
+            .unwrap();
+        }
+        s.close().await;
+        let s = open().await.unwrap();
+        check_cards(&s).await;
+        s.close().await;
+        if db == "sqlite" {
+            for mark in [CARD_MARK, SYMBOL_MARK] {
+                assert_eq!(hits_in_sqlite_files(&data, mark), 0, "{mark} in the files");
+            }
+        }
+    }
 }

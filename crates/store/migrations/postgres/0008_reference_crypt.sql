@@ -15,3 +15,14 @@ DROP INDEX IF EXISTS insured_card;
 CREATE INDEX insured_card_idx ON insured(insurer, card_idx);
 DROP TRIGGER IF EXISTS invite_vouchers_after_import ON reference_loads;
 DROP FUNCTION IF EXISTS invite_vouchers_after_import();
+-- Card keys of issued vouchers, reminder items and returned-mail marks (store/src/invite.rs):
+-- sealed, unique by the insurer's blind index of the whole card key.
+ALTER TABLE invite_vouchers ADD COLUMN card_key_idx TEXT NOT NULL DEFAULT '';
+CREATE UNIQUE INDEX invite_vouchers_card_key ON invite_vouchers(insurer, fiscal_year, kind, card_key_idx)
+    WHERE card_key_idx <> '';
+ALTER TABLE invite_reminder_items ADD COLUMN card_key_idx TEXT NOT NULL DEFAULT '';
+CREATE UNIQUE INDEX invite_reminder_items_card_key
+    ON invite_reminder_items(insurer, fiscal_year, round, card_key_idx) WHERE card_key_idx <> '';
+ALTER TABLE invite_returned_mail ADD COLUMN card_key_idx TEXT NOT NULL DEFAULT '';
+CREATE UNIQUE INDEX invite_returned_mail_card_key ON invite_returned_mail(insurer, card_key_idx)
+    WHERE card_key_idx <> '';
