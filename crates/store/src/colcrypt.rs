@@ -200,6 +200,7 @@ impl Store {
         Ok(self.encrypt_clear_roster_members().await?
             + self.encrypt_clear_issued_vouchers().await?
             + self.encrypt_clear_card_keys().await?
+            + self.encrypt_clear_issued_numbers().await?
             + self.encrypt_clear_voucher_ledger().await?
             + self.encrypt_clear_reference().await?
             + self.encrypt_clear_records().await?

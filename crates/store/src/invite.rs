@@ -190,6 +190,11 @@ const ISSUED: &str = "invite_vouchers";
 /// The table of returned-mail marks.
 const RETURNED: &str = "invite_returned_mail";
 
+/// The row identity of an issued voucher's sealed number (by its blind index).
+fn issued_number_row(insurer: &str, kind: i64, number_idx: &str) -> String {
+    format!("{insurer}/{kind}/{number_idx}")
+}
+
 fn issued_row_id(insurer: &str, kind: i64, number: &str) -> String {
     format!("{insurer}/{kind}/{number}")
 }
@@ -762,13 +767,21 @@ impl Store {
         }
         for (r, (voucher_json, ledger_json, numbers, card)) in rows.iter().zip(&sealed) {
             sqlx::query(crate::sql(format!(
-                "INSERT INTO invite_vouchers (insurer, {ISSUED_COLS}, card_key_idx) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+                "INSERT INTO invite_vouchers (insurer, {ISSUED_COLS}, card_key_idx, number_idx) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
             )))
             .bind(insurer)
             .bind(r.fiscal_year)
             .bind(r.kind)
-            .bind(&r.number)
+            .bind(seal_with(
+                &dk,
+                &field_context(
+                    ISSUED,
+                    "number",
+                    &issued_number_row(insurer, r.kind, &numbers.number_idx),
+                ),
+                r.number.as_bytes(),
+            )?)
             .bind(&card[0])
             .bind(&card[1])
             .bind(&card[2])
@@ -778,6 +791,7 @@ impl Store {
             .bind(&r.issued_at)
             .bind(&r.issued_by)
             .bind(&card[3])
+            .bind(&numbers.number_idx)
             .execute(tx.conn())
             .await?;
             crate::reference::insert_sealed_voucher(&mut tx, insurer, r.kind, numbers, ledger_json)
@@ -796,8 +810,8 @@ impl Store {
         kind: Option<i64>,
     ) -> Result<Vec<IssuedRow>> {
         let rows = sqlx::query(crate::sql(format!(
-            "SELECT {ISSUED_COLS}, card_key_idx FROM invite_vouchers WHERE insurer = $1 \
-             AND fiscal_year = $2 AND ($3 = 0 OR kind = $3) ORDER BY kind, number"
+            "SELECT {ISSUED_COLS}, card_key_idx, number_idx FROM invite_vouchers \
+             WHERE insurer = $1 AND fiscal_year = $2 AND ($3 = 0 OR kind = $3)"
         )))
         .bind(insurer)
         .bind(fiscal_year)
@@ -807,6 +821,7 @@ impl Store {
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             let mut v = issued_from(r)?;
+            v.number = self.open_issued_number(insurer, v.kind, r).await?;
             v.card = self
                 .open_card(ISSUED, &format!("{insurer}/{fiscal_year}/{}", v.kind), r)
                 .await?;
@@ -823,7 +838,87 @@ impl Store {
                 .await?;
             out.push(v);
         }
+        out.sort_by(|a, b| (a.kind, &a.number).cmp(&(b.kind, &b.number)));
         Ok(out)
+    }
+
+    /// Opens the sealed number of an issued voucher (a row with `number` and `number_idx`).
+    async fn open_issued_number(&self, insurer: &str, kind: i64, r: &AnyRow) -> Result<String> {
+        let idx: String = r.try_get("number_idx")?;
+        let stored: String = r.try_get("number")?;
+        self.open_field(
+            ISSUED,
+            "number",
+            &issued_number_row(insurer, kind, &idx),
+            &stored,
+        )
+        .await
+    }
+
+    /// Seals the numbers of issued vouchers stored in the clear by a version before (run at
+    /// open, after [`Store::encrypt_clear_issued_vouchers`], whose contexts use the clear
+    /// number). Answers how many rows were rewritten.
+    pub(crate) async fn encrypt_clear_issued_numbers(&self) -> Result<u64> {
+        let mut total = 0u64;
+        loop {
+            let rows = sqlx::query(
+                "SELECT insurer, kind, number FROM invite_vouchers WHERE number_idx = '' \
+                 AND number <> '' LIMIT 1000",
+            )
+            .fetch_all(self.pool())
+            .await?;
+            if rows.is_empty() {
+                break;
+            }
+            let mut updates = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let insurer: String = r.try_get("insurer")?;
+                let kind: i64 = r.try_get("kind")?;
+                let number: String = r.try_get("number")?;
+                if is_sealed(&number) {
+                    return Err(StoreError::Corrupt(format!(
+                        "an issued voucher of {insurer} sealed without its index"
+                    )));
+                }
+                let dk = self
+                    .field_key(&self.insurer_tenant(&insurer).await?)
+                    .await?;
+                let idx = self
+                    .index_key(&insurer)
+                    .await?
+                    .index(crate::recordcrypt::VOUCHER, &number);
+                let sealed = seal_with(
+                    &dk,
+                    &field_context(ISSUED, "number", &issued_number_row(&insurer, kind, &idx)),
+                    number.as_bytes(),
+                )?;
+                updates.push((insurer, kind, number, sealed, idx));
+            }
+            let mut tx = self.begin().await?;
+            let mut done = 0u64;
+            for (insurer, kind, number, sealed, idx) in &updates {
+                done += sqlx::query(
+                    "UPDATE invite_vouchers SET number = $1, number_idx = $2 WHERE insurer = $3 \
+                     AND kind = $4 AND number = $5",
+                )
+                .bind(sealed)
+                .bind(idx)
+                .bind(insurer)
+                .bind(kind)
+                .bind(number)
+                .execute(tx.conn())
+                .await?
+                .rows_affected();
+            }
+            tx.commit().await?;
+            if done == 0 {
+                return Err(StoreError::Corrupt(
+                    "issued voucher numbers in the clear could not be sealed".into(),
+                ));
+            }
+            total += done;
+        }
+        Ok(total)
     }
 
     /// Seals issued vouchers' JSON stored in the clear by a version before column
@@ -1275,8 +1370,7 @@ impl Store {
     ) -> Result<Vec<(i64, String, String, String, String)>> {
         let rows = sqlx::query(
             "SELECT fiscal_year, kind, number, card_symbol, card_number, card_branch, \
-             card_key_idx, ledger_json FROM invite_vouchers WHERE insurer = $1 \
-             ORDER BY kind, number",
+             card_key_idx, number_idx, ledger_json FROM invite_vouchers WHERE insurer = $1",
         )
         .bind(insurer)
         .fetch_all(self.pool())
@@ -1290,7 +1384,7 @@ impl Store {
                 .await?;
             out.push((
                 kind,
-                r.try_get("number")?,
+                self.open_issued_number(insurer, kind, r).await?,
                 card.symbol,
                 card.number,
                 r.try_get("ledger_json")?,

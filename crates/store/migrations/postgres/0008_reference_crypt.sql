@@ -26,3 +26,7 @@ CREATE UNIQUE INDEX invite_reminder_items_card_key
 ALTER TABLE invite_returned_mail ADD COLUMN card_key_idx TEXT NOT NULL DEFAULT '';
 CREATE UNIQUE INDEX invite_returned_mail_card_key ON invite_returned_mail(insurer, card_key_idx)
     WHERE card_key_idx <> '';
+-- The numbers of issued vouchers: sealed, unique by the insurer's voucher index.
+ALTER TABLE invite_vouchers ADD COLUMN number_idx TEXT NOT NULL DEFAULT '';
+CREATE UNIQUE INDEX invite_vouchers_number ON invite_vouchers(insurer, kind, number_idx)
+    WHERE number_idx <> '';
