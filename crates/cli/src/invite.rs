@@ -146,6 +146,11 @@ pub struct ReturnedArgs {
     /// Clear the mark (the address was corrected).
     #[arg(long)]
     pub clear: bool,
+    /// Show the member's mark and the audit rows of its marking and clearing (notes
+    /// opened) instead of changing anything; the audit trail names the card key only by
+    /// its index (S18).
+    #[arg(long, conflicts_with = "clear")]
+    pub history: bool,
     #[arg(long, default_value = "")]
     pub note: String,
 }
@@ -402,17 +407,27 @@ pub fn run(data: &DataDir, cmd: InviteCommand) -> Result<Exit> {
                     [s, n, b] => invite::daiko_invite::CardKey::new(s, n, b),
                     _ => bail!("--card must be SYMBOL,NUMBER[,BRANCH], got {:?}", a.card),
                 };
-                finish(
-                    invite::set_returned_mail(&store, &org, &card, !a.clear, &a.note, &who)
-                        .await,
-                    |()| {
-                        println!(
-                            "{} {card}",
-                            if a.clear { "cleared" } else { "marked returned" }
-                        );
-                        Ok(Exit::Ok)
-                    },
-                )
+                if a.history {
+                    finish(
+                        invite::returned_mail_history(&store, &org, &card, &who).await,
+                        |h| {
+                            println!("{}", serde_json::to_string_pretty(&h)?);
+                            Ok(Exit::Ok)
+                        },
+                    )
+                } else {
+                    finish(
+                        invite::set_returned_mail(&store, &org, &card, !a.clear, &a.note, &who)
+                            .await,
+                        |()| {
+                            println!(
+                                "{} {card}",
+                                if a.clear { "cleared" } else { "marked returned" }
+                            );
+                            Ok(Exit::Ok)
+                        },
+                    )
+                }
             }
             InviteCommand::Settings(a) => {
                 let org = insurer(&store, &a.insurer.insurer).await?;

@@ -1516,6 +1516,13 @@ pub async fn set_returned_mail(
     } else {
         store.unmark_returned_mail(&key(org), &row).await?;
     }
+    // The card key itself stays out of the audit trail (S18): `records` names the table's
+    // lookup key of the card key (`card_key_idx`, [`Store::card_key_index`]) and the note is
+    // sealed for that member; [`returned_mail_history`] finds and opens them.
+    let idx = store.card_key_index(&key(org), &row).await?;
+    let note = store
+        .seal_returned_audit_note(&key(org), &idx, note)
+        .await?;
     store
         .audit(&actor.entry(
             if returned {
@@ -1524,16 +1531,84 @@ pub async fn set_returned_mail(
                 "invite.returned.clear"
             },
             &key(org),
-            // The card key itself stays out of the audit trail (S18): its keyed blind index
-            // lets an investigator find a member's rows without the trail naming anyone.
-            format!(
-                "card-idx:{}",
-                store.index_key(&key(org)).await?.index("card", &card.to_string())
-            ),
-            note.to_string(),
+            format!("card-key:{idx}"),
+            note,
         ))
         .await?;
     Ok(())
+}
+
+/// A member's returned-mail (宛所不明) mark and the audit rows of its marking and clearing.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReturnedMailHistory {
+    /// The lookup key of the card key in the tables and the audit trail (`card-key:<it>`).
+    pub card_key_idx: String,
+    pub mark: Option<daiko_store::invite::ReturnedMark>,
+    pub events: Vec<ReturnedMailEvent>,
+}
+
+/// One `invite.returned.mark|clear` audit row, its note opened.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReturnedMailEvent {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub note: String,
+}
+
+/// Finds a member's returned-mail mark and audit rows by the card key (for an auditor: the
+/// trail names only the card key's index). Rows written before the index was shared with
+/// the tables (`card-idx:` of purpose `card` over the card key's text) are found too. The
+/// look-up is itself audited (`invite.returned.find`).
+pub async fn returned_mail_history(
+    store: &Store,
+    org: &Org,
+    card: &CardKey,
+    actor: &Actor,
+) -> Result<ReturnedMailHistory, InviteError> {
+    let insurer = key(org);
+    let row = card_row(card);
+    let idx = store.card_key_index(&insurer, &row).await?;
+    let legacy = store
+        .index_key(&insurer)
+        .await?
+        .index("card", &card.to_string());
+    let rows = store
+        .audit_of_records(
+            &format!("insurer:{insurer}"),
+            &[format!("card-key:{idx}"), format!("card-idx:{legacy}")],
+        )
+        .await?;
+    let mut events = Vec::with_capacity(rows.len());
+    for r in rows {
+        if !r.entry.action.starts_with("invite.returned.") || r.entry.action.ends_with(".find") {
+            continue;
+        }
+        events.push(ReturnedMailEvent {
+            note: store
+                .open_returned_audit_note(&insurer, &idx, &r.entry.detail)
+                .await?,
+            seq: r.seq,
+            at: r.at,
+            actor: r.entry.actor,
+            action: r.entry.action,
+        });
+    }
+    let mark = store.returned_mail_mark(&insurer, &row).await?;
+    store
+        .audit(&actor.entry(
+            "invite.returned.find",
+            &insurer,
+            format!("card-key:{idx}"),
+            format!("events:{}", events.len()),
+        ))
+        .await?;
+    Ok(ReturnedMailHistory {
+        card_key_idx: idx,
+        mark,
+        events,
+    })
 }
 
 /// Uptake rows grouped by round (for charts).

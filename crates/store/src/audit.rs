@@ -220,6 +220,30 @@ impl Store {
         r.as_ref().map(audit_row).transpose()
     }
 
+    /// The audit rows about an object whose `records` is one of `records` (e.g. the
+    /// `card-key:<index>` of a member, S18), oldest first.
+    pub async fn audit_of_records(
+        &self,
+        target: &str,
+        records: &[String],
+    ) -> Result<Vec<AuditRow>> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks: Vec<String> = (2..records.len() + 2).map(|i| format!("${i}")).collect();
+        let mut q = sqlx::query(crate::sql(format!(
+            "SELECT seq, at, actor, role, org, action, target, records, source, detail, \
+             prev_hash, hash FROM audit WHERE target = $1 AND records IN ({}) ORDER BY seq",
+            marks.join(", ")
+        )))
+        .bind(target);
+        for r in records {
+            q = q.bind(r);
+        }
+        let rows = q.fetch_all(self.pool()).await?;
+        rows.iter().map(audit_row).collect()
+    }
+
     /// Searches the trail, newest first.
     pub async fn audit_search(&self, q: &AuditQuery) -> Result<Vec<AuditRow>> {
         let mut sql = String::from(

@@ -15,14 +15,21 @@
 //! the same on every process. An empty value keeps an empty index (nothing to hide but its
 //! absence).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use crate::keyring::{AGENCY_TENANT, CHUNK_SIZE, DataKey, KeyError, Sealer};
-use crate::{Result, Store};
+use crate::{Result, Store, StoreError};
+
+/// A statement with its values bound (values are copied into the arguments, so it borrows
+/// nothing).
+pub(crate) type BoundQuery = sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>;
 
 /// Prefix of a sealed field (shared with `users.totp_secret`).
 pub const FIELD_PREFIX: &str = "enc1:";
@@ -194,16 +201,79 @@ impl Store {
 }
 
 impl Store {
+    /// Rewrites rows left in the clear by a version before, batch by batch (run at open;
+    /// every `encrypt_clear_*` goes through here). `select` answers at most a batch of rows
+    /// still to rewrite, with an `insurer` column; `seal` computes a row's new values under
+    /// that insurer's data and index keys (created when missing, cached across batches);
+    /// `update` binds the statement that writes them where the row still holds the values
+    /// read, so a concurrent writer is not overwritten. Each batch commits on its own (a
+    /// large table does not hold the writer for the whole run). A batch that rewrites
+    /// nothing is an error, as the same rows would be selected forever. `what` names the
+    /// rows in the error and the log. Answers how many rows were rewritten.
+    pub(crate) async fn seal_clear_rows<U>(
+        &self,
+        what: &str,
+        select: &str,
+        mut seal: impl FnMut(&AnyRow, &DataKey, &IndexKey) -> Result<U>,
+        mut update: impl FnMut(&U) -> BoundQuery,
+    ) -> Result<u64> {
+        let mut keys: HashMap<String, (Arc<DataKey>, IndexKey)> = HashMap::new();
+        let mut total = 0u64;
+        loop {
+            let rows = sqlx::query(crate::sql(select.to_string()))
+                .fetch_all(self.pool())
+                .await?;
+            if rows.is_empty() {
+                break;
+            }
+            let mut updates = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let insurer: String = r.try_get("insurer")?;
+                if !keys.contains_key(&insurer) {
+                    let dk = self
+                        .field_key(&self.insurer_tenant(&insurer).await?)
+                        .await?;
+                    let ik = self.index_key(&insurer).await?;
+                    keys.insert(insurer.clone(), (dk, ik));
+                }
+                let (dk, ik) = keys
+                    .get(&insurer)
+                    .ok_or_else(|| StoreError::Corrupt(format!("no keys for {insurer}")))?;
+                updates.push(seal(r, dk, ik)?);
+            }
+            let mut tx = self.begin().await?;
+            let mut done = 0u64;
+            for u in &updates {
+                done += update(u).execute(tx.conn()).await?.rows_affected();
+            }
+            tx.commit().await?;
+            if done == 0 {
+                return Err(StoreError::Corrupt(format!(
+                    "{what} in the clear could not be sealed"
+                )));
+            }
+            total += done;
+        }
+        if total > 0 {
+            tracing::info!("sealed {total} {what} stored in the clear (S18)");
+        }
+        Ok(total)
+    }
+
     /// Seals personal fields stored in the clear by a version before column encryption
     /// (run at open). Answers how many rows were rewritten.
     pub(crate) async fn encrypt_clear_columns(&self) -> Result<u64> {
-        Ok(self.encrypt_clear_roster_members().await?
+        let sealed = self.encrypt_clear_roster_members().await?
             + self.encrypt_clear_issued_vouchers().await?
             + self.encrypt_clear_card_keys().await?
+            + self.encrypt_clear_returned_notes().await?
             + self.encrypt_clear_issued_numbers().await?
             + self.encrypt_clear_voucher_ledger().await?
             + self.encrypt_clear_reference().await?
             + self.encrypt_clear_records().await?
-            + self.encrypt_clear_billing().await?)
+            + self.encrypt_clear_billing().await?;
+        // Needs the ledger's numbers sealed; rewrites nothing personal.
+        self.fill_pending_serial_floors().await?;
+        Ok(sealed)
     }
 }

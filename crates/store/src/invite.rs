@@ -12,10 +12,17 @@
 //! `invite_vouchers` (the agency's issuance record, one voucher of a kind per member and
 //! fiscal year) and into `vouchers` (the ledger row), and marks the insurer's `vouchers` kind
 //! as loaded. An insurer's own `vouchers.csv` import replaces the `vouchers` rows of that
-//! insurer; a trigger on `reference_loads` (migration 0003) copies the issued vouchers back
-//! in the same transaction, so the checker always sees the union of the insurer's imported
-//! ledger and the vouchers issued here. A row of the import with the same key as an
-//! issued voucher wins (the insurer's own ledger is authoritative for its rows).
+//! insurer and puts the issued vouchers back in the same transaction
+//! ([`Store::replace_vouchers`]), so the checker always sees the union of the insurer's
+//! imported ledger and the vouchers issued here. A row of the import with the same key as
+//! an issued voucher wins (the insurer's own ledger is authoritative for its rows).
+//!
+//! **At rest (S18).** Personal columns are sealed ([`crate::colcrypt`]), found by blind
+//! indexes. Left in the clear because they say nothing about a person: insurer numbers,
+//! fiscal years, kinds, rounds and variants, roster ids, sequence numbers and sizes,
+//! timestamps and logins of the staff who acted, the serial counters (`invite_serials`)
+//! and the serial floors of imported ledgers (`voucher_serial_floors`: the next serial per
+//! prefix; issued numbers are serials of these counters anyway).
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -128,6 +135,14 @@ pub struct ReminderRoundRow {
     pub created_by: String,
     /// (member, variant index).
     pub items: Vec<(CardRow, i64)>,
+}
+
+/// A returned-mail mark (宛所不明) as stored, its note opened.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ReturnedMark {
+    pub note: String,
+    pub marked_at: String,
+    pub marked_by: String,
 }
 
 /// One issuing run of (insurer, fiscal year, kind) to record.
@@ -261,77 +276,101 @@ impl Store {
                 "invite_reminder_items",
                 &["insurer", "fiscal_year", "round"],
             ),
-            ("invite_returned_mail", &["insurer"]),
+            (RETURNED, &["insurer"]),
         ];
         for (table, scope_cols) in tables {
-            loop {
-                let rows = sqlx::query(crate::sql(format!(
-                    "SELECT {}, card_symbol, card_number, card_branch FROM {table} \
-                     WHERE card_key_idx = '' LIMIT 1000",
-                    scope_cols.join(", ")
-                )))
-                .fetch_all(self.pool())
-                .await?;
-                if rows.is_empty() {
-                    break;
-                }
-                let mut updates = Vec::with_capacity(rows.len());
-                for r in &rows {
-                    let insurer: String = r.try_get("insurer")?;
-                    let mut scope = vec![insurer.clone()];
-                    for c in &scope_cols[1..] {
-                        scope.push(r.try_get::<i64, _>(*c)?.to_string());
-                    }
-                    let card = card_from(r)?;
-                    if is_sealed(&card.number) {
-                        return Err(StoreError::Corrupt(format!(
-                            "{table}: a sealed card key without its index"
-                        )));
-                    }
-                    let dk = self
-                        .field_key(&self.insurer_tenant(&insurer).await?)
-                        .await?;
-                    let ik = self.index_key(&insurer).await?;
-                    let sealed = seal_card(&dk, &ik, table, &scope.join("/"), &card)?;
-                    updates.push((scope, card, sealed));
-                }
-                let mut where_scope = String::new();
-                for (i, c) in scope_cols.iter().enumerate() {
-                    where_scope.push_str(&format!(" AND {c} = ${}", i + 8));
-                }
-                let sql = format!(
-                    "UPDATE {table} SET card_symbol = $1, card_number = $2, card_branch = $3, \
-                     card_key_idx = $4 WHERE card_symbol = $5 AND card_number = $6 \
-                     AND card_branch = $7{where_scope}"
-                );
-                let mut tx = self.begin().await?;
-                let mut done = 0u64;
-                for (scope, card, sealed) in &updates {
-                    let mut q = sqlx::query(crate::sql(sql.clone()));
-                    for v in sealed {
-                        q = q.bind(v);
-                    }
-                    q = q.bind(&card.symbol).bind(&card.number).bind(&card.branch);
-                    q = q.bind(&scope[0]);
-                    for v in &scope[1..] {
-                        q = q.bind(v.parse::<i64>().unwrap_or_default());
-                    }
-                    done += q.execute(tx.conn()).await?.rows_affected();
-                }
-                tx.commit().await?;
-                if done == 0 {
-                    return Err(StoreError::Corrupt(format!(
-                        "{table}: card keys in the clear could not be sealed"
-                    )));
-                }
-                total += done;
+            let mut where_scope = String::new();
+            for (i, c) in scope_cols.iter().enumerate() {
+                where_scope.push_str(&format!(" AND {c} = ${}", i + 8));
             }
-        }
-        if total > 0 {
-            tracing::info!("encrypted {total} card keys of invitations (S18)");
+            let update = format!(
+                "UPDATE {table} SET card_symbol = $1, card_number = $2, card_branch = $3, \
+                 card_key_idx = $4 WHERE card_symbol = $5 AND card_number = $6 \
+                 AND card_branch = $7{where_scope}"
+            );
+            total += self
+                .seal_clear_rows(
+                    &format!("card keys of {table}"),
+                    &format!(
+                        "SELECT {}, card_symbol, card_number, card_branch FROM {table} \
+                         WHERE card_key_idx = '' LIMIT 1000",
+                        scope_cols.join(", ")
+                    ),
+                    |r, dk, ik| {
+                        let insurer: String = r.try_get("insurer")?;
+                        let mut scope = vec![insurer];
+                        for c in &scope_cols[1..] {
+                            scope.push(r.try_get::<i64, _>(*c)?.to_string());
+                        }
+                        let card = card_from(r)?;
+                        if is_sealed(&card.number) {
+                            return Err(StoreError::Corrupt(format!(
+                                "{table}: a sealed card key without its index"
+                            )));
+                        }
+                        let sealed = seal_card(dk, ik, table, &scope.join("/"), &card)?;
+                        Ok((scope, card, sealed))
+                    },
+                    |(scope, card, sealed)| {
+                        let mut q = sqlx::query(crate::sql(update.clone()));
+                        for v in sealed {
+                            q = q.bind(v);
+                        }
+                        q = q.bind(&card.symbol).bind(&card.number).bind(&card.branch);
+                        q = q.bind(&scope[0]);
+                        for v in &scope[1..] {
+                            q = q.bind(v.parse::<i64>().unwrap_or_default());
+                        }
+                        q
+                    },
+                )
+                .await?;
         }
         Ok(total)
     }
+
+    /// Seals the free-text notes of returned-mail marks stored in the clear by a version
+    /// before (run at open, after [`Store::encrypt_clear_card_keys`]: the context names the
+    /// card key's index). Answers how many rows were rewritten.
+    pub(crate) async fn encrypt_clear_returned_notes(&self) -> Result<u64> {
+        self.seal_clear_rows(
+            "returned-mail notes",
+            "SELECT insurer, card_key_idx, note FROM invite_returned_mail \
+             WHERE note <> '' AND note NOT LIKE 'enc1:%' AND card_key_idx <> '' \
+             ORDER BY insurer, card_key_idx LIMIT 1000",
+            |r, dk, _ik| {
+                let insurer: String = r.try_get("insurer")?;
+                let idx: String = r.try_get("card_key_idx")?;
+                let note: String = r.try_get("note")?;
+                let sealed = seal_note(dk, &insurer, &idx, &note)?;
+                Ok([insurer, idx, note, sealed])
+            },
+            |[insurer, idx, note, sealed]| {
+                sqlx::query(
+                    "UPDATE invite_returned_mail SET note = $1 WHERE insurer = $2 \
+                     AND card_key_idx = $3 AND note = $4",
+                )
+                .bind(sealed)
+                .bind(insurer)
+                .bind(idx)
+                .bind(note)
+            },
+        )
+        .await
+    }
+}
+
+/// Seals the note of a returned-mail mark, context
+/// `invite_returned_mail.note/<insurer>/<card key idx>` (empty stays empty).
+fn seal_note(dk: &DataKey, insurer: &str, card_key_idx: &str, note: &str) -> Result<String> {
+    if note.is_empty() {
+        return Ok(String::new());
+    }
+    seal_with(
+        dk,
+        &field_context(RETURNED, "note", &format!("{insurer}/{card_key_idx}")),
+        note.as_bytes(),
+    )
 }
 
 fn card_from(r: &AnyRow) -> Result<CardRow> {
@@ -569,29 +608,17 @@ impl Store {
     /// Seals roster member fields stored in the clear by a version before column
     /// encryption (run at open; S18). Answers how many rows were rewritten.
     pub(crate) async fn encrypt_clear_roster_members(&self) -> Result<u64> {
-        let mut total = 0u64;
-        loop {
-            let rows = sqlx::query(
-                "SELECT m.roster_id, m.seq, m.card_symbol, m.card_number, m.card_branch, \
-                 m.member_json, r.insurer FROM invite_members m \
-                 JOIN invite_rosters r ON r.id = m.roster_id \
-                 WHERE m.member_json NOT LIKE 'enc1:%' OR m.card_symbol NOT LIKE 'enc1:%' \
-                 OR m.card_number NOT LIKE 'enc1:%' OR m.card_branch NOT LIKE 'enc1:%' \
-                 ORDER BY m.roster_id, m.seq LIMIT 1000",
-            )
-            .fetch_all(self.pool())
-            .await?;
-            if rows.is_empty() {
-                break;
-            }
-            let mut updates = Vec::with_capacity(rows.len());
-            for r in &rows {
+        self.seal_clear_rows(
+            "roster members",
+            "SELECT m.roster_id, m.seq, m.card_symbol, m.card_number, m.card_branch, \
+             m.member_json, r.insurer FROM invite_members m \
+             JOIN invite_rosters r ON r.id = m.roster_id \
+             WHERE m.member_json NOT LIKE 'enc1:%' OR m.card_symbol NOT LIKE 'enc1:%' \
+             OR m.card_number NOT LIKE 'enc1:%' OR m.card_branch NOT LIKE 'enc1:%' \
+             ORDER BY m.roster_id, m.seq LIMIT 1000",
+            |r, dk, _ik| {
                 let roster: String = r.try_get("roster_id")?;
                 let seq: i64 = r.try_get("seq")?;
-                let insurer: String = r.try_get("insurer")?;
-                let dk = self
-                    .field_key(&self.insurer_tenant(&insurer).await?)
-                    .await?;
                 let row = format!("{roster}/{seq}");
                 let mut cols = Vec::with_capacity(4);
                 for col in MEMBER_COLS {
@@ -599,14 +626,13 @@ impl Store {
                     let new = if is_sealed(&stored) {
                         stored.clone()
                     } else {
-                        seal_with(&dk, &field_context(MEMBERS, col, &row), stored.as_bytes())?
+                        seal_with(dk, &field_context(MEMBERS, col, &row), stored.as_bytes())?
                     };
                     cols.push((stored, new));
                 }
-                updates.push((roster, seq, cols));
-            }
-            let mut tx = self.begin().await?;
-            for (roster, seq, cols) in &updates {
+                Ok((roster, seq, cols))
+            },
+            |(roster, seq, cols)| {
                 let mut q = sqlx::query(
                     "UPDATE invite_members SET card_symbol = $1, card_number = $2, \
                      card_branch = $3, member_json = $4 WHERE roster_id = $5 AND seq = $6 \
@@ -620,28 +646,36 @@ impl Store {
                 for (old, _) in cols {
                     q = q.bind(old);
                 }
-                total += q.execute(tx.conn()).await?.rows_affected();
-            }
-            tx.commit().await?;
-        }
-        if total > 0 {
-            tracing::info!("encrypted {total} roster members stored in the clear (S18)");
-        }
-        Ok(total)
+                q
+            },
+        )
+        .await
     }
 
     // ---- vouchers ----
 
-    /// The next serial to use for (insurer, fiscal year, kind): the stored counter, but
-    /// never at or below a serial already present in the checker's ledger with this
-    /// year's and kind's prefix (an insurer's imported vouchers.csv may use the same
-    /// numbering), so issued numbers never collide with imported ones.
+    /// The next serial to use for (insurer, fiscal year, kind): the stored counter
+    /// (`invite_serials`), but never at or below a serial already present in the checker's
+    /// ledger with this year's and kind's prefix (an insurer's imported vouchers.csv may use
+    /// the same numbering), so issued numbers never collide with imported ones. The ledger's
+    /// numbers are sealed (S18): the import records the serial after its highest number per
+    /// prefix (`voucher_serial_floors`), so this opens no number; a ledger stored before
+    /// that table is measured once ([`Store::fill_serial_floors`]).
     pub async fn next_voucher_serial(
         &self,
         insurer: &str,
         fiscal_year: i64,
         kind: i64,
     ) -> Result<u32> {
+        let pending: Option<String> = sqlx::query_scalar(
+            "SELECT insurer FROM voucher_serial_floors_pending WHERE insurer = $1",
+        )
+        .bind(insurer)
+        .fetch_optional(self.pool())
+        .await?;
+        if pending.is_some() {
+            self.fill_serial_floors(insurer).await?;
+        }
         let counter: Option<i64> = sqlx::query_scalar(
             "SELECT next_serial FROM invite_serials WHERE insurer = $1 AND fiscal_year = $2 AND kind = $3",
         )
@@ -651,18 +685,49 @@ impl Store {
         .fetch_optional(self.pool())
         .await?;
         let prefix = format!("{:02}{}", fiscal_year.rem_euclid(100), kind);
-        // The ledger's numbers are sealed (S18): opened here to find the highest serial.
-        let max_in_ledger = self
-            .ledger_numbers(insurer, kind)
-            .await?
-            .into_iter()
-            .filter(|n| n.len() == 11 && n.starts_with(&prefix))
-            .max();
-        let after_ledger = max_in_ledger
-            .and_then(|n| n[3..].parse::<i64>().ok())
-            .map_or(1, |s| s + 1);
-        let next = counter.unwrap_or(1).max(after_ledger).max(1);
+        let after_ledger: Option<i64> = sqlx::query_scalar(
+            "SELECT next_serial FROM voucher_serial_floors WHERE insurer = $1 AND kind = $2 \
+             AND prefix = $3",
+        )
+        .bind(insurer)
+        .bind(kind)
+        .bind(&prefix)
+        .fetch_optional(self.pool())
+        .await?;
+        let next = counter.unwrap_or(1).max(after_ledger.unwrap_or(1)).max(1);
         u32::try_from(next).map_err(|_| StoreError::Corrupt(format!("voucher serial {next}")))
+    }
+
+    /// Measures the serial floors of an insurer's ledger stored before they were recorded
+    /// at import (migration 0009): opens its numbers once. A ledger imported meanwhile
+    /// wrote its own floors and is left alone.
+    pub(crate) async fn fill_serial_floors(&self, insurer: &str) -> Result<()> {
+        let numbers = self.ledger_numbers(insurer).await?;
+        let floors = serial_floors(numbers.iter().map(|(k, n)| (*k, n.as_str())));
+        let mut tx = self.begin().await?;
+        let mine = sqlx::query("DELETE FROM voucher_serial_floors_pending WHERE insurer = $1")
+            .bind(insurer)
+            .execute(tx.conn())
+            .await?
+            .rows_affected();
+        if mine > 0 {
+            write_serial_floors(&mut tx, insurer, &floors).await?;
+        }
+        tx.commit().await
+    }
+
+    /// [`Store::fill_serial_floors`] for every ledger still pending (run at open, after the
+    /// ledger's numbers are sealed).
+    pub(crate) async fn fill_pending_serial_floors(&self) -> Result<()> {
+        let pending: Vec<String> = sqlx::query_scalar(
+            "SELECT insurer FROM voucher_serial_floors_pending ORDER BY insurer",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        for insurer in &pending {
+            self.fill_serial_floors(insurer).await?;
+        }
+        Ok(())
     }
 
     /// Records issued vouchers of one (insurer, fiscal year, kind) in one transaction: the
@@ -765,6 +830,41 @@ impl Store {
                 .await?;
             }
         }
+        // No number twice in the ledger (S18: checked by the blind index, not by opening
+        // numbers): a number already there (an imported row the serial floors missed)
+        // refuses the whole run.
+        let mut by_kind: std::collections::BTreeMap<i64, Vec<(&str, &str)>> = Default::default();
+        for (r, (_, _, numbers, _)) in rows.iter().zip(&sealed) {
+            by_kind
+                .entry(r.kind)
+                .or_default()
+                .push((numbers.number_idx.as_str(), r.number.as_str()));
+        }
+        for (k, idxs) in &by_kind {
+            for chunk in idxs.chunks(500) {
+                let marks: Vec<String> = (3..chunk.len() + 3).map(|i| format!("${i}")).collect();
+                let mut q = sqlx::query_scalar::<_, String>(crate::sql(format!(
+                    "SELECT number_idx FROM vouchers WHERE insurer = $1 AND kind = $2 \
+                     AND number_idx IN ({}) LIMIT 1",
+                    marks.join(", ")
+                )))
+                .bind(insurer)
+                .bind(k);
+                for (idx, _) in chunk {
+                    q = q.bind(*idx);
+                }
+                if let Some(taken) = q.fetch_optional(tx.conn()).await? {
+                    let number = chunk
+                        .iter()
+                        .find(|(idx, _)| *idx == taken)
+                        .map_or("", |(_, n)| *n);
+                    return Err(StoreError::Duplicate {
+                        what: "voucher number in the ledger",
+                        key: format!("{insurer}/{k}/{number}"),
+                    });
+                }
+            }
+        }
         for (r, (voucher_json, ledger_json, numbers, card)) in rows.iter().zip(&sealed) {
             sqlx::query(crate::sql(format!(
                 "INSERT INTO invite_vouchers (insurer, {ISSUED_COLS}, card_key_idx, number_idx) \
@@ -859,19 +959,11 @@ impl Store {
     /// open, after [`Store::encrypt_clear_issued_vouchers`], whose contexts use the clear
     /// number). Answers how many rows were rewritten.
     pub(crate) async fn encrypt_clear_issued_numbers(&self) -> Result<u64> {
-        let mut total = 0u64;
-        loop {
-            let rows = sqlx::query(
-                "SELECT insurer, kind, number FROM invite_vouchers WHERE number_idx = '' \
-                 AND number <> '' LIMIT 1000",
-            )
-            .fetch_all(self.pool())
-            .await?;
-            if rows.is_empty() {
-                break;
-            }
-            let mut updates = Vec::with_capacity(rows.len());
-            for r in &rows {
+        self.seal_clear_rows(
+            "issued voucher numbers",
+            "SELECT insurer, kind, number FROM invite_vouchers WHERE number_idx = '' \
+             AND number <> '' LIMIT 1000",
+            |r, dk, ik| {
                 let insurer: String = r.try_get("insurer")?;
                 let kind: i64 = r.try_get("kind")?;
                 let number: String = r.try_get("number")?;
@@ -880,24 +972,16 @@ impl Store {
                         "an issued voucher of {insurer} sealed without its index"
                     )));
                 }
-                let dk = self
-                    .field_key(&self.insurer_tenant(&insurer).await?)
-                    .await?;
-                let idx = self
-                    .index_key(&insurer)
-                    .await?
-                    .index(crate::recordcrypt::VOUCHER, &number);
+                let idx = ik.index(crate::recordcrypt::VOUCHER, &number);
                 let sealed = seal_with(
-                    &dk,
+                    dk,
                     &field_context(ISSUED, "number", &issued_number_row(&insurer, kind, &idx)),
                     number.as_bytes(),
                 )?;
-                updates.push((insurer, kind, number, sealed, idx));
-            }
-            let mut tx = self.begin().await?;
-            let mut done = 0u64;
-            for (insurer, kind, number, sealed, idx) in &updates {
-                done += sqlx::query(
+                Ok((insurer, kind, [number, sealed, idx]))
+            },
+            |(insurer, kind, [number, sealed, idx])| {
+                sqlx::query(
                     "UPDATE invite_vouchers SET number = $1, number_idx = $2 WHERE insurer = $3 \
                      AND kind = $4 AND number = $5",
                 )
@@ -906,47 +990,26 @@ impl Store {
                 .bind(insurer)
                 .bind(kind)
                 .bind(number)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            }
-            tx.commit().await?;
-            if done == 0 {
-                return Err(StoreError::Corrupt(
-                    "issued voucher numbers in the clear could not be sealed".into(),
-                ));
-            }
-            total += done;
-        }
-        Ok(total)
+            },
+        )
+        .await
     }
 
     /// Seals issued vouchers' JSON stored in the clear by a version before column
     /// encryption (run at open; S18). Answers how many rows were rewritten.
     pub(crate) async fn encrypt_clear_issued_vouchers(&self) -> Result<u64> {
-        let mut total = 0u64;
-        loop {
-            let rows = sqlx::query(
-                "SELECT insurer, kind, number, card_number, voucher_json, ledger_json \
-                 FROM invite_vouchers WHERE voucher_json NOT LIKE 'enc1:%' \
-                 OR ledger_json NOT LIKE 'enc1:%' ORDER BY insurer, kind, number LIMIT 1000",
-            )
-            .fetch_all(self.pool())
-            .await?;
-            if rows.is_empty() {
-                break;
-            }
-            let mut updates = Vec::with_capacity(rows.len());
-            for r in &rows {
+        self.seal_clear_rows(
+            "issued vouchers",
+            "SELECT insurer, kind, number, card_number, voucher_json, ledger_json \
+             FROM invite_vouchers WHERE voucher_json NOT LIKE 'enc1:%' \
+             OR ledger_json NOT LIKE 'enc1:%' ORDER BY insurer, kind, number LIMIT 1000",
+            |r, dk, _ik| {
                 let insurer: String = r.try_get("insurer")?;
                 let kind: i64 = r.try_get("kind")?;
                 let number: String = r.try_get("number")?;
                 let card_number: String = r.try_get("card_number")?;
                 let voucher: String = r.try_get("voucher_json")?;
                 let ledger: String = r.try_get("ledger_json")?;
-                let dk = self
-                    .field_key(&self.insurer_tenant(&insurer).await?)
-                    .await?;
                 let ctx = field_context(
                     ISSUED,
                     "voucher_json",
@@ -955,25 +1018,24 @@ impl Store {
                 let new_voucher = if is_sealed(&voucher) {
                     voucher.clone()
                 } else {
-                    seal_with(&dk, &ctx, voucher.as_bytes())?
+                    seal_with(dk, &ctx, voucher.as_bytes())?
                 };
                 let new_ledger = if is_sealed(&ledger) {
                     ledger.clone()
                 } else {
                     let ctx = ledger_context(&insurer, kind, &number, &card_number);
-                    seal_with(&dk, &ctx, ledger.as_bytes())?
+                    seal_with(dk, &ctx, ledger.as_bytes())?
                 };
-                updates.push((
+                Ok((
                     insurer,
                     kind,
                     number,
                     [voucher, ledger],
                     [new_voucher, new_ledger],
-                ));
-            }
-            let mut tx = self.begin().await?;
-            for (insurer, kind, number, [voucher, ledger], [new_voucher, new_ledger]) in &updates {
-                total += sqlx::query(
+                ))
+            },
+            |(insurer, kind, number, [voucher, ledger], [new_voucher, new_ledger])| {
+                sqlx::query(
                     "UPDATE invite_vouchers SET voucher_json = $1, ledger_json = $2 \
                      WHERE insurer = $3 AND kind = $4 AND number = $5 AND voucher_json = $6 \
                      AND ledger_json = $7",
@@ -985,16 +1047,9 @@ impl Store {
                 .bind(number)
                 .bind(voucher)
                 .bind(ledger)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            }
-            tx.commit().await?;
-        }
-        if total > 0 {
-            tracing::info!("encrypted {total} issued vouchers stored in the clear (S18)");
-        }
-        Ok(total)
+            },
+        )
+        .await
     }
 
     // ---- templates ----
@@ -1228,6 +1283,7 @@ impl Store {
         let dk = self.field_key(&self.insurer_tenant(insurer).await?).await?;
         let ik = self.index_key(insurer).await?;
         let sealed = seal_card(&dk, &ik, RETURNED, insurer, card)?;
+        let note = seal_note(&dk, insurer, &sealed[3], note)?;
         let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO invite_returned_mail (insurer, card_symbol, card_number, card_branch, note, \
@@ -1238,13 +1294,94 @@ impl Store {
         .bind(&sealed[0])
         .bind(&sealed[1])
         .bind(&sealed[2])
-        .bind(note)
+        .bind(&note)
         .bind(now())
         .bind(by)
         .bind(&sealed[3])
         .execute(tx.conn())
         .await?;
         tx.commit().await
+    }
+
+    /// The lookup key of a member's card key (the blind index `card_key_idx` of issued
+    /// vouchers, reminder items and returned-mail marks): audit rows about the member name
+    /// it instead of the card key (S18).
+    pub async fn card_key_index(&self, insurer: &str, card: &CardRow) -> Result<String> {
+        Ok(card_key_idx(&self.index_key(insurer).await?, card))
+    }
+
+    /// A member's returned-mail mark with its note opened, if marked.
+    pub async fn returned_mail_mark(
+        &self,
+        insurer: &str,
+        card: &CardRow,
+    ) -> Result<Option<ReturnedMark>> {
+        let idx = self.card_key_index(insurer, card).await?;
+        let row = sqlx::query(
+            "SELECT note, marked_at, marked_by FROM invite_returned_mail \
+             WHERE insurer = $1 AND card_key_idx = $2",
+        )
+        .bind(insurer)
+        .bind(&idx)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(r) = row else {
+            return Ok(None);
+        };
+        let note: String = r.try_get("note")?;
+        let note = if note.is_empty() {
+            note
+        } else {
+            self.open_field(RETURNED, "note", &format!("{insurer}/{idx}"), &note)
+                .await?
+        };
+        Ok(Some(ReturnedMark {
+            note,
+            marked_at: r.try_get("marked_at")?,
+            marked_by: r.try_get("marked_by")?,
+        }))
+    }
+
+    /// Seals the note of a returned-mail audit row (`invite.returned.*`, whose `records`
+    /// name the card key's index): context `audit.detail/<insurer>/<card key idx>`, so it
+    /// opens only under the insurer's keys and for that member. Empty stays empty.
+    pub async fn seal_returned_audit_note(
+        &self,
+        insurer: &str,
+        card_key_idx: &str,
+        note: &str,
+    ) -> Result<String> {
+        if note.is_empty() {
+            return Ok(String::new());
+        }
+        self.seal_field(
+            &self.insurer_tenant(insurer).await?,
+            "audit",
+            "detail",
+            &format!("{insurer}/{card_key_idx}"),
+            note,
+        )
+        .await
+    }
+
+    /// Opens a note sealed by [`Store::seal_returned_audit_note`]; a clear one (written by
+    /// a version before) is answered as it is.
+    pub async fn open_returned_audit_note(
+        &self,
+        insurer: &str,
+        card_key_idx: &str,
+        stored: &str,
+    ) -> Result<String> {
+        if !is_sealed(stored) {
+            return Ok(stored.to_string());
+        }
+        self.open_field(
+            "audit",
+            "detail",
+            &format!("{insurer}/{card_key_idx}"),
+            stored,
+        )
+        .await
     }
 
     /// Removes a returned-mail mark (the member's address was corrected); answers whether
@@ -1392,6 +1529,63 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// The serial after the highest ledger number per (kind, prefix): the prefix is the first
+/// three characters of an 11-character number (fiscal year's last two digits and the kind
+/// digit). The highest number is compared as text, and one whose serial is not a number
+/// gives 1 (as when the ledger was searched at each issuance).
+pub(crate) fn serial_floors<'a>(
+    numbers: impl IntoIterator<Item = (i64, &'a str)>,
+) -> std::collections::BTreeMap<(i64, String), i64> {
+    let mut max: std::collections::BTreeMap<(i64, String), &str> = Default::default();
+    for (kind, n) in numbers {
+        let Some(prefix) = n.get(..3).filter(|_| n.len() == 11) else {
+            continue;
+        };
+        let e = max.entry((kind, prefix.to_string())).or_insert(n);
+        if n > *e {
+            *e = n;
+        }
+    }
+    max.into_iter()
+        .map(|(k, n)| {
+            let next = n
+                .get(3..)
+                .and_then(|s| s.parse::<i64>().ok())
+                .map_or(1, |s| s + 1);
+            (k, next)
+        })
+        .collect()
+}
+
+/// Replaces an insurer's serial floors (inside an import or [`Store::fill_serial_floors`]).
+pub(crate) async fn write_serial_floors(
+    tx: &mut Tx,
+    insurer: &str,
+    floors: &std::collections::BTreeMap<(i64, String), i64>,
+) -> Result<()> {
+    sqlx::query("DELETE FROM voucher_serial_floors WHERE insurer = $1")
+        .bind(insurer)
+        .execute(tx.conn())
+        .await?;
+    for ((kind, prefix), next) in floors {
+        sqlx::query(
+            "INSERT INTO voucher_serial_floors (insurer, kind, prefix, next_serial) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(insurer)
+        .bind(kind)
+        .bind(prefix)
+        .bind(next)
+        .execute(tx.conn())
+        .await?;
+    }
+    sqlx::query("DELETE FROM voucher_serial_floors_pending WHERE insurer = $1")
+        .bind(insurer)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
 }
 
 /// Marks the insurer's `vouchers` kind as loaded with the current ledger size, so stage D

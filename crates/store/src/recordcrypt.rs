@@ -53,17 +53,28 @@ impl RecordKeys {
             .0
             .get(insurer)
             .ok_or_else(|| StoreError::Corrupt(format!("no record keys for insurer {insurer}")))?;
-        let s = |col: &str, v: &str| {
-            seal_with(dk, &field_context("records", col, record_id), v.as_bytes())
-        };
-        Ok(SealedNumbers {
-            voucher: s("voucher", voucher)?,
-            card_symbol: s("card_symbol", card_symbol)?,
-            card_number: s("card_number", card_number)?,
-            voucher_idx: ik.index(VOUCHER, voucher),
-            card_idx: ik.index(CARD, card_number),
-        })
+        seal_numbers(dk, ik, record_id, voucher, card_symbol, card_number)
     }
+}
+
+/// Seals a record's numbers under its insurer's keys (no I/O).
+fn seal_numbers(
+    dk: &DataKey,
+    ik: &IndexKey,
+    record_id: &str,
+    voucher: &str,
+    card_symbol: &str,
+    card_number: &str,
+) -> Result<SealedNumbers> {
+    let s =
+        |col: &str, v: &str| seal_with(dk, &field_context("records", col, record_id), v.as_bytes());
+    Ok(SealedNumbers {
+        voucher: s("voucher", voucher)?,
+        card_symbol: s("card_symbol", card_symbol)?,
+        card_number: s("card_number", card_number)?,
+        voucher_idx: ik.index(VOUCHER, voucher),
+        card_idx: ik.index(CARD, card_number),
+    })
 }
 
 /// The never-twice ledger key of a record from its indexes (the same as the SQL in
@@ -150,40 +161,25 @@ impl Store {
     /// Seals card and voucher numbers of records stored in the clear by a version before
     /// (run at open), with their indexes. Answers how many rows were rewritten.
     pub(crate) async fn encrypt_clear_records(&self) -> Result<u64> {
-        let mut total = 0u64;
-        loop {
-            let rows = sqlx::query(
-                "SELECT id, insurer, voucher, card_symbol, card_number FROM records \
-                 WHERE (voucher <> '' AND voucher NOT LIKE 'enc1:%') \
-                 OR (card_symbol <> '' AND card_symbol NOT LIKE 'enc1:%') \
-                 OR (card_number <> '' AND card_number NOT LIKE 'enc1:%') \
-                 ORDER BY id LIMIT 1000",
-            )
-            .fetch_all(self.pool())
-            .await?;
-            if rows.is_empty() {
-                break;
-            }
-            let mut plain = Vec::with_capacity(rows.len());
-            for r in &rows {
-                plain.push((
-                    r.try_get::<String, _>("id")?,
-                    r.try_get::<String, _>("insurer")?,
-                    r.try_get::<String, _>("voucher")?,
-                    r.try_get::<String, _>("card_symbol")?,
-                    r.try_get::<String, _>("card_number")?,
-                ));
-            }
-            let mut insurers: Vec<&str> = plain.iter().map(|p| p.1.as_str()).collect();
-            insurers.sort_unstable();
-            insurers.dedup();
-            self.prepare_record_keys(&insurers).await?;
-            let keys = self.record_keys(&insurers).await?;
-            let mut done = 0u64;
-            let mut tx = self.begin().await?;
-            for (id, insurer, voucher, symbol, card) in &plain {
-                let s = keys.seal(insurer, id, voucher, symbol, card)?;
-                done += sqlx::query(
+        self.seal_clear_rows(
+            "records",
+            "SELECT id, insurer, voucher, card_symbol, card_number FROM records \
+             WHERE (voucher <> '' AND voucher NOT LIKE 'enc1:%') \
+             OR (card_symbol <> '' AND card_symbol NOT LIKE 'enc1:%') \
+             OR (card_number <> '' AND card_number NOT LIKE 'enc1:%') \
+             ORDER BY id LIMIT 1000",
+            |r, dk, ik| {
+                let old: [String; 4] = [
+                    r.try_get("id")?,
+                    r.try_get("voucher")?,
+                    r.try_get("card_symbol")?,
+                    r.try_get("card_number")?,
+                ];
+                let s = seal_numbers(dk, ik, &old[0], &old[1], &old[2], &old[3])?;
+                Ok((old, s))
+            },
+            |([id, voucher, symbol, card], s)| {
+                sqlx::query(
                     "UPDATE records SET voucher = $1, card_symbol = $2, card_number = $3, \
                      voucher_idx = $4, card_idx = $5 WHERE id = $6 AND voucher = $7 \
                      AND card_symbol = $8 AND card_number = $9",
@@ -197,22 +193,9 @@ impl Store {
                 .bind(voucher)
                 .bind(symbol)
                 .bind(card)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            }
-            tx.commit().await?;
-            if done == 0 {
-                return Err(StoreError::Corrupt(
-                    "records in the clear could not be sealed".into(),
-                ));
-            }
-            total += done;
-        }
-        if total > 0 {
-            tracing::info!("encrypted card and voucher numbers of {total} records (S18)");
-        }
-        Ok(total)
+            },
+        )
+        .await
     }
 
     /// Rewrites billing data of a version before: ledger keys of the clear form become
@@ -220,124 +203,85 @@ impl Store {
     /// lists of closed months name the index keys. Run at open after
     /// [`Store::encrypt_clear_records`]. Answers how many rows were rewritten.
     pub(crate) async fn encrypt_clear_billing(&self) -> Result<u64> {
-        let mut total = 0u64;
         // Ledger keys.
-        loop {
-            let rows = sqlx::query(
+        let mut total = self
+            .seal_clear_rows(
+                "billing ledger keys",
                 "SELECT l.key, l.record_id, l.state, r.insurer, r.service_event_type, \
                  r.guidance_timing, r.fiscal_year, r.card_idx, r.voucher_idx, r.voucher, \
                  r.card_number FROM billing_ledger l JOIN records r ON r.id = l.record_id \
                  WHERE l.key LIKE 'C:%' OR l.key LIKE 'G:%' ORDER BY l.key LIMIT 1000",
+                |r, _dk, ik| {
+                    let key: String = r.try_get("key")?;
+                    let insurer: String = r.try_get("insurer")?;
+                    let state: String = r.try_get("state")?;
+                    let (base, suffix) = match key.rfind('~') {
+                        Some(at) if state == "reversed" => (&key[..at], &key[at..]),
+                        _ => (key.as_str(), ""),
+                    };
+                    let voucher: String = r.try_get("voucher")?;
+                    let card: String = r.try_get("card_number")?;
+                    let new_base = if voucher.is_empty() && card.is_empty() {
+                        // Blanked by retention: the numbers live on in the old key only.
+                        format!("XI:{insurer}:{}", ik.index("ledger", base))
+                    } else {
+                        let timing: Option<String> = r.try_get("guidance_timing")?;
+                        ledger_base(
+                            &insurer,
+                            r.try_get("service_event_type")?,
+                            &r.try_get::<String, _>("card_idx")?,
+                            &r.try_get::<String, _>("voucher_idx")?,
+                            timing.as_deref(),
+                            r.try_get("fiscal_year")?,
+                        )
+                    };
+                    let new = format!("{new_base}{suffix}");
+                    Ok((key, new))
+                },
+                |(old, new)| {
+                    sqlx::query("UPDATE billing_ledger SET key = $1 WHERE key = $2")
+                        .bind(new)
+                        .bind(old)
+                },
             )
-            .fetch_all(self.pool())
             .await?;
-            if rows.is_empty() {
-                break;
-            }
-            let mut updates = Vec::with_capacity(rows.len());
-            for r in &rows {
-                let key: String = r.try_get("key")?;
-                let insurer: String = r.try_get("insurer")?;
-                let state: String = r.try_get("state")?;
-                let (base, suffix) = match key.rfind('~') {
-                    Some(at) if state == "reversed" => (&key[..at], &key[at..]),
-                    _ => (key.as_str(), ""),
-                };
-                let voucher: String = r.try_get("voucher")?;
-                let card: String = r.try_get("card_number")?;
-                let new_base = if voucher.is_empty() && card.is_empty() {
-                    // Blanked by retention: the numbers live on in the old key only.
-                    let ik = self.index_key(&insurer).await?;
-                    format!("XI:{insurer}:{}", ik.index("ledger", base))
-                } else {
-                    let timing: Option<String> = r.try_get("guidance_timing")?;
-                    ledger_base(
-                        &insurer,
-                        r.try_get("service_event_type")?,
-                        &r.try_get::<String, _>("card_idx")?,
-                        &r.try_get::<String, _>("voucher_idx")?,
-                        timing.as_deref(),
-                        r.try_get("fiscal_year")?,
-                    )
-                };
-                updates.push((key.clone(), format!("{new_base}{suffix}")));
-            }
-            let mut tx = self.begin().await?;
-            let mut done = 0u64;
-            for (old, new) in &updates {
-                done += sqlx::query("UPDATE billing_ledger SET key = $1 WHERE key = $2")
-                    .bind(new)
-                    .bind(old)
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected();
-            }
-            tx.commit().await?;
-            total += done;
-            if done == 0 {
-                return Err(StoreError::Corrupt(
-                    "ledger keys of the clear form could not be rewritten".into(),
-                ));
-            }
-        }
         // Lines.
-        loop {
-            let rows = sqlx::query(
+        total += self
+            .seal_clear_rows(
+                "billing lines",
                 "SELECT record_id, insurer, card_number, voucher FROM billing_lines \
                  WHERE (card_number <> '' AND card_number NOT LIKE 'enc1:%') \
                  OR (voucher <> '' AND voucher NOT LIKE 'enc1:%') ORDER BY record_id LIMIT 1000",
+                |r, dk, ik| {
+                    let old: [String; 3] = [
+                        r.try_get("record_id")?,
+                        r.try_get("card_number")?,
+                        r.try_get("voucher")?,
+                    ];
+                    let s = seal_numbers(dk, ik, &old[0], &old[2], "", &old[1])?;
+                    let keep = |old: &String, new: String| {
+                        if old.is_empty() || is_sealed(old) {
+                            old.clone()
+                        } else {
+                            new
+                        }
+                    };
+                    let new = [keep(&old[1], s.card_number), keep(&old[2], s.voucher)];
+                    Ok((old, new))
+                },
+                |([id, card, voucher], [new_card, new_voucher])| {
+                    sqlx::query(
+                        "UPDATE billing_lines SET card_number = $1, voucher = $2 \
+                         WHERE record_id = $3 AND card_number = $4 AND voucher = $5",
+                    )
+                    .bind(new_card)
+                    .bind(new_voucher)
+                    .bind(id)
+                    .bind(card)
+                    .bind(voucher)
+                },
             )
-            .fetch_all(self.pool())
             .await?;
-            if rows.is_empty() {
-                break;
-            }
-            let mut plain = Vec::with_capacity(rows.len());
-            for r in &rows {
-                plain.push((
-                    r.try_get::<String, _>("record_id")?,
-                    r.try_get::<String, _>("insurer")?,
-                    r.try_get::<String, _>("card_number")?,
-                    r.try_get::<String, _>("voucher")?,
-                ));
-            }
-            let mut insurers: Vec<&str> = plain.iter().map(|p| p.1.as_str()).collect();
-            insurers.sort_unstable();
-            insurers.dedup();
-            self.prepare_record_keys(&insurers).await?;
-            let keys = self.record_keys(&insurers).await?;
-            let mut tx = self.begin().await?;
-            let mut done = 0u64;
-            for (id, insurer, card, voucher) in &plain {
-                let s = keys.seal(insurer, id, voucher, "", card)?;
-                let keep = |old: &String, new: String| {
-                    if old.is_empty() || is_sealed(old) {
-                        old.clone()
-                    } else {
-                        new
-                    }
-                };
-                done += sqlx::query(
-                    "UPDATE billing_lines SET card_number = $1, voucher = $2 \
-                     WHERE record_id = $3 AND card_number = $4 AND voucher = $5",
-                )
-                .bind(keep(card, s.card_number))
-                .bind(keep(voucher, s.voucher))
-                .bind(id)
-                .bind(card)
-                .bind(voucher)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            }
-            tx.commit().await?;
-            total += done;
-            if done == 0 {
-                return Err(StoreError::Corrupt(
-                    "billing lines in the clear could not be sealed".into(),
-                ));
-            }
-        }
         // Excluded lists of closed months.
         let months = sqlx::query(
             "SELECT month, excluded_json FROM billing_months \
@@ -396,9 +340,6 @@ impl Store {
             .await?
             .rows_affected();
             tx.commit().await?;
-        }
-        if total > 0 {
-            tracing::info!("rewrote {total} billing rows with clear card or voucher numbers (S18)");
         }
         Ok(total)
     }

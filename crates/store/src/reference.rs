@@ -6,14 +6,13 @@
 //!
 //! The numbers are sealed (S18, [`crate::colcrypt`]) under the insurer's data key:
 //! `vouchers.number`, `card_symbol` and `card_number` with the context
-//! `vouchers.<column>/<insurer>/<kind>/<number idx>/<card idx>`, `insured.card_symbol` and
-//! `card_number` with `insured.<column>/<insurer>/<card idx>`; `row_json` keeps its context
+//! `vouchers.<column>/<insurer>/<kind>/<number idx>/<card idx>`, `insured.card_symbol`,
+//! `card_number`, `valid_from` and `valid_to` (資格 dates tell when a person joined or
+//! left) with `insured.<column>/<insurer>/<card idx>`; `row_json` keeps its context
 //! (the clear number and card number, [`ledger_context`]). Lookups and the ledger's
 //! uniqueness go through the insurer's blind indexes `vouchers.number_idx`/`card_idx` and
 //! `insured.card_idx` (migration 0008, the purposes of the records' indexes). An empty value
 //! stays empty, as does its index.
-
-use std::sync::Arc;
 
 use sqlx::Row;
 
@@ -68,7 +67,8 @@ pub(crate) fn seal_voucher(
     })
 }
 
-/// Seals the card of an insured-status row: (symbol, number, index).
+/// Seals the card of an insured-status row: (symbol, number, index). Its dates are sealed
+/// with the context `insured.<column>/<insurer>/<card idx>` ([`seal_insured_dates`]).
 fn seal_insured(
     dk: &DataKey,
     ik: &IndexKey,
@@ -90,6 +90,25 @@ fn seal_insured(
             card_number,
         )?,
         idx,
+    ))
+}
+
+/// Seals the valid-from/to dates of an insured-status row (empty stays empty: open).
+fn seal_insured_dates(
+    dk: &DataKey,
+    insurer: &str,
+    card_idx: &str,
+    valid_from: &str,
+    valid_to: &str,
+) -> Result<(String, String)> {
+    let row = format!("{insurer}/{card_idx}");
+    Ok((
+        seal_nonempty(
+            dk,
+            &field_context("insured", "valid_from", &row),
+            valid_from,
+        )?,
+        seal_nonempty(dk, &field_context("insured", "valid_to", &row), valid_to)?,
     ))
 }
 
@@ -220,6 +239,12 @@ impl Store {
                 ledger_json,
             ));
         }
+        // The serial after the highest number per prefix, so issuing never opens the ledger.
+        let floors = crate::invite::serial_floors(
+            rows.iter()
+                .map(|r| (r.kind, r.number.as_str()))
+                .chain(issued.iter().map(|(k, n, ..)| (*k, n.as_str()))),
+        );
         let mut tx = self.begin().await?;
         // Vouchers issued meanwhile would be lost from the ledger: refuse, the caller retries.
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM invite_vouchers WHERE insurer = $1")
@@ -267,6 +292,7 @@ impl Store {
         for (kind, v, ledger_json) in &issued_sealed {
             insert_sealed_voucher(&mut tx, insurer, *kind, v, ledger_json).await?;
         }
+        crate::invite::write_serial_floors(&mut tx, insurer, &floors).await?;
         self.mark_loaded(&mut tx, insurer, "vouchers", rows.len(), by)
             .await?;
         tx.commit().await
@@ -283,25 +309,22 @@ impl Store {
         let ik = self.index_key(insurer).await?;
         let mut sealed = Vec::with_capacity(rows.len());
         for r in rows {
-            sealed.push(seal_insured(
-                &dk,
-                &ik,
-                insurer,
-                &r.card_symbol,
-                &r.card_number,
-            )?);
+            let (symbol, card, idx) =
+                seal_insured(&dk, &ik, insurer, &r.card_symbol, &r.card_number)?;
+            let (from, to) = seal_insured_dates(&dk, insurer, &idx, &r.valid_from, &r.valid_to)?;
+            sealed.push((symbol, card, idx, from, to));
         }
         let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM insured WHERE insurer = $1")
             .bind(insurer)
             .execute(tx.conn())
             .await?;
-        for (chunk, sealed) in rows.chunks(500).zip(sealed.chunks(500)) {
+        for sealed in sealed.chunks(500) {
             let mut sql = String::from(
                 "INSERT INTO insured (insurer, card_symbol, card_number, valid_from, valid_to, \
                  card_idx) VALUES ",
             );
-            for i in 0..chunk.len() {
+            for i in 0..sealed.len() {
                 let b = i * 6;
                 if i > 0 {
                     sql.push_str(", ");
@@ -310,13 +333,13 @@ impl Store {
                 sql.push_str(&format!("({})", p.join(", ")));
             }
             let mut q = sqlx::query(crate::sql(sql.clone()));
-            for (r, (symbol, card, idx)) in chunk.iter().zip(sealed) {
+            for (symbol, card, idx, from, to) in sealed {
                 q = q
                     .bind(insurer)
                     .bind(symbol)
                     .bind(card)
-                    .bind(&r.valid_from)
-                    .bind(&r.valid_to)
+                    .bind(from)
+                    .bind(to)
                     .bind(idx);
             }
             q.execute(tx.conn()).await?;
@@ -448,21 +471,22 @@ impl Store {
         .await
     }
 
-    /// The clear voucher numbers of an insurer's ledger of a kind (for the next serial).
-    pub(crate) async fn ledger_numbers(&self, insurer: &str, kind: i64) -> Result<Vec<String>> {
+    /// The clear (kind, number) of an insurer's whole ledger: opened once per ledger stored
+    /// before the serial floors (migration 0009), [`Store::fill_serial_floors`].
+    pub(crate) async fn ledger_numbers(&self, insurer: &str) -> Result<Vec<(i64, String)>> {
         let rows = sqlx::query(
-            "SELECT number, number_idx, card_idx FROM vouchers WHERE insurer = $1 AND kind = $2",
+            "SELECT kind, number, number_idx, card_idx FROM vouchers WHERE insurer = $1",
         )
         .bind(insurer)
-        .bind(kind)
         .fetch_all(self.pool())
         .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
+            let kind: i64 = r.try_get("kind")?;
             let number_idx: String = r.try_get("number_idx")?;
             let card_idx: String = r.try_get("card_idx")?;
-            out.push(
-                self.open_voucher_column(
+            let number = self
+                .open_voucher_column(
                     insurer,
                     kind,
                     &number_idx,
@@ -470,184 +494,149 @@ impl Store {
                     "number",
                     r.try_get("number")?,
                 )
-                .await?,
-            );
+                .await?;
+            out.push((kind, number));
         }
         Ok(out)
     }
 
-    /// Seals the numbers of voucher ledger and insured-status rows stored in the clear by
-    /// a version before (run at open, after [`Store::encrypt_clear_voucher_ledger`]),
-    /// with their indexes. Answers how many rows were rewritten.
+    /// Seals the numbers of voucher ledger rows and the card and dates of insured-status
+    /// rows stored in the clear by a version before (run at open, after
+    /// [`Store::encrypt_clear_voucher_ledger`]), with their indexes. Answers how many rows
+    /// were rewritten.
     pub(crate) async fn encrypt_clear_reference(&self) -> Result<u64> {
-        let mut total = 0u64;
-        let mut keys: std::collections::HashMap<String, (Arc<DataKey>, IndexKey)> =
-            std::collections::HashMap::new();
-        loop {
-            let rows = sqlx::query(
+        let vouchers = self
+            .seal_clear_rows(
+                "voucher ledger rows",
                 "SELECT insurer, kind, number, card_symbol, card_number FROM vouchers \
                  WHERE (number <> '' AND number NOT LIKE 'enc1:%') \
                  OR (card_symbol <> '' AND card_symbol NOT LIKE 'enc1:%') \
                  OR (card_number <> '' AND card_number NOT LIKE 'enc1:%') \
                  ORDER BY insurer, kind, number, card_number LIMIT 1000",
+                |r, dk, ik| {
+                    let insurer: String = r.try_get("insurer")?;
+                    let kind: i64 = r.try_get("kind")?;
+                    let number: String = r.try_get("number")?;
+                    let symbol: String = r.try_get("card_symbol")?;
+                    let card: String = r.try_get("card_number")?;
+                    if [&number, &symbol, &card].iter().any(|v| is_sealed(v)) {
+                        return Err(StoreError::Corrupt(format!(
+                            "voucher ledger row of {insurer} partly sealed"
+                        )));
+                    }
+                    let v = seal_voucher(dk, ik, &insurer, kind, &number, &symbol, &card)?;
+                    Ok((insurer, kind, [number, symbol, card], v))
+                },
+                |(insurer, kind, [number, symbol, card], v)| {
+                    sqlx::query(
+                        "UPDATE vouchers SET number = $1, card_symbol = $2, card_number = $3, \
+                         number_idx = $4, card_idx = $5 WHERE insurer = $6 AND kind = $7 \
+                         AND number = $8 AND card_symbol = $9 AND card_number = $10",
+                    )
+                    .bind(&v.number)
+                    .bind(&v.card_symbol)
+                    .bind(&v.card_number)
+                    .bind(&v.number_idx)
+                    .bind(&v.card_idx)
+                    .bind(insurer)
+                    .bind(kind)
+                    .bind(number)
+                    .bind(symbol)
+                    .bind(card)
+                },
             )
-            .fetch_all(self.pool())
             .await?;
-            if rows.is_empty() {
-                break;
-            }
-            let mut updates = Vec::with_capacity(rows.len());
-            for r in &rows {
-                let insurer: String = r.try_get("insurer")?;
-                let kind: i64 = r.try_get("kind")?;
-                let number: String = r.try_get("number")?;
-                let symbol: String = r.try_get("card_symbol")?;
-                let card: String = r.try_get("card_number")?;
-                if [&number, &symbol, &card].iter().any(|v| is_sealed(v)) {
-                    return Err(StoreError::Corrupt(format!(
-                        "voucher ledger row of {insurer} partly sealed"
-                    )));
-                }
-                let (dk, ik) = self.reference_keys(&mut keys, &insurer).await?;
-                let v = seal_voucher(&dk, ik, &insurer, kind, &number, &symbol, &card)?;
-                updates.push((insurer, kind, number, symbol, card, v));
-            }
-            let mut tx = self.begin().await?;
-            let mut done = 0u64;
-            for (insurer, kind, number, symbol, card, v) in &updates {
-                done += sqlx::query(
-                    "UPDATE vouchers SET number = $1, card_symbol = $2, card_number = $3, \
-                     number_idx = $4, card_idx = $5 WHERE insurer = $6 AND kind = $7 \
-                     AND number = $8 AND card_symbol = $9 AND card_number = $10",
-                )
-                .bind(&v.number)
-                .bind(&v.card_symbol)
-                .bind(&v.card_number)
-                .bind(&v.number_idx)
-                .bind(&v.card_idx)
-                .bind(insurer)
-                .bind(kind)
-                .bind(number)
-                .bind(symbol)
-                .bind(card)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            }
-            tx.commit().await?;
-            if done == 0 {
-                return Err(StoreError::Corrupt(
-                    "voucher ledger rows in the clear could not be sealed".into(),
-                ));
-            }
-            total += done;
-        }
-        loop {
-            let rows = sqlx::query(
-                "SELECT DISTINCT insurer, card_symbol, card_number FROM insured \
+        // Identical rows get the same values (the table has no row identity).
+        let insured = self
+            .seal_clear_rows(
+                "insured-status rows",
+                "SELECT DISTINCT insurer, card_symbol, card_number, card_idx, valid_from, \
+                 valid_to FROM insured \
                  WHERE (card_symbol <> '' AND card_symbol NOT LIKE 'enc1:%') \
                  OR (card_number <> '' AND card_number NOT LIKE 'enc1:%') \
-                 ORDER BY insurer, card_symbol, card_number LIMIT 1000",
+                 OR (valid_from <> '' AND valid_from NOT LIKE 'enc1:%') \
+                 OR (valid_to <> '' AND valid_to NOT LIKE 'enc1:%') \
+                 ORDER BY insurer, card_symbol, card_number, card_idx, valid_from, valid_to \
+                 LIMIT 1000",
+                |r, dk, ik| {
+                    let insurer: String = r.try_get("insurer")?;
+                    let old: [String; 5] = [
+                        r.try_get("card_symbol")?,
+                        r.try_get("card_number")?,
+                        r.try_get("card_idx")?,
+                        r.try_get("valid_from")?,
+                        r.try_get("valid_to")?,
+                    ];
+                    let [symbol, card, idx, from, to] = &old;
+                    let clear = |v: &String| !v.is_empty() && !is_sealed(v);
+                    let (s_symbol, s_card, s_idx) = if clear(symbol) || clear(card) {
+                        if is_sealed(symbol) || is_sealed(card) || !idx.is_empty() {
+                            return Err(StoreError::Corrupt(format!(
+                                "insured-status row of {insurer} partly sealed"
+                            )));
+                        }
+                        seal_insured(dk, ik, &insurer, symbol, card)?
+                    } else {
+                        (symbol.clone(), card.clone(), idx.clone())
+                    };
+                    let row = format!("{insurer}/{s_idx}");
+                    let date = |col: &str, v: &String| {
+                        if clear(v) {
+                            seal_with(dk, &field_context("insured", col, &row), v.as_bytes())
+                        } else {
+                            Ok(v.clone())
+                        }
+                    };
+                    let new = [
+                        s_symbol,
+                        s_card,
+                        s_idx.clone(),
+                        date("valid_from", from)?,
+                        date("valid_to", to)?,
+                    ];
+                    Ok((insurer, old, new))
+                },
+                |(insurer, old, new)| {
+                    let mut q = sqlx::query(
+                        "UPDATE insured SET card_symbol = $1, card_number = $2, card_idx = $3, \
+                         valid_from = $4, valid_to = $5 WHERE insurer = $6 AND card_symbol = $7 \
+                         AND card_number = $8 AND card_idx = $9 AND valid_from = $10 \
+                         AND valid_to = $11",
+                    );
+                    for v in new {
+                        q = q.bind(v);
+                    }
+                    q = q.bind(insurer);
+                    for v in old {
+                        q = q.bind(v);
+                    }
+                    q
+                },
             )
-            .fetch_all(self.pool())
             .await?;
-            if rows.is_empty() {
-                break;
-            }
-            let mut updates = Vec::with_capacity(rows.len());
-            for r in &rows {
-                let insurer: String = r.try_get("insurer")?;
-                let symbol: String = r.try_get("card_symbol")?;
-                let card: String = r.try_get("card_number")?;
-                if is_sealed(&symbol) || is_sealed(&card) {
-                    return Err(StoreError::Corrupt(format!(
-                        "insured-status row of {insurer} partly sealed"
-                    )));
-                }
-                let (dk, ik) = self.reference_keys(&mut keys, &insurer).await?;
-                let sealed = seal_insured(&dk, ik, &insurer, &symbol, &card)?;
-                updates.push((insurer, symbol, card, sealed));
-            }
-            let mut tx = self.begin().await?;
-            let mut done = 0u64;
-            for (insurer, symbol, card, (s_symbol, s_card, idx)) in &updates {
-                done += sqlx::query(
-                    "UPDATE insured SET card_symbol = $1, card_number = $2, card_idx = $3 \
-                     WHERE insurer = $4 AND card_symbol = $5 AND card_number = $6",
-                )
-                .bind(s_symbol)
-                .bind(s_card)
-                .bind(idx)
-                .bind(insurer)
-                .bind(symbol)
-                .bind(card)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            }
-            tx.commit().await?;
-            if done == 0 {
-                return Err(StoreError::Corrupt(
-                    "insured-status rows in the clear could not be sealed".into(),
-                ));
-            }
-            total += done;
-        }
-        if total > 0 {
-            tracing::info!("encrypted the numbers of {total} reference rows (S18)");
-        }
-        Ok(total)
-    }
-
-    /// The data and index keys of an insurer's reference data (cached in `keys`).
-    async fn reference_keys<'a>(
-        &self,
-        keys: &'a mut std::collections::HashMap<String, (Arc<DataKey>, IndexKey)>,
-        insurer: &str,
-    ) -> Result<(Arc<DataKey>, &'a IndexKey)> {
-        if !keys.contains_key(insurer) {
-            let dk = self.field_key(&self.insurer_tenant(insurer).await?).await?;
-            let ik = self.index_key(insurer).await?;
-            keys.insert(insurer.to_string(), (dk, ik));
-        }
-        let (dk, ik) = keys
-            .get(insurer)
-            .ok_or_else(|| StoreError::Corrupt(format!("no reference keys for {insurer}")))?;
-        Ok((Arc::clone(dk), ik))
+        Ok(vouchers + insured)
     }
 
     /// Seals voucher ledger rows stored in the clear by a version before column encryption
     /// (run at open; S18). Answers how many rows were rewritten.
     pub(crate) async fn encrypt_clear_voucher_ledger(&self) -> Result<u64> {
-        let mut total = 0u64;
-        loop {
-            let rows = sqlx::query(
-                "SELECT insurer, kind, number, card_number, row_json FROM vouchers \
-                 WHERE row_json NOT LIKE 'enc1:%' ORDER BY insurer, kind, number, card_number \
-                 LIMIT 1000",
-            )
-            .fetch_all(self.pool())
-            .await?;
-            if rows.is_empty() {
-                break;
-            }
-            let mut updates = Vec::with_capacity(rows.len());
-            for r in &rows {
+        self.seal_clear_rows(
+            "voucher ledger rows (JSON)",
+            "SELECT insurer, kind, number, card_number, row_json FROM vouchers \
+             WHERE row_json NOT LIKE 'enc1:%' ORDER BY insurer, kind, number, card_number \
+             LIMIT 1000",
+            |r, dk, _ik| {
                 let insurer: String = r.try_get("insurer")?;
                 let kind: i64 = r.try_get("kind")?;
                 let number: String = r.try_get("number")?;
                 let card: String = r.try_get("card_number")?;
                 let clear: String = r.try_get("row_json")?;
-                let dk = self
-                    .field_key(&self.insurer_tenant(&insurer).await?)
-                    .await?;
                 let ctx = ledger_context(&insurer, kind, &number, &card);
-                let new = seal_with(&dk, &ctx, clear.as_bytes())?;
-                updates.push((insurer, kind, number, card, clear, new));
-            }
-            let mut tx = self.begin().await?;
-            for (insurer, kind, number, card, clear, new) in &updates {
-                total += sqlx::query(
+                let new = seal_with(dk, &ctx, clear.as_bytes())?;
+                Ok((insurer, kind, [number, card, clear, new]))
+            },
+            |(insurer, kind, [number, card, clear, new])| {
+                sqlx::query(
                     "UPDATE vouchers SET row_json = $1 WHERE insurer = $2 AND kind = $3 \
                      AND number = $4 AND card_number = $5 AND row_json = $6",
                 )
@@ -657,16 +646,9 @@ impl Store {
                 .bind(number)
                 .bind(card)
                 .bind(clear)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            }
-            tx.commit().await?;
-        }
-        if total > 0 {
-            tracing::info!("encrypted {total} voucher ledger rows stored in the clear (S18)");
-        }
-        Ok(total)
+            },
+        )
+        .await
     }
 
     /// Insured-status rows of a card number (found by its blind index).
@@ -700,8 +682,8 @@ impl Store {
             out.push(InsuredRow {
                 card_symbol: open("card_symbol", r.try_get("card_symbol")?).await?,
                 card_number: open("card_number", r.try_get("card_number")?).await?,
-                valid_from: r.try_get("valid_from")?,
-                valid_to: r.try_get("valid_to")?,
+                valid_from: open("valid_from", r.try_get("valid_from")?).await?,
+                valid_to: open("valid_to", r.try_get("valid_to")?).await?,
             });
         }
         Ok(out)

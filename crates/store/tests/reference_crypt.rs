@@ -403,3 +403,182 @@ async fn clear_card_keys_are_sealed_at_open() {
         }
     }
 }
+
+const FROM_MARK: &str = "19370815";
+const TO_MARK: &str = "19381116";
+const OLD_FROM_MARK: &str = "19390217";
+const V8_TO_MARK: &str = "19400318";
+const NOTE_MARK: &str = "ZqxNoteMark宛所不明";
+const OLD_NOTE_MARK: &str = "ZqxOldNoteMark";
+const INS2: &str = "06139994";
+
+/// Raw dates of `insured` and notes of `invite_returned_mail`.
+async fn raw_dates_and_notes(s: &Store) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in sqlx::query("SELECT valid_from, valid_to FROM insured")
+        .fetch_all(s.pool())
+        .await
+        .unwrap()
+    {
+        for i in 0..2 {
+            out.push(r.try_get::<String, _>(i).unwrap());
+        }
+    }
+    out.extend(
+        sqlx::query_scalar::<_, String>("SELECT note FROM invite_returned_mail")
+            .fetch_all(s.pool())
+            .await
+            .unwrap(),
+    );
+    out
+}
+
+fn dated(i: usize, from: &str, to: &str) -> InsuredRow {
+    InsuredRow {
+        card_symbol: format!("{SYMBOL_MARK}{i}"),
+        card_number: format!("{CARD_MARK}{i}"),
+        valid_from: from.into(),
+        valid_to: to.into(),
+    }
+}
+
+async fn check_dates_and_notes(s: &Store) {
+    assert_eq!(
+        s.insured_rows(INS, &format!("{CARD_MARK}0")).await.unwrap(),
+        vec![dated(0, FROM_MARK, TO_MARK)]
+    );
+    assert_eq!(
+        s.insured_rows(INS, &format!("{CARD_MARK}1")).await.unwrap(),
+        vec![dated(1, OLD_FROM_MARK, "")]
+    );
+    assert_eq!(
+        s.insured_rows(INS2, &format!("{CARD_MARK}2"))
+            .await
+            .unwrap(),
+        vec![dated(2, "20240401", V8_TO_MARK)]
+    );
+    let note = |i| async move {
+        s.returned_mail_mark(INS, &card(i))
+            .await
+            .unwrap()
+            .unwrap()
+            .note
+    };
+    assert_eq!(note(0).await, NOTE_MARK);
+    assert_eq!(note(1).await, OLD_NOTE_MARK);
+    assert_eq!(note(2).await, "");
+    assert!(s.returned_mail_mark(INS, &card(3)).await.unwrap().is_none());
+    let raw = raw_dates_and_notes(s).await;
+    assert_eq!(raw.len(), 9);
+    for v in &raw {
+        // The open end and the empty note stay empty.
+        assert!(v.is_empty() || v.starts_with("enc1:"), "in the clear: {v}");
+    }
+    assert_eq!(raw.iter().filter(|v| v.is_empty()).count(), 2);
+}
+
+/// Insured-status dates and returned-mail notes are sealed when written, and rows written in
+/// the clear by the versions before (everything clear; cards sealed but dates and notes
+/// clear) are sealed at open; nothing of them in the SQLite file or WAL (control: found
+/// before the open that seals them).
+#[tokio::test]
+async fn insured_dates_and_returned_notes_are_sealed_and_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let url = testdb::fresh_postgres_url().await;
+    for db in ["sqlite", "postgres"] {
+        let open = async || match db {
+            "sqlite" => Some(Store::open(&data, None).await.unwrap()),
+            _ => {
+                let keys = KeyringConfig::from_env(dir.path(), &|_| None).unwrap();
+                Some(
+                    Store::connect(url.as_deref()?, &dir.path().join("blobs-pg"), keys)
+                        .await
+                        .unwrap(),
+                )
+            }
+        };
+        let Some(s) = open().await else {
+            continue;
+        };
+        eprintln!("-- on {db}");
+        // Written now: sealed.
+        s.replace_insured(INS, &[dated(0, FROM_MARK, TO_MARK)], "kenpo1")
+            .await
+            .unwrap();
+        s.mark_returned_mail(INS, &card(0), NOTE_MARK, "kenpo1")
+            .await
+            .unwrap();
+        s.mark_returned_mail(INS, &card(2), "", "kenpo1")
+            .await
+            .unwrap();
+        // As a version before 0008 wrote them: all clear.
+        let c = dated(1, OLD_FROM_MARK, "");
+        sqlx::query(
+            "INSERT INTO insured (insurer, card_symbol, card_number, valid_from, valid_to) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(INS)
+        .bind(&c.card_symbol)
+        .bind(&c.card_number)
+        .bind(&c.valid_from)
+        .bind(&c.valid_to)
+        .execute(s.pool())
+        .await
+        .unwrap();
+        let c1 = card(1);
+        sqlx::query(
+            "INSERT INTO invite_returned_mail (insurer, card_symbol, card_number, \
+             card_branch, note, marked_at, marked_by) VALUES ($1, $2, $3, $4, $5, '', 'k')",
+        )
+        .bind(INS)
+        .bind(&c1.symbol)
+        .bind(&c1.number)
+        .bind(&c1.branch)
+        .bind(OLD_NOTE_MARK)
+        .execute(s.pool())
+        .await
+        .unwrap();
+        // As version 0008 wrote them: cards sealed, dates and notes clear.
+        s.replace_insured(INS2, &[dated(2, "20240401", "")], "kenpo1")
+            .await
+            .unwrap();
+        sqlx::query("UPDATE insured SET valid_from = '20240401', valid_to = $1 WHERE insurer = $2")
+            .bind(V8_TO_MARK)
+            .bind(INS2)
+            .execute(s.pool())
+            .await
+            .unwrap();
+        let raw = raw_dates_and_notes(&s).await;
+        for mark in [OLD_FROM_MARK, V8_TO_MARK, OLD_NOTE_MARK] {
+            assert!(raw.iter().any(|v| v == mark), "control: {mark} clear");
+        }
+        for mark in [FROM_MARK, TO_MARK, NOTE_MARK] {
+            assert!(!raw.iter().any(|v| v.contains(mark)), "{mark} in the clear");
+        }
+        s.close().await;
+        if db == "sqlite" {
+            assert!(hits_in_sqlite_files(&data, OLD_FROM_MARK) > 0, "control");
+            assert!(hits_in_sqlite_files(&data, OLD_NOTE_MARK) > 0, "control");
+        }
+        let s = open().await.unwrap();
+        check_dates_and_notes(&s).await;
+        s.close().await;
+        // A second open finds nothing to migrate.
+        let s = open().await.unwrap();
+        check_dates_and_notes(&s).await;
+        s.close().await;
+        if db == "sqlite" {
+            for mark in [
+                FROM_MARK,
+                TO_MARK,
+                OLD_FROM_MARK,
+                V8_TO_MARK,
+                NOTE_MARK,
+                OLD_NOTE_MARK,
+            ] {
+                assert_eq!(hits_in_sqlite_files(&data, mark), 0, "{mark} in the files");
+            }
+        }
+    }
+}
