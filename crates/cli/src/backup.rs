@@ -166,6 +166,18 @@ pub fn restore(args: RestoreArgs) -> Result<Exit> {
             restored.manifest.generation,
             args.data.display()
         );
+        // S26: destructions recorded at this location are applied again.
+        for scope in &restored.reapplied {
+            println!("destroyed again (destruction after this generation) / 廃棄を再適用: {scope}");
+        }
+        println!(
+            "note: destructions are re-applied as recorded by this and newer generations at \
+             this location; ones recorded nowhere here are not known / 注意: 廃棄はこの場所の\
+             この世代と新しい世代の記録に基づいて再適用しました。記録のない廃棄は反映できません"
+        );
+        for w in &restored.warnings {
+            eprintln!("警告: {}\nwarning: {}", w.ja(), w.en());
+        }
         Ok(Exit::Ok)
     })
 }

@@ -165,6 +165,17 @@ pub fn run(data: &DataDir, cmd: RetentionCommand) -> Result<Exit> {
                         c.approval
                     );
                 }
+                // What each destruction did to the backups (S25): failures are severity=high.
+                for p in store.backup_purges().await.map_err(refused)? {
+                    println!(
+                        "backup purge audit #{} {} {} {}{}",
+                        p.seq,
+                        p.at,
+                        p.location,
+                        if p.failed() { "UNREACHABLE/未消去 " } else { "" },
+                        p.detail
+                    );
+                }
             }
         }
         Ok(Exit::Ok)

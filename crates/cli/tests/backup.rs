@@ -1022,3 +1022,163 @@ fn sqlite_backup_to_s3_verify_restore_tamper_and_prune() {
     assert!(!err.contains("not-the-secret"), "{err}");
     assert_eq!(rt.block_on(s3_generations(&client, "site-a")), left);
 }
+
+/// S26 reaching an S3 target: a destruction approved through the binary (with the S3
+/// environment) purges the scope's keys and blob from the generation on the S3-protocol
+/// server; the generation still verifies and the certificates list the purge.
+#[test]
+fn destruction_purges_an_s3_generation() {
+    const SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("data");
+    let key_file = tmp.path().join("secrets").join("master.key");
+    daiko_store::keyring::create_master_file(&key_file).expect("master key");
+    let env = Env {
+        key_file: &key_file,
+        database_url: None,
+    };
+    env.ok(
+        &dir,
+        &[
+            "init",
+            "--agency-number",
+            "99000010",
+            "--agency-name",
+            "代行",
+        ],
+    );
+    env.ok(&dir, &["user", "add", "--login", "boss", "--role", "admin"]);
+    let rt = tokio::runtime::Runtime::new().expect("rt");
+    let (org, copied) = rt.block_on(async {
+        let store =
+            daiko_store::Store::open_with(&dir, None, daiko_store::KeyringConfig::file(&key_file))
+                .await
+                .expect("store");
+        let boss = store.user_by_login("boss").await.expect("q").expect("boss");
+        let hash = daiko_server::auth::hash_password("Boss-Own-Pass-2026").expect("hash");
+        store
+            .set_password(&boss.id, &hash, false)
+            .await
+            .expect("password");
+        store.set_totp_secret(&boss.id, SECRET).await.expect("totp");
+        let org = store
+            .add_org(
+                daiko_store::orgs::OrgKind::Institution,
+                "1310000001",
+                "医療機関",
+                &[],
+            )
+            .await
+            .expect("org");
+        for (fy, id, receipt) in [(2015, "s-old", "R-1"), (2024, "s-new", "R-2")] {
+            let key = format!("archives/{id}.zip");
+            store
+                .blobs()
+                .put_for(&format!("{}/{fy}", org.id), &key, id.as_bytes())
+                .await
+                .expect("blob");
+            sqlx::query(
+                "INSERT INTO submissions (id, receipt_no, org_id, channel, archive_name, sha256, \
+                 size, blob_key, status, received_at) \
+                 VALUES ($1, $2, $3, 'api', 'a.zip', 'x', 1, $4, 'done', $5)",
+            )
+            .bind(id)
+            .bind(receipt)
+            .bind(&org.id)
+            .bind(&key)
+            .bind(daiko_store::now())
+            .execute(store.pool())
+            .await
+            .expect("submission");
+        }
+        let copied = std::fs::read(store.blobs().root().join("archives/s-old.zip")).expect("copy");
+        store.close().await;
+        (org, copied)
+    });
+    let s3 = S3Server::start(&tmp.path().join("s3"));
+    let client = s3.client();
+    let run = |args: &[&str], extra: &[(&str, &str)]| {
+        let mut c = env.command(&dir);
+        s3.env(&mut c);
+        for (k, v) in extra {
+            c.env(k, v);
+        }
+        ok(c.args(args).output().expect("run daiko"))
+    };
+    let target = format!("s3://{BUCKET}/site");
+    let location = backup_path(&run(&["backup", "--to", &target], &[]));
+    let generation = location
+        .to_str()
+        .expect("utf-8")
+        .rsplit('/')
+        .next()
+        .expect("name")
+        .to_string();
+    let out = run(
+        &[
+            "retention",
+            "destroy",
+            "--tenant",
+            "1310000001",
+            "--scope",
+            "2015",
+        ],
+        &[],
+    );
+    let id = out
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_else(|| panic!("no approval id in {out:?}"))
+        .to_string();
+    let code = daiko_server::auth::totp_code(SECRET, jiff::Timestamp::now().as_second() as u64)
+        .expect("code");
+    run(
+        &["approvals", "approve", &id, "--as", "boss", "--totp", &code],
+        &[("DAIKO_PASSWORD", "Boss-Own-Pass-2026")],
+    );
+    let certs = run(&["retention", "certificates"], &[]);
+    let purged = certs
+        .lines()
+        .find(|l| l.contains("backup purge") && l.contains(&format!("{target}/{generation}")))
+        .unwrap_or_else(|| panic!("no S3 purge in {certs}"));
+    assert!(purged.contains("removed 1 keys, 1 blobs"), "{purged}");
+    assert!(!certs.contains(&s3.secret_key), "{certs}");
+    run(
+        &["backup", "verify", &format!("{target}/{generation}")],
+        &[],
+    );
+    let old_scope = format!("{}/2015", org.id);
+    rt.block_on(async {
+        let keys = get_object(
+            &client,
+            &object_store::path::Path::from(format!("site/{generation}/keys.json")),
+        )
+        .await;
+        let kj: serde_json::Value = serde_json::from_slice(&keys).expect("json");
+        let tenants: Vec<&str> = kj["data_keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .filter_map(|k| k["tenant"].as_str())
+            .collect();
+        assert!(!tenants.contains(&old_scope.as_str()), "{tenants:?}");
+        assert!(tenants.contains(&format!("{}/2024", org.id).as_str()));
+        let left = object_keys(&client, &format!("site/{generation}/blobs/archives")).await;
+        let names: Vec<&str> = left.iter().map(|k| k.as_ref()).collect();
+        assert!(!names.iter().any(|n| n.ends_with("s-old.zip")), "{names:?}");
+        assert!(names.iter().any(|n| n.ends_with("s-new.zip")), "{names:?}");
+        // The old ciphertext has no key anywhere the installation knows.
+        let store =
+            daiko_store::Store::open_with(&dir, None, daiko_store::KeyringConfig::file(&key_file))
+                .await
+                .expect("store");
+        assert!(
+            store
+                .keyring()
+                .decrypt("old", b"archives/s-old.zip", copied)
+                .await
+                .is_err()
+        );
+        store.close().await;
+    });
+}

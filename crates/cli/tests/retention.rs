@@ -33,6 +33,14 @@ fn ok(o: Output) -> String {
     String::from_utf8_lossy(&o.stdout).to_string()
 }
 
+fn backup_path(out: &str) -> std::path::PathBuf {
+    let line = out
+        .lines()
+        .find_map(|l| l.strip_prefix("backup written to "))
+        .unwrap_or_else(|| panic!("no backup path in {out}"));
+    std::path::PathBuf::from(line.trim())
+}
+
 const SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
 #[test]
@@ -144,6 +152,21 @@ fn destruction_waits_for_a_second_admin_then_shreds_one_scope() {
         .to_string();
     // Pending: nothing destroyed yet.
     assert!(ok(daiko(&dir, &["retention", "certificates"], &[])).is_empty());
+    // Two backup locations; the second is offline (moved away) when the destruction runs.
+    let bk = tmp.path().join("bk");
+    let g1 = backup_path(&ok(daiko(
+        &dir,
+        &["backup", "--to", bk.to_str().expect("utf-8")],
+        &[],
+    )));
+    let bk2 = tmp.path().join("bk2");
+    let g_off = backup_path(&ok(daiko(
+        &dir,
+        &["backup", "--to", bk2.to_str().expect("utf-8")],
+        &[],
+    )));
+    let moved = tmp.path().join("bk2-moved");
+    std::fs::rename(&bk2, &moved).expect("move");
     let code = daiko_server::auth::totp_code(SECRET, jiff::Timestamp::now().as_second() as u64)
         .expect("code");
     ok(daiko(
@@ -155,6 +178,80 @@ fn destruction_waits_for_a_second_admin_then_shreds_one_scope() {
     assert!(certs.contains(&format!("scope={}/2015", org.id)), "{certs}");
     assert!(certs.contains("approved_by=boss"), "{certs}");
     assert!(certs.contains("archives=1"), "{certs}");
+    // S26 in the backups: the reachable generation was purged and still verifies; the
+    // offline location is listed as not purged (severity high).
+    let purged = certs
+        .lines()
+        .find(|l| l.contains("backup purge") && l.contains(&g1.display().to_string()))
+        .unwrap_or_else(|| panic!("no purge of {} in {certs}", g1.display()));
+    assert!(purged.contains("removed 1 keys, 1 blobs"), "{purged}");
+    let offline = certs
+        .lines()
+        .find(|l| l.contains("backup purge") && l.contains(&bk2.display().to_string()))
+        .unwrap_or_else(|| panic!("no line for the offline location in {certs}"));
+    assert!(
+        offline.contains("UNREACHABLE") && offline.contains("severity=high"),
+        "{offline}"
+    );
+    ok(daiko(
+        &dir,
+        &["backup", "verify", g1.to_str().expect("utf-8")],
+        &[],
+    ));
+    let kj: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(g1.join("keys.json")).expect("keys")).expect("json");
+    let old_scope = format!("{}/2015", org.id);
+    assert!(
+        kj["data_keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .all(|k| k["tenant"].as_str() != Some(old_scope.as_str())),
+        "{kj}"
+    );
+    assert!(!g1.join("blobs/archives/s-old.zip").exists());
+    // A newer generation where the offline one lives records the destruction: restoring the
+    // old generation there destroys the scope again.
+    ok(daiko(
+        &dir,
+        &["backup", "--to", moved.to_str().expect("utf-8")],
+        &[],
+    ));
+    let restored = tmp.path().join("restored");
+    let master = dir.join("keys").join("master.key");
+    let from = moved.join(g_off.file_name().expect("name"));
+    let out = ok(daiko(
+        &restored,
+        &[
+            "restore",
+            "--from",
+            from.to_str().expect("utf-8"),
+            "--data",
+            restored.to_str().expect("utf-8"),
+        ],
+        &[("DAIKO_MASTER_KEY_FILE", master.to_str().expect("utf-8"))],
+    ));
+    assert!(out.contains(&format!("廃棄を再適用: {old_scope}")), "{out}");
+    rt.block_on(async {
+        let store = daiko_store::Store::open_with(
+            &restored,
+            None,
+            daiko_store::KeyringConfig::file(&master),
+        )
+        .await
+        .expect("restored store");
+        let err = store
+            .keyring()
+            .decrypt("old", b"archives/s-old.zip", copied.clone())
+            .await
+            .expect_err("a restore must not bring a destroyed scope back");
+        assert!(err.to_string().contains("not in the keyring"), "{err}");
+        assert_eq!(
+            store.blobs().get("archives/s-new.zip").await.expect("new"),
+            b"s-new"
+        );
+        store.close().await;
+    });
 
     rt.block_on(async {
         let store = daiko_store::Store::open(&dir, None).await.expect("store");

@@ -7,7 +7,7 @@
 //! | file | what |
 //! |---|---|
 //! | `keys.json` | the `data_keys` rows: data keys wrapped under the master key (useless without it) |
-//! | `manifest.enc` | the manifest (files, sizes, SHA-256 of stored bytes and of plaintext, row counts, schema version, backend), sealed under the agency's data key |
+//! | `manifest.enc` | the manifest (files, sizes, SHA-256 of stored bytes and of plaintext, row counts, schema version, backend, destructions known), sealed under the agency's data key |
 //! | `database.sqlite3.enc` | SQLite: a `VACUUM INTO` snapshot, sealed under the agency's data key |
 //! | `tables/NNN_name.jsonl.enc` | PostgreSQL: every daiko table as JSON lines, read in one REPEATABLE READ transaction, sealed |
 //! | `blobs/…` | every blob as stored: already an envelope under its tenant's data key |
@@ -19,6 +19,9 @@
 //! manifest fails authentication; every other file is checked against the manifest's hashes.
 //! The master key is *not* in the backup: restoring needs the escrowed master key configured
 //! (`DAIKO_MASTER_KEY_FILE` or `DAIKO_MASTER_KEY`).
+//!
+//! A destruction (S26) rewrites the generations it can reach and a restore applies the
+//! destructions recorded at its location again (`backup/purge.rs`).
 //!
 //! Consistency while the server runs: the anchors file is copied first (it only names rows
 //! already committed), then the database snapshot is taken, then the blobs are copied. Blobs
@@ -33,10 +36,13 @@ use sha2::{Digest, Sha256};
 use sqlx::{Connection, Row};
 use thiserror::Error;
 
-use crate::keyring::{KeyError, KeyringConfig, MasterSource};
+use crate::keyring::{EnvelopeHeader, KeyError, KeyringConfig, MasterSource};
+use crate::retention::{Destroyed, RetentionError};
 use crate::{AGENCY_TENANT, Backend, Store, StoreError, new_id, now};
 
+mod purge;
 pub mod s3;
+pub use purge::{PurgeOutcome, RestoreWarning, purge_destroyed};
 pub use s3::{S3Config, S3Target};
 
 /// The manifest format.
@@ -197,6 +203,10 @@ pub struct Manifest {
     /// Tables in creation (migration) order.
     pub tables: Vec<TableCount>,
     pub files: Vec<FileEntry>,
+    /// Destructions (S26) known when the generation was made or purged since; a restore
+    /// applies them again. `None`: made by a version before this record existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destroyed: Option<Vec<Destroyed>>,
 }
 
 impl Manifest {
@@ -223,7 +233,7 @@ struct WrappedKey {
     retired_at: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct KeysFile {
     generation: String,
     /// The data key sealing the manifest and the database.
@@ -332,6 +342,44 @@ impl Generation {
                 }
             }
             Generation::S3 { target, name } => target.get(&format!("{name}/{rel}")).await,
+        }
+    }
+
+    /// Replaces the file `rel` (a purge rewrites a generation in place).
+    async fn put(&self, rel: &str, bytes: &[u8]) -> Result<()> {
+        match self {
+            Generation::Dir(d) => write_new(&d.join(rel), bytes),
+            Generation::S3 { target, name } => target.put(&format!("{name}/{rel}"), bytes).await,
+        }
+    }
+
+    /// Removes the file `rel` (gone already is fine).
+    async fn remove(&self, rel: &str) -> Result<()> {
+        match self {
+            Generation::Dir(d) => {
+                let p = d.join(rel);
+                match std::fs::remove_file(&p) {
+                    Ok(()) => Ok(()),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                    Err(e) => Err(io(&p)(e)),
+                }
+            }
+            Generation::S3 { target, name } => target.delete(&format!("{name}/{rel}")).await,
+        }
+    }
+
+    /// The target holding this generation and the generation's name.
+    fn parent(&self) -> Option<(Target, String)> {
+        match self {
+            Generation::Dir(d) => {
+                let name = d.file_name()?.to_str()?.to_string();
+                let parent = d.parent().filter(|p| !p.as_os_str().is_empty());
+                Some((
+                    Target::Dir(parent.unwrap_or(Path::new(".")).to_path_buf()),
+                    name,
+                ))
+            }
+            Generation::S3 { target, name } => Some((Target::S3(target.clone()), name.clone())),
         }
     }
 }
@@ -490,6 +538,10 @@ pub async fn create(store: &Store, data_dir: &Path, target: &Target) -> Result<C
     }
     match target {
         Target::Dir(dir) => {
+            // An absolute location is audited (`backup.create`), so that a destruction run
+            // by another process (a server) finds the generations to purge (S26).
+            std::fs::create_dir_all(dir).map_err(io(dir))?;
+            let dir = &std::fs::canonicalize(dir).map_err(io(dir))?;
             let partial = dir.join(format!(".{generation}.partial-{}", new_id()));
             std::fs::create_dir_all(&partial).map_err(io(&partial))?;
             // Only the backup operator reads a generation (its files are sealed anyway).
@@ -653,6 +705,13 @@ async fn fill(
     })
     .map_err(|e| StoreError::Corrupt(format!("keys.json: {e}")))?;
     dir.put("keys.json", &keys).await?;
+    let destroyed = store
+        .destruction_certificates()
+        .await
+        .map_err(retention_error)?
+        .iter()
+        .map(|(_, c)| Destroyed::from(c))
+        .collect();
     let manifest = Manifest {
         format: FORMAT,
         generation: generation.to_string(),
@@ -662,6 +721,7 @@ async fn fill(
         keys_sha256: sha256_hex(&keys),
         tables,
         files,
+        destroyed: Some(destroyed),
     };
     let body = serde_json::to_vec_pretty(&manifest)
         .map_err(|e| StoreError::Corrupt(format!("manifest: {e}")))?;
@@ -671,6 +731,13 @@ async fn fill(
         .await?;
     dir.put("manifest.enc", &sealed).await?;
     Ok(manifest)
+}
+
+fn retention_error(e: RetentionError) -> BackupError {
+    match e {
+        RetentionError::Store(e) => BackupError::Store(e),
+        e => BackupError::Store(StoreError::Corrupt(e.to_string())),
+    }
 }
 
 fn backend_name(b: Backend) -> &'static str {
@@ -703,6 +770,11 @@ async fn sqlite_snapshot(store: &Store, snap: &Path) -> Result<Snapshot> {
     sqlx::query(crate::sql(format!("VACUUM INTO '{quoted}'")))
         .execute(store.pool())
         .await?;
+    sqlite_contents(snap).await
+}
+
+/// Row counts, schema version and wrapped keys of a SQLite database file.
+async fn sqlite_contents(snap: &Path) -> Result<Snapshot> {
     let mut conn =
         sqlx::AnyConnection::connect(&format!("sqlite://{}?mode=ro", snap.display())).await?;
     let names: Vec<String> = sqlx::query(
@@ -806,6 +878,9 @@ pub struct Opened {
     pub manifest: Manifest,
     keystore: Store,
     scratch: PathBuf,
+    keys_file: KeysFile,
+    /// Path of each blob checked → the data key id sealing it.
+    blob_keys: std::sync::Mutex<BTreeMap<String, String>>,
 }
 
 impl Opened {
@@ -828,6 +903,12 @@ impl Opened {
     /// Reads one file, checks its hash, decrypts it and checks the plaintext's hash.
     async fn open_file(&self, entry: &FileEntry) -> Result<(Vec<u8>, Vec<u8>)> {
         let sealed = self.read(entry).await?;
+        if entry.kind == FileKind::Blob
+            && let Ok(Some(h)) = EnvelopeHeader::parse(&sealed)
+            && let Ok(mut g) = self.blob_keys.lock()
+        {
+            g.insert(entry.path.clone(), h.key_id);
+        }
         let ctx = match entry.kind {
             FileKind::Blob => entry.name.clone().into_bytes(),
             _ => context(&self.manifest.generation, &entry.path),
@@ -852,6 +933,18 @@ impl Opened {
 /// under the configured master key), authenticates the manifest and checks every file's
 /// hashes (decrypting each). Writes nothing but the temporary key store.
 pub async fn open(generation: &Generation, keys: KeyringConfig) -> Result<Opened> {
+    let opened = open_manifest(generation, keys).await?;
+    for entry in &opened.manifest.files {
+        if let Err(e) = opened.open_file(entry).await {
+            opened.close().await;
+            return Err(e);
+        }
+    }
+    Ok(opened)
+}
+
+/// Opens a generation's keys and authenticates its manifest, without checking the files.
+async fn open_manifest(generation: &Generation, keys: KeyringConfig) -> Result<Opened> {
     if let MasterSource::DataFolder(p) = &keys.source
         && !p.exists()
     {
@@ -915,23 +1008,18 @@ pub async fn open(generation: &Generation, keys: KeyringConfig) -> Result<Opened
             manifest,
             keystore,
             scratch: scratch.clone(),
+            keys_file: keys_file.clone(),
+            blob_keys: std::sync::Mutex::new(BTreeMap::new()),
         })
     }
     .await;
-    let opened = match opened {
-        Ok(o) => o,
+    match opened {
+        Ok(o) => Ok(o),
         Err(e) => {
             let _ = std::fs::remove_dir_all(&scratch);
-            return Err(e);
-        }
-    };
-    for entry in &opened.manifest.files {
-        if let Err(e) = opened.open_file(entry).await {
-            opened.close().await;
-            return Err(e);
+            Err(e)
         }
     }
-    Ok(opened)
 }
 
 /// One line of the comparison printed after a restore.
@@ -948,6 +1036,11 @@ pub struct Comparison {
 pub struct Restored {
     pub manifest: Manifest,
     pub comparison: Vec<Comparison>,
+    /// Scopes destroyed after the generation was taken (S26), destroyed again after the
+    /// restore.
+    pub reapplied: Vec<String>,
+    /// Destructions the restore could not know about.
+    pub warnings: Vec<RestoreWarning>,
 }
 
 fn dir_is_empty(dir: &Path, master: Option<&Path>) -> Result<bool> {
@@ -986,9 +1079,30 @@ pub async fn restore(
         _ => None,
     };
     let opened = open(generation, keys.clone()).await?;
-    let r = restore_opened(&opened, data_dir, database_url, keys, master.as_deref()).await;
+    let r = restore_opened(
+        &opened,
+        data_dir,
+        database_url,
+        keys.clone(),
+        master.as_deref(),
+    )
+    .await;
+    let manifest = opened.manifest.clone();
     opened.close().await;
-    r
+    let mut restored = r?;
+    // Never bring a destroyed scope back (S26): apply the destructions recorded by this
+    // generation and by every newer generation at the same location.
+    let (known, warnings) = purge::destructions_known(generation, &manifest, &keys).await;
+    let url = database_url.filter(|u| !u.is_empty());
+    let store = Store::open_with(data_dir, url, keys).await?;
+    let r = store
+        .reapply_destructions(&known, &generation.location())
+        .await
+        .map_err(retention_error);
+    store.close().await;
+    restored.reapplied = r?;
+    restored.warnings = warnings;
+    Ok(restored)
 }
 
 async fn restore_opened(
@@ -1067,6 +1181,8 @@ async fn restore_opened(
     Ok(Restored {
         manifest: m.clone(),
         comparison,
+        reapplied: Vec::new(),
+        warnings: Vec::new(),
     })
 }
 

@@ -10,7 +10,8 @@
 //!   [`AGENCY_TENANT`] for the agency's own data), generated on first use and stored only
 //!   wrapped (AES-256-GCM under the newest master key, AAD binding data key id, tenant and
 //!   master id) in the `data_keys` table. Unwrapped keys live only in this process's memory and
-//!   are zeroized when dropped.
+//!   are zeroized when dropped. A retention scope's key (tenant `<org>/<fiscal year>`) may be
+//!   destroyed by another process (S26), so its row is re-checked before each use.
 //!
 //! Data is sealed in an *envelope* that names its data key, so reading needs no tenant:
 //!
@@ -503,6 +504,11 @@ fn wrap_aad(key_id: &str, tenant: &str, master: &str) -> Vec<u8> {
     .concat()
 }
 
+/// A retention scope `<org>/<fiscal year>` (the only tenants whose keys are destroyed).
+fn is_scope_tenant(t: &str) -> bool {
+    t.contains('/')
+}
+
 fn valid_tenant(t: &str) -> bool {
     (1..=100).contains(&t.len()) && !t.chars().any(char::is_control)
 }
@@ -546,6 +552,11 @@ impl Keyring {
 
     pub fn source(&self) -> &MasterSource {
         &self.config.source
+    }
+
+    /// The configuration (to open backup generations with the same master keys).
+    pub fn config(&self) -> &KeyringConfig {
+        &self.config
     }
 
     /// Whether legacy plaintext blobs may be read (`DAIKO_ALLOW_PLAINTEXT_LEGACY=1`).
@@ -670,10 +681,33 @@ impl Keyring {
         Ok(B64.encode([&nonce[..], &buf[..]].concat()))
     }
 
+    /// Whether a cached key may still be used. A retention scope's key (tenant
+    /// `<org>/<fiscal year>`) can be destroyed by another process (S26): its row is looked up
+    /// again at every use (one primary-key read, next to the blob I/O it guards), so a running
+    /// server stops opening a destroyed scope as soon as the destruction commits. Other keys
+    /// are never deleted and are trusted from the cache.
+    async fn still_exists(&self, dk: &DataKey) -> Result<bool> {
+        if !is_scope_tenant(&dk.tenant) {
+            return Ok(true);
+        }
+        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM data_keys WHERE id = $1")
+            .bind(&dk.id)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
+        if n == 0 {
+            self.forget(std::slice::from_ref(&dk.id));
+        }
+        Ok(n > 0)
+    }
+
     /// The data key with this id (from the cache, else unwrapped from the database).
     pub async fn data_key(&self, id: &str) -> Result<Arc<DataKey>> {
         if let Some(dk) = self.cached(id) {
-            return Ok(dk);
+            if self.still_exists(&dk).await? {
+                return Ok(dk);
+            }
+            return Err(KeyError::UnknownDataKey(id.to_string()).into());
         }
         let row = sqlx::query("SELECT tenant, master_id, wrapped FROM data_keys WHERE id = $1")
             .bind(id)
@@ -700,6 +734,7 @@ impl Keyring {
             .ok()
             .and_then(|g| g.get(tenant).cloned())
             && at.elapsed() < CURRENT_TTL
+            && self.still_exists(&dk).await?
         {
             return Ok(dk);
         }
@@ -736,6 +771,7 @@ impl Keyring {
             .ok()
             .and_then(|g| g.get(tenant).cloned())
             && at.elapsed() < CURRENT_TTL
+            && self.still_exists(&dk).await?
         {
             return Ok(Some(dk));
         }

@@ -14,6 +14,10 @@
 //! the records rows of its submissions (the rows stay: billing lines keep referring to them
 //! and their amounts and counts are not personal), marks the submissions `destroyed`, deletes
 //! the blob files and writes the certificate (`retention.destroy`) into the audit chain.
+//! Then it purges the scope from the installation's backup generations
+//! ([`crate::backup::purge_destroyed`], audited `retention.backup_purge`); a restore applies
+//! destructions again ([`Store::reapply_destructions`]). Other processes stop using the keys
+//! at once: the keyring re-checks a scope key's row before each use.
 
 use std::collections::BTreeMap;
 
@@ -34,6 +38,11 @@ pub const KIND: &str = "destruction";
 pub const CERT_ACTION: &str = "retention.destroy";
 /// What the certificate's audit detail starts with (high severity, like other alerts).
 const CERT_PREFIX: &str = "severity=high; certificate=";
+/// The audit action recording what a destruction did to one backup generation (or that a
+/// backup location could not be reached: then `severity=high`).
+pub const BACKUP_PURGE_ACTION: &str = "retention.backup_purge";
+/// The audit action of a destruction applied again to a restored generation.
+pub const REAPPLY_ACTION: &str = "retention.reapply";
 
 /// Data types with a retention period. `audit` is listed to say so, but is never destroyed
 /// here (the audit trail keeps its own, longer, retention).
@@ -230,6 +239,78 @@ pub struct Certificate {
     pub destroyed_at: String,
     pub requested_by: String,
     pub approved_by: String,
+}
+
+/// What a backup generation records about a destruction (in its sealed manifest), so that a
+/// restore can apply it again ([`Store::reapply_destructions`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Destroyed {
+    pub scope: String,
+    pub key_ids: Vec<String>,
+    pub approval: String,
+    pub destroyed_at: String,
+}
+
+impl From<&Certificate> for Destroyed {
+    fn from(c: &Certificate) -> Destroyed {
+        Destroyed {
+            scope: c.scope.clone(),
+            key_ids: c.key_ids.clone(),
+            approval: c.approval.clone(),
+            destroyed_at: c.destroyed_at.clone(),
+        }
+    }
+}
+
+/// One `retention.backup_purge` audit row, for `daiko retention certificates`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupPurge {
+    pub seq: i64,
+    pub at: String,
+    /// The generation or backup location.
+    pub location: String,
+    pub detail: String,
+}
+
+impl BackupPurge {
+    /// Whether the location was not purged (unreachable or refused).
+    pub fn failed(&self) -> bool {
+        self.detail.starts_with("severity=high")
+    }
+}
+
+/// Deletes a scope's data keys, blanks the personal identifiers of its submissions' records
+/// and marks them destroyed, inside `tx` (a destruction, or its re-application).
+async fn destroy_rows(
+    tx: &mut crate::Tx,
+    scope: &str,
+    key_ids: &[String],
+    subs: &[String],
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM data_keys WHERE tenant = $1")
+        .bind(scope)
+        .execute(tx.conn())
+        .await?;
+    for id in key_ids {
+        sqlx::query("DELETE FROM data_keys WHERE id = $1")
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
+    }
+    for s in subs {
+        sqlx::query(
+            "UPDATE records SET voucher = '', card_symbol = '', card_number = '', voucher_idx = '', \
+             card_idx = '' WHERE submission_id = $1",
+        )
+        .bind(s)
+        .execute(tx.conn())
+        .await?;
+        sqlx::query("UPDATE submissions SET status = 'destroyed' WHERE id = $1")
+            .bind(s)
+            .execute(tx.conn())
+            .await?;
+    }
+    Ok(())
 }
 
 impl Store {
@@ -492,26 +573,7 @@ impl Store {
             approved_by,
         };
         let mut tx = self.begin().await?;
-        sqlx::query("DELETE FROM data_keys WHERE tenant = $1")
-            .bind(&scope)
-            .execute(tx.conn())
-            .await
-            .map_err(StoreError::from)?;
-        for s in &subs {
-            sqlx::query(
-                "UPDATE records SET voucher = '', card_symbol = '', card_number = '', voucher_idx = '', \
-                 card_idx = '' WHERE submission_id = $1",
-            )
-            .bind(s)
-            .execute(tx.conn())
-            .await
-            .map_err(StoreError::from)?;
-            sqlx::query("UPDATE submissions SET status = 'destroyed' WHERE id = $1")
-                .bind(s)
-                .execute(tx.conn())
-                .await
-                .map_err(StoreError::from)?;
-        }
+        destroy_rows(&mut tx, &scope, &key_ids, &subs).await?;
         let mut entry = audit.clone();
         entry.action = CERT_ACTION.into();
         entry.target = format!("scope:{scope}");
@@ -533,7 +595,101 @@ impl Store {
             &format!("destroyed {scope}: {}", cert.manifest_sha256),
         )
         .await?;
+        // The backup generations the installation made still hold the wrapped keys: purge
+        // them now (S3 reached with the credentials of this process's environment). Each
+        // generation's outcome is audited; one that cannot be reached is `severity=high`.
+        let env = |k: &str| std::env::var(k).ok();
+        for o in crate::backup::purge_destroyed(self, &Destroyed::from(&cert), &env).await {
+            let mut entry = audit.clone();
+            entry.action = BACKUP_PURGE_ACTION.into();
+            entry.target = o.location().to_string();
+            entry.detail = o.detail(&scope);
+            self.audit(&entry).await?;
+        }
         Ok(cert)
+    }
+
+    /// `retention.backup_purge` rows, oldest first.
+    pub async fn backup_purges(&self) -> Result<Vec<BackupPurge>, RetentionError> {
+        let rows =
+            sqlx::query("SELECT seq, at, target, detail FROM audit WHERE action = $1 ORDER BY seq")
+                .bind(BACKUP_PURGE_ACTION)
+                .fetch_all(self.pool())
+                .await
+                .map_err(StoreError::from)?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(BackupPurge {
+                seq: r.try_get("seq").map_err(StoreError::from)?,
+                at: r.try_get("at").map_err(StoreError::from)?,
+                location: r.try_get("target").map_err(StoreError::from)?,
+                detail: r.try_get("detail").map_err(StoreError::from)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Applies destructions again after a restore (a generation taken before them brings
+    /// the scopes' keys and files back): deletes the scopes' keys, blanks and marks their
+    /// submissions, deletes their blob files and audits `retention.reapply` (severity high)
+    /// for each scope that had anything left. Answers the scopes destroyed again.
+    pub async fn reapply_destructions(
+        &self,
+        list: &[Destroyed],
+        restored_from: &str,
+    ) -> Result<Vec<String>, RetentionError> {
+        let mut done: Vec<String> = Vec::new();
+        for d in list {
+            if done.contains(&d.scope) {
+                continue;
+            }
+            let Ok((org, _)) = parse_scope(&d.scope) else {
+                continue;
+            };
+            let mut key_ids: Vec<String> =
+                sqlx::query_scalar("SELECT id FROM data_keys WHERE tenant = $1 ORDER BY id")
+                    .bind(&d.scope)
+                    .fetch_all(self.pool())
+                    .await
+                    .map_err(StoreError::from)?;
+            let present = !key_ids.is_empty();
+            for k in &d.key_ids {
+                if !key_ids.contains(k) {
+                    key_ids.push(k.clone());
+                }
+            }
+            let (items, subs, records) = self.scope_items(&org, &key_ids).await?;
+            if !present && items.is_empty() && subs.is_empty() {
+                continue;
+            }
+            let mut tx = self.begin().await?;
+            destroy_rows(&mut tx, &d.scope, &key_ids, &subs).await?;
+            let entry = AuditEntry {
+                actor: "system".into(),
+                role: "system".into(),
+                source: "restore".into(),
+                action: REAPPLY_ACTION.into(),
+                target: format!("scope:{}", d.scope),
+                detail: format!(
+                    "severity=high; scope={}; approval={}; destroyed_at={}; keys={}; items={}; \
+                     records={records}; restored from {restored_from}",
+                    d.scope,
+                    d.approval,
+                    d.destroyed_at,
+                    key_ids.join(","),
+                    items.len()
+                ),
+                ..Default::default()
+            };
+            self.audit_in(&mut tx, &entry).await?;
+            tx.commit().await?;
+            self.keyring().forget(&key_ids);
+            for i in &items {
+                let _ = self.blobs().delete(&i.blob_key).await;
+            }
+            done.push(d.scope.clone());
+        }
+        Ok(done)
     }
 
     /// Destruction certificates from the audit trail, oldest first.

@@ -187,3 +187,293 @@ async fn crypto_shredding_of_one_scope_on_both_databases() {
         );
     }
 }
+
+async fn destroy(s: &daiko_store::Store, scope: &str) -> retention::Certificate {
+    let a = s
+        .request_destruction(scope, "2026-12-04", &entry("admin1"))
+        .await
+        .expect("request");
+    assert!(matches!(
+        s.decide_approval(&a.id, "admin2", true, "past retention", &entry("admin2"))
+            .await
+            .expect("decide"),
+        Decision::Decided(_)
+    ));
+    s.execute_destruction(&a.id, &entry("admin2"))
+        .await
+        .expect("destroy")
+}
+
+/// Two scopes of one institution, with a submission (and its record) in each; answers the
+/// old scope, the new scope and a copy of the old scope's ciphertext.
+async fn two_scopes(s: &daiko_store::Store) -> (String, String, Vec<u8>) {
+    let org = s
+        .add_org(OrgKind::Institution, "1310000001", "医療機関", &[])
+        .await
+        .expect("org");
+    let old_scope = format!("{}/2015", org.id);
+    let new_scope = format!("{}/2024", org.id);
+    s.blobs()
+        .put_for(&old_scope, "sub/old.zip", b"old personal data")
+        .await
+        .expect("old blob");
+    s.blobs()
+        .put_for(&new_scope, "sub/new.zip", b"new personal data")
+        .await
+        .expect("new blob");
+    add_submission(s, "s-old", &org.id, "sub/old.zip", "R-1").await;
+    add_submission(s, "s-new", &org.id, "sub/new.zip", "R-2").await;
+    let copied = std::fs::read(s.blobs().root().join("sub/old.zip")).expect("copy");
+    (old_scope, new_scope, copied)
+}
+
+/// A running process (server, worker) that already unwrapped a scope's key stops opening
+/// that scope as soon as another process's destruction commits; its other scopes still open.
+#[tokio::test]
+async fn a_destruction_in_one_process_reaches_the_key_cache_of_another() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut pairs = Vec::new();
+    let lite = dir.path().join("sqlite");
+    pairs.push((
+        "sqlite",
+        daiko_store::Store::open(&lite, None).await.expect("one"),
+        daiko_store::Store::open(&lite, None).await.expect("two"),
+    ));
+    if let Some(url) = testdb::fresh_postgres_url().await {
+        let pg = dir.path().join("pg");
+        let keys =
+            daiko_store::KeyringConfig::from_env(&pg, &|k| std::env::var(k).ok()).expect("keys");
+        let one = daiko_store::Store::connect(&url, &pg.join("blobs"), keys.clone())
+            .await
+            .expect("one");
+        let two = daiko_store::Store::connect(&url, &pg.join("blobs"), keys)
+            .await
+            .expect("two");
+        pairs.push(("postgres", one, two));
+    }
+    for (db, one, two) in pairs {
+        eprintln!("-- on {db}");
+        let (old_scope, _, copied) = two_scopes(&one).await;
+        // Process one has both scopes' keys unwrapped in its cache.
+        assert_eq!(
+            one.blobs().get("sub/old.zip").await.expect("old reads"),
+            b"old personal data"
+        );
+        assert!(
+            one.keyring()
+                .decrypt("old", b"sub/old.zip", copied.clone())
+                .await
+                .is_ok()
+        );
+        assert_eq!(
+            one.blobs().get("sub/new.zip").await.expect("new"),
+            b"new personal data"
+        );
+        // Process two destroys the old scope.
+        destroy(&two, &old_scope).await;
+        let err = one
+            .keyring()
+            .decrypt("old", b"sub/old.zip", copied)
+            .await
+            .expect_err("a destroyed key must not open from another process's cache");
+        assert!(err.to_string().contains("not in the keyring"), "{err}");
+        assert_eq!(
+            one.blobs()
+                .get("sub/new.zip")
+                .await
+                .expect("new still reads"),
+            b"new personal data"
+        );
+        one.close().await;
+        two.close().await;
+    }
+}
+
+fn registered(location: &str) -> AuditEntry {
+    AuditEntry {
+        action: "backup.create".into(),
+        target: location.into(),
+        ..entry("cli:op")
+    }
+}
+
+/// S26 reaching the backups (S25): a destruction purges the scope from every generation at
+/// the locations the installation backed up to (verify still passes, keys and blobs gone,
+/// records blanked), reports a location it cannot reach (severity high), and a restore of a
+/// generation it could not purge destroys the scope again from the record of a newer
+/// generation at the same place.
+#[tokio::test]
+async fn destruction_purges_backups_and_restore_does_not_resurrect() {
+    use daiko_store::backup::{self, Generation, Target};
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (db, s) in testdb::stores(dir.path()).await.expect("stores") {
+        eprintln!("-- on {db}");
+        let data_dir = s.blobs().root().parent().expect("data dir").to_path_buf();
+        let keys = s.keyring().config().clone();
+        let (old_scope, new_scope, copied) = two_scopes(&s).await;
+        let bk = dir.path().join(format!("{db}-bk"));
+        let g1 = backup::create(&s, &data_dir, &Target::Dir(bk.clone()))
+            .await
+            .expect("backup");
+        s.audit(&registered(&g1.location)).await.expect("audit");
+        // A second location, offline (moved away) when the destruction runs.
+        let off = dir.path().join(format!("{db}-off"));
+        let g_off = backup::create(&s, &data_dir, &Target::Dir(off.clone()))
+            .await
+            .expect("backup");
+        s.audit(&registered(&g_off.location)).await.expect("audit");
+        let moved = dir.path().join(format!("{db}-off-moved"));
+        std::fs::rename(&off, &moved).expect("move");
+
+        let cert = destroy(&s, &old_scope).await;
+
+        let purges = s.backup_purges().await.expect("purges");
+        let p1 = purges
+            .iter()
+            .find(|p| p.location == g1.location)
+            .expect("g1 purged");
+        assert!(!p1.failed(), "{p1:?}");
+        assert!(p1.detail.contains("removed 1 keys, 1 blobs"), "{p1:?}");
+        let unreachable = purges
+            .iter()
+            .find(|p| {
+                Some(p.location.as_str())
+                    == std::path::Path::new(&g_off.location)
+                        .parent()
+                        .and_then(|x| x.to_str())
+            })
+            .expect("offline location reported");
+        assert!(unreachable.failed(), "{unreachable:?}");
+        assert!(unreachable.detail.starts_with("severity=high"));
+
+        // The purged generation: keys.json without the scope, blob gone, verifies.
+        let g1_path = std::path::PathBuf::from(&g1.location);
+        let kj: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(g1_path.join("keys.json")).expect("keys"))
+                .expect("json");
+        let tenants: Vec<&str> = kj["data_keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .filter_map(|k| k["tenant"].as_str())
+            .collect();
+        assert!(!tenants.contains(&old_scope.as_str()), "{tenants:?}");
+        assert!(tenants.contains(&new_scope.as_str()), "{tenants:?}");
+        assert!(!g1_path.join("blobs/sub/old.zip").exists());
+        let opened = backup::open(&Generation::Dir(g1_path.clone()), keys.clone())
+            .await
+            .expect("the purged generation verifies");
+        assert!(
+            opened
+                .manifest
+                .destroyed
+                .as_ref()
+                .expect("list")
+                .iter()
+                .any(|d| d.scope == old_scope && d.approval == cert.approval)
+        );
+        assert!(
+            !opened
+                .manifest
+                .files
+                .iter()
+                .any(|f| f.name == "sub/old.zip")
+        );
+        opened.close().await;
+        // The snapshot inside holds no key of the scope either: restored, nothing of it opens.
+        let url1 = match db {
+            "postgres" => Some(testdb::fresh_postgres_url().await.expect("pg")),
+            _ => None,
+        };
+        let r1 = dir.path().join(format!("{db}-restored1"));
+        backup::restore(
+            &Generation::Dir(g1_path),
+            &r1,
+            url1.as_deref(),
+            keys.clone(),
+        )
+        .await
+        .expect("restore purged");
+        let back = daiko_store::Store::open_with(&r1, url1.as_deref(), keys.clone())
+            .await
+            .expect("restored");
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM data_keys WHERE tenant = $1")
+            .bind(&old_scope)
+            .fetch_one(back.pool())
+            .await
+            .expect("count");
+        assert_eq!(n, 0);
+        // Blanked for the destroyed scope; kept (sealed at open) for the other.
+        for (sub, blank) in [("s-old", true), ("s-new", false)] {
+            let c: String =
+                sqlx::query_scalar("SELECT card_number FROM records WHERE submission_id = $1")
+                    .bind(sub)
+                    .fetch_one(back.pool())
+                    .await
+                    .expect("record");
+            assert_eq!(c.is_empty(), blank, "{sub}: {c}");
+        }
+        assert!(
+            back.keyring()
+                .decrypt("old", b"sub/old.zip", copied.clone())
+                .await
+                .is_err()
+        );
+        assert_eq!(
+            back.blobs().get("sub/new.zip").await.expect("new"),
+            b"new personal data"
+        );
+        back.close().await;
+
+        // The offline generation was not purged; a newer generation at its place records the
+        // destruction, so restoring the old one destroys the scope again.
+        let g_new = backup::create(&s, &data_dir, &Target::Dir(moved.clone()))
+            .await
+            .expect("newer backup");
+        assert_eq!(g_new.manifest.destroyed.as_ref().expect("list").len(), 1);
+        let g_off_moved = moved.join(&g_off.manifest.generation);
+        let url2 = match db {
+            "postgres" => Some(testdb::fresh_postgres_url().await.expect("pg")),
+            _ => None,
+        };
+        let r2 = dir.path().join(format!("{db}-restored2"));
+        let restored = backup::restore(
+            &Generation::Dir(g_off_moved),
+            &r2,
+            url2.as_deref(),
+            keys.clone(),
+        )
+        .await
+        .expect("restore unpurged");
+        assert_eq!(restored.reapplied, vec![old_scope.clone()]);
+        assert!(restored.warnings.is_empty(), "{:?}", restored.warnings);
+        let back = daiko_store::Store::open_with(&r2, url2.as_deref(), keys.clone())
+            .await
+            .expect("restored");
+        let err = back
+            .keyring()
+            .decrypt("old", b"sub/old.zip", copied.clone())
+            .await
+            .expect_err("resurrected");
+        assert!(err.to_string().contains("not in the keyring"), "{err}");
+        assert!(!back.blobs().exists("sub/old.zip").await.expect("exists"));
+        let c: String =
+            sqlx::query_scalar("SELECT card_number FROM records WHERE submission_id = 's-old'")
+                .fetch_one(back.pool())
+                .await
+                .expect("record");
+        assert_eq!(c, "");
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit WHERE action = $1")
+            .bind(retention::REAPPLY_ACTION)
+            .fetch_one(back.pool())
+            .await
+            .expect("count");
+        assert_eq!(n, 1);
+        assert!(back.verify_audit().await.expect("verify").broken.is_none());
+        assert_eq!(
+            back.blobs().get("sub/new.zip").await.expect("new"),
+            b"new personal data"
+        );
+        back.close().await;
+    }
+}

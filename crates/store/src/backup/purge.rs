@@ -1,0 +1,591 @@
+//! Destruction (廃棄, S26) reaching the backups (S25).
+//!
+//! A generation holds a destroyed scope's wrapped data keys twice (`keys.json` and the
+//! `data_keys` rows of the database snapshot), its blobs, and the personal identifiers of
+//! its records (sealed under the insurer's key, which is not destroyed). After a
+//! destruction, [`purge_destroyed`] rewrites every generation at every location the
+//! installation has backed up to (the targets of its `backup.create` audit rows): the keys
+//! leave `keys.json` and the snapshot (SQLite rebuilt by `VACUUM INTO`, so no free page keeps
+//! them), the scope's blobs are deleted, the records are blanked and the submissions marked
+//! `destroyed` as in the live database, and the manifest is sealed again with the new hashes
+//! and the destruction added to its `destroyed` list, so `daiko backup verify` still passes.
+//! A generation is verified completely before it is rewritten (a purge never re-seals a
+//! tampered generation). Locations that cannot be reached are reported (audited
+//! `severity=high` by the caller).
+//!
+//! A restore ([`super::restore`]) applies again the destructions listed by the restored
+//! generation and by every newer generation at the same location ([`destructions_known`]),
+//! and warns where it cannot know (a generation without the list, a newer one unreadable).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use sqlx::{Connection, Row};
+
+use super::{
+    BackupError, FileEntry, FileKind, Generation, KeysFile, Manifest, Opened, Result, TableCount,
+    Target, context, generation_names, io, open, open_manifest, private_dir, sha256_hex,
+    sqlite_contents,
+};
+use crate::keyring::{CHUNK_SIZE, DataKey, KeyringConfig, Sealer};
+use crate::retention::{Destroyed, parse_scope};
+use crate::{Store, StoreError, new_id};
+
+/// Columns of `records` holding personal identifiers, blanked by a destruction.
+const RECORD_COLUMNS: [&str; 5] = [
+    "voucher",
+    "card_symbol",
+    "card_number",
+    "voucher_idx",
+    "card_idx",
+];
+
+/// What a destruction did to one backup generation or location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PurgeOutcome {
+    /// The scope's keys and blobs were removed and the manifest sealed again.
+    Purged {
+        location: String,
+        keys: usize,
+        blobs: usize,
+    },
+    /// The generation held nothing of the scope and lists the destruction already.
+    Unchanged { location: String },
+    /// Not purged: the location or generation could not be reached, opened or rewritten.
+    Failed {
+        location: String,
+        en: String,
+        ja: String,
+    },
+}
+
+impl PurgeOutcome {
+    pub fn location(&self) -> &str {
+        match self {
+            PurgeOutcome::Purged { location, .. }
+            | PurgeOutcome::Unchanged { location }
+            | PurgeOutcome::Failed { location, .. } => location,
+        }
+    }
+
+    /// The audit detail (`severity=high` when not purged).
+    pub fn detail(&self, scope: &str) -> String {
+        match self {
+            PurgeOutcome::Purged { keys, blobs, .. } => {
+                format!("scope={scope}; purged: removed {keys} keys, {blobs} blobs")
+            }
+            PurgeOutcome::Unchanged { .. } => {
+                format!("scope={scope}; purged: nothing of the scope left")
+            }
+            PurgeOutcome::Failed { en, ja, .. } => format!(
+                "severity=high; scope={scope}; NOT purged, the destroyed keys may remain in this \
+                 backup: {en} / 未消去（廃棄した鍵がこのバックアップに残っている可能性）: {ja}"
+            ),
+        }
+    }
+
+    fn failed(location: &str, e: &BackupError) -> PurgeOutcome {
+        PurgeOutcome::Failed {
+            location: location.to_string(),
+            en: e.to_string(),
+            ja: e.message_ja(),
+        }
+    }
+}
+
+/// The backup targets the installation has written to: the parents of the generations in
+/// its `backup.create` audit rows.
+async fn known_targets(store: &Store) -> Result<Vec<String>> {
+    let rows: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT target FROM audit WHERE action = 'backup.create'")
+            .fetch_all(store.pool())
+            .await?;
+    let mut out = BTreeSet::new();
+    for loc in rows {
+        let loc = loc.trim_end_matches('/');
+        let parent = if loc.starts_with("s3://") {
+            loc.rsplit_once('/').map(|(p, _)| p.to_string())
+        } else {
+            Path::new(loc)
+                .parent()
+                .map(|p| p.display().to_string())
+                .filter(|p| !p.is_empty())
+        };
+        if let Some(p) = parent {
+            out.insert(p);
+        }
+    }
+    Ok(out.into_iter().collect())
+}
+
+/// Purges the destroyed scope from every generation at every known backup location; never
+/// fails as a whole: each generation (or unreachable location) gets its outcome.
+pub async fn purge_destroyed(
+    store: &Store,
+    d: &Destroyed,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> Vec<PurgeOutcome> {
+    let mut out = Vec::new();
+    let targets = match known_targets(store).await {
+        Ok(t) => t,
+        Err(e) => {
+            out.push(PurgeOutcome::failed("audit backup.create", &e));
+            return out;
+        }
+    };
+    let keys = store.keyring().config().clone();
+    for loc in targets {
+        let target = match Target::parse(&loc, env) {
+            Ok(t) => t,
+            Err(e) => {
+                out.push(PurgeOutcome::failed(&loc, &e));
+                continue;
+            }
+        };
+        // A missing directory is an unmounted or moved backup disk, not an empty target.
+        if let Target::Dir(p) = &target
+            && !p.is_dir()
+        {
+            let e = io(p)(std::io::Error::from(std::io::ErrorKind::NotFound));
+            out.push(PurgeOutcome::failed(&loc, &e));
+            continue;
+        }
+        let names = match generation_names(&target).await {
+            Ok(n) => n,
+            Err(e) => {
+                out.push(PurgeOutcome::failed(&loc, &e));
+                continue;
+            }
+        };
+        for name in names {
+            let g = target.generation(&name);
+            let location = g.location();
+            out.push(match purge_generation(&g, keys.clone(), d).await {
+                Ok((0, 0, false)) => PurgeOutcome::Unchanged { location },
+                Ok((keys, blobs, _)) => PurgeOutcome::Purged {
+                    location,
+                    keys,
+                    blobs,
+                },
+                Err(e) => PurgeOutcome::failed(&location, &e),
+            });
+        }
+    }
+    out
+}
+
+/// Verifies a generation completely, then removes the scope from it. Answers the keys and
+/// blobs removed and whether anything was rewritten.
+pub(super) async fn purge_generation(
+    generation: &Generation,
+    keys: KeyringConfig,
+    d: &Destroyed,
+) -> Result<(usize, usize, bool)> {
+    let opened = open(generation, keys).await?;
+    let r = purge_opened(&opened, d).await;
+    opened.close().await;
+    r
+}
+
+async fn purge_opened(opened: &Opened, d: &Destroyed) -> Result<(usize, usize, bool)> {
+    let m = &opened.manifest;
+    let bad_scope = |_| BackupError::Store(StoreError::Corrupt(format!("scope {}", d.scope)));
+    let (org, _) = parse_scope(&d.scope).map_err(bad_scope)?;
+    let doomed: BTreeSet<String> = opened
+        .keys_file
+        .data_keys
+        .iter()
+        .filter(|k| k.tenant == d.scope || d.key_ids.contains(&k.id))
+        .map(|k| k.id.clone())
+        .chain(d.key_ids.iter().cloned())
+        .collect();
+    let sealed_by: BTreeMap<String, String> = opened
+        .blob_keys
+        .lock()
+        .map(|g| g.clone())
+        .unwrap_or_default();
+    let removed: BTreeSet<String> = m
+        .files
+        .iter()
+        .filter(|f| {
+            f.kind == FileKind::Blob && sealed_by.get(&f.path).is_some_and(|k| doomed.contains(k))
+        })
+        .map(|f| f.name.clone())
+        .collect();
+    let keys_left: Vec<_> = opened
+        .keys_file
+        .data_keys
+        .iter()
+        .filter(|k| !doomed.contains(&k.id))
+        .cloned()
+        .collect();
+    let n_keys = opened.keys_file.data_keys.len() - keys_left.len();
+    let listed = m
+        .destroyed
+        .as_ref()
+        .is_some_and(|l| l.iter().any(|x| x.approval == d.approval));
+    if n_keys == 0 && removed.is_empty() && listed {
+        return Ok((0, 0, false));
+    }
+    let generation = &opened.generation;
+    let name = &m.generation;
+    // Sealed again under the key that sealed the generation (named in keys.json).
+    let dk = opened
+        .keystore
+        .keyring()
+        .data_key(&opened.keys_file.manifest_key)
+        .await?;
+    let dk = &dk;
+    let reseal = |f: &FileEntry, plain: Vec<u8>| {
+        let f = f.clone();
+        async move {
+            let sealed = seal(dk, &context(name, &f.path), &plain)?;
+            generation.put(&f.path, &sealed).await?;
+            Ok::<_, BackupError>(FileEntry {
+                size: sealed.len() as u64,
+                sha256: sha256_hex(&sealed),
+                plain_size: plain.len() as u64,
+                plain_sha256: sha256_hex(&plain),
+                ..f
+            })
+        }
+    };
+    // PostgreSQL: the three tables concerned, edited as JSON lines.
+    let table = |n: &str| {
+        m.files
+            .iter()
+            .find(|f| f.kind == FileKind::Table && f.name == n)
+    };
+    let mut edited: BTreeMap<String, (Vec<u8>, i64)> = BTreeMap::new();
+    if let Some(subs_file) = table("submissions") {
+        let (_, plain) = opened.open_file(subs_file).await?;
+        let mut subs = BTreeSet::new();
+        let body = edit_lines(&plain, &subs_file.path, |row| {
+            let is_doomed = row.get("org_id").and_then(|v| v.as_str()) == Some(org.as_str())
+                && row
+                    .get("blob_key")
+                    .and_then(|v| v.as_str())
+                    .is_some_and(|k| removed.contains(k));
+            if is_doomed {
+                if let Some(id) = row.get("id").and_then(|v| v.as_str()) {
+                    subs.insert(id.to_string());
+                }
+                row.insert("status".into(), "destroyed".into());
+            }
+            true
+        })?;
+        edited.insert("submissions".into(), body);
+        if let Some(f) = table("records") {
+            let (_, plain) = opened.open_file(f).await?;
+            let body = edit_lines(&plain, &f.path, |row| {
+                if row
+                    .get("submission_id")
+                    .and_then(|v| v.as_str())
+                    .is_some_and(|s| subs.contains(s))
+                {
+                    for c in RECORD_COLUMNS {
+                        if row.contains_key(c) {
+                            row.insert(c.into(), "".into());
+                        }
+                    }
+                }
+                true
+            })?;
+            edited.insert("records".into(), body);
+        }
+    }
+    if let Some(f) = table("data_keys") {
+        let (_, plain) = opened.open_file(f).await?;
+        let body = edit_lines(&plain, &f.path, |row| {
+            let id = row.get("id").and_then(|v| v.as_str()).unwrap_or_default();
+            let tenant = row
+                .get("tenant")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default();
+            !(tenant == d.scope || doomed.contains(id))
+        })?;
+        edited.insert("data_keys".into(), body);
+    }
+    let mut tables = m.tables.clone();
+    let mut files = Vec::new();
+    for f in &m.files {
+        match f.kind {
+            FileKind::Blob if removed.contains(&f.name) => {}
+            FileKind::Database => {
+                let (_, plain) = opened.open_file(f).await?;
+                let (plain, counts) =
+                    purge_sqlite(&plain, &org, &d.scope, &doomed, &removed).await?;
+                tables = counts;
+                files.push(reseal(f, plain).await?);
+            }
+            FileKind::Table if edited.contains_key(&f.name) => {
+                let Some((body, rows)) = edited.remove(&f.name) else {
+                    continue;
+                };
+                for t in tables.iter_mut().filter(|t| t.name == f.name) {
+                    t.rows = rows;
+                }
+                files.push(reseal(f, body).await?);
+            }
+            _ => files.push(f.clone()),
+        }
+    }
+    let keys = serde_json::to_vec_pretty(&KeysFile {
+        data_keys: keys_left,
+        ..opened.keys_file.clone()
+    })
+    .map_err(|e| StoreError::Corrupt(format!("keys.json: {e}")))?;
+    let mut destroyed = m.destroyed.clone().unwrap_or_default();
+    if !listed {
+        destroyed.push(d.clone());
+    }
+    let manifest = Manifest {
+        keys_sha256: sha256_hex(&keys),
+        tables,
+        files,
+        destroyed: Some(destroyed),
+        ..m.clone()
+    };
+    let body = serde_json::to_vec_pretty(&manifest)
+        .map_err(|e| StoreError::Corrupt(format!("manifest: {e}")))?;
+    let sealed = seal(dk, &context(name, "manifest"), &body)?;
+    // The database was replaced above; the keys, then the manifest that authenticates them.
+    generation.put("keys.json", &keys).await?;
+    generation.put("manifest.enc", &sealed).await?;
+    for f in m
+        .files
+        .iter()
+        .filter(|f| f.kind == FileKind::Blob && removed.contains(&f.name))
+    {
+        generation.remove(&f.path).await?;
+    }
+    Ok((n_keys, removed.len(), true))
+}
+
+/// An envelope of `plain` under `dk` (as [`crate::keyring::Keyring::encrypt_value`] makes).
+fn seal(dk: &DataKey, ctx: &[u8], plain: &[u8]) -> Result<Vec<u8>> {
+    let size = CHUNK_SIZE as usize;
+    let mut s = Sealer::new(dk, ctx, CHUNK_SIZE)?;
+    let mut out = s.header().to_vec();
+    let n = plain.len().div_ceil(size).max(1);
+    for i in 0..n {
+        let mut buf =
+            plain[(i * size).min(plain.len())..((i + 1) * size).min(plain.len())].to_vec();
+        s.seal_chunk(&mut buf, i + 1 == n)?;
+        out.extend_from_slice(&buf);
+    }
+    Ok(out)
+}
+
+/// Rewrites JSON lines: `keep` may change a row and answers whether to keep it. Answers the
+/// new body and its row count.
+fn edit_lines(
+    plain: &[u8],
+    path: &str,
+    mut keep: impl FnMut(&mut serde_json::Map<String, serde_json::Value>) -> bool,
+) -> Result<(Vec<u8>, i64)> {
+    let text = std::str::from_utf8(plain).map_err(|_| BackupError::Tampered(path.into()))?;
+    let mut out = Vec::new();
+    let mut rows = 0i64;
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        let mut row: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(line).map_err(|_| BackupError::Tampered(path.into()))?;
+        if keep(&mut row) {
+            let l = serde_json::to_string(&row)
+                .map_err(|e| StoreError::Corrupt(format!("{path}: {e}")))?;
+            out.extend_from_slice(l.as_bytes());
+            out.push(b'\n');
+            rows += 1;
+        }
+    }
+    Ok((out, rows))
+}
+
+/// Applies the destruction to a SQLite snapshot (in a private scratch folder) and rebuilds
+/// it with `VACUUM INTO`, so the deleted keys stay in no free page. Answers the new file and
+/// its row counts.
+async fn purge_sqlite(
+    plain: &[u8],
+    org: &str,
+    scope: &str,
+    doomed: &BTreeSet<String>,
+    removed: &BTreeSet<String>,
+) -> Result<(Vec<u8>, Vec<TableCount>)> {
+    let scratch = std::env::temp_dir().join(format!("daiko-purge-{}", new_id()));
+    std::fs::create_dir_all(&scratch).map_err(io(&scratch))?;
+    let r = async {
+        private_dir(&scratch)?;
+        let src = scratch.join("in.sqlite3");
+        let out = scratch.join("out.sqlite3");
+        std::fs::write(&src, plain).map_err(io(&src))?;
+        let mut conn =
+            sqlx::AnyConnection::connect(&format!("sqlite://{}?mode=rw", src.display())).await?;
+        let mut tx = conn.begin().await?;
+        sqlx::query("DELETE FROM data_keys WHERE tenant = $1")
+            .bind(scope)
+            .execute(&mut *tx)
+            .await?;
+        for id in doomed {
+            sqlx::query("DELETE FROM data_keys WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let columns: Vec<String> = sqlx::query("SELECT name FROM pragma_table_info('records')")
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| r.try_get::<String, _>(0))
+            .collect::<Result<_, _>>()?;
+        let set: Vec<String> = RECORD_COLUMNS
+            .iter()
+            .filter(|c| columns.iter().any(|x| x == *c))
+            .map(|c| format!("{c} = ''"))
+            .collect();
+        let subs = sqlx::query("SELECT id, blob_key FROM submissions WHERE org_id = $1")
+            .bind(org)
+            .fetch_all(&mut *tx)
+            .await?;
+        for r in subs {
+            let (id, blob): (String, String) = (r.try_get(0)?, r.try_get(1)?);
+            if !removed.contains(&blob) {
+                continue;
+            }
+            if !set.is_empty() {
+                sqlx::query(crate::sql(format!(
+                    "UPDATE records SET {} WHERE submission_id = $1",
+                    set.join(", ")
+                )))
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query("UPDATE submissions SET status = 'destroyed' WHERE id = $1")
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        let quoted = out.display().to_string().replace('\'', "''");
+        sqlx::query(crate::sql(format!("VACUUM INTO '{quoted}'")))
+            .execute(&mut conn)
+            .await?;
+        conn.close().await?;
+        let (tables, _, _) = sqlite_contents(&out).await?;
+        let bytes = std::fs::read(&out).map_err(io(&out))?;
+        Ok::<_, BackupError>((bytes, tables))
+    }
+    .await;
+    let _ = std::fs::remove_dir_all(&scratch);
+    r
+}
+
+/// Something a restore could not know about destructions (S26), in both languages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RestoreWarning {
+    /// The generation was made before generations recorded destructions.
+    NoRecord { generation: String },
+    /// A newer generation at the same location could not be read: destructions it records
+    /// were not applied.
+    Unreadable {
+        location: String,
+        en: String,
+        ja: String,
+    },
+    /// The generation's name does not tell which generations are newer.
+    NotComparable { location: String },
+}
+
+impl RestoreWarning {
+    pub fn en(&self) -> String {
+        match self {
+            RestoreWarning::NoRecord { generation } => format!(
+                "generation {generation} was made before backups recorded destructions: scopes \
+                 destroyed before it may be restored unless a newer generation here lists them; \
+                 check `daiko retention certificates` of the original installation and destroy \
+                 them again"
+            ),
+            RestoreWarning::Unreadable { location, en, .. } => format!(
+                "newer generation {location} could not be read ({en}): destructions recorded \
+                 only there were not applied; check `daiko retention certificates`"
+            ),
+            RestoreWarning::NotComparable { location } => format!(
+                "{location} is not named YYYYMMDDTHHMMSSZ: newer generations were not consulted \
+                 for destructions; check `daiko retention certificates`"
+            ),
+        }
+    }
+
+    pub fn ja(&self) -> String {
+        match self {
+            RestoreWarning::NoRecord { generation } => format!(
+                "世代 {generation} は廃棄記録を持たない旧形式です。この場所の新しい世代に記録がない限り、\
+                 それ以前に廃棄した範囲が復元されている可能性があります。元の環境の \
+                 `daiko retention certificates` を確認し、必要なら再度廃棄してください"
+            ),
+            RestoreWarning::Unreadable { location, ja, .. } => format!(
+                "新しい世代 {location} を読めません（{ja}）。その世代にのみ記録された廃棄は反映されていません。\
+                 `daiko retention certificates` を確認してください"
+            ),
+            RestoreWarning::NotComparable { location } => format!(
+                "{location} は YYYYMMDDTHHMMSSZ 形式の名前ではないため、新しい世代の廃棄記録を参照していません。\
+                 `daiko retention certificates` を確認してください"
+            ),
+        }
+    }
+}
+
+/// The destructions recorded by the restored generation and every newer generation at the
+/// same location (manifests authenticated, files not re-checked), with what could not be
+/// known.
+pub(super) async fn destructions_known(
+    generation: &Generation,
+    manifest: &Manifest,
+    keys: &KeyringConfig,
+) -> (Vec<Destroyed>, Vec<RestoreWarning>) {
+    let mut warnings = Vec::new();
+    let mut known = match &manifest.destroyed {
+        Some(l) => l.clone(),
+        None => {
+            warnings.push(RestoreWarning::NoRecord {
+                generation: manifest.generation.clone(),
+            });
+            Vec::new()
+        }
+    };
+    let Some((target, name)) = generation
+        .parent()
+        .filter(|(_, n)| super::is_generation_name(n))
+    else {
+        warnings.push(RestoreWarning::NotComparable {
+            location: generation.location(),
+        });
+        return (known, warnings);
+    };
+    let names = match generation_names(&target).await {
+        Ok(n) => n,
+        Err(e) => {
+            warnings.push(RestoreWarning::Unreadable {
+                location: target.location(),
+                en: e.to_string(),
+                ja: e.message_ja(),
+            });
+            return (known, warnings);
+        }
+    };
+    for n in names.iter().filter(|n| n.as_str() > name.as_str()) {
+        let g = target.generation(n);
+        match open_manifest(&g, keys.clone()).await {
+            Ok(o) => {
+                known.extend(o.manifest.destroyed.clone().unwrap_or_default());
+                o.close().await;
+            }
+            Err(e) => warnings.push(RestoreWarning::Unreadable {
+                location: g.location(),
+                en: e.to_string(),
+                ja: e.message_ja(),
+            }),
+        }
+    }
+    (known, warnings)
+}
