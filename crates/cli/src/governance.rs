@@ -32,7 +32,7 @@ fn cli_actor() -> AuditEntry {
 }
 
 /// A governance refusal with both messages.
-fn refused(e: GovError) -> anyhow::Error {
+pub(crate) fn refused(e: GovError) -> anyhow::Error {
     match e {
         GovError::Store(e) => anyhow!(e),
         e => anyhow!("{} / {}", e.message_ja(), e.message_en()),
@@ -236,7 +236,7 @@ pub struct DecideArgs {
     pub reason: String,
 }
 
-fn password() -> Result<String> {
+pub(crate) fn password() -> Result<String> {
     if let Ok(p) = std::env::var("DAIKO_PASSWORD")
         && !p.is_empty()
     {

@@ -20,6 +20,7 @@
 //! daiko --data-dir DIR media (keygen|seal|open) …
 //! daiko --data-dir DIR billing (close|invoices|statements|transfer-file|account|offset|calendar|fees|remitter|agency) …
 //! daiko --data-dir DIR backup --to DIR [--keep N] | backup verify GENERATION
+//! daiko --data-dir DIR jobs (pause|resume) KIND --as LOGIN --totp CODE | jobs status [--json]
 //! daiko restore --from GENERATION --data DIR [--database-url URL]
 //! ```
 
@@ -34,6 +35,7 @@ mod contracts;
 mod demo;
 mod governance;
 mod invite;
+mod jobs;
 mod keys;
 mod media;
 mod retention;
@@ -116,6 +118,9 @@ enum Command {
     Backup(backup::BackupArgs),
     /// Restore a backup generation into an empty data folder (and database), then compare (S25).
     Restore(backup::RestoreArgs),
+    /// Pause, resume or show pipeline job kinds in every process (S24 degraded mode).
+    #[command(subcommand)]
+    Jobs(jobs::JobsCommand),
     /// Retention periods and destruction by crypto-shredding: show, set, due, destroy (S26).
     #[command(subcommand)]
     Retention(retention::RetentionCommand),
@@ -169,6 +174,7 @@ fn main() -> ExitCode {
         Command::Keys(cmd) => keys::run(&cli.data.or_default("daiko-data"), cmd),
         Command::Backup(args) => backup::run(&cli.data.or_default("daiko-data"), args),
         Command::Restore(args) => backup::restore(args),
+        Command::Jobs(cmd) => jobs::run(&cli.data.or_default("daiko-data"), cmd),
         Command::Retention(cmd) => retention::run(&cli.data.or_default("daiko-data"), cmd),
     };
     match result {

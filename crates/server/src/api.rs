@@ -22,7 +22,7 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use axum::{Json, Router};
 use futures_util::StreamExt;
 use serde_json::json;
@@ -36,57 +36,117 @@ pub use submissions::render_pdf;
 /// The OpenAPI 3.1 document of this API.
 pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
 
-/// The routes of the API.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/health", get(health))
-        .route("/api/v1/openapi.json", get(openapi))
-        .route(
-            "/api/v1/submissions",
+/// One API route: its path template and the methods it answers. [`routes`] is built from
+/// the same table as [`route_list`], so the list is the router (the tenancy walk in
+/// `tests/tenancy.rs` classifies every entry and fails on an unclassified one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiRoute {
+    pub path: &'static str,
+    pub methods: &'static [&'static str],
+}
+
+pub(crate) type RouteEntry = (ApiRoute, MethodRouter<AppState>);
+
+pub(crate) const GET: &[&str] = &["GET"];
+pub(crate) const POST: &[&str] = &["POST"];
+pub(crate) const GET_POST: &[&str] = &["GET", "POST"];
+pub(crate) const GET_PUT: &[&str] = &["GET", "PUT"];
+
+/// Every API route with its handlers.
+fn table() -> Vec<RouteEntry> {
+    let r = |path, methods| ApiRoute { path, methods };
+    let mut t: Vec<RouteEntry> = vec![
+        (r("/api/v1/health", GET), get(health)),
+        (r("/api/v1/openapi.json", GET), get(openapi)),
+        (
+            r("/api/v1/submissions", GET_POST),
             post(submissions::upload)
                 .layer(axum::extract::DefaultBodyLimit::disable())
                 .get(submissions::list),
-        )
-        .route("/api/v1/submissions/{id}", get(submissions::show))
-        .route("/api/v1/submissions/{id}/report", get(submissions::report))
-        .route("/api/v1/records/{id}/lineage", get(submissions::lineage))
-        .route("/api/v1/deliveries", get(deliveries::list))
-        .route("/api/v1/deliveries/{id}/archive", get(deliveries::archive))
-        .route("/api/v1/deliveries/{id}/receipt", post(deliveries::receipt))
-        .route(
-            "/api/v1/reference/{kind}",
+        ),
+        (r("/api/v1/submissions/{id}", GET), get(submissions::show)),
+        (
+            r("/api/v1/submissions/{id}/report", GET),
+            get(submissions::report),
+        ),
+        (
+            r("/api/v1/records/{id}/lineage", GET),
+            get(submissions::lineage),
+        ),
+        (r("/api/v1/deliveries", GET), get(deliveries::list)),
+        (
+            r("/api/v1/deliveries/{id}/archive", GET),
+            get(deliveries::archive),
+        ),
+        (
+            r("/api/v1/deliveries/{id}/receipt", POST),
+            post(deliveries::receipt),
+        ),
+        (
+            r("/api/v1/reference/{kind}", POST),
             post(reference::upload).layer(axum::extract::DefaultBodyLimit::disable()),
-        )
-        .route(
-            "/api/v1/orgs",
+        ),
+        (
+            r("/api/v1/orgs", GET_POST),
             get(admin::list_orgs).post(admin::create_org),
-        )
-        .route(
-            "/api/v1/users",
+        ),
+        (
+            r("/api/v1/users", GET_POST),
             get(admin::list_users).post(admin::create_user),
-        )
-        .route("/api/v1/audit", get(admin::audit_search))
-        .route("/api/v1/audit/verify", get(admin::audit_verify))
-        .merge(invitations::routes())
-        .merge(contracts::routes())
-        .merge(billing::routes())
-        .route("/api/v1/audit/review", get(governance::audit_review))
-        .route("/api/v1/users/{login}/reset", post(governance::reset_user))
-        .route("/api/v1/users/{login}/role", post(governance::change_role))
-        .route(
-            "/api/v1/approvals",
+        ),
+        (r("/api/v1/audit", GET), get(admin::audit_search)),
+        (r("/api/v1/audit/verify", GET), get(admin::audit_verify)),
+    ];
+    t.extend(invitations::routes());
+    t.extend(contracts::routes());
+    t.extend(billing::routes());
+    t.extend([
+        (
+            r("/api/v1/audit/review", GET),
+            get(governance::audit_review),
+        ),
+        (
+            r("/api/v1/users/{login}/reset", POST),
+            post(governance::reset_user),
+        ),
+        (
+            r("/api/v1/users/{login}/role", POST),
+            post(governance::change_role),
+        ),
+        (
+            r("/api/v1/approvals", GET_POST),
             get(governance::list_approvals).post(governance::request_approval),
-        )
-        .route("/api/v1/approvals/{id}/approve", post(governance::approve))
-        .route("/api/v1/approvals/{id}/reject", post(governance::reject))
-        .route(
-            "/api/v1/maintenance/tickets",
+        ),
+        (
+            r("/api/v1/approvals/{id}/approve", POST),
+            post(governance::approve),
+        ),
+        (
+            r("/api/v1/approvals/{id}/reject", POST),
+            post(governance::reject),
+        ),
+        (
+            r("/api/v1/maintenance/tickets", POST),
             post(governance::request_ticket),
-        )
-        .route(
-            "/api/v1/maintenance/tickets/{ticket}/report",
+        ),
+        (
+            r("/api/v1/maintenance/tickets/{ticket}/report", GET),
             get(governance::ticket_report),
-        )
+        ),
+    ]);
+    t
+}
+
+/// The routes of the API.
+pub fn routes() -> Router<AppState> {
+    table()
+        .into_iter()
+        .fold(Router::new(), |router, (r, m)| router.route(r.path, m))
+}
+
+/// Every API route (path template and methods), in the order of the router.
+pub fn route_list() -> Vec<ApiRoute> {
+    table().into_iter().map(|(r, _)| r).collect()
 }
 
 /// A caller allowed to change something: portal sessions must echo their CSRF token in
@@ -187,7 +247,8 @@ fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
     })
 }
 
-/// `GET /api/v1/health` — public; database kind, job counts and the time. No personal data.
+/// `GET /api/v1/health` — public; database kind, job counts, paused job kinds and the time.
+/// No personal data.
 async fn health(State(state): State<AppState>) -> Response {
     let database = match state.store.backend() {
         daiko_store::Backend::Sqlite => "sqlite",
@@ -195,11 +256,18 @@ async fn health(State(state): State<AppState>) -> Response {
     };
     let time_utc = daiko_store::now();
     let clock = crate::clock::health(&state.store, &state.config.time).await;
-    match state.store.job_counts().await {
-        Ok(jobs) => Json(json!({
+    let counts = async {
+        let jobs = state.store.job_counts().await?;
+        let paused = state.store.job_pauses().await?;
+        Ok::<_, daiko_store::StoreError>((jobs, paused))
+    };
+    match counts.await {
+        Ok((jobs, paused)) => Json(json!({
             "status": "ok",
             "database": database,
             "jobs": jobs,
+            // Job kinds an administrator paused (S24, `daiko jobs pause`): their work waits.
+            "paused_jobs": paused.iter().map(|p| p.kind.as_str()).collect::<Vec<_>>(),
             "time_utc": time_utc,
             "clock": clock,
         }))

@@ -3,6 +3,10 @@
 //! it still holds the lease. A crash (kill -9) leaves the job `running` with a lease that
 //! runs out, after which another worker claims it again: effects happen exactly once
 //! (S23). On PostgreSQL workers in many processes claim with `FOR UPDATE SKIP LOCKED`.
+//!
+//! A job kind can be paused (S24 degraded mode, `daiko jobs pause KIND`): the pause is a
+//! row of `job_pauses`, read by the claim's own statement, so every worker of every process
+//! honours it at its next claim; the kind's jobs stay queued until it is resumed.
 
 use std::time::Duration;
 
@@ -27,6 +31,23 @@ pub struct JobCounts {
     pub running: i64,
     pub done: i64,
     pub failed: i64,
+}
+
+/// A paused job kind (S24).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct JobPause {
+    pub kind: String,
+    /// Login of the administrator who paused it.
+    pub paused_by: String,
+    pub paused_at: String,
+    pub reason: String,
+}
+
+/// Counts of jobs of one kind by state (`daiko jobs status`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct KindCounts {
+    pub kind: String,
+    pub counts: JobCounts,
 }
 
 fn later(d: Duration) -> String {
@@ -78,8 +99,10 @@ impl Store {
             .map(|i| format!("${}", i + 4))
             .collect::<Vec<_>>()
             .join(", ");
+        // A paused kind is skipped here, in the claiming statement itself (S24).
         let ready = format!(
-            "kind IN ({kinds_list}) AND ((state = 'queued' AND run_after <= $3) \
+            "kind IN ({kinds_list}) AND kind NOT IN (SELECT kind FROM job_pauses) \
+             AND ((state = 'queued' AND run_after <= $3) \
              OR (state = 'running' AND lease_until < $3))"
         );
         let sql = match self.backend() {
@@ -224,6 +247,103 @@ impl Store {
             }
         }
         Ok(c)
+    }
+
+    /// Pauses a job kind with its audit row in one transaction; answers false when it was
+    /// already paused (then nothing is written).
+    pub async fn pause_job_kind(
+        &self,
+        kind: &str,
+        reason: &str,
+        entry: &crate::audit::AuditEntry,
+    ) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let n = sqlx::query(
+            "INSERT INTO job_pauses (kind, paused_by, paused_at, reason) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (kind) DO NOTHING",
+        )
+        .bind(kind)
+        .bind(&entry.actor)
+        .bind(now())
+        .bind(reason)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+        if n == 1 {
+            self.audit_in(&mut tx, entry).await?;
+        }
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    /// Resumes a paused job kind with its audit row; answers false when it was not paused.
+    /// Wakes this process's workers (others find the jobs at their next poll).
+    pub async fn resume_job_kind(
+        &self,
+        kind: &str,
+        entry: &crate::audit::AuditEntry,
+    ) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let n = sqlx::query("DELETE FROM job_pauses WHERE kind = $1")
+            .bind(kind)
+            .execute(tx.conn())
+            .await?
+            .rows_affected();
+        if n == 1 {
+            self.audit_in(&mut tx, entry).await?;
+            tx.queued_job = true;
+        }
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    /// The paused job kinds, by kind.
+    pub async fn job_pauses(&self) -> Result<Vec<JobPause>> {
+        let rows =
+            sqlx::query("SELECT kind, paused_by, paused_at, reason FROM job_pauses ORDER BY kind")
+                .fetch_all(self.pool())
+                .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(JobPause {
+                    kind: r.try_get("kind")?,
+                    paused_by: r.try_get("paused_by")?,
+                    paused_at: r.try_get("paused_at")?,
+                    reason: r.try_get("reason")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Counts of jobs by kind and state, by kind.
+    pub async fn job_counts_by_kind(&self) -> Result<Vec<KindCounts>> {
+        let rows = sqlx::query(
+            "SELECT kind, state, COUNT(*) AS n FROM jobs GROUP BY kind, state ORDER BY kind",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let mut out: Vec<KindCounts> = Vec::new();
+        for r in rows {
+            let kind: String = r.try_get("kind")?;
+            let state: String = r.try_get("state")?;
+            let n: i64 = r.try_get("n")?;
+            if out.last().is_none_or(|k| k.kind != kind) {
+                out.push(KindCounts {
+                    kind,
+                    counts: JobCounts::default(),
+                });
+            }
+            if let Some(k) = out.last_mut() {
+                match state.as_str() {
+                    "queued" => k.counts.queued = n,
+                    "running" => k.counts.running = n,
+                    "done" => k.counts.done = n,
+                    "failed" => k.counts.failed = n,
+                    _ => {}
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// The state of the job of a kind and subject, if any.

@@ -38,30 +38,45 @@ pub(crate) const OPERATOR_ROLES: [&str; 1] = ["operator"];
 const BODY_LIMIT: u64 = 64 * 1024;
 
 /// The routes, merged into [`super::routes`].
-pub(super) fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/api/v1/billing/months", get(months))
-        .route("/api/v1/billing/months/{month}/invoices", get(invoices))
-        .route(
-            "/api/v1/billing/months/{month}/invoices/{insurer}",
+pub(super) fn routes() -> Vec<super::RouteEntry> {
+    use super::{GET, GET_PUT, POST};
+    let r = |path, methods| super::ApiRoute { path, methods };
+    vec![
+        (r("/api/v1/billing/months", GET), get(months)),
+        (
+            r("/api/v1/billing/months/{month}/invoices", GET),
+            get(invoices),
+        ),
+        (
+            r("/api/v1/billing/months/{month}/invoices/{insurer}", GET),
             get(invoice),
-        )
-        .route("/api/v1/billing/months/{month}/statements", get(statements))
-        .route(
-            "/api/v1/billing/months/{month}/statements/{institution}",
+        ),
+        (
+            r("/api/v1/billing/months/{month}/statements", GET),
+            get(statements),
+        ),
+        (
+            r(
+                "/api/v1/billing/months/{month}/statements/{institution}",
+                GET,
+            ),
             get(statement),
-        )
-        .route(
-            "/api/v1/billing/months/{month}/transfer-file",
+        ),
+        (
+            r("/api/v1/billing/months/{month}/transfer-file", GET),
             get(transfer_file),
-        )
-        .route("/api/v1/billing/months/{month}/close", post(close))
-        .route("/api/v1/billing/offsets", post(add_offset))
-        .route(
-            "/api/v1/billing/calendar",
+        ),
+        (r("/api/v1/billing/months/{month}/close", POST), post(close)),
+        (r("/api/v1/billing/offsets", POST), post(add_offset)),
+        (
+            r("/api/v1/billing/calendar", GET_PUT),
             get(get_calendar).put(put_calendar),
-        )
-        .route("/api/v1/billing/fees", get(get_fees).put(put_fees))
+        ),
+        (
+            r("/api/v1/billing/fees", GET_PUT),
+            get(get_fees).put(put_fees),
+        ),
+    ]
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -34,13 +34,15 @@ use crate::error::ApiError;
 
 const READ_ROLES: [&str; 3] = ["insurer", "operator", "emergency"];
 
-pub(super) fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/api/v1/contracts", get(list))
-        .route(
-            "/api/v1/contracts/{insurer}/{contract_id}",
+pub(super) fn routes() -> Vec<super::RouteEntry> {
+    let r = |path, methods| super::ApiRoute { path, methods };
+    vec![
+        (r("/api/v1/contracts", super::GET), get(list)),
+        (
+            r("/api/v1/contracts/{insurer}/{contract_id}", super::GET_PUT),
             get(show).put(update),
-        )
+        ),
+    ]
 }
 
 #[derive(Debug, Deserialize)]

@@ -28,31 +28,37 @@ use crate::error::ApiError;
 const ROLES: [&str; 3] = ["insurer", "operator", "emergency"];
 
 /// The routes, merged into [`super::routes`].
-pub(super) fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route(
-            "/api/v1/invitations/roster",
+pub(super) fn routes() -> Vec<super::RouteEntry> {
+    use super::{GET, GET_POST, GET_PUT, POST};
+    let r = |path, methods| super::ApiRoute { path, methods };
+    vec![
+        (
+            r("/api/v1/invitations/roster", GET_POST),
             post(import_roster)
                 .get(rosters)
                 .layer(axum::extract::DefaultBodyLimit::disable()),
-        )
-        .route("/api/v1/invitations/targets", get(targets))
-        .route("/api/v1/invitations/issue", post(issue))
-        .route("/api/v1/invitations/vouchers", get(vouchers))
-        .route("/api/v1/invitations/letters", post(letters))
-        .route("/api/v1/invitations/reminders", post(reminders))
-        .route("/api/v1/invitations/uptake", get(uptake))
-        .route("/api/v1/invitations/dashboard", get(dashboard))
-        .route("/api/v1/invitations/returned", post(returned))
-        .route(
-            "/api/v1/invitations/settings",
+        ),
+        (r("/api/v1/invitations/targets", GET), get(targets)),
+        (r("/api/v1/invitations/issue", POST), post(issue)),
+        (r("/api/v1/invitations/vouchers", GET), get(vouchers)),
+        (r("/api/v1/invitations/letters", POST), post(letters)),
+        (r("/api/v1/invitations/reminders", POST), post(reminders)),
+        (r("/api/v1/invitations/uptake", GET), get(uptake)),
+        (r("/api/v1/invitations/dashboard", GET), get(dashboard)),
+        (r("/api/v1/invitations/returned", POST), post(returned)),
+        (
+            r("/api/v1/invitations/settings", GET_PUT),
             get(get_settings).put(put_settings),
-        )
-        .route(
-            "/api/v1/invitations/template",
+        ),
+        (
+            r("/api/v1/invitations/template", GET_PUT),
             get(get_template).put(put_template),
-        )
-        .route("/api/v1/invitations/template/preview", post(preview))
+        ),
+        (
+            r("/api/v1/invitations/template/preview", POST),
+            post(preview),
+        ),
+    ]
 }
 
 #[derive(Debug, Deserialize)]

@@ -268,6 +268,31 @@ pub(crate) async fn home(State(st): State<AppState>, c: Caller) -> WebResult {
                 })
                 .count();
             let jobs = st.store.job_counts().await?;
+            // S24: job kinds paused by an administrator (`daiko jobs pause`).
+            let paused = st.store.job_pauses().await?;
+            if !paused.is_empty() {
+                let kinds = paused
+                    .iter()
+                    .map(|p| {
+                        if p.reason.is_empty() {
+                            p.kind.clone()
+                        } else {
+                            format!("{} ({})", p.kind, p.reason)
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                body.push_str(&notice(
+                    "info",
+                    &format!(
+                        "{}: {kinds}",
+                        cx.t(
+                            "一時停止中のジョブ種別(受付と受領書の発行は続いています。`daiko jobs resume` で再開)",
+                            "Paused job kinds (intake and receipts go on; resume with `daiko jobs resume`)"
+                        )
+                    ),
+                ));
+            }
             let orgs = org_names(&st).await?;
             // Administrators see the counts only (no personal data: S8).
             let recent: Vec<Submission> = if c.is("admin") {
