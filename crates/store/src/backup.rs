@@ -521,6 +521,41 @@ fn generation_now() -> String {
 /// Takes a backup of the store and the data folder `data_dir` into a new generation at
 /// `target`, while the server may keep running.
 pub async fn create(store: &Store, data_dir: &Path, target: &Target) -> Result<Created> {
+    let mut created = create_generation(store, data_dir, target).await?;
+    // A destruction (S26) that committed while this generation was written may have missed
+    // it (its purge lists the locations before the generation is complete) while the
+    // snapshot still holds the scope's keys: purge it now.
+    let generation = target.generation(&created.manifest.generation);
+    let Some(keys) = generation.get("keys.json").await? else {
+        return Err(BackupError::Missing("keys.json".into()));
+    };
+    let keys: KeysFile =
+        serde_json::from_slice(&keys).map_err(|_| BackupError::Tampered("keys.json".into()))?;
+    let mut purged = false;
+    for (_, c) in store
+        .destruction_certificates()
+        .await
+        .map_err(retention_error)?
+    {
+        if keys
+            .data_keys
+            .iter()
+            .any(|k| k.tenant == c.scope || c.key_ids.contains(&k.id))
+        {
+            let config = store.keyring().config().clone();
+            purge::purge_generation(&generation, config, &Destroyed::from(&c)).await?;
+            purged = true;
+        }
+    }
+    if purged {
+        let o = open_manifest(&generation, store.keyring().config().clone()).await?;
+        created.manifest = o.manifest.clone();
+        o.close().await;
+    }
+    Ok(created)
+}
+
+async fn create_generation(store: &Store, data_dir: &Path, target: &Target) -> Result<Created> {
     let ring = store.keyring();
     let agency = ring.current(AGENCY_TENANT).await?;
     let mut generation = generation_now();
