@@ -6,15 +6,16 @@
 //! drawn with a seeded RNG — the seed is printed; `DAIKO_TENANCY_SEED=N` replays it — every
 //! route of the API and of the portal is used as A according to its class:
 //!
-//! * a list, search or page answers nothing of B, also when A names B (`?insurer=B&org=B…`);
+//! * a list, search or page answers nothing of B: plain, with A's own list parameters
+//!   (`?fiscal_year=…&month=…`) and naming B (`?insurer=B&org=B…`);
 //! * a route of one object answers 404 for each of B's objects that A has no share in;
 //! * an agency-staff route answers 404;
 //! * a write naming B is refused and answers nothing of B.
 //!
-//! "Nothing of B": none of B's object ids, receipt numbers, contract ids, roster names, and —
-//! when A and B share nothing (an institution and the insurer it sends to do share records)
-//! — not B's organisation number or name. The classes are keyed by the routers' own lists
-//! (`api::route_list`, `web::route_list`): a route without a class fails
+//! "Nothing of B": none of B's object ids, receipt numbers, contract ids, roster card symbols
+//! and names, and — when A and B share nothing (an institution and the insurer it sends to
+//! do share records) — not B's organisation number or name. The classes are keyed by the
+//! routers' own lists (`api::route_list`, `web::route_list`): a route without a class fails
 //! `every_route_has_a_class`, so a new endpoint cannot be left out silently.
 
 mod common;
@@ -520,10 +521,11 @@ async fn build(w: &World, srv: &Server) -> Fixture {
             markers: vec![contract_id],
             owners: [ins(k)].into(),
         });
+        let symbol = format!("S9秘{}", KANJI[k]);
         let name = format!("秘匿{} 花子", KANJI[k]);
         let roster = format!(
             "card_symbol,card_number,card_branch,name,name_kana,sex,birth_date,postal_code,address1,address2,address3,insured_from,insured_to,member_type,excl_abroad\n\
-             S9,9{k}01,,{name},ヒトク ハナコ,2,1970-05-05,1000013,東京都千代田区霞が関,1丁目3番2号,,2000-04-01,,2,0\n"
+             {symbol},9{k}01,,{name},ヒトク ハナコ,2,1970-05-05,1000013,東京都千代田区霞が関,1丁目3番2号,,2000-04-01,,2,0\n"
         );
         let r = client
             .post(format!(
@@ -561,7 +563,7 @@ async fn build(w: &World, srv: &Server) -> Fixture {
             kind: None,
             id: String::new(),
             insurer: String::new(),
-            markers: vec![name],
+            markers: vec![symbol, name],
             owners: [ins(k)].into(),
         });
     }
@@ -719,7 +721,9 @@ async fn walk(
                 }
                 NoData | List => {
                     let plain = fill(path, f, tb, None);
-                    for url in [plain.clone(), format!("{plain}?{}", naming(tb))] {
+                    // Plain, with the parameters a list needs (A's own), and naming B.
+                    let own = format!("{plain}?fiscal_year=2024&month={}", f.month);
+                    for url in [plain.clone(), own, format!("{plain}?{}", naming(tb))] {
                         let r = send(client, srv, ta, portal, m, &url, None).await;
                         if r.status.is_server_error() {
                             failures.push(format!("{label} {url}: {}", r.status));
@@ -815,6 +819,29 @@ async fn random_pairs_of_tenants_see_nothing_of_each_other() {
             for d in own {
                 assert!(r.body.contains(&d.id), "{db}: own delivery {} listed", d.id);
             }
+        }
+        for k in 0..4 {
+            let r = send(
+                &client,
+                &srv,
+                &f.tenants[k],
+                false,
+                "GET",
+                "/api/v1/invitations/targets?fiscal_year=2024",
+                None,
+            )
+            .await;
+            let name = f
+                .objects
+                .iter()
+                .find(|o| o.kind.is_none() && o.owners.contains(&k))
+                .map(|o| o.markers[0].clone())
+                .expect("roster card symbol");
+            assert!(
+                r.body.contains(&name),
+                "{db}: own roster member listed: {}",
+                r.body
+            );
         }
         for k in 5..9 {
             let r = send(
