@@ -15,7 +15,8 @@ use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
 /// Every route of the API router (method, path template). The OpenAPI test and the
-/// no-credentials walk use this list; keep it in step with `api::routes()`.
+/// no-credentials walk use this list; `openapi_lists_every_route` proves it equals
+/// `api::route_list()`.
 const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/health"),
     ("GET", "/api/v1/openapi.json"),
@@ -1282,4 +1283,18 @@ fn openapi_lists_every_route() {
         "openapi.json documents exactly the router's routes"
     );
     assert_eq!(AGENCY.len(), 8);
+    // The list above is the router's own (`api::route_list`, from which `api::routes` is built).
+    let listed: std::collections::BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    let routed: std::collections::BTreeSet<(String, String)> = daiko_server::api::route_list()
+        .into_iter()
+        .flat_map(|r| {
+            r.methods
+                .iter()
+                .map(move |m| (m.to_string(), r.path.to_string()))
+        })
+        .collect();
+    assert_eq!(listed, routed, "ROUTES is not the router's list");
 }

@@ -291,6 +291,26 @@ async fn pausing_route_in_a_running_server_holds_deliveries_until_resumed() {
             .await
             .expect("json");
         assert_eq!(health["paused_jobs"], serde_json::json!(["route"]), "{db}");
+        // The staff home page names the paused kind and its reason.
+        let home = async |who: &str| -> String {
+            let (sid, _) = common::session(&w.store, &w.logins[who]).await;
+            client
+                .get(format!("{base}/"))
+                .header("cookie", format!("daiko_session={sid}"))
+                .send()
+                .await
+                .expect("home")
+                .text()
+                .await
+                .expect("text")
+        };
+        let page = home("operator").await;
+        assert!(
+            page.contains("一時停止中のジョブ種別")
+                && page.contains("route (delivery partner down)"),
+            "{db}: {page}"
+        );
+        assert!(!home("inst_a").await.contains("一時停止中"), "{db}");
 
         let archives = daiko_sample::generate(&daiko_sample::SampleConfig {
             archives: 3,
@@ -404,6 +424,7 @@ async fn pausing_route_in_a_running_server_holds_deliveries_until_resumed() {
             .await
             .expect("json");
         assert_eq!(health["paused_jobs"], serde_json::json!([]), "{db}");
+        assert!(!home("operator").await.contains("一時停止中"), "{db}");
         let jobs = w.store.job_counts().await.expect("jobs");
         assert_eq!((jobs.queued, jobs.failed), (0, 0), "{db}: {jobs:?}");
         // One audit row per change (the no-op pause and resume wrote none).
