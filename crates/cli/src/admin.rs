@@ -896,8 +896,8 @@ pub fn emergency(data: &DataDir, cmd: EmergencyCommand) -> Result<Exit> {
                 println!("emergency declared: {}", reason.trim());
                 if webhook.is_some() && !sent {
                     eprintln!(
-                        "警告: 緊急事態の通知を送れませんでした(監査ログ alert.failed を確認してください)\n\
-                         warning: the emergency alert was not delivered (see alert.failed in the audit log)"
+                        "警告: 緊急事態の通知を送れませんでした。通知は保存され、daiko serve が再送します(監査ログ alert.failed を確認してください)\n\
+                         warning: the emergency alert was not delivered; it is kept and daiko serve posts it again (see alert.failed in the audit log)"
                     );
                 }
             }

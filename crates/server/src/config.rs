@@ -51,6 +51,7 @@ struct FileConfig {
 #[serde(deny_unknown_fields)]
 struct FileAlerts {
     webhook: Option<String>,
+    retry_seconds: Option<u64>,
 }
 
 /// `[time]`: NTP servers for the clock-offset check (S15).
@@ -116,6 +117,8 @@ pub struct ServerConfig {
     pub review: crate::governance::ReviewConfig,
     /// The alert webhook (S12, `crate::alerts`); `None`: alerts go to the log only.
     pub alert_webhook: Option<reqwest::Url>,
+    /// How often `serve` posts alerts the webhook did not take yet (`crate::alerts::retry_due`).
+    pub alert_retry: std::time::Duration,
 }
 
 impl ServerConfig {
@@ -137,6 +140,7 @@ impl ServerConfig {
             time: crate::clock::TimeConfig::default(),
             review: crate::governance::ReviewConfig::default(),
             alert_webhook: None,
+            alert_retry: std::time::Duration::from_secs(30),
         }
     }
 
@@ -216,8 +220,13 @@ impl ServerConfig {
                     c.time.check_minutes = m.max(1);
                 }
             }
-            if let Some(w) = f.alerts.and_then(|a| a.webhook) {
-                c.alert_webhook = Some(crate::alerts::parse_webhook("alerts.webhook", &w)?);
+            if let Some(a) = f.alerts {
+                if let Some(w) = a.webhook {
+                    c.alert_webhook = Some(crate::alerts::parse_webhook("alerts.webhook", &w)?);
+                }
+                if let Some(s) = a.retry_seconds {
+                    c.alert_retry = std::time::Duration::from_secs(s.max(1));
+                }
             }
             if let Some(r) = f.review {
                 if let Some(n) = r.bulk_records {

@@ -240,6 +240,23 @@ fn spawn_background(
     } else {
         tracing::warn!("the clock-offset check is disabled: set [time] ntp in production (S15)");
     }
+    if let Some(url) = state.config.alert_webhook.clone() {
+        // S12: alerts the webhook did not take (here or in another process) are posted again.
+        let (store, every, mut rx) = (
+            state.store.clone(),
+            state.config.alert_retry,
+            shutdown.clone(),
+        );
+        tasks.spawn(async move {
+            loop {
+                crate::alerts::retry_due(&store, &url).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(every) => {}
+                    r = rx.changed() => if r.is_err() || *rx.borrow() { break },
+                }
+            }
+        });
+    }
     let store = state.store.clone();
     let anchors = state.config.data_dir.join("audit.anchors");
     let mut rx = shutdown.clone();

@@ -268,3 +268,165 @@ async fn emergency_alerts_reach_the_webhook() {
         w.store.close().await;
     }
 }
+
+/// S12: an alert the receiver did not take is kept and posted again. One raised by the CLI
+/// while the webhook is down reaches it through the server's retry loop, one raised inside
+/// the server while the webhook answers 503 reaches it on the next tick; each attempt is an
+/// audit row and every alert is posted successfully exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undelivered_alerts_are_retried_until_the_webhook_takes_them() {
+    assert_eq!(
+        daiko_server::alerts::retry_after(1),
+        std::time::Duration::ZERO
+    );
+    assert_eq!(daiko_server::alerts::retry_after(2).as_secs(), 30);
+    assert_eq!(daiko_server::alerts::retry_after(3).as_secs(), 60);
+    assert_eq!(daiko_server::alerts::retry_after(50).as_secs(), 15 * 60);
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (db, store) in daiko_store::testdb::stores(dir.path())
+        .await
+        .expect("stores")
+    {
+        eprintln!("--- {db}");
+        let w = common::seed(db, store).await;
+        // A receiver that answers the planned statuses in turn, then 204.
+        let plan = std::sync::Arc::new(std::sync::Mutex::new(std::collections::VecDeque::from([
+            503u16,
+        ])));
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u16, serde_json::Value)>();
+        let answer = plan.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |body: axum::body::Bytes| {
+                let (tx, answer) = (tx.clone(), answer.clone());
+                async move {
+                    let code = answer.lock().expect("plan").pop_front().unwrap_or(204);
+                    let v: serde_json::Value =
+                        serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+                    let _ = tx.send((code, v));
+                    axum::http::StatusCode::from_u16(code).expect("status")
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        let url = daiko_server::alerts::parse_webhook("test", &format!("http://{addr}/hook"))
+            .expect("url");
+        let next =
+            async |rx: &mut tokio::sync::mpsc::UnboundedReceiver<(u16, serde_json::Value)>| {
+                tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+                    .await
+                    .expect("the webhook was posted to in time")
+                    .expect("channel open")
+            };
+
+        // The CLI declares while the receiver is down: refused, kept.
+        let who = daiko_store::audit::AuditEntry {
+            actor: "shift-lead".into(),
+            role: "cli".into(),
+            source: "cli".into(),
+            ..Default::default()
+        };
+        let sent = daiko_server::caller::declare_emergency(&w.store, Some(&url), "power cut", &who)
+            .await
+            .expect("declare");
+        assert!(!sent, "{db}");
+        let (code, body) = next(&mut rx).await;
+        assert_eq!(
+            (code, body["event"].as_str()),
+            (503, Some("emergency.declare"))
+        );
+        let pending = w.store.undelivered_alerts().await.expect("outbox");
+        assert_eq!(pending.len(), 1, "{db}");
+        assert_eq!(pending[0].attempts, 1);
+        assert!(pending[0].last_error.contains("503"), "{pending:?}");
+
+        // The receiver is back (its plan is empty); the server starts and its retry loop posts the kept alert.
+        let mut cfg = common::config(&dir.path().join(db), 1 << 20);
+        cfg.alert_webhook = Some(url.clone());
+        cfg.alert_retry = std::time::Duration::from_millis(200);
+        cfg.workers = 0;
+        let state = daiko_server::AppState::new(w.store.clone(), cfg)
+            .await
+            .expect("state");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(daiko_server::serve(state, listener, stopped));
+        let (code, body) = next(&mut rx).await;
+        assert_eq!(
+            (code, body["event"].as_str()),
+            (204, Some("emergency.declare"))
+        );
+        assert_eq!(
+            body["detail"], "power cut",
+            "the body posted is the one kept"
+        );
+
+        // Inside the server: the first post of a use alert meets a 503, the next tick
+        // delivers it.
+        plan.lock().expect("plan").push_back(503);
+        let use_status = reqwest::Client::new()
+            .get(format!("{base}/api/v1/submissions"))
+            .bearer_auth(w.token("emergency"))
+            .send()
+            .await
+            .expect("request")
+            .status();
+        assert_eq!(use_status, 200, "{db}");
+        let (code, body) = next(&mut rx).await;
+        assert_eq!((code, body["event"].as_str()), (503, Some("emergency.use")));
+        let (code, body) = next(&mut rx).await;
+        assert_eq!((code, body["event"].as_str()), (204, Some("emergency.use")));
+
+        // Delivered alerts leave the outbox and are not posted again.
+        let mut left = Vec::new();
+        for _ in 0..100 {
+            left = w.store.undelivered_alerts().await.expect("outbox");
+            if left.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(left.is_empty(), "{db}: {left:?}");
+        assert!(
+            tokio::time::timeout(std::time::Duration::from_millis(800), rx.recv())
+                .await
+                .is_err(),
+            "{db}: a delivered alert was posted again"
+        );
+        let mut sent_rows = Vec::new();
+        for _ in 0..100 {
+            sent_rows = rows(&w.store, "alert.sent").await;
+            if sent_rows.len() == 2 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(sent_rows.len(), 2, "{db}: {sent_rows:?}");
+        assert!(
+            sent_rows
+                .iter()
+                .all(|r| r.starts_with("system | ") && r.contains("attempt=2")),
+            "{sent_rows:?}"
+        );
+        let failed = rows(&w.store, "alert.failed").await;
+        assert_eq!(failed.len(), 2, "{db}: {failed:?}");
+        assert!(
+            failed
+                .iter()
+                .all(|r| r.contains("severity=high") && r.contains("attempt=1")),
+            "{failed:?}"
+        );
+        stop.send(true).expect("stop");
+        task.await.expect("joined").expect("serve");
+        w.store.close().await;
+    }
+}

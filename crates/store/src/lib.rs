@@ -13,6 +13,7 @@
 //! SQL conventions: placeholders are `$1, $2, …` (both drivers accept them), timestamps are
 //! RFC 3339 UTC text with microseconds ([`now`]), booleans are integers.
 
+pub mod alerts;
 pub mod audit;
 pub mod backup;
 pub mod billing;
