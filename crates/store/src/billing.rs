@@ -307,7 +307,8 @@ impl Store {
 
     /// Freezes month `f.month` inside `tx`: registers the month, picks every eligible record
     /// (state accepted or delivered, received before the cut-off, insurer subscribed to
-    /// `billing`, never billed), gives each ledger key to the earliest record that wants it
+    /// `billing`, never billed, its submission not destroyed by retention: its numbers are
+    /// blank), gives each ledger key to the earliest record that wants it
     /// and was not billed before, writes the lines, marks delivered records `invoiced`
     /// (accepted ones keep their state: their delivery is still due) and assigns pending
     /// offsets. Fails with [`StoreError::Duplicate`] when the month is already closed.
@@ -392,7 +393,7 @@ impl Store {
                JOIN submissions s ON s.id = r.submission_id \
                JOIN orgs o ON o.number = r.insurer AND o.kind = 'insurer' \
                WHERE r.state IN ('accepted', 'delivered') \
-                 AND s.received_at < $1 \
+                 AND s.received_at < $1 AND s.status <> 'destroyed' \
                  AND (',' || o.services || ',') LIKE '%,billing,%' \
                  AND NOT EXISTS (SELECT 1 FROM billing_lines b WHERE b.record_id = r.id) \
              ) x"

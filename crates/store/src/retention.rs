@@ -12,8 +12,10 @@
 //! approval, S10) deletes its wrapped data keys (the ciphertext, including copies in
 //! backups, becomes unreadable once no key row holds it), blanks the personal identifiers of
 //! the records rows of its submissions (the rows stay: billing lines keep referring to them
-//! and their amounts and counts are not personal), marks the submissions `destroyed`, deletes
-//! the blob files and writes the certificate (`retention.destroy`) into the audit chain.
+//! and their amounts and counts are not personal) and of their billing lines, deletes an
+//! insurer's rosters and invitations of that 年度 once the `rosters` retention has passed
+//! ([`destroy_copies`]), marks the submissions `destroyed`, deletes the blob files and
+//! writes the certificate (`retention.destroy`) into the audit chain.
 //! Then it purges the scope from the installation's backup generations
 //! ([`crate::backup::purge_destroyed`], audited `retention.backup_purge`); a restore applies
 //! destructions again ([`Store::reapply_destructions`]). Other processes stop using the keys
@@ -249,6 +251,10 @@ pub struct Destroyed {
     pub key_ids: Vec<String>,
     pub approval: String,
     pub destroyed_at: String,
+    /// Whether the destruction deleted the scope's rosters ([`destroy_copies`]); absent in
+    /// lists written before rosters were destroyed by scope.
+    #[serde(default)]
+    pub rosters: bool,
 }
 
 impl From<&Certificate> for Destroyed {
@@ -258,6 +264,7 @@ impl From<&Certificate> for Destroyed {
             key_ids: c.key_ids.clone(),
             approval: c.approval.clone(),
             destroyed_at: c.destroyed_at.clone(),
+            rosters: c.data_types.iter().any(|t| t == "rosters"),
         }
     }
 }
@@ -280,13 +287,15 @@ impl BackupPurge {
 }
 
 /// Deletes a scope's data keys, blanks the personal identifiers of its submissions' records
-/// and marks them destroyed, inside `tx` (a destruction, or its re-application).
+/// and marks them destroyed, inside `tx` (a destruction, or its re-application); then
+/// [`destroy_copies`]. Answers the counts of the copies.
 async fn destroy_rows(
     tx: &mut crate::Tx,
     scope: &str,
     key_ids: &[String],
     subs: &[String],
-) -> Result<(), StoreError> {
+    rosters: bool,
+) -> Result<BTreeMap<String, u64>, StoreError> {
     sqlx::query("DELETE FROM data_keys WHERE tenant = $1")
         .bind(scope)
         .execute(tx.conn())
@@ -310,7 +319,149 @@ async fn destroy_rows(
             .execute(tx.conn())
             .await?;
     }
-    Ok(())
+    let (org, fy) = parse_scope(scope).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    destroy_copies(tx.conn(), &org, fy, subs, rosters, true).await
+}
+
+/// The first and the day after the last day of fiscal year `fy` (text bounds for RFC 3339
+/// timestamps, matching [`fiscal_year`]).
+fn fiscal_bounds(fy: i32) -> (String, String) {
+    (
+        format!("{fy:04}-04-01"),
+        format!("{:04}-04-01", i64::from(fy) + 1),
+    )
+}
+
+/// Whether the rosters of fiscal year `fy` of `org` are past retention on `today`.
+fn rosters_due(policy: &Policy, org: &str, fy: i32, today: &str) -> bool {
+    let from = format!(
+        "{:04}-04-01",
+        i64::from(fy) + 1 + i64::from(policy.years(org, "rosters"))
+    );
+    today >= from.as_str()
+}
+
+/// What a destruction removes besides keys, blobs and records, on `conn` (the live database
+/// inside the destruction's transaction, or a backup's SQLite snapshot being purged, so both
+/// run the same statements):
+///
+/// - billing lines (請求明細) of the scope's records lose their sealed card and voucher
+///   numbers (sealed under the insurer's key, which is not destroyed). Amounts, counts and the
+///   never-twice ledger stay: its keys are keyed blind indexes (no number can be read back
+///   from them) and must keep refusing a second payment for the same checkup or guidance
+///   timing (U-01/U-05), billing documents being kept 7 years;
+/// - when `rosters` (the scope's organisation is an insurer and its `rosters` retention has
+///   passed for fiscal year `fy`): roster versions (名簿) imported in that 年度 with their
+///   members, the vouchers issued for that 年度 (受診券・利用券) with their copies in the
+///   checker's ledger (`vouchers`, when `ledger_copies`: a snapshot older than migration 0008
+///   lacks the index), the 年度's reminder rounds and items (受診勧奨) and the returned-mail
+///   marks (宛所不明) made in that 年度 are deleted. Letter runs (counts only) and serial
+///   counters (so no number is issued twice) stay.
+///
+/// Answers counts per kind: `billing` (lines blanked), `rosters`, `roster_members`,
+/// `issued_vouchers`, `reminder_items`, `returned_mail`.
+pub(crate) async fn destroy_copies(
+    conn: &mut sqlx::AnyConnection,
+    org: &str,
+    fy: i32,
+    subs: &[String],
+    rosters: bool,
+    ledger_copies: bool,
+) -> Result<BTreeMap<String, u64>, StoreError> {
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    let mut billing = 0u64;
+    for s in subs {
+        billing += sqlx::query(
+            "UPDATE billing_lines SET card_number = '', voucher = '' WHERE record_id IN \
+             (SELECT id FROM records WHERE submission_id = $1) \
+             AND (card_number <> '' OR voucher <> '')",
+        )
+        .bind(s)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    }
+    counts.insert("billing".into(), billing);
+    if !rosters {
+        return Ok(counts);
+    }
+    let insurer: Option<String> =
+        sqlx::query_scalar("SELECT number FROM orgs WHERE id = $1 AND kind = 'insurer'")
+            .bind(org)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some(insurer) = insurer else {
+        return Ok(counts);
+    };
+    let (from, to) = fiscal_bounds(fy);
+    let year = i64::from(fy);
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM invite_rosters WHERE insurer = $1 AND imported_at >= $2 \
+         AND imported_at < $3 ORDER BY id",
+    )
+    .bind(&insurer)
+    .bind(&from)
+    .bind(&to)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut members = 0u64;
+    for id in &ids {
+        members += sqlx::query("DELETE FROM invite_members WHERE roster_id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        sqlx::query("DELETE FROM invite_rosters WHERE id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    counts.insert("rosters".into(), ids.len() as u64);
+    counts.insert("roster_members".into(), members);
+    if ledger_copies {
+        sqlx::query(
+            "DELETE FROM vouchers WHERE insurer = $1 AND number_idx <> '' AND EXISTS \
+             (SELECT 1 FROM invite_vouchers i WHERE i.insurer = vouchers.insurer \
+              AND i.kind = vouchers.kind AND i.number_idx = vouchers.number_idx \
+              AND i.fiscal_year = $2)",
+        )
+        .bind(&insurer)
+        .bind(year)
+        .execute(&mut *conn)
+        .await?;
+    }
+    let issued = sqlx::query("DELETE FROM invite_vouchers WHERE insurer = $1 AND fiscal_year = $2")
+        .bind(&insurer)
+        .bind(year)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    counts.insert("issued_vouchers".into(), issued);
+    let items =
+        sqlx::query("DELETE FROM invite_reminder_items WHERE insurer = $1 AND fiscal_year = $2")
+            .bind(&insurer)
+            .bind(year)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    sqlx::query("DELETE FROM invite_reminder_rounds WHERE insurer = $1 AND fiscal_year = $2")
+        .bind(&insurer)
+        .bind(year)
+        .execute(&mut *conn)
+        .await?;
+    counts.insert("reminder_items".into(), items);
+    let returned = sqlx::query(
+        "DELETE FROM invite_returned_mail WHERE insurer = $1 AND marked_at >= $2 \
+         AND marked_at < $3",
+    )
+    .bind(&insurer)
+    .bind(&from)
+    .bind(&to)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    counts.insert("returned_mail".into(), returned);
+    Ok(counts)
 }
 
 impl Store {
@@ -505,9 +656,10 @@ impl Store {
     }
 
     /// Runs an approved `destruction` (decided by someone other than its requester):
-    /// deletes the scope's data keys, blanks the records' personal identifiers, marks the
-    /// submissions destroyed and writes the certificate into the audit chain, all in one
-    /// transaction; then drops the keys from this process's cache, deletes the blob files
+    /// deletes the scope's data keys, blanks the records' personal identifiers and their
+    /// billing lines' numbers, deletes rosters and invitations when due ([`destroy_copies`]),
+    /// marks the submissions destroyed and writes the certificate (counting all of it) into
+    /// the audit chain, all in one transaction; then drops the keys from this process's cache, deletes the blob files
     /// and marks the approval executed.
     pub async fn execute_destruction(
         &self,
@@ -531,9 +683,17 @@ impl Store {
             .and_then(serde_json::Value::as_str)
             .ok_or_else(not)?
             .to_string();
-        let (org, _) = parse_scope(&scope)?;
+        let (org, fy) = parse_scope(&scope)?;
         // Filed through the API or CLI, it is checked again now: never before its time.
         let today: String = now().chars().take(10).collect();
+        // Rosters belong to insurers; only theirs are taken, and only once due.
+        let kind: Option<String> = sqlx::query_scalar("SELECT kind FROM orgs WHERE id = $1")
+            .bind(&org)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(StoreError::from)?;
+        let rosters = kind.as_deref() == Some("insurer")
+            && rosters_due(&self.retention_policy().await?, &org, fy, &today);
         if let Some(info) = self
             .retention_scopes(&today)
             .await?
@@ -561,10 +721,15 @@ impl Store {
         let manifest =
             serde_json::to_vec(&items).map_err(|e| RetentionError::Policy(e.to_string()))?;
         let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &manifest);
-        let cert = Certificate {
+        let mut data_types: Vec<String> = SCOPED_TYPES.iter().map(|s| s.to_string()).collect();
+        data_types.push("billing".into());
+        if rosters {
+            data_types.push("rosters".into());
+        }
+        let mut cert = Certificate {
             approval: a.id.clone(),
             scope: scope.clone(),
-            data_types: SCOPED_TYPES.iter().map(|s| s.to_string()).collect(),
+            data_types,
             key_ids: key_ids.clone(),
             counts,
             manifest_sha256: hex::encode(digest.as_ref()),
@@ -573,7 +738,10 @@ impl Store {
             approved_by,
         };
         let mut tx = self.begin().await?;
-        destroy_rows(&mut tx, &scope, &key_ids, &subs).await?;
+        // The copies' counts are what the transaction changed, so they join the certificate
+        // written in it.
+        cert.counts
+            .extend(destroy_rows(&mut tx, &scope, &key_ids, &subs, rosters).await?);
         let mut entry = audit.clone();
         entry.action = CERT_ACTION.into();
         entry.target = format!("scope:{scope}");
@@ -659,11 +827,15 @@ impl Store {
                 }
             }
             let (items, subs, records) = self.scope_items(&org, &key_ids).await?;
-            if !present && items.is_empty() && subs.is_empty() {
+            if !present && items.is_empty() && subs.is_empty() && !d.rosters {
                 continue;
             }
             let mut tx = self.begin().await?;
-            destroy_rows(&mut tx, &d.scope, &key_ids, &subs).await?;
+            let copies = destroy_rows(&mut tx, &d.scope, &key_ids, &subs, d.rosters).await?;
+            if !present && items.is_empty() && subs.is_empty() && copies.values().all(|n| *n == 0) {
+                // Nothing of the scope was left (dropping the transaction rolls it back).
+                continue;
+            }
             let entry = AuditEntry {
                 actor: "system".into(),
                 role: "system".into(),
@@ -672,7 +844,7 @@ impl Store {
                 target: format!("scope:{}", d.scope),
                 detail: format!(
                     "severity=high; scope={}; approval={}; destroyed_at={}; keys={}; items={}; \
-                     records={records}; restored from {restored_from}",
+                     records={records}; copies={copies:?}; restored from {restored_from}",
                     d.scope,
                     d.approval,
                     d.destroyed_at,

@@ -1,13 +1,20 @@
 //! S26 on SQLite and PostgreSQL: two retention scopes of one institution; destroying the
 //! old one needs an approval by a second administrator; afterwards a copy of its ciphertext
 //! no longer opens (its data key is gone), the other scope still reads, the records lose
-//! their personal identifiers and the certificate sits in a verifying audit chain.
+//! their personal identifiers and the certificate sits in a verifying audit chain. Billing
+//! lines lose the numbers too, an insurer's scope takes its 年度's rosters and invitations
+//! along, and backups and restores follow.
 
 use daiko_store::audit::AuditEntry;
+use daiko_store::billing::FreezeMonth;
 use daiko_store::governance::Decision;
+use daiko_store::invite::{
+    CardRow, IssuedBatch, IssuedRow, MemberRow, NewRoster, ReminderRoundRow,
+};
 use daiko_store::orgs::OrgKind;
 use daiko_store::retention::{self, RetentionError};
 use daiko_store::testdb;
+use sqlx::Row;
 
 fn entry(actor: &str) -> AuditEntry {
     AuditEntry {
@@ -311,6 +318,7 @@ async fn destruction_purges_backups_and_restore_does_not_resurrect() {
         let data_dir = s.blobs().root().parent().expect("data dir").to_path_buf();
         let keys = s.keyring().config().clone();
         let (old_scope, new_scope, copied) = two_scopes(&s).await;
+        let (ins_scope, roster_old, roster_new) = billed_and_invited(&s).await;
         let bk = dir.path().join(format!("{db}-bk"));
         let g1 = backup::create(&s, &data_dir, &Target::Dir(bk.clone()))
             .await
@@ -326,6 +334,8 @@ async fn destruction_purges_backups_and_restore_does_not_resurrect() {
         std::fs::rename(&off, &moved).expect("move");
 
         let cert = destroy(&s, &old_scope).await;
+        let ins_cert = destroy(&s, &ins_scope).await;
+        assert!(ins_cert.data_types.iter().any(|t| t == "rosters"));
 
         let purges = s.backup_purges().await.expect("purges");
         let p1 = purges
@@ -386,7 +396,7 @@ async fn destruction_purges_backups_and_restore_does_not_resurrect() {
             _ => None,
         };
         let r1 = dir.path().join(format!("{db}-restored1"));
-        backup::restore(
+        let restored = backup::restore(
             &Generation::Dir(g1_path),
             &r1,
             url1.as_deref(),
@@ -394,6 +404,9 @@ async fn destruction_purges_backups_and_restore_does_not_resurrect() {
         )
         .await
         .expect("restore purged");
+        // The purge left nothing of the scopes to destroy again (billing lines and rosters
+        // included: the checks below see the purge, not a re-application).
+        assert!(restored.reapplied.is_empty(), "{:?}", restored.reapplied);
         let back = daiko_store::Store::open_with(&r1, url1.as_deref(), keys.clone())
             .await
             .expect("restored");
@@ -413,6 +426,12 @@ async fn destruction_purges_backups_and_restore_does_not_resurrect() {
                     .expect("record");
             assert_eq!(c.is_empty(), blank, "{sub}: {c}");
         }
+        // The snapshot's billing lines and rosters as live (billing numbers sealed at open).
+        let (card, voucher) = line_numbers(&back, "r-s-old").await;
+        assert_eq!((card.as_str(), voucher.as_str()), ("", ""));
+        let (card, voucher) = line_numbers(&back, "r-s-new").await;
+        assert!(!card.is_empty() && !voucher.is_empty());
+        assert_rosters_purged(&back, &roster_old, &roster_new).await;
         assert!(
             back.keyring()
                 .decrypt("old", b"sub/old.zip", copied.clone())
@@ -430,7 +449,7 @@ async fn destruction_purges_backups_and_restore_does_not_resurrect() {
         let g_new = backup::create(&s, &data_dir, &Target::Dir(moved.clone()))
             .await
             .expect("newer backup");
-        assert_eq!(g_new.manifest.destroyed.as_ref().expect("list").len(), 1);
+        assert_eq!(g_new.manifest.destroyed.as_ref().expect("list").len(), 2);
         let g_off_moved = moved.join(&g_off.manifest.generation);
         let url2 = match db {
             "postgres" => Some(testdb::fresh_postgres_url().await.expect("pg")),
@@ -445,7 +464,10 @@ async fn destruction_purges_backups_and_restore_does_not_resurrect() {
         )
         .await
         .expect("restore unpurged");
-        assert_eq!(restored.reapplied, vec![old_scope.clone()]);
+        assert_eq!(
+            restored.reapplied,
+            vec![old_scope.clone(), ins_scope.clone()]
+        );
         assert!(restored.warnings.is_empty(), "{:?}", restored.warnings);
         let back = daiko_store::Store::open_with(&r2, url2.as_deref(), keys.clone())
             .await
@@ -463,12 +485,15 @@ async fn destruction_purges_backups_and_restore_does_not_resurrect() {
                 .await
                 .expect("record");
         assert_eq!(c, "");
+        let (card, voucher) = line_numbers(&back, "r-s-old").await;
+        assert_eq!((card.as_str(), voucher.as_str()), ("", ""));
+        assert_rosters_purged(&back, &roster_old, &roster_new).await;
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit WHERE action = $1")
             .bind(retention::REAPPLY_ACTION)
             .fetch_one(back.pool())
             .await
             .expect("count");
-        assert_eq!(n, 1);
+        assert_eq!(n, 2);
         assert!(back.verify_audit().await.expect("verify").broken.is_none());
         assert_eq!(
             back.blobs().get("sub/new.zip").await.expect("new"),
@@ -583,4 +608,340 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+/// An invitation roster (名簿) of two members for insurer `INSURER`, imported at `at`.
+async fn roster_at(s: &daiko_store::Store, at: &str) -> String {
+    let members: Vec<MemberRow> = (0..2)
+        .map(|i| MemberRow {
+            card: card(&format!("{at}-{i}")),
+            member_json: format!("{{\"i\":{i}}}"),
+        })
+        .collect();
+    let r = s
+        .add_roster(&NewRoster {
+            insurer: INSURER,
+            sha256: "aa",
+            encoding: "utf8",
+            file_name: "roster.csv",
+            imported_by: "kenpo1",
+            members: &members,
+        })
+        .await
+        .expect("roster");
+    sqlx::query("UPDATE invite_rosters SET imported_at = $1 WHERE id = $2")
+        .bind(at)
+        .bind(&r.id)
+        .execute(s.pool())
+        .await
+        .expect("backdate roster");
+    r.id
+}
+
+const INSURER: &str = "06139999";
+
+fn card(n: &str) -> CardRow {
+    CardRow {
+        symbol: "S".into(),
+        number: n.into(),
+        branch: String::new(),
+    }
+}
+
+/// Vouchers, a reminder round and a returned-mail mark of fiscal year `fy` for insurer
+/// `INSURER` (the mark backdated to `marked_at`).
+async fn invitations(s: &daiko_store::Store, fy: i64, roster: &str, marked_at: &str) {
+    let number = format!("{:02}100000001", fy % 100);
+    let row = IssuedRow {
+        fiscal_year: fy,
+        kind: 1,
+        number: number.clone(),
+        card: card(&format!("{fy}-0")),
+        roster_id: roster.into(),
+        voucher_json: format!("{{\"number\":\"{number}\"}}"),
+        ledger_json: format!("{{\"number\":\"{number}\"}}"),
+        issued_at: daiko_store::now(),
+        issued_by: "kenpo1".into(),
+    };
+    s.record_issued_vouchers(&IssuedBatch {
+        insurer: INSURER,
+        fiscal_year: fy,
+        kind: 1,
+        from_serial: 1,
+        next_serial: 2,
+        rows: &[row],
+        by: "kenpo1",
+    })
+    .await
+    .expect("issue");
+    s.add_reminder_round(&ReminderRoundRow {
+        insurer: INSURER.into(),
+        fiscal_year: fy,
+        round: 1,
+        sent_on: format!("{fy}-10-01"),
+        variants_json: "[\"A\"]".into(),
+        created_at: daiko_store::now(),
+        created_by: "kenpo1".into(),
+        items: vec![(card(&format!("{fy}-1")), 0)],
+    })
+    .await
+    .expect("reminder");
+    let c = card(&format!("{fy}-2"));
+    s.mark_returned_mail(INSURER, &c, "宛所不明", "kenpo1")
+        .await
+        .expect("returned");
+    let idx = s.card_key_index(INSURER, &c).await.expect("idx");
+    sqlx::query("UPDATE invite_returned_mail SET marked_at = $1 WHERE card_key_idx = $2")
+        .bind(marked_at)
+        .bind(idx)
+        .execute(s.pool())
+        .await
+        .expect("backdate mark");
+}
+
+async fn count(s: &daiko_store::Store, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(s.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+async fn close_month(s: &daiko_store::Store, month: &str) -> daiko_store::billing::FreezeOutcome {
+    let mut tx = s.begin().await.expect("tx");
+    let out = s
+        .freeze_billing_month_in(
+            &mut tx,
+            &FreezeMonth {
+                month,
+                cutoff: "9999-01-01T00:00:00Z",
+                late_before: "201501",
+                closed_by: "tester",
+                calendar_json: "{\"deadline_day\":5}",
+                fees_json: "{}",
+            },
+        )
+        .await
+        .expect("freeze");
+    tx.commit().await.expect("commit");
+    out
+}
+
+/// After [`two_scopes`]: an insurer subscribing to billing, both records billed in month
+/// 2026-11 (their ledger keys from distinct card indexes), and the insurer's scope of 年度
+/// 2015 (a data key), with rosters and invitations of 2015 (to be destroyed) and 2024
+/// (kept). Answers the insurer's scope, the 2015 roster and the 2024 roster.
+async fn billed_and_invited(s: &daiko_store::Store) -> (String, String, String) {
+    let ins = s
+        .add_org(
+            OrgKind::Insurer,
+            INSURER,
+            "健保",
+            &["check", "route", "billing"],
+        )
+        .await
+        .expect("insurer");
+    for (rec, idx) in [("r-s-old", "cidx-old"), ("r-s-new", "cidx-new")] {
+        sqlx::query("UPDATE records SET card_idx = $1, voucher_idx = $2 WHERE id = $3")
+            .bind(idx)
+            .bind(format!("v{idx}"))
+            .bind(rec)
+            .execute(s.pool())
+            .await
+            .expect("indexes");
+    }
+    let first = close_month(s, "2026-11").await;
+    assert_eq!(first.lines, 2, "{first:?}");
+    let ins_scope = format!("{}/2015", ins.id);
+    s.blobs()
+        .put_for(&ins_scope, "deliv/old.zip", b"delivery")
+        .await
+        .expect("insurer scope");
+    // Only its key is needed (a delivery row would name the file; here none does).
+    s.blobs()
+        .delete("deliv/old.zip")
+        .await
+        .expect("delete blob");
+    let roster_old = roster_at(s, "2015-06-01T00:00:00Z").await;
+    let roster_new = roster_at(s, "2024-06-01T00:00:00Z").await;
+    invitations(s, 2015, &roster_old, "2016-03-31T23:00:00Z").await;
+    invitations(s, 2024, &roster_new, "2024-07-01T00:00:00Z").await;
+    (ins_scope, roster_old, roster_new)
+}
+
+/// The raw numbers of a record's billing line (empty when blanked).
+async fn line_numbers(s: &daiko_store::Store, rec: &str) -> (String, String) {
+    let r = sqlx::query("SELECT card_number, voucher FROM billing_lines WHERE record_id = $1")
+        .bind(rec)
+        .fetch_one(s.pool())
+        .await
+        .expect("line");
+    (
+        r.try_get("card_number").expect("card"),
+        r.try_get("voucher").expect("voucher"),
+    )
+}
+
+/// The 2015 roster and invitations of [`billed_and_invited`] are gone, 2024's are there.
+async fn assert_rosters_purged(s: &daiko_store::Store, old: &str, new: &str) {
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM invite_rosters ORDER BY id")
+        .fetch_all(s.pool())
+        .await
+        .expect("rosters");
+    assert_eq!(ids, vec![new.to_string()]);
+    assert!(s.roster_members(old).await.expect("members").is_empty());
+    assert_eq!(s.roster_members(new).await.expect("members").len(), 2);
+    for t in [
+        "invite_vouchers",
+        "invite_reminder_items",
+        "invite_reminder_rounds",
+    ] {
+        let years: Vec<i64> =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT fiscal_year FROM {t}")))
+                .fetch_all(s.pool())
+                .await
+                .expect(t);
+        assert_eq!(years, vec![2024], "{t}");
+    }
+    assert!(
+        s.voucher_rows(INSURER, 1, "15100000001")
+            .await
+            .expect("ledger")
+            .is_empty()
+    );
+    assert_eq!(
+        s.voucher_rows(INSURER, 1, "24100000001")
+            .await
+            .expect("ledger")
+            .len(),
+        1
+    );
+    let marks: Vec<String> = sqlx::query_scalar("SELECT marked_at FROM invite_returned_mail")
+        .fetch_all(s.pool())
+        .await
+        .expect("marks");
+    assert_eq!(marks, vec!["2024-07-01T00:00:00Z".to_string()]);
+}
+
+/// A destruction reaches the copies outside the scope's keys: the billing lines of the
+/// scope's records lose their sealed numbers (amounts and the never-twice ledger stay, so a
+/// later close bills neither record again nor the same checkup under another record), and
+/// an insurer's scope takes its 年度's rosters, issued vouchers (with their ledger copies),
+/// reminder items and returned-mail marks along; the certificate counts them.
+#[tokio::test]
+async fn destruction_blanks_billing_lines_and_purges_rosters() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (db, s) in testdb::stores(dir.path()).await.expect("stores") {
+        eprintln!("-- on {db}");
+        let (old_scope, _, _) = two_scopes(&s).await;
+        let (ins_scope, roster_old, roster_new) = billed_and_invited(&s).await;
+        let key_old = s
+            .ledger_of_record("r-s-old")
+            .await
+            .expect("ledger")
+            .expect("billed");
+
+        // A record of the old scope never billed (it came after the close).
+        s.blobs()
+            .put_for(&old_scope, "sub/late.zip", b"late personal data")
+            .await
+            .expect("late blob");
+        add_submission(
+            &s,
+            "s-late",
+            &institution_id(&s).await,
+            "sub/late.zip",
+            "R-4",
+        )
+        .await;
+        let vouchers_before = count(&s, "SELECT COUNT(*) FROM vouchers").await;
+        assert_eq!(vouchers_before, 2);
+
+        let cert = destroy(&s, &old_scope).await;
+        assert_eq!(cert.counts.get("billing"), Some(&1), "{cert:?}");
+        assert_eq!(cert.counts.get("records"), Some(&2), "{cert:?}");
+        assert!(cert.data_types.iter().any(|t| t == "billing"), "{cert:?}");
+        assert!(!cert.data_types.iter().any(|t| t == "rosters"), "{cert:?}");
+        // The billing lines of the destroyed scope lose the numbers (raw columns); the other
+        // scope's keep them; amounts stay.
+        let (card_old, voucher_old) = line_numbers(&s, "r-s-old").await;
+        assert_eq!((card_old.as_str(), voucher_old.as_str()), ("", ""));
+        let (card_new, voucher_new) = line_numbers(&s, "r-s-new").await;
+        assert_eq!(
+            (card_new.as_str(), voucher_new.as_str()),
+            ("CARD42", "V123")
+        );
+        let line = s
+            .billing_line("r-s-old")
+            .await
+            .expect("open")
+            .expect("line");
+        assert_eq!(
+            (line.card_number.as_str(), line.kind.as_str()),
+            ("", "checkup")
+        );
+        assert_eq!(line.month, "2026-11");
+        // The ledger row stays as it was.
+        assert_eq!(
+            s.ledger_of_record("r-s-old").await.expect("ledger"),
+            Some(key_old.clone())
+        );
+
+        // A later close bills neither record again, nor the same checkup (same person and
+        // fiscal year) arriving in another record, nor the destroyed scope's unbilled record
+        // (its numbers are gone).
+        add_submission(
+            &s,
+            "s-again",
+            &institution_id(&s).await,
+            "sub/again.zip",
+            "R-3",
+        )
+        .await;
+        sqlx::query("UPDATE records SET card_idx = 'cidx-old' WHERE id = 'r-s-again'")
+            .execute(s.pool())
+            .await
+            .expect("same person");
+        let second = close_month(&s, "2026-12").await;
+        assert_eq!(second.lines, 0, "{second:?}");
+        assert_eq!(second.excluded.len(), 1, "{second:?}");
+        assert_eq!(second.excluded[0].record_id, "r-s-again");
+        assert_eq!(second.excluded[0].billed_record_id, "r-s-old");
+        assert_eq!(
+            count(&s, "SELECT COUNT(*) FROM billing_lines").await,
+            2,
+            "no record billed twice"
+        );
+
+        // The insurer's scope of 2015: its rosters and invitations go, 2024's stay.
+        let cert = destroy(&s, &ins_scope).await;
+        assert!(cert.data_types.iter().any(|t| t == "rosters"), "{cert:?}");
+        for (k, n) in [
+            ("rosters", 1),
+            ("roster_members", 2),
+            ("issued_vouchers", 1),
+            ("reminder_items", 1),
+            ("returned_mail", 1),
+        ] {
+            assert_eq!(cert.counts.get(k), Some(&n), "{k}: {cert:?}");
+        }
+        let certs = s.destruction_certificates().await.expect("certs");
+        assert_eq!(certs.last().map(|c| &c.1), Some(&cert));
+        assert_eq!(
+            count(&s, "SELECT COUNT(*) FROM invite_members").await,
+            2,
+            "only the kept roster's members"
+        );
+        assert_eq!(count(&s, "SELECT COUNT(*) FROM vouchers").await, 1);
+        assert_rosters_purged(&s, &roster_old, &roster_new).await;
+        assert!(s.verify_audit().await.expect("verify").broken.is_none());
+    }
+}
+
+/// The institution of [`two_scopes`].
+async fn institution_id(s: &daiko_store::Store) -> String {
+    s.org_by_number("1310000001")
+        .await
+        .expect("org")
+        .expect("institution")
+        .id
 }

@@ -6,8 +6,11 @@
 //! destruction, [`purge_destroyed`] rewrites every generation at every location the
 //! installation has backed up to (the targets of its `backup.create` audit rows): the keys
 //! leave `keys.json` and the snapshot (SQLite rebuilt by `VACUUM INTO`, so no free page keeps
-//! them), the scope's blobs are deleted, the records are blanked and the submissions marked
-//! `destroyed` as in the live database, and the manifest is sealed again with the new hashes
+//! them), the scope's blobs are deleted, the records and their billing lines are blanked, the
+//! submissions marked `destroyed` and (when the destruction took them) the insurer's rosters
+//! and invitations of the 年度 deleted as in the live database (a SQLite snapshot runs the
+//! same statements, [`crate::retention::destroy_copies`]; PostgreSQL JSON lines are edited
+//! alike), and the manifest is sealed again with the new hashes
 //! and the destruction added to its `destroyed` list, so `daiko backup verify` still passes.
 //! A generation is verified completely before it is rewritten (a purge never re-seals a
 //! tampered generation). Locations that cannot be reached are reported (audited
@@ -190,7 +193,7 @@ pub(super) async fn purge_generation(
 async fn purge_opened(opened: &Opened, d: &Destroyed) -> Result<(usize, usize, bool)> {
     let m = &opened.manifest;
     let bad_scope = |_| BackupError::Store(StoreError::Corrupt(format!("scope {}", d.scope)));
-    let (org, _) = parse_scope(&d.scope).map_err(bad_scope)?;
+    let (org, fy) = parse_scope(&d.scope).map_err(bad_scope)?;
     let doomed: BTreeSet<String> = opened
         .keys_file
         .data_keys
@@ -275,6 +278,7 @@ async fn purge_opened(opened: &Opened, d: &Destroyed) -> Result<(usize, usize, b
             true
         })?;
         edited.insert("submissions".into(), body);
+        let mut records = BTreeSet::new();
         if let Some(f) = table("records") {
             let (_, plain) = opened.open_file(f).await?;
             let body = edit_lines(&plain, &f.path, |row| {
@@ -283,6 +287,9 @@ async fn purge_opened(opened: &Opened, d: &Destroyed) -> Result<(usize, usize, b
                     .and_then(|v| v.as_str())
                     .is_some_and(|s| subs.contains(s))
                 {
+                    if let Some(id) = row.get("id").and_then(|v| v.as_str()) {
+                        records.insert(id.to_string());
+                    }
                     for c in RECORD_COLUMNS {
                         if row.contains_key(c) {
                             row.insert(c.into(), "".into());
@@ -293,6 +300,25 @@ async fn purge_opened(opened: &Opened, d: &Destroyed) -> Result<(usize, usize, b
             })?;
             edited.insert("records".into(), body);
         }
+        // What `retention::destroy_copies` does live: billing lines lose the numbers.
+        if let Some(f) = table("billing_lines") {
+            let (_, plain) = opened.open_file(f).await?;
+            let body = edit_lines(&plain, &f.path, |row| {
+                if row
+                    .get("record_id")
+                    .and_then(|v| v.as_str())
+                    .is_some_and(|r| records.contains(r))
+                {
+                    row.insert("card_number".into(), "".into());
+                    row.insert("voucher".into(), "".into());
+                }
+                true
+            })?;
+            edited.insert("billing_lines".into(), body);
+        }
+    }
+    if d.rosters {
+        purge_roster_lines(opened, &org, fy, &mut edited).await?;
     }
     if let Some(f) = table("data_keys") {
         let (_, plain) = opened.open_file(f).await?;
@@ -313,8 +339,7 @@ async fn purge_opened(opened: &Opened, d: &Destroyed) -> Result<(usize, usize, b
             FileKind::Blob if removed.contains(&f.name) => {}
             FileKind::Database => {
                 let (_, plain) = opened.open_file(f).await?;
-                let (plain, counts) =
-                    purge_sqlite(&plain, &org, &d.scope, &doomed, &removed).await?;
+                let (plain, counts) = purge_sqlite(&plain, d, &doomed, &removed).await?;
                 tables = counts;
                 files.push(reseal(f, plain).await?);
             }
@@ -362,6 +387,99 @@ async fn purge_opened(opened: &Opened, d: &Destroyed) -> Result<(usize, usize, b
     Ok((n_keys, removed.len(), true))
 }
 
+/// [`crate::retention::destroy_copies`]'s roster deletes on the JSON lines of a PostgreSQL
+/// generation: the rows of the insurer `org` belonging to fiscal year `fy` leave
+/// `invite_rosters`, `invite_members`, `invite_vouchers` (and their copies in `vouchers`),
+/// `invite_reminder_items`, `invite_reminder_rounds` and `invite_returned_mail`.
+async fn purge_roster_lines(
+    opened: &Opened,
+    org: &str,
+    fy: i32,
+    edited: &mut BTreeMap<String, (Vec<u8>, i64)>,
+) -> Result<()> {
+    let m = &opened.manifest;
+    let table = |n: &str| {
+        m.files
+            .iter()
+            .find(|f| f.kind == FileKind::Table && f.name == n)
+    };
+    let text = |row: &serde_json::Map<String, serde_json::Value>, c: &str| {
+        row.get(c)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let int = |row: &serde_json::Map<String, serde_json::Value>, c: &str| {
+        row.get(c).and_then(serde_json::Value::as_i64)
+    };
+    let Some(f) = table("orgs") else {
+        return Ok(());
+    };
+    let (_, plain) = opened.open_file(f).await?;
+    let mut insurer = None;
+    edit_lines(&plain, &f.path, |row| {
+        if text(row, "id") == org && text(row, "kind") == "insurer" {
+            insurer = Some(text(row, "number"));
+        }
+        true
+    })?;
+    let Some(insurer) = insurer else {
+        return Ok(());
+    };
+    let (from, to) = (
+        format!("{fy:04}-04-01"),
+        format!("{:04}-04-01", i64::from(fy) + 1),
+    );
+    let in_year = |ts: String| ts.as_str() >= from.as_str() && ts.as_str() < to.as_str();
+    let year = i64::from(fy);
+    let mut rosters = BTreeSet::new();
+    let mut issued = BTreeSet::new();
+    // In this order: members follow their rosters, ledger copies their issued vouchers.
+    for name in [
+        "invite_rosters",
+        "invite_members",
+        "invite_vouchers",
+        "vouchers",
+        "invite_reminder_items",
+        "invite_reminder_rounds",
+        "invite_returned_mail",
+    ] {
+        let Some(f) = table(name) else {
+            continue;
+        };
+        let (_, plain) = opened.open_file(f).await?;
+        let body = edit_lines(&plain, &f.path, |row| {
+            let mine = text(row, "insurer") == insurer;
+            let doomed = match name {
+                "invite_rosters" => {
+                    let d = mine && in_year(text(row, "imported_at"));
+                    if d {
+                        rosters.insert(text(row, "id"));
+                    }
+                    d
+                }
+                "invite_members" => rosters.contains(&text(row, "roster_id")),
+                "invite_vouchers" => {
+                    let d = mine && int(row, "fiscal_year") == Some(year);
+                    if d && !text(row, "number_idx").is_empty() {
+                        issued.insert((int(row, "kind"), text(row, "number_idx")));
+                    }
+                    d
+                }
+                "vouchers" => {
+                    mine && !text(row, "number_idx").is_empty()
+                        && issued.contains(&(int(row, "kind"), text(row, "number_idx")))
+                }
+                "invite_returned_mail" => mine && in_year(text(row, "marked_at")),
+                _ => mine && int(row, "fiscal_year") == Some(year),
+            };
+            !doomed
+        })?;
+        edited.insert(name.into(), body);
+    }
+    Ok(())
+}
+
 /// An envelope of `plain` under `dk` (as [`crate::keyring::Keyring::encrypt_value`] makes).
 fn seal(dk: &DataKey, ctx: &[u8], plain: &[u8]) -> Result<Vec<u8>> {
     let size = CHUNK_SIZE as usize;
@@ -406,11 +524,13 @@ fn edit_lines(
 /// its row counts.
 async fn purge_sqlite(
     plain: &[u8],
-    org: &str,
-    scope: &str,
+    d: &Destroyed,
     doomed: &BTreeSet<String>,
     removed: &BTreeSet<String>,
 ) -> Result<(Vec<u8>, Vec<TableCount>)> {
+    let bad_scope = |_| BackupError::Store(StoreError::Corrupt(format!("scope {}", d.scope)));
+    let (org, fy) = parse_scope(&d.scope).map_err(bad_scope)?;
+    let (org, scope) = (org.as_str(), d.scope.as_str());
     let scratch = std::env::temp_dir().join(format!("daiko-purge-{}", new_id()));
     std::fs::create_dir_all(&scratch).map_err(io(&scratch))?;
     let r = async {
@@ -442,11 +562,12 @@ async fn purge_sqlite(
             .filter(|c| columns.iter().any(|x| x == *c))
             .map(|c| format!("{c} = ''"))
             .collect();
-        let subs = sqlx::query("SELECT id, blob_key FROM submissions WHERE org_id = $1")
+        let rows = sqlx::query("SELECT id, blob_key FROM submissions WHERE org_id = $1")
             .bind(org)
             .fetch_all(&mut *tx)
             .await?;
-        for r in subs {
+        let mut subs = Vec::new();
+        for r in rows {
             let (id, blob): (String, String) = (r.try_get(0)?, r.try_get(1)?);
             if !removed.contains(&blob) {
                 continue;
@@ -464,7 +585,17 @@ async fn purge_sqlite(
                 .bind(&id)
                 .execute(&mut *tx)
                 .await?;
+            subs.push(id);
         }
+        // Billing lines and rosters: the live destruction's statements. A snapshot older
+        // than migration 0008 has no `vouchers.number_idx` (its copies stay).
+        let ledger_copies: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pragma_table_info('vouchers') WHERE name = 'number_idx'",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        crate::retention::destroy_copies(&mut tx, org, fy, &subs, d.rosters, ledger_copies > 0)
+            .await?;
         tx.commit().await?;
         let quoted = out.display().to_string().replace('\'', "''");
         sqlx::query(crate::sql(format!("VACUUM INTO '{quoted}'")))
