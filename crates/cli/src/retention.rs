@@ -25,7 +25,8 @@ pub enum RetentionCommand {
         #[arg(long)]
         tenant: Option<String>,
     },
-    /// Retention scopes (organisation × fiscal year) and whether they are past retention.
+    /// Retention scopes (organisation × fiscal year) and whether they are past retention; an
+    /// insurer's 年度 with rosters but no scoped data is listed without keys.
     Due {
         /// Also list scopes not yet due.
         #[arg(long)]
@@ -126,13 +127,18 @@ pub fn run(data: &DataDir, cmd: RetentionCommand) -> Result<Exit> {
                         .unwrap_or_default();
                     let counts: Vec<String> =
                         s.counts.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    // No keys: an insurer's 年度 of rosters and invitations only.
+                    let keys = if s.key_ids.is_empty() {
+                        "- (rosters only/名簿のみ)".to_string()
+                    } else {
+                        s.key_ids.join(",")
+                    };
                     println!(
-                        "{} tenant={number} fiscal_year={} {} from {} keys={} {}",
+                        "{} tenant={number} fiscal_year={} {} from {} keys={keys} {}",
                         s.scope,
                         s.fiscal_year,
                         if s.due { "DUE" } else { "kept" },
                         s.due_from,
-                        s.key_ids.join(","),
                         counts.join(" ")
                     );
                 }

@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use daiko_store::invite::{CardRow, MemberRow, NewRoster};
 use daiko_store::orgs::OrgKind;
 
 fn daiko(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -64,7 +65,7 @@ fn destruction_waits_for_a_second_admin_then_shreds_one_scope() {
         &[("DAIKO_INITIAL_PASSWORD", "Initial-Pass-2026-x")],
     ));
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let (org, copied) = rt.block_on(async {
+    let (org, copied, ins) = rt.block_on(async {
         let store = daiko_store::Store::open(&dir, None).await.expect("store");
         let boss = store.user_by_login("boss").await.expect("q").expect("boss");
         let hash = daiko_server::auth::hash_password("Boss-Own-Pass-2026").expect("hash");
@@ -99,7 +100,36 @@ fn destruction_waits_for_a_second_admin_then_shreds_one_scope() {
             .expect("submission");
         }
         let copied = std::fs::read(store.blobs().root().join("archives/s-old.zip")).expect("copy");
-        (org, copied)
+        // An insurer with a roster of 年度 2015 and no scoped data that year.
+        let ins = store
+            .add_org(OrgKind::Insurer, "06139999", "健保", &["check"])
+            .await
+            .expect("insurer");
+        let members = [MemberRow {
+            card: CardRow {
+                symbol: "S".into(),
+                number: "1".into(),
+                branch: String::new(),
+            },
+            member_json: "{}".into(),
+        }];
+        let roster = store
+            .add_roster(&NewRoster {
+                insurer: "06139999",
+                sha256: "aa",
+                encoding: "utf8",
+                file_name: "roster.csv",
+                imported_by: "kenpo1",
+                members: &members,
+            })
+            .await
+            .expect("roster");
+        sqlx::query("UPDATE invite_rosters SET imported_at = '2015-06-01T00:00:00Z' WHERE id = $1")
+            .bind(&roster.id)
+            .execute(store.pool())
+            .await
+            .expect("backdate roster");
+        (org, copied, ins.id)
     });
 
     ok(daiko(
@@ -119,6 +149,14 @@ fn destruction_waits_for_a_second_admin_then_shreds_one_scope() {
     assert!(due.contains(&format!("{}/2015", org.id)), "{due}");
     assert!(!due.contains(&format!("{}/2024", org.id)), "{due}");
     assert!(due.contains("archives=1"), "{due}");
+    // The insurer's rosters of 2015 without scoped data: listed without keys, with counts.
+    assert!(
+        due.contains(&format!(
+            "{ins}/2015 tenant=06139999 fiscal_year=2015 DUE from 2021-04-01 \
+             keys=- (rosters only/名簿のみ) roster_members=1 rosters=1"
+        )),
+        "{due}"
+    );
     // The 2024 scope is still within retention.
     let o = daiko(
         &dir,

@@ -8,8 +8,10 @@
 //!
 //! Retention years per data type and organisation live in the `retention` setting (JSON).
 //! A scope is *due* once the longest retention of the blob-bearing types has passed since
-//! the end of its fiscal year. Destroying a scope (after a four-eyes `destruction`
-//! approval, S10) deletes its wrapped data keys (the ciphertext, including copies in
+//! the end of its fiscal year. An insurer's 年度 with rosters or invitations but no data key
+//! (no scoped data that year, or its keys destroyed before the rosters were due) is a scope
+//! without keys, due once the `rosters` retention has passed. Destroying a scope (after a
+//! four-eyes `destruction` approval, S10) deletes its wrapped data keys (the ciphertext, including copies in
 //! backups, becomes unreadable once no key row holds it), blanks the personal identifiers of
 //! the records rows of its submissions (the rows stay: billing lines keep referring to them
 //! and their amounts and counts are not personal) and of their billing lines, deletes an
@@ -21,7 +23,7 @@
 //! destructions again ([`Store::reapply_destructions`]). Other processes stop using the keys
 //! at once: the keyring re-checks a scope key's row before each use.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -579,8 +581,95 @@ impl Store {
         Ok((items, subs, records))
     }
 
+    /// Fiscal years (年度) in which insurer `number` has roster or invitation rows: the years
+    /// [`destroy_copies`] deletes by (rosters and returned-mail marks by the 年度 of their
+    /// time, issued vouchers and reminders by their fiscal year).
+    async fn roster_years(&self, number: &str) -> Result<BTreeSet<i32>, StoreError> {
+        let mut years = BTreeSet::new();
+        for sql in [
+            "SELECT DISTINCT substr(imported_at, 1, 7) FROM invite_rosters WHERE insurer = $1",
+            "SELECT DISTINCT substr(marked_at, 1, 7) FROM invite_returned_mail WHERE insurer = $1",
+        ] {
+            let months: Vec<String> = sqlx::query_scalar(sql)
+                .bind(number)
+                .fetch_all(self.pool())
+                .await?;
+            years.extend(months.iter().filter_map(|m| fiscal_year(m)));
+        }
+        for sql in [
+            "SELECT DISTINCT fiscal_year FROM invite_vouchers WHERE insurer = $1",
+            "SELECT DISTINCT fiscal_year FROM invite_reminder_rounds WHERE insurer = $1",
+            "SELECT DISTINCT fiscal_year FROM invite_reminder_items WHERE insurer = $1",
+        ] {
+            let fys: Vec<i64> = sqlx::query_scalar(sql)
+                .bind(number)
+                .fetch_all(self.pool())
+                .await?;
+            years.extend(fys.into_iter().filter_map(|y| i32::try_from(y).ok()));
+        }
+        Ok(years)
+    }
+
+    /// What [`destroy_copies`] would delete of insurer `number`'s rosters and invitations of
+    /// fiscal year `fy` (its count names; zero counts left out).
+    async fn roster_counts(
+        &self,
+        number: &str,
+        fy: i32,
+    ) -> Result<BTreeMap<String, u64>, StoreError> {
+        let (from, to) = fiscal_bounds(fy);
+        let year = i64::from(fy);
+        let mut out = BTreeMap::new();
+        for (name, sql, by_time) in [
+            (
+                "rosters",
+                "SELECT COUNT(*) FROM invite_rosters WHERE insurer = $1 AND imported_at >= $2 \
+                 AND imported_at < $3",
+                true,
+            ),
+            (
+                "roster_members",
+                "SELECT COUNT(*) FROM invite_members m JOIN invite_rosters r ON r.id = m.roster_id \
+                 WHERE r.insurer = $1 AND r.imported_at >= $2 AND r.imported_at < $3",
+                true,
+            ),
+            (
+                "returned_mail",
+                "SELECT COUNT(*) FROM invite_returned_mail WHERE insurer = $1 AND marked_at >= $2 \
+                 AND marked_at < $3",
+                true,
+            ),
+            (
+                "issued_vouchers",
+                "SELECT COUNT(*) FROM invite_vouchers WHERE insurer = $1 AND fiscal_year = $2",
+                false,
+            ),
+            (
+                "reminder_items",
+                "SELECT COUNT(*) FROM invite_reminder_items WHERE insurer = $1 AND fiscal_year = $2",
+                false,
+            ),
+        ] {
+            let q = sqlx::query_scalar::<_, i64>(sql).bind(number);
+            let q = if by_time {
+                q.bind(from.as_str()).bind(to.as_str())
+            } else {
+                q.bind(year)
+            };
+            let n = q.fetch_one(self.pool()).await?;
+            if n > 0 {
+                out.insert(name.to_string(), u64::try_from(n).unwrap_or(0));
+            }
+        }
+        Ok(out)
+    }
+
     /// Every retention scope with its keys, counts and whether it is past retention on
-    /// `today` (YYYY-MM-DD).
+    /// `today` (YYYY-MM-DD). Besides the scopes of data keys, an insurer's 年度 holding
+    /// rosters or invitations but no data key (it received no scoped data that year, or the
+    /// scope's keys were destroyed before the rosters were due) is listed with no keys, due
+    /// once the `rosters` retention has passed; an insurer's keyed scope shows its roster
+    /// counts too.
     pub async fn retention_scopes(&self, today: &str) -> Result<Vec<ScopeInfo>, RetentionError> {
         let policy = self.retention_policy().await?;
         let rows = sqlx::query("SELECT id, tenant FROM data_keys ORDER BY tenant, created_at, id")
@@ -596,7 +685,34 @@ impl Store {
                     .push(r.try_get("id").map_err(StoreError::from)?);
             }
         }
+        let insurers: BTreeMap<String, String> = sqlx::query_as::<_, (String, String)>(
+            "SELECT id, number FROM orgs WHERE kind = 'insurer'",
+        )
+        .fetch_all(self.pool())
+        .await
+        .map_err(StoreError::from)?
+        .into_iter()
+        .collect();
         let mut out = Vec::new();
+        for (org, number) in &insurers {
+            for fy in self.roster_years(number).await? {
+                let scope = format!("{org}/{fy}");
+                if keys.contains_key(&scope) {
+                    continue;
+                }
+                let years = i64::from(policy.years(org, "rosters"));
+                let due_from = format!("{:04}-04-01", i64::from(fy) + 1 + years);
+                out.push(ScopeInfo {
+                    due: today >= due_from.as_str(),
+                    scope,
+                    org: org.clone(),
+                    fiscal_year: fy,
+                    key_ids: Vec::new(),
+                    due_from,
+                    counts: self.roster_counts(number, fy).await?,
+                });
+            }
+        }
         for (scope, key_ids) in keys {
             let (org, fy) = parse_scope(&scope)?;
             let years = SCOPED_TYPES
@@ -612,6 +728,9 @@ impl Store {
                 *counts.entry(i.data_type.to_string()).or_default() += 1;
             }
             counts.insert("records".into(), records);
+            if let Some(number) = insurers.get(&org) {
+                counts.extend(self.roster_counts(number, fy).await?);
+            }
             out.push(ScopeInfo {
                 due: today >= due_from.as_str(),
                 scope,
@@ -622,6 +741,7 @@ impl Store {
                 counts,
             });
         }
+        out.sort_by(|a, b| a.scope.cmp(&b.scope));
         Ok(out)
     }
 
@@ -646,7 +766,11 @@ impl Store {
             });
         }
         let payload = serde_json::json!({ "scope": scope, "tenant": org, "key_ids": info.key_ids });
-        let summary = format!("destroy {scope} ({} keys)", info.key_ids.len());
+        let summary = if info.key_ids.is_empty() {
+            format!("destroy {scope} (rosters only)")
+        } else {
+            format!("destroy {scope} ({} keys)", info.key_ids.len())
+        };
         let mut a = audit.clone();
         a.action = "approval.request".into();
         a.detail = format!("kind=destruction; scope={scope}");
@@ -721,8 +845,12 @@ impl Store {
         let manifest =
             serde_json::to_vec(&items).map_err(|e| RetentionError::Policy(e.to_string()))?;
         let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &manifest);
-        let mut data_types: Vec<String> = SCOPED_TYPES.iter().map(|s| s.to_string()).collect();
-        data_types.push("billing".into());
+        // A scope without keys is an insurer's 年度 of rosters only (see `retention_scopes`).
+        let mut data_types: Vec<String> = Vec::new();
+        if !key_ids.is_empty() || !rosters {
+            data_types.extend(SCOPED_TYPES.iter().map(|s| s.to_string()));
+            data_types.push("billing".into());
+        }
         if rosters {
             data_types.push("rosters".into());
         }

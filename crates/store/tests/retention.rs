@@ -945,3 +945,234 @@ async fn institution_id(s: &daiko_store::Store) -> String {
         .expect("institution")
         .id
 }
+
+/// An insurer with roster rows only (no data key) for 年度 2015 and a keyed scope for 2024.
+/// Answers the insurer's id, the 2015 roster and the 2024 roster.
+async fn insurer_with_rosters_only_in_2015(s: &daiko_store::Store) -> (String, String, String) {
+    let ins = s
+        .add_org(OrgKind::Insurer, INSURER, "健保", &["check", "route"])
+        .await
+        .expect("insurer");
+    s.blobs()
+        .put_for(&format!("{}/2024", ins.id), "deliv/new.zip", b"delivery")
+        .await
+        .expect("insurer scope 2024");
+    let roster_old = roster_at(s, "2015-06-01T00:00:00Z").await;
+    let roster_new = roster_at(s, "2024-06-01T00:00:00Z").await;
+    invitations(s, 2015, &roster_old, "2016-03-31T23:00:00Z").await;
+    invitations(s, 2024, &roster_new, "2024-07-01T00:00:00Z").await;
+    (ins.id, roster_old, roster_new)
+}
+
+/// Sets the insurer's `rosters` retention.
+async fn rosters_years(s: &daiko_store::Store, org: &str, years: u32) {
+    let mut p = s.retention_policy().await.expect("policy");
+    p.set(Some(org), "rosters", years).expect("set");
+    s.set_retention_policy(&p, &entry("admin1"))
+        .await
+        .expect("store policy");
+}
+
+/// The scope `scope` as `retention_scopes` lists it on `day`.
+async fn listed(s: &daiko_store::Store, scope: &str, day: &str) -> Option<retention::ScopeInfo> {
+    s.retention_scopes(day)
+        .await
+        .expect("scopes")
+        .into_iter()
+        .find(|x| x.scope == scope)
+}
+
+/// Rosters of a 年度 in which the insurer received no scoped data (no data key, so no scope
+/// of keys): listed as a scope without keys, due only once the `rosters` retention has
+/// passed (not the scoped types'); not due, refused; after the four-eyes approval their
+/// rows are gone, the certificate (no keys, type `rosters`) is in the audit trail, the other
+/// 年度 and the keyed scope are kept; the backups are purged and a restore of a generation
+/// that missed the purge applies the destruction again.
+#[tokio::test]
+async fn rosters_of_a_year_without_scoped_data_are_destroyed_after_their_retention() {
+    use daiko_store::backup::{self, Generation, Target};
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (db, s) in testdb::stores(dir.path()).await.expect("stores") {
+        eprintln!("-- on {db}");
+        let data_dir = s.blobs().root().parent().expect("data dir").to_path_buf();
+        let keys = s.keyring().config().clone();
+        let (org, roster_old, roster_new) = insurer_with_rosters_only_in_2015(&s).await;
+        let scope = format!("{org}/2015");
+        let keyed = format!("{org}/2024");
+        // Rosters kept 6 years: 2015's due from 2022-04-01 (the scoped types' 5 years would
+        // make it 2021-04-01).
+        rosters_years(&s, &org, 6).await;
+        let before = listed(&s, &scope, "2021-12-01")
+            .await
+            .expect("the 2015 rosters are listed");
+        assert!(!before.due, "{before:?}");
+        assert_eq!(before.due_from, "2022-04-01");
+        assert!(before.key_ids.is_empty(), "{before:?}");
+        for (k, n) in [
+            ("rosters", 1),
+            ("roster_members", 2),
+            ("issued_vouchers", 1),
+            ("reminder_items", 1),
+            ("returned_mail", 1),
+        ] {
+            assert_eq!(before.counts.get(k), Some(&n), "{k}: {before:?}");
+        }
+        assert!(listed(&s, &scope, "2022-04-01").await.expect("listed").due);
+        assert!(matches!(
+            s.request_destruction(&scope, "2021-12-01", &entry("admin1"))
+                .await,
+            Err(RetentionError::NotDue { .. })
+        ));
+        // The keyed 2024 scope shows its roster counts; the 2024 rosters are not due.
+        let k = listed(&s, &keyed, "2026-12-04").await.expect("keyed");
+        assert_eq!(k.key_ids.len(), 1, "{k:?}");
+        assert_eq!(k.counts.get("rosters"), Some(&1), "{k:?}");
+        assert!(!k.due);
+
+        // A backup the installation knows (purged) and one it does not (missed).
+        let g1 = backup::create(
+            &s,
+            &data_dir,
+            &Target::Dir(dir.path().join(format!("{db}-bk"))),
+        )
+        .await
+        .expect("backup");
+        s.audit(&registered(&g1.location)).await.expect("audit");
+        let g0 = backup::create(
+            &s,
+            &data_dir,
+            &Target::Dir(dir.path().join(format!("{db}-unknown"))),
+        )
+        .await
+        .expect("backup");
+
+        // Pending: nothing runs.
+        let a = s
+            .request_destruction(&scope, "2026-12-04", &entry("admin1"))
+            .await
+            .expect("request");
+        assert!(matches!(
+            s.execute_destruction(&a.id, &entry("admin1")).await,
+            Err(RetentionError::NotApproved(_))
+        ));
+        assert_eq!(count(&s, "SELECT COUNT(*) FROM invite_rosters").await, 2);
+        assert!(matches!(
+            s.decide_approval(&a.id, "admin2", true, "past retention", &entry("admin2"))
+                .await
+                .expect("decide"),
+            Decision::Decided(_)
+        ));
+        let cert = s
+            .execute_destruction(&a.id, &entry("admin2"))
+            .await
+            .expect("destroy");
+        assert_eq!(cert.scope, scope);
+        assert!(cert.key_ids.is_empty(), "{cert:?}");
+        assert_eq!(cert.data_types, vec!["rosters".to_string()]);
+        for (k, n) in [
+            ("rosters", 1),
+            ("roster_members", 2),
+            ("issued_vouchers", 1),
+            ("reminder_items", 1),
+            ("returned_mail", 1),
+        ] {
+            assert_eq!(cert.counts.get(k), Some(&n), "{k}: {cert:?}");
+        }
+        assert_rosters_purged(&s, &roster_old, &roster_new).await;
+        let certs = s.destruction_certificates().await.expect("certs");
+        assert_eq!(certs.last().map(|c| &c.1), Some(&cert));
+        assert!(s.verify_audit().await.expect("verify").broken.is_none());
+        assert!(listed(&s, &scope, "2026-12-04").await.is_none());
+        assert!(listed(&s, &keyed, "2026-12-04").await.is_some());
+        assert_eq!(
+            s.blobs().get("deliv/new.zip").await.expect("2024 reads"),
+            b"delivery"
+        );
+
+        // The known generation was purged: restored, the 2015 rosters are gone already.
+        let purge = s
+            .backup_purges()
+            .await
+            .expect("purges")
+            .into_iter()
+            .find(|p| p.location == g1.location)
+            .expect("purged");
+        assert!(!purge.failed(), "{purge:?}");
+        for (name, g) in [("purged", &g1), ("missed", &g0)] {
+            let url = match db {
+                "postgres" => Some(testdb::fresh_postgres_url().await.expect("pg")),
+                _ => None,
+            };
+            let r = dir.path().join(format!("{db}-restored-{name}"));
+            let restored = backup::restore(
+                &Generation::Dir(std::path::PathBuf::from(&g.location)),
+                &r,
+                url.as_deref(),
+                keys.clone(),
+            )
+            .await
+            .expect("restore");
+            assert!(restored.reapplied.is_empty(), "{:?}", restored.reapplied);
+            let back = daiko_store::Store::open_with(&r, url.as_deref(), keys.clone())
+                .await
+                .expect("restored");
+            if name == "missed" {
+                // Its location lists no destruction: the certificate's record applies it.
+                assert_eq!(count(&back, "SELECT COUNT(*) FROM invite_rosters").await, 2);
+                let again = back
+                    .reapply_destructions(&[retention::Destroyed::from(&cert)], "test")
+                    .await
+                    .expect("reapply");
+                assert_eq!(again, vec![scope.clone()]);
+            }
+            assert_rosters_purged(&back, &roster_old, &roster_new).await;
+            back.close().await;
+        }
+    }
+}
+
+/// A scope whose `rosters` retention is longer than its scoped types': its destruction
+/// leaves the 年度's rosters (not yet due), which are then listed as a scope without keys
+/// and destroyed once their own retention has passed.
+#[tokio::test]
+async fn rosters_outliving_their_scope_are_destroyed_later() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (db, s) in testdb::stores(dir.path()).await.expect("stores") {
+        eprintln!("-- on {db}");
+        let (org, roster_old, roster_new) = insurer_with_rosters_only_in_2015(&s).await;
+        let scope = format!("{org}/2015");
+        s.blobs()
+            .put_for(&scope, "deliv/old.zip", b"delivery")
+            .await
+            .expect("insurer scope 2015");
+        // Rosters kept 20 years: not due when the scope is (2021-04-01).
+        rosters_years(&s, &org, 20).await;
+        let info = listed(&s, &scope, "2026-12-04").await.expect("keyed");
+        assert_eq!(info.key_ids.len(), 1, "{info:?}");
+        assert!(info.due, "{info:?}");
+        let cert = destroy(&s, &scope).await;
+        assert!(!cert.data_types.iter().any(|t| t == "rosters"), "{cert:?}");
+        assert_eq!(count(&s, "SELECT COUNT(*) FROM invite_rosters").await, 2);
+
+        // Its keys are gone, its rosters are still listed, due from 2036-04-01.
+        let left = listed(&s, &scope, "2026-12-04")
+            .await
+            .expect("the 2015 rosters stay listed");
+        assert!(left.key_ids.is_empty(), "{left:?}");
+        assert!(!left.due, "{left:?}");
+        assert_eq!(left.due_from, "2036-04-01");
+        assert!(matches!(
+            s.request_destruction(&scope, "2026-12-04", &entry("admin1"))
+                .await,
+            Err(RetentionError::NotDue { .. })
+        ));
+        // Once due (here: the retention shortened), they go with a second certificate.
+        rosters_years(&s, &org, 6).await;
+        let cert = destroy(&s, &scope).await;
+        assert_eq!(cert.data_types, vec!["rosters".to_string()]);
+        assert_eq!(cert.counts.get("rosters"), Some(&1), "{cert:?}");
+        assert_rosters_purged(&s, &roster_old, &roster_new).await;
+        assert_eq!(s.destruction_certificates().await.expect("certs").len(), 2);
+        assert!(listed(&s, &scope, "2026-12-04").await.is_none());
+    }
+}
