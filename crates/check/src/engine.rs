@@ -6,8 +6,8 @@
 //!
 //! Reading is sequential: the main thread reads one pair's bytes at a time from the ZIP
 //! and hands them through a bounded channel to worker threads (`available_parallelism`),
-//! so at most a few pairs' decompressed bytes are in memory at once, whatever the archive
-//! holds. Workers return small per-record results (findings, outcome, amounts), which the
+//! in batches of up to 8 pairs and 256 KiB of stored bytes (a larger pair goes alone),
+//! so at most a few pairs' bytes are in memory at once, whatever the archive holds. Workers return small per-record results (findings, outcome, amounts), which the
 //! engine puts back in record order, so the output does not depend on thread timing.
 //!
 //! An AR finding before the records stops per-record processing: the records then count
@@ -583,6 +583,17 @@ struct Job {
     claim: Option<Result<StoredEntry, ArchiveIssue>>,
 }
 
+impl Job {
+    /// Bytes the pair's entries hold in memory.
+    fn held_bytes(&self) -> usize {
+        let of = |e: &Option<Result<StoredEntry, ArchiveIssue>>| match e {
+            Some(Ok(entry)) => entry.held_bytes(),
+            _ => 0,
+        };
+        of(&self.data).saturating_add(of(&self.claim))
+    }
+}
+
 /// A pair's entries inflated, with the findings made while reading and inflating them
 /// (A-01 / A-09 on an entry), DATA's before CLAIMS's as when the reading thread inflated.
 struct Inflated {
@@ -670,7 +681,13 @@ fn run_records<R: Read + Seek>(
         }
         return results;
     }
-    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(workers * 2);
+    // Pairs travel in small batches: one hand-over (a futex wake and a context switch on
+    // a busy machine) per batch instead of per pair. A batch is one pair, or several
+    // holding at most `BATCH_BYTES` together, so the queue's memory bound is the one of
+    // single pairs.
+    const BATCH_PAIRS: usize = 8;
+    const BATCH_BYTES: usize = 256 << 10;
+    let (job_tx, job_rx) = mpsc::sync_channel::<Vec<Job>>(workers * 2);
     let job_rx = Arc::new(Mutex::new(job_rx));
     let (res_tx, res_rx) = mpsc::channel::<RecordResult>();
     std::thread::scope(|scope| {
@@ -679,15 +696,17 @@ fn run_records<R: Read + Seek>(
             let res_tx = res_tx.clone();
             scope.spawn(move || {
                 loop {
-                    let job = {
+                    let batch = {
                         let Ok(rx) = job_rx.lock() else { return };
                         match rx.recv() {
-                            Ok(j) => j,
+                            Ok(b) => b,
                             Err(_) => return,
                         }
                     };
-                    if res_tx.send(check_record_guarded(job, shared)).is_err() {
-                        return;
+                    for job in batch {
+                        if res_tx.send(check_record_guarded(job, shared)).is_err() {
+                            return;
+                        }
                     }
                 }
             });
@@ -696,11 +715,25 @@ fn run_records<R: Read + Seek>(
         // Only the workers hold the receiver now: if they all stopped, sending fails
         // instead of blocking forever.
         drop(job_rx);
+        let mut batch: Vec<Job> = Vec::with_capacity(BATCH_PAIRS);
+        let mut batch_bytes = 0usize;
         for (seq, pair) in pairs.iter().enumerate() {
             let job = read_job(seq, pair);
-            if job_tx.send(job).is_err() {
-                break;
+            let bytes = job.held_bytes();
+            if !batch.is_empty()
+                && (batch.len() >= BATCH_PAIRS || batch_bytes.saturating_add(bytes) > BATCH_BYTES)
+            {
+                if job_tx.send(std::mem::take(&mut batch)).is_err() {
+                    break;
+                }
+                batch_bytes = 0;
             }
+            batch_bytes = batch_bytes.saturating_add(bytes);
+            batch.push(job);
+        }
+        if !batch.is_empty() {
+            // Fails only when every worker stopped, which the results then show.
+            let _ = job_tx.send(batch);
         }
         drop(job_tx);
         results.extend(res_rx.iter());

@@ -647,6 +647,14 @@ impl StoredEntry {
     pub fn name(&self) -> &str {
         &self.name
     }
+    /// Bytes this entry holds in memory (compressed, or inflated when the reading thread
+    /// inflated it), to bound what a queue of entries holds.
+    pub fn held_bytes(&self) -> usize {
+        match &self.content {
+            StoredContent::Inflated(bytes) => bytes.len(),
+            StoredContent::Compressed { compressed, .. } => compressed.len(),
+        }
+    }
 
     /// Inflates and checks the entry: the output may not pass the declared size (nor the
     /// per-entry limit), must match the declared size and the CRC-32. The issues are the
@@ -671,9 +679,9 @@ impl StoredEntry {
                 ),
                 StoredMethod::Deflated => inflate_checked(
                     CheckedReader::new(
-                        flate2::bufread::DeflateDecoder::new(std::io::BufReader::new(
-                            compressed.as_slice(),
-                        )),
+                        // The bytes are in memory: the slice is the decoder's buffer
+                        // (no 8 KiB buffer allocated and filled per entry).
+                        flate2::bufread::DeflateDecoder::new(compressed.as_slice()),
                         crc32,
                         declared,
                     ),

@@ -171,7 +171,7 @@ trait View<'a>: Copy + 'a {
     fn to_element(self) -> Element;
     /// The first child element with this local name.
     fn first(self, name: &str) -> Option<Self> {
-        self.elements().find(|e| e.name() == name)
+        self.elements().find(|e| crate::tree::same(e.name(), name))
     }
 }
 

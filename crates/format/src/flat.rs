@@ -26,6 +26,7 @@
 //! memory is bounded by the limits whatever the input.
 
 use crate::read::ParseLimits;
+use crate::tree::{same, same_bytes};
 use crate::xml::NS_XML;
 use std::cell::Cell;
 
@@ -176,6 +177,27 @@ impl<'a> FlatDocument<'a> {
                 .unwrap_or("")
         }
     }
+    /// The bytes of a string of the tree (no character-boundary checks: for comparisons).
+    #[inline]
+    fn bytes(&self, s: Str) -> &[u8] {
+        if s.start == OWNED {
+            self.owned.get(s.end as usize).map_or(&[], |o| o.as_bytes())
+        } else {
+            self.text
+                .as_bytes()
+                .get(s.start as usize..s.end as usize)
+                .unwrap_or(&[])
+        }
+    }
+    /// The index of a namespace name in this document (each is kept once, and a document
+    /// has a handful), so that nodes and attributes are then compared by index.
+    #[inline]
+    fn namespace_index(&self, uri: &str) -> Option<u32> {
+        self.namespaces
+            .iter()
+            .position(|n| same(n, uri))
+            .map(|i| i as u32)
+    }
     fn data(&self, id: u32) -> Option<&NodeData> {
         self.nodes.get(id as usize)
     }
@@ -225,7 +247,7 @@ impl<'d, 'a> FlatNode<'d, 'a> {
         let mut at = self.data().scope;
         let mut steps = 0;
         while let Some(b) = self.doc.bindings.get(at as usize) {
-            if self.doc.str(b.prefix) == want {
+            if same_bytes(self.doc.bytes(b.prefix), want.as_bytes()) {
                 if b.ns == NO_NS {
                     return Some("");
                 }
@@ -285,6 +307,19 @@ impl<'d, 'a> FlatNode<'d, 'a> {
         }
         self.doc.namespaces.get(d.ns as usize).map(|c| c.as_ref())
     }
+    /// Whether the element is in namespace `uri` (compared once with the document's few
+    /// namespace names, then by index).
+    #[inline]
+    pub fn in_namespace(&self, uri: &str) -> bool {
+        let d = self.data();
+        d.ns != TEXT && d.ns != NO_NS && self.doc.namespace_index(uri) == Some(d.ns)
+    }
+    /// Whether the element's local name is `name`.
+    #[inline]
+    pub fn is_named(&self, name: &str) -> bool {
+        let d = self.data();
+        d.ns != TEXT && same_bytes(self.doc.bytes(d.value), name.as_bytes())
+    }
     /// The text of a text node (entities and line ends resolved).
     pub fn text(&self) -> Option<&'d str> {
         let d = self.data();
@@ -316,9 +351,42 @@ impl<'d, 'a> FlatNode<'d, 'a> {
     }
     /// The value of the attribute with this namespace (`None`: no namespace) and local name.
     pub fn attribute(&self, namespace: Option<&str>, local: &str) -> Option<&'d str> {
-        self.attributes()
-            .find(|a| a.name() == local && a.namespace() == namespace)
-            .map(|a| a.value())
+        // The wanted namespace as this document's index, once per look-up.
+        let ns = match namespace {
+            None => NO_NS,
+            Some(uri) => self.doc.namespace_index(uri)?,
+        };
+        let doc = self.doc;
+        self.attribute_data()
+            .iter()
+            .find(|a| a.ns == ns && same_bytes(doc.bytes(a.local), local.as_bytes()))
+            .map(|a| doc.str(a.value))
+    }
+    /// The value of the first attribute named `local` whose namespace `accept` takes.
+    pub fn find_attribute(
+        &self,
+        local: &str,
+        accept: impl Fn(Option<&str>) -> bool,
+    ) -> Option<&'d str> {
+        let doc = self.doc;
+        self.attribute_data()
+            .iter()
+            .find(|&&data| {
+                same_bytes(doc.bytes(data.local), local.as_bytes())
+                    && accept(FlatAttribute { doc, data }.namespace())
+            })
+            .map(|a| doc.str(a.value))
+    }
+    fn attribute_data(&self) -> &'d [AttrData] {
+        let d = self.data();
+        if d.ns == TEXT {
+            &[]
+        } else {
+            self.doc
+                .attrs
+                .get(d.attrs_start as usize..d.attrs_end as usize)
+                .unwrap_or(&[])
+        }
     }
     /// The children (elements and texts; no layout whitespace between elements).
     pub fn children(&self) -> Children<'d, 'a> {
@@ -444,25 +512,40 @@ fn is_xml_space(t: &str) -> bool {
     t.bytes().all(is_space)
 }
 
+/// Whether a qualified attribute name is a namespace declaration (`xmlns` or `xmlns:…`).
+#[inline]
+fn is_declaration(qn: &str) -> bool {
+    let b = qn.as_bytes();
+    same_bytes(b.get(..5).unwrap_or(&[]), b"xmlns") && (b.len() == 5 || b.get(5) == Some(&b':'))
+}
+
 fn is_name_start(c: u8) -> bool {
     c.is_ascii_alphabetic() || c == b'_'
 }
 
-/// ASCII name characters: letters, digits, `_`, `-`, `.`, `:`.
-const NAME_CHARS: [bool; 256] = {
-    let mut t = [false; 256];
+/// ASCII name characters: letters, digits, `_`, `-`, `.` (1) and `:` ([`COLON`]); 0 for
+/// any other byte.
+const NAME_CHARS: [u8; 256] = {
+    let mut t = [0u8; 256];
     let mut c = 0;
     while c < 256 {
         let b = c as u8;
-        t[c] = b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':');
+        t[c] = if b == b':' {
+            COLON
+        } else if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.') {
+            1
+        } else {
+            0
+        };
         c += 1;
     }
     t
 };
+const COLON: u8 = 2;
 
 #[inline]
 fn is_name_char(c: u8) -> bool {
-    NAME_CHARS[c as usize]
+    NAME_CHARS[c as usize] != 0
 }
 
 impl<'a, 'l> Reader<'a, 'l> {
@@ -684,16 +767,28 @@ impl<'a, 'l> Reader<'a, 'l> {
         if !rest.first().copied().is_some_and(is_name_start) {
             return refuse(start, "an unusual name");
         }
-        let len = rest
-            .iter()
-            .position(|&c| !is_name_char(c))
-            .unwrap_or(rest.len());
-        let name = rest.get(..len).unwrap_or(&[]);
+        // One pass: the name's end, its first colon and whether there is another.
+        let mut len = 1;
+        let mut colon = 0;
+        let mut colons = 0u32;
+        while let Some(&c) = rest.get(len) {
+            match NAME_CHARS[c as usize] {
+                0 => break,
+                COLON => {
+                    if colons == 0 {
+                        colon = len;
+                    }
+                    colons += 1;
+                }
+                _ => {}
+            }
+            len += 1;
+        }
         self.i = start + len;
-        if let Some(c) = name.iter().position(|&c| c == b':') {
-            let after = name.get(c + 1..).unwrap_or(&[]);
-            if !after.first().copied().is_some_and(is_name_start) || after.contains(&b':') {
-                return refuse(start + c, "an unusual name");
+        if colons > 0 {
+            let after_start = rest.get(colon + 1).copied().filter(|_| colon + 1 < len);
+            if !after_start.is_some_and(is_name_start) || colons > 1 {
+                return refuse(start + colon, "an unusual name");
             }
         }
         if self.at(0).is_some_and(|c| !c.is_ascii()) {
@@ -778,7 +873,7 @@ impl<'a, 'l> Reader<'a, 'l> {
             if self
                 .pending
                 .iter()
-                .any(|(n, _)| self.b.get(n.0..n.1) == Some(qn))
+                .any(|(n, _)| same_bytes(self.b.get(n.0..n.1).unwrap_or(&[]), qn))
             {
                 return refuse(name.0, "an attribute written twice");
             }
@@ -790,12 +885,12 @@ impl<'a, 'l> Reader<'a, 'l> {
                 break;
             };
             let qn = self.slice(name);
-            let (prefix, prefix_range) = if qn == "xmlns" {
-                ("", Self::input_str(name.1, name.1))
-            } else if let Some(p) = qn.strip_prefix("xmlns:") {
-                (p, Self::input_str(name.0 + 6, name.1))
-            } else {
+            if !is_declaration(qn) {
                 continue;
+            }
+            let (prefix, prefix_range) = match qn.get(6..) {
+                None => ("", Self::input_str(name.1, name.1)),
+                Some(p) => (p, Self::input_str(name.0 + 6, name.1)),
             };
             if prefix == "xml" || prefix == "xmlns" {
                 return refuse(name.0, "a declaration of a reserved prefix");
@@ -809,7 +904,7 @@ impl<'a, 'l> Reader<'a, 'l> {
                         .unwrap_or(""),
                 )
             };
-            if uri == NS_XML || uri == "http://www.w3.org/2000/xmlns/" {
+            if same(&uri, NS_XML) || same(&uri, "http://www.w3.org/2000/xmlns/") {
                 return refuse(name.0, "a reserved namespace name");
             }
             if uri.is_empty() && !prefix.is_empty() {
@@ -817,7 +912,7 @@ impl<'a, 'l> Reader<'a, 'l> {
             }
             // `xmlns=""` binds the empty namespace name, which roxmltree reports as
             // `Some("")`, so it is kept as a name like any other.
-            let index = if let Some(at) = self.doc.namespaces.iter().position(|n| *n == uri) {
+            let index = if let Some(at) = self.doc.namespaces.iter().position(|n| same(n, &uri)) {
                 at as u32
             } else {
                 if self.doc.namespaces.len() >= MAX_NAMESPACES {
@@ -873,8 +968,7 @@ impl<'a, 'l> Reader<'a, 'l> {
             let Some(&(name, value)) = self.pending.get(k) else {
                 break;
             };
-            let qn = self.slice(name);
-            if qn == "xmlns" || qn.starts_with("xmlns:") {
+            if is_declaration(self.slice(name)) {
                 continue;
             }
             let (ns, local) = self.resolve(name, false)?;
@@ -887,7 +981,13 @@ impl<'a, 'l> Reader<'a, 'l> {
                     .get(attrs_start as usize..)
                     .unwrap_or(&[])
                     .iter()
-                    .any(|a| a.ns == ns && self.doc.str(a.local) == self.slice(local))
+                    .any(|a| {
+                        a.ns == ns
+                            && same_bytes(
+                                self.doc.bytes(a.local),
+                                self.b.get(local.0..local.1).unwrap_or(&[]),
+                            )
+                    })
             {
                 return refuse(name.0, "an attribute written twice");
             }
@@ -932,13 +1032,18 @@ impl<'a, 'l> Reader<'a, 'l> {
         (s, e): (usize, usize),
         element: bool,
     ) -> Result<(u32, (usize, usize)), Refused> {
-        let qn = self.slice((s, e));
-        let (prefix, local) = match qn.bytes().position(|c| c == b':') {
-            Some(c) => (&qn[..c], (s + c + 1, e)),
+        let qn = self.b.get(s..e).unwrap_or(&[]);
+        let (prefix, local) = match qn.iter().position(|&c| c == b':') {
+            Some(c) => (qn.get(..c).unwrap_or(&[]), (s + c + 1, e)),
             None if !element => return Ok((NO_NS, (s, e))),
-            None => ("", (s, e)),
+            None => (&[][..], (s, e)),
         };
-        match self.scope.iter().rev().find(|(p, _)| *p == prefix) {
+        match self
+            .scope
+            .iter()
+            .rev()
+            .find(|(p, _)| same_bytes(p.as_bytes(), prefix))
+        {
             Some(&(_, ns)) => Ok((ns, local)),
             None if prefix.is_empty() => Ok((NO_NS, local)),
             None => refuse(s, "an undeclared prefix"),
@@ -1246,7 +1351,10 @@ impl<'a, 'l> Reader<'a, 'l> {
         let Some(frame) = self.stack.pop() else {
             return refuse(lt, "an end tag without a start tag");
         };
-        if self.b.get(name.0..name.1) != self.b.get(frame.qname.0..frame.qname.1) {
+        if !same_bytes(
+            self.b.get(name.0..name.1).unwrap_or(&[]),
+            self.b.get(frame.qname.0..frame.qname.1).unwrap_or(&[]),
+        ) {
             return refuse(lt, "an end tag that does not match its start tag");
         }
         let end = self.doc.nodes.len() as u32;

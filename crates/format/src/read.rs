@@ -337,13 +337,12 @@ pub fn kind_of<D: XmlDocument>(doc: &D) -> Result<(DocumentKind, Option<Generati
 
 /// The first child element with this local name.
 fn child<'a, N: XmlNode<'a>>(n: N, name: &str) -> Option<N> {
-    n.children().find(|c| c.is_element() && c.name() == name)
+    n.children().find(|c| c.is_named(name))
 }
 
 /// All child elements with this local name.
 fn children<'a, N: XmlNode<'a>>(n: N, name: &'a str) -> impl Iterator<Item = N> + 'a {
-    n.children()
-        .filter(move |c| c.is_element() && c.name() == name)
+    n.children().filter(move |c| c.is_named(name))
 }
 
 /// Follows a path of local names from `n`.

@@ -12,6 +12,54 @@
 
 use crate::flat::{FlatDocument, FlatNode};
 
+/// Whether two strings are equal, without a call into libc's `memcmp`: the length first,
+/// then word loads compared inline. Names, namespace names and codes are short (4–41
+/// bytes) and compared thousands of times per document; through `==` each equal-length
+/// pair costs a library call that profiles showed as the largest single cost of a check.
+#[inline(always)]
+pub fn same(a: &str, b: &str) -> bool {
+    same_bytes(a.as_bytes(), b.as_bytes())
+}
+
+/// [`same`] for bytes.
+#[inline(always)]
+pub fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n >= 8 {
+        // eight bytes at a time, the last word overlapping the one before
+        let mut i = 0;
+        while i + 8 < n {
+            if word(a, i) != word(b, i) {
+                return false;
+            }
+            i += 8;
+        }
+        return word(a, n - 8) == word(b, n - 8);
+    }
+    if n >= 4 {
+        return half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4);
+    }
+    // 0 to 3 bytes: the first, middle and last byte cover them all
+    n == 0 || (a.first() == b.first() && a.get(n / 2) == b.get(n / 2) && a.last() == b.last())
+}
+
+#[inline(always)]
+fn word(s: &[u8], i: usize) -> u64 {
+    s.get(i..i + 8)
+        .and_then(|w| <[u8; 8]>::try_from(w).ok())
+        .map_or(0, u64::from_ne_bytes)
+}
+
+#[inline(always)]
+fn half(s: &[u8], i: usize) -> u32 {
+    s.get(i..i + 4)
+        .and_then(|w| <[u8; 4]>::try_from(w).ok())
+        .map_or(0, u32::from_ne_bytes)
+}
+
 /// One attribute (namespace declarations are not attributes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct XmlAttribute<'a> {
@@ -34,6 +82,16 @@ pub trait XmlNode<'a>: Copy + PartialEq + 'a {
     fn name(self) -> &'a str;
     /// The element's namespace name.
     fn namespace(self) -> Option<&'a str>;
+    /// Whether the element is in the namespace `uri`.
+    #[inline]
+    fn in_namespace(self, uri: &str) -> bool {
+        self.namespace().is_some_and(|n| same(n, uri))
+    }
+    /// Whether the element's local name is `name`.
+    #[inline]
+    fn is_named(self, name: &str) -> bool {
+        self.is_element() && same(self.name(), name)
+    }
     /// A text node's text (references and line ends resolved).
     fn text(self) -> Option<&'a str>;
     /// The element's attributes in document order.
@@ -43,7 +101,7 @@ pub trait XmlNode<'a>: Copy + PartialEq + 'a {
     /// The value of the first attribute named `local` whose namespace `accept` takes.
     fn find_attribute(self, local: &str, accept: impl Fn(Option<&str>) -> bool) -> Option<&'a str> {
         self.attributes()
-            .find(|a| a.name == local && accept(a.namespace))
+            .find(|a| same(a.name, local) && accept(a.namespace))
             .map(|a| a.value)
     }
     /// The first child.
@@ -174,6 +232,14 @@ impl<'d, 'a: 'd> XmlNode<'d> for FlatNode<'d, 'a> {
         FlatNode::namespace(&self)
     }
     #[inline]
+    fn in_namespace(self, uri: &str) -> bool {
+        FlatNode::in_namespace(&self, uri)
+    }
+    #[inline]
+    fn is_named(self, name: &str) -> bool {
+        FlatNode::is_named(&self, name)
+    }
+    #[inline]
     fn text(self) -> Option<&'d str> {
         FlatNode::text(&self)
     }
@@ -189,9 +255,7 @@ impl<'d, 'a: 'd> XmlNode<'d> for FlatNode<'d, 'a> {
     }
     fn find_attribute(self, local: &str, accept: impl Fn(Option<&str>) -> bool) -> Option<&'d str> {
         // The name first: the namespace and the value are looked up for a match only.
-        FlatNode::attributes(&self)
-            .find(|a| a.name() == local && accept(a.namespace()))
-            .map(|a| a.value())
+        FlatNode::find_attribute(&self, local, accept)
     }
     #[inline]
     fn first_child(self) -> Option<Self> {
@@ -232,5 +296,56 @@ impl<'a> XmlDocument for FlatDocument<'a> {
     }
     fn is_inexact(&self) -> bool {
         FlatDocument::is_inexact(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_agrees_with_eq() {
+        let words = [
+            "",
+            "a",
+            "b",
+            "ab",
+            "ba",
+            "abc",
+            "abd",
+            "xbc",
+            "code",
+            "codf",
+            "root",
+            "value",
+            "valuf",
+            "extension",
+            "extensiom",
+            "urn:hl7-org:v3",
+            "urn:hl7-org:v4",
+            "vrn:hl7-org:v3",
+            "http://www.w3.org/2001/XMLSchema-instance",
+            "http://www.w3.org/2001/XMLSchema-instancf",
+            "http://www.w3.org/XML/1998/namespace",
+            "コード",
+            "コーダ",
+        ];
+        for a in words {
+            for b in words {
+                assert_eq!(same(a, b), a == b, "{a:?} {b:?}");
+            }
+        }
+        // every length up to 40, a difference at every position
+        for n in 0..40usize {
+            let a: Vec<u8> = (0..n as u8).collect();
+            assert!(same_bytes(&a, &a.clone()));
+            for k in 0..n {
+                let mut b = a.clone();
+                if let Some(c) = b.get_mut(k) {
+                    *c ^= 0x80;
+                }
+                assert!(!same_bytes(&a, &b), "{n} {k}");
+            }
+        }
     }
 }

@@ -5,10 +5,10 @@
 //! Content models are matched greedily with one element of look-ahead, which is exact for the
 //! deterministic models XML Schema allows (Unique Particle Attribution).
 
-use daiko_format::tree::{XmlDocument, XmlNode};
+use daiko_format::tree::{XmlDocument, XmlNode, same};
 
 use crate::Violation;
-use crate::memo::{Key, Memo, ValidValues};
+use crate::memo::{self, Key, Memo, ValidValues};
 use crate::model::*;
 use crate::simple::{self, is_xml_ws};
 
@@ -31,6 +31,7 @@ pub(crate) fn run<D: XmlDocument>(doc: &D, rules: &SchemaRules, set_bit: u8) -> 
         attr_key: Key::default(),
         key: Key::default(),
         kids: Vec::new(),
+        kid_names: Vec::new(),
     };
     let root = doc.root();
     match find_global(rules, v.ctx, root) {
@@ -117,6 +118,8 @@ struct Validator<'r, 'a, N: XmlNode<'a>> {
     key: Key,
     /// Its child elements (reused buffer).
     kids: Vec<N>,
+    /// Their names as the matcher sees them (reused buffer).
+    kid_names: Vec<&'a str>,
 }
 
 /// Result of matching one term against the children at the cursor.
@@ -194,7 +197,7 @@ impl<'a, N: XmlNode<'a>> Cursor<'a, N> {
         }
         self.next = from;
         self.next_name = match from {
-            Some(n) if n.namespace() == Some(self.ns) => n.name(),
+            Some(n) if n.in_namespace(self.ns) => n.name(),
             _ => "",
         };
     }
@@ -222,8 +225,8 @@ impl<'a, N: XmlNode<'a>> Cursor<'a, N> {
     #[inline]
     fn at(&self, name: &str) -> bool {
         let (a, b) = (self.next_name.as_bytes(), name.as_bytes());
-        // length and first byte settle most mismatches without a memcmp call
-        !self.closed && a.len() == b.len() && !a.is_empty() && a[0] == b[0] && a == b
+        // compared inline: no memcmp call
+        !self.closed && !a.is_empty() && daiko_format::tree::same_bytes(a, b)
     }
 }
 
@@ -343,30 +346,37 @@ impl<'r, 'a, N: XmlNode<'a>> Validator<'r, 'a, N> {
     }
 
     fn attributes(&mut self, node: N, decls: &'static [Attr]) {
-        // the attributes as written (namespace class, name, value), for the remembered sets
+        // The set as written (namespace class, name, value) is hashed in place and, on a
+        // hit, compared in place with the stored key: the key is built only to store it.
+        // No attribute written (about a third of the elements): only the required ones
+        // can be missing, which the declarations alone tell (as the full check below
+        // would find), without a table look-up.
+        if node.attributes().next().is_none() {
+            self.missing_required(node, decls, 0);
+            return;
+        }
         let decls_id = decls.as_ptr() as usize;
-        self.attr_key.clear();
-        self.attr_key
-            .names
-            .extend_from_slice(&(decls.len() as u32).to_le_bytes());
+        let count = decls.len() as u32;
+        let mut hash = (decls_id as u64 ^ u64::from(self.ctx).rotate_left(56)) ^ u64::from(count);
         let mut rememberable = true;
         for attr in node.attributes() {
             let class = match attr.namespace {
                 None => 0u8,
-                Some(XSI) => 1,
+                Some(ns) if same(ns, XSI) => 1,
                 Some(_) => {
                     rememberable = false;
                     break;
                 }
             };
-            self.attr_key.names.push(class);
-            self.attr_key.push(attr.name);
-            self.attr_key.push(attr.value);
+            hash = memo::hash_piece(hash ^ u64::from(class), attr.name.as_bytes());
+            hash = memo::hash_piece(hash, attr.value.as_bytes());
         }
         if rememberable
             && self
                 .attr_memo
-                .get(decls_id, self.ctx, &self.attr_key)
+                .get_hashed(hash, decls_id, self.ctx, |stored| {
+                    same_attributes(stored, count, node)
+                })
                 .is_some()
         {
             return;
@@ -378,7 +388,7 @@ impl<'r, 'a, N: XmlNode<'a>> Validator<'r, 'a, N> {
         for attr in node.attributes() {
             let name = attr.name;
             match attr.namespace {
-                Some(XSI) => match name {
+                Some(ns) if same(ns, XSI) => match name {
                     "type" | "schemaLocation" | "noNamespaceSchemaLocation" => {}
                     "nil" => self.report(
                         node,
@@ -417,7 +427,7 @@ impl<'r, 'a, N: XmlNode<'a>> Validator<'r, 'a, N> {
                     }
                     has_id |= simple::is_id(decl.ty);
                     let value = attr.value;
-                    if decl.fixed == Some(value) {
+                    if decl.fixed.is_some_and(|f| same(f, value)) {
                         // exactly the fixed value: valid by construction
                         continue;
                     }
@@ -450,6 +460,24 @@ impl<'r, 'a, N: XmlNode<'a>> Validator<'r, 'a, N> {
                 }
             }
         }
+        self.missing_required(node, decls, present);
+        // a clean set without IDs (whose uniqueness depends on the document) is remembered
+        if rememberable && !has_id && self.out.len() == reported {
+            self.attr_key.clear();
+            self.attr_key.names.extend_from_slice(&count.to_le_bytes());
+            for attr in node.attributes() {
+                self.attr_key.names.push(u8::from(attr.namespace.is_some()));
+                self.attr_key.push(attr.name);
+                self.attr_key.push(attr.value);
+            }
+            self.attr_memo
+                .insert_hashed(hash, decls_id, self.ctx, &self.attr_key, Box::default());
+        }
+    }
+
+    /// Reports the required attributes of `decls` that `node` lacks; `present` has bit `i`
+    /// set when declaration `i` (< 64) was written.
+    fn missing_required(&mut self, node: N, decls: &'static [Attr], present: u64) {
         for (index, decl) in decls.iter().enumerate() {
             let seen = if index < 64 {
                 present & (1 << index) != 0
@@ -468,11 +496,6 @@ impl<'r, 'a, N: XmlNode<'a>> Validator<'r, 'a, N> {
                 );
             }
         }
-        // a clean set without IDs (whose uniqueness depends on the document) is remembered
-        if rememberable && !has_id && self.out.len() == reported {
-            self.attr_memo
-                .insert(decls_id, self.ctx, &self.attr_key, Box::default());
-        }
     }
 
     /// Whether a namespace name is the target namespace. The document keeps one copy of each
@@ -486,7 +509,7 @@ impl<'r, 'a, N: XmlNode<'a>> Validator<'r, 'a, N> {
             {
                 true
             }
-            Some(u) if u == self.rules.namespace => {
+            Some(u) if same(u, self.rules.namespace) => {
                 self.target_ns_seen = u.as_ptr();
                 true
             }
@@ -544,15 +567,19 @@ impl<'r, 'a, N: XmlNode<'a>> Validator<'r, 'a, N> {
     fn children(&mut self, node: N, model: &'static Particle, element_only: bool) {
         let ns = self.rules.namespace;
         let model_id = std::ptr::from_ref(model) as usize;
-        // one pass over the children: their names (as the matcher sees them) and stray text
-        self.key.clear();
+        // one pass over the children: their names (as the matcher sees them), hashed in
+        // place for the remembered matches, and stray text
+        self.kid_names.clear();
         self.kids.clear();
+        let mut hash = model_id as u64 ^ u64::from(self.ctx).rotate_left(56);
         let mut stray = None;
         let mut child = node.first_child();
         while let Some(n) = child {
             if n.is_element() {
                 let in_target = self.in_target(n.namespace());
-                self.key.push(if in_target { n.name() } else { "" });
+                let name = if in_target { n.name() } else { "" };
+                hash = memo::hash_piece(hash, name.as_bytes());
+                self.kid_names.push(name);
                 self.kids.push(n);
             } else if element_only
                 && stray.is_none()
@@ -563,7 +590,10 @@ impl<'r, 'a, N: XmlNode<'a>> Validator<'r, 'a, N> {
             }
             child = n.next_sibling();
         }
-        if let Some(types) = self.memo.get(model_id, self.ctx, &self.key)
+        let names = &self.kid_names;
+        if let Some(types) = self
+            .memo
+            .get_hashed(hash, model_id, self.ctx, |stored| same_names(stored, names))
             && types.len() == self.kids.len()
         {
             self.work
@@ -590,7 +620,12 @@ impl<'r, 'a, N: XmlNode<'a>> Validator<'r, 'a, N> {
                 .all(|((a, _), b)| a == b)
         {
             let types: Box<[TypeRef]> = self.work[start..].iter().map(|(_, t)| *t).collect();
-            self.memo.insert(model_id, self.ctx, &self.key, types);
+            self.key.clear();
+            for name in &self.kid_names {
+                self.key.push(name);
+            }
+            self.memo
+                .insert_hashed(hash, model_id, self.ctx, &self.key, types);
         }
         if let Some(text) = cur.stray_text {
             self.stray_text(node, text);
@@ -835,11 +870,57 @@ impl<'r, 'a, N: XmlNode<'a>> Validator<'r, 'a, N> {
     }
 }
 
-/// Name equality, settling most differences by length and first byte without a memcmp call.
+/// Whether a stored content-model key (each child name followed by a NUL) is `names`.
+fn same_names(stored: &[u8], names: &[&str]) -> bool {
+    let mut rest = stored;
+    for name in names {
+        let n = name.len();
+        match (rest.get(..n), rest.get(n)) {
+            (Some(p), Some(0)) if daiko_format::tree::same_bytes(p, name.as_bytes()) => {
+                rest = rest.get(n + 1..).unwrap_or(&[]);
+            }
+            _ => return false,
+        }
+    }
+    rest.is_empty()
+}
+
+/// Whether a stored attribute-set key (see [`Validator::attributes`]: the declaration
+/// count, then per attribute its namespace class, name and value, each name and value
+/// followed by a NUL, which no XML text holds) is the set of `node`, whose attributes are
+/// all unprefixed or XSI ones.
+fn same_attributes<'a, N: XmlNode<'a>>(stored: &[u8], count: u32, node: N) -> bool {
+    let Some((head, mut rest)) = stored.split_at_checked(4) else {
+        return false;
+    };
+    if !daiko_format::tree::same_bytes(head, &count.to_le_bytes()) {
+        return false;
+    }
+    for attr in node.attributes() {
+        let Some((&class, after)) = rest.split_first() else {
+            return false;
+        };
+        if class != u8::from(attr.namespace.is_some()) {
+            return false;
+        }
+        rest = after;
+        for piece in [attr.name.as_bytes(), attr.value.as_bytes()] {
+            let n = piece.len();
+            match (rest.get(..n), rest.get(n)) {
+                (Some(p), Some(0)) if daiko_format::tree::same_bytes(p, piece) => {
+                    rest = rest.get(n + 1..).unwrap_or(&[]);
+                }
+                _ => return false,
+            }
+        }
+    }
+    rest.is_empty()
+}
+
+/// Name equality without a memcmp call.
 #[inline]
 fn same_name(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    a.len() == b.len() && a.first() == b.first() && a == b
+    same(a, b)
 }
 
 fn wildcard_admits<'a, N: XmlNode<'a>>(wild: WildNs, n: N, target: &str) -> bool {

@@ -13,9 +13,12 @@
 //! again, which also words the message, so messages, paths and positions cannot change. The
 //! tables have a fixed number of slots (a newer entry replaces an older one in its slot), so
 //! hostile input cannot grow them, and a hit compares the whole key, so a hash collision can
-//! only cost a miss.
+//! only cost a miss. The keys of content models and attribute sets are hashed and compared
+//! piece by piece straight from the tree; they are written out only to be stored (a look-up
+//! copies nothing).
 
 use crate::model::TypeRef;
+use daiko_format::tree::same_bytes;
 
 /// Slots in the table (a power of two).
 const SLOTS: usize = 4096;
@@ -55,10 +58,14 @@ impl Key {
         self.names.extend_from_slice(name.as_bytes());
         self.names.push(0);
     }
+}
 
-    fn hash(&self, model: usize, ctx: u8) -> u64 {
-        hash_bytes(model as u64 ^ u64::from(ctx).rotate_left(56), &self.names)
-    }
+/// Hashes a key piece by piece, for a key that is never built when it is found (the
+/// attribute sets: see [`Memo::get_hashed`]). Any function of the pieces serves: a hit
+/// compares the whole stored key.
+#[inline]
+pub(crate) fn hash_piece(h: u64, piece: &[u8]) -> u64 {
+    hash_bytes(h, piece)
 }
 
 /// A fast non-cryptographic hash (FxHash-like, eight bytes per step); keys are always
@@ -120,7 +127,9 @@ impl ValidValues {
         }
         match self.slots.get(Self::slot_of(ty, v)) {
             Some(s) => {
-                s.ty == ty && usize::from(s.len) == v.len() && s.bytes.get(..v.len()) == Some(v)
+                s.ty == ty
+                    && usize::from(s.len) == v.len()
+                    && same_bytes(s.bytes.get(..v.len()).unwrap_or(&[]), v)
             }
             None => false,
         }
@@ -171,17 +180,21 @@ impl Memo {
         MEMO.with(|m| *m.borrow_mut() = tables);
     }
 
-    /// What is remembered for `model` (a content model or declaration list) under `ctx` with
-    /// `key`.
+    /// What is remembered for `model` (a content model or declaration list) under `ctx`
+    /// and `hash` (of the key, computed piece by piece with [`hash_piece`]), when
+    /// `same_key` takes the stored key as the one looked for (it compares the whole key).
+    /// The key itself is built only to be stored ([`Memo::insert_hashed`]).
     #[inline]
-    pub fn get(&self, model: usize, ctx: u8, key: &Key) -> Option<&[TypeRef]> {
-        if self.slots.is_empty() {
-            return None;
-        }
-        let hash = key.hash(model, ctx);
+    pub fn get_hashed(
+        &self,
+        hash: u64,
+        model: usize,
+        ctx: u8,
+        same_key: impl FnOnce(&[u8]) -> bool,
+    ) -> Option<&[TypeRef]> {
         match self.slots.get(hash as usize & (SLOTS - 1)) {
             Some(Some(s))
-                if s.hash == hash && s.model == model && s.ctx == ctx && *s.names == *key.names =>
+                if s.hash == hash && s.model == model && s.ctx == ctx && same_key(&s.names) =>
             {
                 Some(&s.types)
             }
@@ -189,14 +202,22 @@ impl Memo {
         }
     }
 
-    pub fn insert(&mut self, model: usize, ctx: u8, key: &Key, types: Box<[TypeRef]>) {
+    /// Remembers `types` for `model`, `ctx` and `key`, under the `hash` that
+    /// [`Memo::get_hashed`] is then given for the same key.
+    pub fn insert_hashed(
+        &mut self,
+        hash: u64,
+        model: usize,
+        ctx: u8,
+        key: &Key,
+        types: Box<[TypeRef]>,
+    ) {
         if key.names.len() > MAX_KEY_BYTES {
             return;
         }
         if self.slots.is_empty() {
             self.slots.resize_with(SLOTS, || None);
         }
-        let hash = key.hash(model, ctx);
         if let Some(slot) = self.slots.get_mut(hash as usize & (SLOTS - 1)) {
             *slot = Some(Slot {
                 hash,

@@ -38,6 +38,7 @@ use crate::catalogue::{finding, finding_with_outcome, finding_with_reason, info}
 use crate::finding::{Finding, Outcome, ReturnReason};
 use daiko_format::cda::{Observation, Value};
 use daiko_format::model::{CheckupClaim, ClinicalDocument, GuidanceClaim, oid};
+use daiko_format::tree::same;
 use daiko_items::rules::{self, SampleItem, code as item};
 use daiko_items::stratify::{self, Sex, StratificationInput};
 use daiko_items::table::CodeMap;
@@ -121,6 +122,19 @@ fn en(item: &CheckupItem) -> String {
     format!("item {} ({})", item.code, item.name)
 }
 
+/// An item code as a map key, compared without a `memcmp` call: a record's checks look
+/// its codes up dozens of times.
+#[derive(Debug, Clone, Copy, Hash)]
+struct CodeKey<'a>(&'a str);
+
+impl PartialEq for CodeKey<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        same(self.0, other.0)
+    }
+}
+
+impl Eq for CodeKey<'_> {}
+
 struct Checkup<'a> {
     input: &'a ItemCheckInput<'a>,
     fy: i32,
@@ -130,7 +144,7 @@ struct Checkup<'a> {
     /// Observations with a checkup item code that the table does not have (M-01).
     unknown: Vec<&'a Observation>,
     /// First observation of each item code.
-    by_code: CodeMap<&'a str, &'a Observation>,
+    by_code: CodeMap<CodeKey<'a>, &'a Observation>,
     /// Glucose, HbA1c and triglyceride observations by kind.
     samples: Vec<(SampleItem, &'a Observation, &'static CheckupItem)>,
 }
@@ -151,7 +165,7 @@ impl<'a> Checkup<'a> {
             match table.get(&code.code) {
                 Some(it) => {
                     known.push((obs, it));
-                    by_code.entry(code.code.as_str()).or_insert(obs);
+                    by_code.entry(CodeKey(code.code.as_str())).or_insert(obs);
                     if let Some(kind) = rules::sample_item(&it.code) {
                         samples.push((kind, obs, it));
                     }
@@ -175,7 +189,7 @@ impl<'a> Checkup<'a> {
     }
 
     fn obs(&self, code: &str) -> Option<&'a Observation> {
-        self.by_code.get(code).copied()
+        self.by_code.get(&CodeKey(code)).copied()
     }
 
     /// Location for document-level findings: the first section, else the body.
@@ -600,9 +614,13 @@ impl<'a> Checkup<'a> {
     fn present(&self, it: &CheckupItem) -> bool {
         self.obs(&it.code).is_some()
             || self.known.iter().any(|(_, k)| {
-                k.identity == it.identity
+                same(&k.identity, &it.identity)
                     && k.value_type == it.value_type
-                    && k.depends_on == it.depends_on
+                    && match (&k.depends_on, &it.depends_on) {
+                        (Some(a), Some(b)) => same(a, b),
+                        (None, None) => true,
+                        _ => false,
+                    }
             })
     }
 
@@ -620,7 +638,7 @@ impl<'a> Checkup<'a> {
                     o.author_name
                         .as_deref()
                         .is_some_and(|n| !n.trim().is_empty())
-                        && k.code == carrier.code
+                        && same(&k.code, &carrier.code)
                 });
                 if !named && !self.present(it) {
                     let location = self
