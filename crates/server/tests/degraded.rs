@@ -179,20 +179,7 @@ async fn serve(
 ) {
     let config = common::config(dir, 64 << 20);
     assert!(config.workers > 0, "serve runs in-process workers");
-    let state = daiko_server::AppState::new(store.clone(), config)
-        .await
-        .expect("state");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(async move {
-        daiko_server::serve(state, listener, rx)
-            .await
-            .expect("serve");
-    });
-    (base, tx, task)
+    common::serve(store, config).await
 }
 
 fn admin_entry(action: &str, kind: &str) -> daiko_store::audit::AuditEntry {

@@ -149,6 +149,20 @@ async fn rows(store: &daiko_store::Store, action: &str) -> Vec<String> {
         .collect()
 }
 
+/// The rows of `action` once there are `n` of them (delivery rows are written after the
+/// webhook answered), or what there is after 5 s.
+async fn rows_when(store: &daiko_store::Store, action: &str, n: usize) -> Vec<String> {
+    let mut found = Vec::new();
+    for _ in 0..100 {
+        found = rows(store, action).await;
+        if found.len() == n {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    found
+}
+
 /// S12: the alert leaves the machine. Declaring an emergency and every use of a break-glass
 /// account post to the configured webhook, and each delivery (or failure) is an audit row.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -208,14 +222,7 @@ async fn emergency_alerts_reach_the_webhook() {
         assert_eq!(a["actor"], w.logins["emergency"].as_str());
         assert_eq!(a["target"], "/api/v1/submissions");
         // The delivery row is written after the webhook answered.
-        let mut sent_rows = Vec::new();
-        for _ in 0..100 {
-            sent_rows = rows(&w.store, "alert.sent").await;
-            if sent_rows.len() == 2 {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        let sent_rows = rows_when(&w.store, "alert.sent", 2).await;
         assert_eq!(sent_rows.len(), 2, "{db}: {sent_rows:?}");
         assert!(
             sent_rows
@@ -351,15 +358,7 @@ async fn undelivered_alerts_are_retried_until_the_webhook_takes_them() {
         cfg.alert_webhook = Some(url.clone());
         cfg.alert_retry = std::time::Duration::from_millis(200);
         cfg.workers = 0;
-        let state = daiko_server::AppState::new(w.store.clone(), cfg)
-            .await
-            .expect("state");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let task = tokio::spawn(daiko_server::serve(state, listener, stopped));
+        let (base, stop, task) = common::serve(&w.store, cfg).await;
         let (code, body) = next(&mut rx).await;
         assert_eq!(
             (code, body["event"].as_str()),
@@ -402,14 +401,7 @@ async fn undelivered_alerts_are_retried_until_the_webhook_takes_them() {
                 .is_err(),
             "{db}: a delivered alert was posted again"
         );
-        let mut sent_rows = Vec::new();
-        for _ in 0..100 {
-            sent_rows = rows(&w.store, "alert.sent").await;
-            if sent_rows.len() == 2 {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        let sent_rows = rows_when(&w.store, "alert.sent", 2).await;
         assert_eq!(sent_rows.len(), 2, "{db}: {sent_rows:?}");
         assert!(
             sent_rows
@@ -426,7 +418,7 @@ async fn undelivered_alerts_are_retried_until_the_webhook_takes_them() {
             "{failed:?}"
         );
         stop.send(true).expect("stop");
-        task.await.expect("joined").expect("serve");
+        task.await.expect("serve ended");
         w.store.close().await;
     }
 }

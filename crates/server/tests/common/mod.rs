@@ -53,6 +53,30 @@ pub async fn start(store: &Store, config: ServerConfig) -> Server {
     }
 }
 
+/// The real `serve` (HTTP, background tasks and `config.workers` in-process workers) on an
+/// ephemeral loopback port: its base URL, the sender that stops it, and its task.
+pub async fn serve(
+    store: &Store,
+    config: ServerConfig,
+) -> (
+    String,
+    tokio::sync::watch::Sender<bool>,
+    tokio::task::JoinHandle<()>,
+) {
+    let state = AppState::new(store.clone(), config).await.expect("state");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(async move {
+        daiko_server::serve(state, listener, rx)
+            .await
+            .expect("serve");
+    });
+    (base, tx, task)
+}
+
 /// The tenants and accounts of a test agency.
 pub struct World {
     pub db: &'static str,
