@@ -15,6 +15,7 @@ mod contracts;
 mod deliveries;
 mod governance;
 mod invitations;
+mod jobs;
 mod reference;
 mod submissions;
 
@@ -100,6 +101,7 @@ fn table() -> Vec<RouteEntry> {
     t.extend(invitations::routes());
     t.extend(contracts::routes());
     t.extend(billing::routes());
+    t.extend(jobs::routes());
     t.extend([
         (
             r("/api/v1/audit/review", GET),

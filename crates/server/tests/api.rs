@@ -77,6 +77,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/api/v1/billing/calendar"),
     ("GET", "/api/v1/billing/fees"),
     ("PUT", "/api/v1/billing/fees"),
+    ("GET", "/api/v1/jobs"),
+    ("POST", "/api/v1/jobs/{kind}/pause"),
+    ("POST", "/api/v1/jobs/{kind}/resume"),
 ];
 
 /// Routes reachable without credentials.

@@ -595,3 +595,109 @@ async fn uploads_during_a_billing_outage_are_billed_exactly_once() {
         w.store.close().await;
     }
 }
+
+/// The pause switch over the API (`/api/v1/jobs`): an administrator pauses and resumes a
+/// kind, staff read it, an operator cannot change it, a tenant does not see it, an unknown
+/// kind is a 400; each change is one audit row, a repeated one changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_kinds_are_paused_and_resumed_through_the_api() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (db, store) in daiko_store::testdb::stores(dir.path())
+        .await
+        .expect("stores")
+    {
+        eprintln!("--- {db}");
+        let w = common::seed(db, store).await;
+        let srv = common::start(&w.store, common::config(&dir.path().join(db), 1 << 20)).await;
+        let client = reqwest::Client::new();
+        let post = async |who: &str, path: &str, body: &str| {
+            let r = client
+                .post(format!("{}{path}", srv.base))
+                .bearer_auth(w.token(who))
+                .header("content-type", "application/json")
+                .body(body.to_string())
+                .send()
+                .await
+                .expect("request");
+            let status = r.status().as_u16();
+            (
+                status,
+                r.json::<serde_json::Value>().await.unwrap_or_default(),
+            )
+        };
+        let get = async |who: &str, path: &str| {
+            let r = client
+                .get(format!("{}{path}", srv.base))
+                .bearer_auth(w.token(who))
+                .send()
+                .await
+                .expect("request");
+            let status = r.status().as_u16();
+            (
+                status,
+                r.json::<serde_json::Value>().await.unwrap_or_default(),
+            )
+        };
+
+        let (s, v) = post(
+            "admin",
+            "/api/v1/jobs/route/pause",
+            r#"{"reason":"配送先障害"}"#,
+        )
+        .await;
+        assert_eq!((s, v["changed"].as_bool()), (200, Some(true)), "{db}: {v}");
+        let (s, v) = post("admin", "/api/v1/jobs/route/pause", "{}").await;
+        assert_eq!((s, v["changed"].as_bool()), (200, Some(false)), "{db}: {v}");
+        assert_eq!(audit_count(&w.store, "jobs.pause").await, 1, "{db}");
+        // Every process reads the same row: the store no longer hands out route jobs.
+        let pauses = w.store.job_pauses().await.expect("pauses");
+        assert_eq!(pauses.len(), 1);
+        assert_eq!(pauses[0].kind, "route");
+        assert_eq!(pauses[0].reason, "配送先障害");
+        assert_eq!(pauses[0].paused_by, w.logins["admin"]);
+
+        let (s, v) = get("operator", "/api/v1/jobs").await;
+        assert_eq!(s, 200, "{db}: {v}");
+        let route = v["kinds"]
+            .as_array()
+            .and_then(|k| k.iter().find(|k| k["kind"] == "route"))
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(route["paused"]["reason"], "配送先障害", "{v}");
+        let check = v["kinds"]
+            .as_array()
+            .and_then(|k| k.iter().find(|k| k["kind"] == "check"))
+            .cloned()
+            .unwrap_or_default();
+        assert!(check["paused"].is_null(), "{v}");
+        let (_, health) = get("operator", "/api/v1/health").await;
+        assert_eq!(
+            health["paused_jobs"],
+            serde_json::json!(["route"]),
+            "{health}"
+        );
+
+        // Only an administrator changes it; tenants see nothing; kinds are checked.
+        assert_eq!(
+            post("operator", "/api/v1/jobs/check/pause", "{}").await.0,
+            404
+        );
+        assert_eq!(post("inst_a", "/api/v1/jobs/route/resume", "").await.0, 404);
+        assert_eq!(get("insurer_a", "/api/v1/jobs").await.0, 404);
+        let (s, v) = post("admin", "/api/v1/jobs/billing/pause", "{}").await;
+        assert_eq!(s, 400, "{db}: {v}");
+        assert_eq!(w.store.job_pauses().await.expect("pauses").len(), 1, "{db}");
+
+        let (s, v) = post("admin", "/api/v1/jobs/route/resume", "").await;
+        assert_eq!((s, v["changed"].as_bool()), (200, Some(true)), "{db}: {v}");
+        let (s, v) = post("admin", "/api/v1/jobs/route/resume", "").await;
+        assert_eq!((s, v["changed"].as_bool()), (200, Some(false)), "{db}: {v}");
+        assert!(
+            w.store.job_pauses().await.expect("pauses").is_empty(),
+            "{db}"
+        );
+        assert_eq!(audit_count(&w.store, "jobs.resume").await, 1, "{db}");
+        assert_eq!(audit_count(&w.store, "jobs.pause").await, 1, "{db}");
+        w.store.close().await;
+    }
+}
