@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use sqlx::Row;
 
-use crate::{Result, Store, format_ts, new_id, now};
+use crate::{Result, Store, later, new_id, now};
 
 /// An alert waiting for (or claimed for) delivery.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -23,13 +23,6 @@ pub struct PendingAlert {
     pub attempts: i64,
     pub next_at: String,
     pub last_error: String,
-}
-
-fn at(after: Duration) -> String {
-    let ts = jiff::Timestamp::now()
-        .checked_add(jiff::SignedDuration::try_from(after).unwrap_or(jiff::SignedDuration::MAX))
-        .unwrap_or(jiff::Timestamp::MAX);
-    format_ts(ts)
 }
 
 const COLS: &str = "id, event, body, created_at, attempts, next_at, last_error";
@@ -81,7 +74,7 @@ impl Store {
              AND (claimed_until IS NULL OR claimed_until < $3)"
         )))
         .bind(id)
-        .bind(at(lease))
+        .bind(later(lease))
         .bind(&t)
         .execute(self.pool())
         .await?
@@ -135,7 +128,7 @@ impl Store {
         )
         .bind(id)
         .bind(error)
-        .bind(at(retry_in))
+        .bind(later(retry_in))
         .execute(self.pool())
         .await?;
         Ok(())

@@ -1440,16 +1440,18 @@ impl Store {
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             let id: String = r.try_get("id")?;
+            let (card_symbol, card_number, voucher) = self
+                .open_record_numbers(
+                    &id,
+                    r.try_get("card_symbol")?,
+                    r.try_get("card_number")?,
+                    r.try_get("voucher")?,
+                )
+                .await?;
             out.push(CheckupSeen {
-                card_symbol: self
-                    .open_record_field("card_symbol", &id, r.try_get("card_symbol")?)
-                    .await?,
-                card_number: self
-                    .open_record_field("card_number", &id, r.try_get("card_number")?)
-                    .await?,
-                voucher: self
-                    .open_record_field("voucher", &id, r.try_get("voucher")?)
-                    .await?,
+                card_symbol,
+                card_number,
+                voucher,
                 service_date: r.try_get("service_date")?,
             });
         }
@@ -1478,16 +1480,18 @@ impl Store {
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             let id: String = r.try_get("id")?;
+            let (card_symbol, card_number, voucher) = self
+                .open_record_numbers(
+                    &id,
+                    r.try_get("card_symbol")?,
+                    r.try_get("card_number")?,
+                    r.try_get("voucher")?,
+                )
+                .await?;
             out.push(CheckupSource {
-                card_symbol: self
-                    .open_record_field("card_symbol", &id, r.try_get("card_symbol")?)
-                    .await?,
-                card_number: self
-                    .open_record_field("card_number", &id, r.try_get("card_number")?)
-                    .await?,
-                voucher: self
-                    .open_record_field("voucher", &id, r.try_get("voucher")?)
-                    .await?,
+                card_symbol,
+                card_number,
+                voucher,
                 service_date: r.try_get("service_date")?,
                 data_file: r.try_get("data_file")?,
                 archive_name: r.try_get("archive_name")?,

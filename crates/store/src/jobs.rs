@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use sqlx::Row;
 
-use crate::{Backend, Result, Store, Tx, format_ts, now};
+use crate::{Backend, Result, Store, Tx, later, now};
 
 /// A claimed job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,13 +48,6 @@ pub struct JobPause {
 pub struct KindCounts {
     pub kind: String,
     pub counts: JobCounts,
-}
-
-fn later(d: Duration) -> String {
-    let ts = jiff::Timestamp::now()
-        .checked_add(jiff::SignedDuration::try_from(d).unwrap_or(jiff::SignedDuration::MAX))
-        .unwrap_or(jiff::Timestamp::MAX);
-    format_ts(ts)
 }
 
 impl Store {

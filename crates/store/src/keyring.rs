@@ -728,30 +728,15 @@ impl Keyring {
         if !valid_tenant(tenant) {
             return Err(KeyError::BadTenant(tenant.to_string()).into());
         }
-        if let Some((dk, at)) = self
-            .current
-            .read()
-            .ok()
-            .and_then(|g| g.get(tenant).cloned())
-            && at.elapsed() < CURRENT_TTL
-            && self.still_exists(&dk).await?
-        {
+        if let Some(dk) = self.cached_current(tenant).await? {
             return Ok(dk);
         }
         for _ in 0..3 {
             if let Some(dk) = self.current_from_db(tenant).await? {
-                if let Ok(mut g) = self.current.write() {
-                    g.insert(tenant.to_string(), (Arc::clone(&dk), Instant::now()));
-                }
-                return Ok(dk);
+                return Ok(self.remember_current(tenant, dk));
             }
             match self.insert_new_key(tenant).await {
-                Ok(dk) => {
-                    if let Ok(mut g) = self.current.write() {
-                        g.insert(tenant.to_string(), (Arc::clone(&dk), Instant::now()));
-                    }
-                    return Ok(dk);
-                }
+                Ok(dk) => return Ok(self.remember_current(tenant, dk)),
                 // Another process created the tenant's key first: use theirs.
                 Err(e) if e.is_unique_violation() => continue,
                 Err(e) => return Err(e),
@@ -765,17 +750,33 @@ impl Keyring {
     /// The tenant's current data key when it exists already (cache or database read, never
     /// an insert: safe inside an open write transaction on SQLite).
     pub(crate) async fn current_existing(&self, tenant: &str) -> Result<Option<Arc<DataKey>>> {
-        if let Some((dk, at)) = self
-            .current
-            .read()
-            .ok()
-            .and_then(|g| g.get(tenant).cloned())
-            && at.elapsed() < CURRENT_TTL
-            && self.still_exists(&dk).await?
-        {
+        if let Some(dk) = self.cached_current(tenant).await? {
             return Ok(Some(dk));
         }
         self.current_from_db(tenant).await
+    }
+
+    /// The tenant's cached current key while it is fresh and (for a retention scope) still
+    /// in the database.
+    async fn cached_current(&self, tenant: &str) -> Result<Option<Arc<DataKey>>> {
+        let cached = self
+            .current
+            .read()
+            .ok()
+            .and_then(|g| g.get(tenant).cloned());
+        match cached {
+            Some((dk, at)) if at.elapsed() < CURRENT_TTL && self.still_exists(&dk).await? => {
+                Ok(Some(dk))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn remember_current(&self, tenant: &str, dk: Arc<DataKey>) -> Arc<DataKey> {
+        if let Ok(mut g) = self.current.write() {
+            g.insert(tenant.to_string(), (Arc::clone(&dk), Instant::now()));
+        }
+        dk
     }
 
     async fn current_from_db(&self, tenant: &str) -> Result<Option<Arc<DataKey>>> {

@@ -305,6 +305,14 @@ pub fn now() -> String {
     format_ts(jiff::Timestamp::now())
 }
 
+/// The stored timestamp `d` from now (leases, retry times); saturates instead of overflowing.
+pub(crate) fn later(d: std::time::Duration) -> String {
+    let ts = jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::try_from(d).unwrap_or(jiff::SignedDuration::MAX))
+        .unwrap_or(jiff::Timestamp::MAX);
+    format_ts(ts)
+}
+
 /// A timestamp as stored.
 pub fn format_ts(ts: jiff::Timestamp) -> String {
     ts.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()

@@ -146,16 +146,33 @@ impl Store {
 
     /// Opens the sealed numbers of a record read from the database.
     pub(crate) async fn open_record(&self, mut r: RecordRow) -> Result<RecordRow> {
-        r.voucher = self
-            .open_record_field("voucher", &r.id, std::mem::take(&mut r.voucher))
-            .await?;
-        r.card_symbol = self
-            .open_record_field("card_symbol", &r.id, std::mem::take(&mut r.card_symbol))
-            .await?;
-        r.card_number = self
-            .open_record_field("card_number", &r.id, std::mem::take(&mut r.card_number))
+        (r.card_symbol, r.card_number, r.voucher) = self
+            .open_record_numbers(
+                &r.id,
+                std::mem::take(&mut r.card_symbol),
+                std::mem::take(&mut r.card_number),
+                std::mem::take(&mut r.voucher),
+            )
             .await?;
         Ok(r)
+    }
+
+    /// Opens a record's sealed card symbol, card number and voucher number (in that order).
+    pub(crate) async fn open_record_numbers(
+        &self,
+        record_id: &str,
+        card_symbol: String,
+        card_number: String,
+        voucher: String,
+    ) -> Result<(String, String, String)> {
+        Ok((
+            self.open_record_field("card_symbol", record_id, card_symbol)
+                .await?,
+            self.open_record_field("card_number", record_id, card_number)
+                .await?,
+            self.open_record_field("voucher", record_id, voucher)
+                .await?,
+        ))
     }
 
     /// Seals card and voucher numbers of records stored in the clear by a version before
