@@ -10,7 +10,9 @@
 //! A scope is *due* once the longest retention of the blob-bearing types has passed since
 //! the end of its fiscal year. An insurer's 年度 with rosters or invitations but no data key
 //! (no scoped data that year, or its keys destroyed before the rosters were due) is a scope
-//! without keys, due once the `rosters` retention has passed. Destroying a scope (after a
+//! without keys, due once the `rosters` retention has passed; so are the rosters of a keyed
+//! scope whose `rosters` retention is shorter than the scope's (its rosters-only part, listed
+//! beside it and destroyed on its own: the scope keeps its keys). Destroying a scope (after a
 //! four-eyes `destruction` approval, S10) deletes its wrapped data keys (the ciphertext, including copies in
 //! backups, becomes unreadable once no key row holds it), blanks the personal identifiers of
 //! the records rows of its submissions (the rows stay: billing lines keep referring to them
@@ -271,6 +273,15 @@ impl From<&Certificate> for Destroyed {
     }
 }
 
+impl Destroyed {
+    /// Whether the destruction took the scope's keys: every destruction but a rosters-only
+    /// one (no key ids, rosters taken), which leaves the keys of its scope, if any, alone
+    /// (an insurer's rosters past their shorter retention while its keyed scope is kept).
+    pub fn takes_keys(&self) -> bool {
+        !(self.key_ids.is_empty() && self.rosters)
+    }
+}
+
 /// One `retention.backup_purge` audit row, for `daiko retention certificates`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackupPurge {
@@ -288,20 +299,23 @@ impl BackupPurge {
     }
 }
 
-/// Deletes a scope's data keys, blanks the personal identifiers of its submissions' records
+/// Deletes a scope's data keys (when `keys`: not for a rosters-only destruction, whose
+/// scope may keep its keys), blanks the personal identifiers of its submissions' records
 /// and marks them destroyed, inside `tx` (a destruction, or its re-application); then
 /// [`destroy_copies`]. Answers the counts of the copies.
 async fn destroy_rows(
     tx: &mut crate::Tx,
     scope: &str,
-    key_ids: &[String],
+    (keys, key_ids): (bool, &[String]),
     subs: &[String],
     rosters: bool,
 ) -> Result<BTreeMap<String, u64>, StoreError> {
-    sqlx::query("DELETE FROM data_keys WHERE tenant = $1")
-        .bind(scope)
-        .execute(tx.conn())
-        .await?;
+    if keys {
+        sqlx::query("DELETE FROM data_keys WHERE tenant = $1")
+            .bind(scope)
+            .execute(tx.conn())
+            .await?;
+    }
     for id in key_ids {
         sqlx::query("DELETE FROM data_keys WHERE id = $1")
             .bind(id)
@@ -334,13 +348,17 @@ fn fiscal_bounds(fy: i32) -> (String, String) {
     )
 }
 
-/// Whether the rosters of fiscal year `fy` of `org` are past retention on `today`.
-fn rosters_due(policy: &Policy, org: &str, fy: i32, today: &str) -> bool {
-    let from = format!(
+/// The first day on which the rosters of fiscal year `fy` of `org` are past retention.
+fn rosters_due_from(policy: &Policy, org: &str, fy: i32) -> String {
+    format!(
         "{:04}-04-01",
         i64::from(fy) + 1 + i64::from(policy.years(org, "rosters"))
-    );
-    today >= from.as_str()
+    )
+}
+
+/// Whether the rosters of fiscal year `fy` of `org` are past retention on `today`.
+fn rosters_due(policy: &Policy, org: &str, fy: i32, today: &str) -> bool {
+    today >= rosters_due_from(policy, org, fy).as_str()
 }
 
 /// What a destruction removes besides keys, blobs and records, on `conn` (the live database
@@ -669,7 +687,9 @@ impl Store {
     /// rosters or invitations but no data key (it received no scoped data that year, or the
     /// scope's keys were destroyed before the rosters were due) is listed with no keys, due
     /// once the `rosters` retention has passed; an insurer's keyed scope shows its roster
-    /// counts too.
+    /// counts too, and when its `rosters` retention is shorter than the scope's, its rosters
+    /// are listed a second time (after the keyed entry) as the scope's rosters-only part:
+    /// no keys, due once the `rosters` retention has passed.
     pub async fn retention_scopes(&self, today: &str) -> Result<Vec<ScopeInfo>, RetentionError> {
         let policy = self.retention_policy().await?;
         let rows = sqlx::query("SELECT id, tenant FROM data_keys ORDER BY tenant, created_at, id")
@@ -700,8 +720,7 @@ impl Store {
                 if keys.contains_key(&scope) {
                     continue;
                 }
-                let years = i64::from(policy.years(org, "rosters"));
-                let due_from = format!("{:04}-04-01", i64::from(fy) + 1 + years);
+                let due_from = rosters_due_from(&policy, org, fy);
                 out.push(ScopeInfo {
                     due: today >= due_from.as_str(),
                     scope,
@@ -728,8 +747,24 @@ impl Store {
                 *counts.entry(i.data_type.to_string()).or_default() += 1;
             }
             counts.insert("records".into(), records);
+            // An insurer's rosters whose retention is shorter than the scope's: their own
+            // part of the scope, without keys, destroyable before the keyed scope.
+            let mut rosters_part = None;
             if let Some(number) = insurers.get(&org) {
-                counts.extend(self.roster_counts(number, fy).await?);
+                let rosters = self.roster_counts(number, fy).await?;
+                let rosters_from = rosters_due_from(&policy, &org, fy);
+                if !rosters.is_empty() && rosters_from < due_from {
+                    rosters_part = Some(ScopeInfo {
+                        due: today >= rosters_from.as_str(),
+                        scope: scope.clone(),
+                        org: org.clone(),
+                        fiscal_year: fy,
+                        key_ids: Vec::new(),
+                        due_from: rosters_from,
+                        counts: rosters.clone(),
+                    });
+                }
+                counts.extend(rosters);
             }
             out.push(ScopeInfo {
                 due: today >= due_from.as_str(),
@@ -740,12 +775,16 @@ impl Store {
                 due_from,
                 counts,
             });
+            // Listed after its keyed scope (the sort below is stable).
+            out.extend(rosters_part);
         }
         out.sort_by(|a, b| a.scope.cmp(&b.scope));
         Ok(out)
     }
 
-    /// Files the `destruction` approval for a scope that is past retention on `today`.
+    /// Files the `destruction` approval for a scope that is past retention on `today`: the
+    /// whole scope when its keyed entry is due, else its rosters-only part when that is due
+    /// (payload `rosters_only`: the scope's keys, if any, stay).
     pub async fn request_destruction(
         &self,
         scope: &str,
@@ -753,19 +792,31 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<Approval, RetentionError> {
         let (org, _) = parse_scope(scope)?;
-        let info = self
+        let listed: Vec<ScopeInfo> = self
             .retention_scopes(today)
             .await?
             .into_iter()
-            .find(|s| s.scope == scope)
-            .ok_or_else(|| RetentionError::BadScope(scope.to_string()))?;
-        if !info.due {
-            return Err(RetentionError::NotDue {
-                scope: scope.into(),
-                until: info.due_from,
+            .filter(|s| s.scope == scope)
+            .collect();
+        let info = listed
+            .iter()
+            .find(|s| s.due && !s.key_ids.is_empty())
+            .or_else(|| listed.iter().find(|s| s.due));
+        let Some(info) = info else {
+            return Err(match listed.iter().map(|s| s.due_from.clone()).min() {
+                Some(until) => RetentionError::NotDue {
+                    scope: scope.into(),
+                    until,
+                },
+                None => RetentionError::BadScope(scope.to_string()),
             });
-        }
-        let payload = serde_json::json!({ "scope": scope, "tenant": org, "key_ids": info.key_ids });
+        };
+        let payload = serde_json::json!({
+            "scope": scope,
+            "tenant": org,
+            "key_ids": info.key_ids,
+            "rosters_only": info.key_ids.is_empty(),
+        });
         let summary = if info.key_ids.is_empty() {
             format!("destroy {scope} (rosters only)")
         } else {
@@ -808,6 +859,11 @@ impl Store {
             .ok_or_else(not)?
             .to_string();
         let (org, fy) = parse_scope(&scope)?;
+        // Only the scope's rosters (their retention shorter than the scope's): its keys stay.
+        let rosters_only = payload
+            .get("rosters_only")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false);
         // Filed through the API or CLI, it is checked again now: never before its time.
         let today: String = now().chars().take(10).collect();
         // Rosters belong to insurers; only theirs are taken, and only once due.
@@ -816,26 +872,44 @@ impl Store {
             .fetch_optional(self.pool())
             .await
             .map_err(StoreError::from)?;
-        let rosters = kind.as_deref() == Some("insurer")
-            && rosters_due(&self.retention_policy().await?, &org, fy, &today);
-        if let Some(info) = self
-            .retention_scopes(&today)
-            .await?
-            .into_iter()
-            .find(|s| s.scope == scope)
-            && !info.due
-        {
-            return Err(RetentionError::NotDue {
-                scope,
-                until: info.due_from,
-            });
+        let policy = self.retention_policy().await?;
+        let rosters = kind.as_deref() == Some("insurer") && rosters_due(&policy, &org, fy, &today);
+        if rosters_only {
+            if !rosters {
+                return Err(RetentionError::NotDue {
+                    until: rosters_due_from(&policy, &org, fy),
+                    scope,
+                });
+            }
+        } else {
+            let listed: Vec<ScopeInfo> = self
+                .retention_scopes(&today)
+                .await?
+                .into_iter()
+                .filter(|s| s.scope == scope)
+                .collect();
+            // The keyed entry when there is one (a rosters-only part does not count here).
+            if let Some(info) = listed
+                .iter()
+                .find(|s| !s.key_ids.is_empty())
+                .or_else(|| listed.first())
+                && !info.due
+            {
+                return Err(RetentionError::NotDue {
+                    scope,
+                    until: info.due_from.clone(),
+                });
+            }
         }
-        let key_ids: Vec<String> =
+        let key_ids: Vec<String> = if rosters_only {
+            Vec::new()
+        } else {
             sqlx::query_scalar("SELECT id FROM data_keys WHERE tenant = $1 ORDER BY id")
                 .bind(&scope)
                 .fetch_all(self.pool())
                 .await
-                .map_err(StoreError::from)?;
+                .map_err(StoreError::from)?
+        };
         let (items, subs, records) = self.scope_items(&org, &key_ids).await?;
         let mut counts: BTreeMap<String, u64> = BTreeMap::new();
         for i in &items {
@@ -868,8 +942,9 @@ impl Store {
         let mut tx = self.begin().await?;
         // The copies' counts are what the transaction changed, so they join the certificate
         // written in it.
-        cert.counts
-            .extend(destroy_rows(&mut tx, &scope, &key_ids, &subs, rosters).await?);
+        cert.counts.extend(
+            destroy_rows(&mut tx, &scope, (!rosters_only, &key_ids), &subs, rosters).await?,
+        );
         let mut entry = audit.clone();
         entry.action = CERT_ACTION.into();
         entry.target = format!("scope:{scope}");
@@ -935,19 +1010,26 @@ impl Store {
         restored_from: &str,
     ) -> Result<Vec<String>, RetentionError> {
         let mut done: Vec<String> = Vec::new();
+        // One scope may have several destructions (its rosters-only part, then its keys):
+        // each applies, once even when several generations list it.
+        let mut seen: BTreeSet<String> = BTreeSet::new();
         for d in list {
-            if done.contains(&d.scope) {
+            if !seen.insert(d.approval.clone()) {
                 continue;
             }
             let Ok((org, _)) = parse_scope(&d.scope) else {
                 continue;
             };
-            let mut key_ids: Vec<String> =
+            let keys = d.takes_keys();
+            let mut key_ids: Vec<String> = if keys {
                 sqlx::query_scalar("SELECT id FROM data_keys WHERE tenant = $1 ORDER BY id")
                     .bind(&d.scope)
                     .fetch_all(self.pool())
                     .await
-                    .map_err(StoreError::from)?;
+                    .map_err(StoreError::from)?
+            } else {
+                Vec::new()
+            };
             let present = !key_ids.is_empty();
             for k in &d.key_ids {
                 if !key_ids.contains(k) {
@@ -959,7 +1041,8 @@ impl Store {
                 continue;
             }
             let mut tx = self.begin().await?;
-            let copies = destroy_rows(&mut tx, &d.scope, &key_ids, &subs, d.rosters).await?;
+            let copies =
+                destroy_rows(&mut tx, &d.scope, (keys, &key_ids), &subs, d.rosters).await?;
             if !present && items.is_empty() && subs.is_empty() && copies.values().all(|n| *n == 0) {
                 // Nothing of the scope was left (dropping the transaction rolls it back).
                 continue;
@@ -987,7 +1070,9 @@ impl Store {
             for i in &items {
                 let _ = self.blobs().delete(&i.blob_key).await;
             }
-            done.push(d.scope.clone());
+            if !done.contains(&d.scope) {
+                done.push(d.scope.clone());
+            }
         }
         Ok(done)
     }

@@ -783,6 +783,12 @@ async fn line_numbers(s: &daiko_store::Store, rec: &str) -> (String, String) {
 
 /// The 2015 roster and invitations of [`billed_and_invited`] are gone, 2024's are there.
 async fn assert_rosters_purged(s: &daiko_store::Store, old: &str, new: &str) {
+    assert_rosters_of_year_purged(s, old, new, 2015).await;
+}
+
+/// The roster `old` and the invitations of fiscal year `old_fy` (made by [`invitations`])
+/// are gone, the roster `new` and 2024's invitations are there.
+async fn assert_rosters_of_year_purged(s: &daiko_store::Store, old: &str, new: &str, old_fy: i64) {
     let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM invite_rosters ORDER BY id")
         .fetch_all(s.pool())
         .await
@@ -803,7 +809,7 @@ async fn assert_rosters_purged(s: &daiko_store::Store, old: &str, new: &str) {
         assert_eq!(years, vec![2024], "{t}");
     }
     assert!(
-        s.voucher_rows(INSURER, 1, "15100000001")
+        s.voucher_rows(INSURER, 1, &format!("{:02}100000001", old_fy % 100))
             .await
             .expect("ledger")
             .is_empty()
@@ -1174,5 +1180,179 @@ async fn rosters_outliving_their_scope_are_destroyed_later() {
         assert_rosters_purged(&s, &roster_old, &roster_new).await;
         assert_eq!(s.destruction_certificates().await.expect("certs").len(), 2);
         assert!(listed(&s, &scope, "2026-12-04").await.is_none());
+    }
+}
+
+/// An insurer with a keyed scope of 年度 2021 (a delivery's key; its ciphertext answered),
+/// rosters and invitations of 2021 and 2024, rosters kept 2 years and the other types the
+/// default 5: answers the insurer's id, the 2021 roster, the 2024 roster and the ciphertext.
+async fn insurer_keyed_2021_rosters_2(s: &daiko_store::Store) -> (String, String, String, Vec<u8>) {
+    let ins = s
+        .add_org(OrgKind::Insurer, INSURER, "健保", &["check", "route"])
+        .await
+        .expect("insurer");
+    s.blobs()
+        .put_for(
+            &format!("{}/2021", ins.id),
+            "deliv/2021.zip",
+            b"delivery 2021",
+        )
+        .await
+        .expect("insurer scope 2021");
+    let copied = std::fs::read(s.blobs().root().join("deliv/2021.zip")).expect("copy");
+    let roster_old = roster_at(s, "2021-06-01T00:00:00Z").await;
+    let roster_new = roster_at(s, "2024-06-01T00:00:00Z").await;
+    invitations(s, 2021, &roster_old, "2022-03-31T23:00:00Z").await;
+    invitations(s, 2024, &roster_new, "2024-07-01T00:00:00Z").await;
+    rosters_years(s, &ins.id, 2).await;
+    (ins.id, roster_old, roster_new, copied)
+}
+
+/// Rosters whose retention (2 years) is shorter than their keyed scope's (5): the scope is
+/// listed a second time as its rosters-only part (no keys, due from 2024-04-01 while the
+/// scope is kept until 2027-04-01); its destruction is four-eyes like any other, deletes
+/// the 年度's rosters and invitations, certifies type `rosters` with no keys and leaves the
+/// scope's key (its ciphertext still opens); the keyed destruction, once due, finds no
+/// rosters left and destroys the key.
+#[tokio::test]
+async fn rosters_shorter_than_their_scope_are_destroyed_first_keys_later() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (db, s) in testdb::stores(dir.path()).await.expect("stores") {
+        eprintln!("-- on {db}");
+        let (org, roster_old, roster_new, copied) = insurer_keyed_2021_rosters_2(&s).await;
+        let scope = format!("{org}/2021");
+        let parts = |day: &'static str| {
+            let s = &s;
+            let scope = scope.clone();
+            async move {
+                s.retention_scopes(day)
+                    .await
+                    .expect("scopes")
+                    .into_iter()
+                    .filter(|x| x.scope == scope)
+                    .collect::<Vec<_>>()
+            }
+        };
+        let listed_now = parts("2026-12-04").await;
+        assert_eq!(listed_now.len(), 2, "{listed_now:?}");
+        let (keyed, rosters) = (&listed_now[0], &listed_now[1]);
+        assert_eq!(keyed.key_ids.len(), 1, "{keyed:?}");
+        assert!(!keyed.due, "{keyed:?}");
+        assert_eq!(keyed.due_from, "2027-04-01");
+        assert!(rosters.key_ids.is_empty(), "{rosters:?}");
+        assert!(rosters.due, "{rosters:?}");
+        assert_eq!(rosters.due_from, "2024-04-01");
+        for (k, n) in [
+            ("rosters", 1),
+            ("roster_members", 2),
+            ("issued_vouchers", 1),
+            ("reminder_items", 1),
+            ("returned_mail", 1),
+        ] {
+            assert_eq!(rosters.counts.get(k), Some(&n), "{k}: {rosters:?}");
+        }
+        // Before the rosters are due: refused, with their date.
+        match s
+            .request_destruction(&scope, "2024-03-31", &entry("admin1"))
+            .await
+        {
+            Err(RetentionError::NotDue { until, .. }) => assert_eq!(until, "2024-04-01"),
+            other => panic!("{other:?}"),
+        }
+
+        // Four-eyes: pending and own approval do not run.
+        let a = s
+            .request_destruction(&scope, "2026-12-04", &entry("admin1"))
+            .await
+            .expect("request");
+        assert!(a.summary.contains("rosters only"), "{a:?}");
+        assert!(a.payload.contains("\"rosters_only\":true"), "{a:?}");
+        assert!(matches!(
+            s.execute_destruction(&a.id, &entry("admin1")).await,
+            Err(RetentionError::NotApproved(_))
+        ));
+        assert_eq!(
+            s.decide_approval(&a.id, "admin1", true, "", &entry("admin1"))
+                .await
+                .expect("decide"),
+            Decision::OwnRequest
+        );
+        assert_eq!(count(&s, "SELECT COUNT(*) FROM invite_rosters").await, 2);
+        assert!(matches!(
+            s.decide_approval(
+                &a.id,
+                "admin2",
+                true,
+                "rosters past retention",
+                &entry("admin2")
+            )
+            .await
+            .expect("decide"),
+            Decision::Decided(_)
+        ));
+        let cert = s
+            .execute_destruction(&a.id, &entry("admin2"))
+            .await
+            .expect("destroy rosters");
+        assert_eq!(cert.scope, scope);
+        assert!(cert.key_ids.is_empty(), "{cert:?}");
+        assert_eq!(cert.data_types, vec!["rosters".to_string()]);
+        for (k, n) in [
+            ("rosters", 1),
+            ("roster_members", 2),
+            ("issued_vouchers", 1),
+            ("reminder_items", 1),
+            ("returned_mail", 1),
+        ] {
+            assert_eq!(cert.counts.get(k), Some(&n), "{k}: {cert:?}");
+        }
+        assert_rosters_of_year_purged(&s, &roster_old, &roster_new, 2021).await;
+        // The scope's key stays: its ciphertext opens, the scope is listed once, kept.
+        assert_eq!(
+            s.keyring()
+                .decrypt("2021", b"deliv/2021.zip", copied.clone())
+                .await
+                .expect("the scope's key is kept"),
+            b"delivery 2021"
+        );
+        let left = parts("2026-12-04").await;
+        assert_eq!(left.len(), 1, "{left:?}");
+        assert_eq!(left[0].key_ids, keyed.key_ids);
+        assert!(!left[0].counts.contains_key("rosters"), "{left:?}");
+        assert!(matches!(
+            s.request_destruction(&scope, "2026-12-04", &entry("admin1"))
+                .await,
+            Err(RetentionError::NotDue { .. })
+        ));
+
+        // Later (here: the scoped types' retention shortened to 4 years, due 2026-04-01):
+        // the keyed destruction finds no rosters and destroys the key.
+        let mut p = s.retention_policy().await.expect("policy");
+        for t in ["archives", "reports", "deliveries", "records"] {
+            p.set(Some(&org), t, 4).expect("set");
+        }
+        s.set_retention_policy(&p, &entry("admin1"))
+            .await
+            .expect("store policy");
+        let cert2 = destroy(&s, &scope).await;
+        assert_eq!(cert2.key_ids, keyed.key_ids);
+        assert!(
+            cert2.data_types.iter().any(|t| t == "deliveries"),
+            "{cert2:?}"
+        );
+        assert_eq!(cert2.counts.get("rosters"), Some(&0), "{cert2:?}");
+        let err = s
+            .keyring()
+            .decrypt("2021", b"deliv/2021.zip", copied)
+            .await
+            .expect_err("destroyed key must not open");
+        assert!(err.to_string().contains("not in the keyring"), "{err}");
+        assert_rosters_of_year_purged(&s, &roster_old, &roster_new, 2021).await;
+        assert!(parts("2026-12-04").await.is_empty());
+        let certs = s.destruction_certificates().await.expect("certs");
+        assert_eq!(certs.len(), 2);
+        assert_eq!(certs[0].1, cert);
+        assert_eq!(certs[1].1, cert2);
+        assert!(s.verify_audit().await.expect("verify").broken.is_none());
     }
 }

@@ -194,11 +194,13 @@ async fn purge_opened(opened: &Opened, d: &Destroyed) -> Result<(usize, usize, b
     let m = &opened.manifest;
     let bad_scope = |_| BackupError::Store(StoreError::Corrupt(format!("scope {}", d.scope)));
     let (org, fy) = parse_scope(&d.scope).map_err(bad_scope)?;
+    // A rosters-only destruction leaves its scope's keys (they are not listed either).
+    let by_tenant = d.takes_keys();
     let doomed: BTreeSet<String> = opened
         .keys_file
         .data_keys
         .iter()
-        .filter(|k| k.tenant == d.scope || d.key_ids.contains(&k.id))
+        .filter(|k| (by_tenant && k.tenant == d.scope) || d.key_ids.contains(&k.id))
         .map(|k| k.id.clone())
         .chain(d.key_ids.iter().cloned())
         .collect();
@@ -227,7 +229,9 @@ async fn purge_opened(opened: &Opened, d: &Destroyed) -> Result<(usize, usize, b
         .destroyed
         .as_ref()
         .is_some_and(|l| l.iter().any(|x| x.approval == d.approval));
-    if n_keys == 0 && removed.is_empty() && listed {
+    // Rosters are rows, not keys: whether the generation holds any is known only once its
+    // database has been edited below (nothing is written before).
+    if n_keys == 0 && removed.is_empty() && listed && !d.rosters {
         return Ok((0, 0, false));
     }
     let generation = &opened.generation;
@@ -317,8 +321,9 @@ async fn purge_opened(opened: &Opened, d: &Destroyed) -> Result<(usize, usize, b
             edited.insert("billing_lines".into(), body);
         }
     }
+    let mut roster_rows = 0i64;
     if d.rosters {
-        purge_roster_lines(opened, &org, fy, &mut edited).await?;
+        roster_rows += purge_roster_lines(opened, &org, fy, &mut edited).await?;
     }
     if let Some(f) = table("data_keys") {
         let (_, plain) = opened.open_file(f).await?;
@@ -328,21 +333,33 @@ async fn purge_opened(opened: &Opened, d: &Destroyed) -> Result<(usize, usize, b
                 .get("tenant")
                 .and_then(|v| v.as_str())
                 .unwrap_or_default();
-            !(tenant == d.scope || doomed.contains(id))
+            !((by_tenant && tenant == d.scope) || doomed.contains(id))
         })?;
         edited.insert("data_keys".into(), body);
+    }
+    // SQLite: the snapshot edited in a scratch folder, before anything is written.
+    let mut database = None;
+    if let Some(f) = m.files.iter().find(|f| f.kind == FileKind::Database) {
+        let (_, plain) = opened.open_file(f).await?;
+        let (plain, counts, rows) = purge_sqlite(&plain, d, &doomed, &removed).await?;
+        roster_rows += rows;
+        database = Some((plain, counts));
+    }
+    if n_keys == 0 && removed.is_empty() && listed && roster_rows == 0 {
+        return Ok((0, 0, false));
     }
     let mut tables = m.tables.clone();
     let mut files = Vec::new();
     for f in &m.files {
         match f.kind {
             FileKind::Blob if removed.contains(&f.name) => {}
-            FileKind::Database => {
-                let (_, plain) = opened.open_file(f).await?;
-                let (plain, counts) = purge_sqlite(&plain, d, &doomed, &removed).await?;
-                tables = counts;
-                files.push(reseal(f, plain).await?);
-            }
+            FileKind::Database => match database.take() {
+                Some((plain, counts)) => {
+                    tables = counts;
+                    files.push(reseal(f, plain).await?);
+                }
+                None => files.push(f.clone()),
+            },
             FileKind::Table if edited.contains_key(&f.name) => {
                 let Some((body, rows)) = edited.remove(&f.name) else {
                     continue;
@@ -390,13 +407,14 @@ async fn purge_opened(opened: &Opened, d: &Destroyed) -> Result<(usize, usize, b
 /// [`crate::retention::destroy_copies`]'s roster deletes on the JSON lines of a PostgreSQL
 /// generation: the rows of the insurer `org` belonging to fiscal year `fy` leave
 /// `invite_rosters`, `invite_members`, `invite_vouchers` (and their copies in `vouchers`),
-/// `invite_reminder_items`, `invite_reminder_rounds` and `invite_returned_mail`.
+/// `invite_reminder_items`, `invite_reminder_rounds` and `invite_returned_mail`. Answers
+/// the number of rows deleted.
 async fn purge_roster_lines(
     opened: &Opened,
     org: &str,
     fy: i32,
     edited: &mut BTreeMap<String, (Vec<u8>, i64)>,
-) -> Result<()> {
+) -> Result<i64> {
     let m = &opened.manifest;
     let table = |n: &str| {
         m.files
@@ -413,7 +431,7 @@ async fn purge_roster_lines(
         row.get(c).and_then(serde_json::Value::as_i64)
     };
     let Some(f) = table("orgs") else {
-        return Ok(());
+        return Ok(0);
     };
     let (_, plain) = opened.open_file(f).await?;
     let mut insurer = None;
@@ -424,7 +442,7 @@ async fn purge_roster_lines(
         true
     })?;
     let Some(insurer) = insurer else {
-        return Ok(());
+        return Ok(0);
     };
     let (from, to) = (
         format!("{fy:04}-04-01"),
@@ -434,6 +452,7 @@ async fn purge_roster_lines(
     let year = i64::from(fy);
     let mut rosters = BTreeSet::new();
     let mut issued = BTreeSet::new();
+    let mut deleted = 0i64;
     // In this order: members follow their rosters, ledger copies their issued vouchers.
     for name in [
         "invite_rosters",
@@ -473,11 +492,14 @@ async fn purge_roster_lines(
                 "invite_returned_mail" => mine && in_year(text(row, "marked_at")),
                 _ => mine && int(row, "fiscal_year") == Some(year),
             };
+            if doomed {
+                deleted += 1;
+            }
             !doomed
         })?;
         edited.insert(name.into(), body);
     }
-    Ok(())
+    Ok(deleted)
 }
 
 /// An envelope of `plain` under `dk` (as [`crate::keyring::Keyring::encrypt_value`] makes).
@@ -520,14 +542,14 @@ fn edit_lines(
 }
 
 /// Applies the destruction to a SQLite snapshot (in a private scratch folder) and rebuilds
-/// it with `VACUUM INTO`, so the deleted keys stay in no free page. Answers the new file and
-/// its row counts.
+/// it with `VACUUM INTO`, so the deleted keys stay in no free page. Answers the new file,
+/// its row counts and the number of roster and invitation rows deleted.
 async fn purge_sqlite(
     plain: &[u8],
     d: &Destroyed,
     doomed: &BTreeSet<String>,
     removed: &BTreeSet<String>,
-) -> Result<(Vec<u8>, Vec<TableCount>)> {
+) -> Result<(Vec<u8>, Vec<TableCount>, i64)> {
     let bad_scope = |_| BackupError::Store(StoreError::Corrupt(format!("scope {}", d.scope)));
     let (org, fy) = parse_scope(&d.scope).map_err(bad_scope)?;
     let (org, scope) = (org.as_str(), d.scope.as_str());
@@ -541,10 +563,12 @@ async fn purge_sqlite(
         let mut conn =
             sqlx::AnyConnection::connect(&format!("sqlite://{}?mode=rw", src.display())).await?;
         let mut tx = conn.begin().await?;
-        sqlx::query("DELETE FROM data_keys WHERE tenant = $1")
-            .bind(scope)
-            .execute(&mut *tx)
-            .await?;
+        if d.takes_keys() {
+            sqlx::query("DELETE FROM data_keys WHERE tenant = $1")
+                .bind(scope)
+                .execute(&mut *tx)
+                .await?;
+        }
         for id in doomed {
             sqlx::query("DELETE FROM data_keys WHERE id = $1")
                 .bind(id)
@@ -594,8 +618,21 @@ async fn purge_sqlite(
         )
         .fetch_one(&mut *tx)
         .await?;
-        crate::retention::destroy_copies(&mut tx, org, fy, &subs, d.rosters, ledger_copies > 0)
-            .await?;
+        let copies =
+            crate::retention::destroy_copies(&mut tx, org, fy, &subs, d.rosters, ledger_copies > 0)
+                .await?;
+        // What `destroy_copies` deleted (billing lines are blanked, not deleted; the ledger
+        // copies of issued vouchers go with them).
+        let rows: u64 = [
+            "rosters",
+            "roster_members",
+            "issued_vouchers",
+            "reminder_items",
+            "returned_mail",
+        ]
+        .iter()
+        .filter_map(|k| copies.get(*k))
+        .sum();
         tx.commit().await?;
         let quoted = out.display().to_string().replace('\'', "''");
         sqlx::query(crate::sql(format!("VACUUM INTO '{quoted}'")))
@@ -604,7 +641,7 @@ async fn purge_sqlite(
         conn.close().await?;
         let (tables, _, _) = sqlite_contents(&out).await?;
         let bytes = std::fs::read(&out).map_err(io(&out))?;
-        Ok::<_, BackupError>((bytes, tables))
+        Ok::<_, BackupError>((bytes, tables, i64::try_from(rows).unwrap_or(i64::MAX)))
     }
     .await;
     let _ = std::fs::remove_dir_all(&scratch);
