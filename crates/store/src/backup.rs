@@ -28,7 +28,7 @@
 //! are written durably before any row names them (S23), so every blob the snapshot refers to
 //! exists by then; blobs written later are harmless extras.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -521,11 +521,41 @@ fn generation_now() -> String {
 /// Takes a backup of the store and the data folder `data_dir` into a new generation at
 /// `target`, while the server may keep running.
 pub async fn create(store: &Store, data_dir: &Path, target: &Target) -> Result<Created> {
+    // The destructions certified before the snapshot begins: the snapshot reflects them.
+    let before = certified(store).await?;
     let mut created = create_generation(store, data_dir, target).await?;
-    // A destruction (S26) that committed while this generation was written may have missed
-    // it (its purge lists the locations before the generation is complete) while the
-    // snapshot still holds the scope's keys: purge it now.
     let generation = target.generation(&created.manifest.generation);
+    if purge_raced(store, &generation, &before).await? {
+        let o = open_manifest(&generation, store.keyring().config().clone()).await?;
+        created.manifest = o.manifest.clone();
+        o.close().await;
+    }
+    Ok(created)
+}
+
+/// The approvals of the destructions certified so far (S26), for [`purge_raced`].
+pub async fn certified(store: &Store) -> Result<BTreeSet<String>> {
+    Ok(store
+        .destruction_certificates()
+        .await
+        .map_err(retention_error)?
+        .into_iter()
+        .map(|(_, c)| c.approval)
+        .collect())
+}
+
+/// What [`create`] does once its generation is complete: a destruction (S26) that committed
+/// while the generation was written may have missed it (its purge lists the locations
+/// before the generation is complete) while the snapshot still holds what it destroyed.
+/// Every destruction certified since `before` ([`certified`] taken before the snapshot
+/// began) is applied to the generation, keys or not (a rosters-only destruction deletes
+/// rows), and so is any whose keys the generation still holds. Answers whether the
+/// generation was rewritten.
+pub async fn purge_raced(
+    store: &Store,
+    generation: &Generation,
+    before: &BTreeSet<String>,
+) -> Result<bool> {
     let Some(keys) = generation.get("keys.json").await? else {
         return Err(BackupError::Missing("keys.json".into()));
     };
@@ -537,22 +567,18 @@ pub async fn create(store: &Store, data_dir: &Path, target: &Target) -> Result<C
         .await
         .map_err(retention_error)?
     {
-        if keys
+        let d = Destroyed::from(&c);
+        let holds_keys = keys
             .data_keys
             .iter()
-            .any(|k| k.tenant == c.scope || c.key_ids.contains(&k.id))
-        {
+            .any(|k| (d.takes_keys() && k.tenant == c.scope) || c.key_ids.contains(&k.id));
+        if holds_keys || !before.contains(&c.approval) {
             let config = store.keyring().config().clone();
-            purge::purge_generation(&generation, config, &Destroyed::from(&c)).await?;
-            purged = true;
+            let (_, _, rewritten) = purge::purge_generation(generation, config, &d).await?;
+            purged |= rewritten;
         }
     }
-    if purged {
-        let o = open_manifest(&generation, store.keyring().config().clone()).await?;
-        created.manifest = o.manifest.clone();
-        o.close().await;
-    }
-    Ok(created)
+    Ok(purged)
 }
 
 async fn create_generation(store: &Store, data_dir: &Path, target: &Target) -> Result<Created> {

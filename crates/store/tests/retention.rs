@@ -1356,3 +1356,94 @@ async fn rosters_shorter_than_their_scope_are_destroyed_first_keys_later() {
         assert!(s.verify_audit().await.expect("verify").broken.is_none());
     }
 }
+
+/// A rosters-only destruction (no keys) committing while a backup is written: the
+/// generation's snapshot still holds the rows and none of its keys is destroyed, so a check
+/// of keys alone misses it. `create`'s end ([`daiko_store::backup::purge_raced`] with the
+/// destructions certified before the snapshot began) deletes them from the generation,
+/// which then verifies, lists the destruction and restores without the rows and with
+/// nothing to apply again; the scope's key stays in it.
+#[tokio::test]
+async fn a_backup_racing_a_rosters_only_destruction_is_purged() {
+    use daiko_store::backup::{self, Generation, Target};
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (db, s) in testdb::stores(dir.path()).await.expect("stores") {
+        eprintln!("-- on {db}");
+        let data_dir = s.blobs().root().parent().expect("data dir").to_path_buf();
+        let keys = s.keyring().config().clone();
+        let (org, roster_old, roster_new, _) = insurer_keyed_2021_rosters_2(&s).await;
+        let scope = format!("{org}/2021");
+        // The backup begins (what is certified so far), its snapshot holds the 2021
+        // rosters; the destruction commits before the check at its end (here: the
+        // generation is complete at a location the destruction does not know).
+        let before = backup::certified(&s).await.expect("certified");
+        let g = backup::create(
+            &s,
+            &data_dir,
+            &Target::Dir(dir.path().join(format!("{db}-bk"))),
+        )
+        .await
+        .expect("backup");
+        let cert = destroy(&s, &scope).await;
+        assert!(cert.key_ids.is_empty(), "{cert:?}");
+        assert_eq!(cert.data_types, vec!["rosters".to_string()]);
+        let generation = Generation::Dir(std::path::PathBuf::from(&g.location));
+        // Known before the snapshot (as for a later backup): nothing to do here, the
+        // generation holds none of the destroyed keys.
+        let now = backup::certified(&s).await.expect("certified");
+        assert!(
+            !backup::purge_raced(&s, &generation, &now)
+                .await
+                .expect("check")
+        );
+        // Certified since the snapshot began: purged.
+        assert!(
+            backup::purge_raced(&s, &generation, &before)
+                .await
+                .expect("purge")
+        );
+        let opened = backup::open(&generation, keys.clone())
+            .await
+            .expect("verifies");
+        assert!(
+            opened
+                .manifest
+                .destroyed
+                .as_ref()
+                .is_some_and(|l| l.iter().any(|d| d.approval == cert.approval && d.rosters)),
+            "{:?}",
+            opened.manifest.destroyed
+        );
+        opened.close().await;
+        // Once purged, a second check changes nothing.
+        assert!(
+            !backup::purge_raced(&s, &generation, &before)
+                .await
+                .expect("again")
+        );
+        let url = match db {
+            "postgres" => Some(testdb::fresh_postgres_url().await.expect("pg")),
+            _ => None,
+        };
+        let r = dir.path().join(format!("{db}-restored"));
+        let restored = backup::restore(&generation, &r, url.as_deref(), keys.clone())
+            .await
+            .expect("restore");
+        assert!(restored.reapplied.is_empty(), "{:?}", restored.reapplied);
+        let back = daiko_store::Store::open_with(&r, url.as_deref(), keys.clone())
+            .await
+            .expect("restored");
+        assert_rosters_of_year_purged(&back, &roster_old, &roster_new, 2021).await;
+        let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM data_keys WHERE tenant = $1")
+            .bind(&scope)
+            .fetch_one(back.pool())
+            .await
+            .expect("keys");
+        assert_eq!(kept, 1, "the scope's key is not destroyed by its rosters");
+        assert_eq!(
+            back.blobs().get("deliv/2021.zip").await.expect("reads"),
+            b"delivery 2021"
+        );
+        back.close().await;
+    }
+}
