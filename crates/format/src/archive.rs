@@ -337,6 +337,14 @@ impl<R: Read + Seek> Archive<R> {
             };
             let name_raw = data.name_raw();
             let name = String::from_utf8_lossy(name_raw).into_owned();
+            // Windows tools (PowerShell 5.1 Compress-Archive, .NET Framework before 4.6.1)
+            // store `\` as the folder separator, against APPNOTE 4.4.17; every extractor
+            // (Explorer, 7-Zip, Info-ZIP unzip) reads it as one. The layout and the safety
+            // judgements use the separator-normalised name (so `a\..\b` is still a `..`
+            // climb and `a\b` a duplicate of `a/b`); `name` stays as stored for reading.
+            let separated = separators_normalised(name_raw);
+            let name_raw: &[u8] = &separated;
+            let path_name = String::from_utf8_lossy(name_raw).into_owned();
             let size = data.size();
             let compressed_size = data.compressed_size();
             let mut unsafe_reasons = Vec::new();
@@ -369,7 +377,7 @@ impl<R: Read + Seek> Archive<R> {
             }
             if !name_raw.is_ascii() {
                 self.issues.push(ArchiveIssue::NonAscii {
-                    entry: display_raw_name(name_raw),
+                    entry: display_raw_name(data.name_raw()),
                 });
             }
             let safe = unsafe_reasons.is_empty();
@@ -394,6 +402,7 @@ impl<R: Read + Seek> Archive<R> {
             raw.push(RawEntry {
                 index,
                 name,
+                path_name,
                 is_dir,
                 safe,
                 size,
@@ -407,7 +416,7 @@ impl<R: Read + Seek> Archive<R> {
         let mut tops: Vec<&str> = Vec::new();
         let mut seen_tops: HashSet<&str> = HashSet::new();
         for entry in raw.iter().filter(|e| e.safe) {
-            if let Some((top, _)) = entry.name.split_once('/')
+            if let Some((top, _)) = entry.path_name.split_once('/')
                 && seen_tops.insert(top)
             {
                 tops.push(top);
@@ -453,7 +462,7 @@ impl<R: Read + Seek> Archive<R> {
         for entry in raw {
             let path = top
                 .as_deref()
-                .and_then(|top| entry.name.strip_prefix(top))
+                .and_then(|top| entry.path_name.strip_prefix(top))
                 .and_then(|rest| rest.strip_prefix('/'))
                 .map(str::to_owned);
             let role = match &path {
@@ -847,10 +856,26 @@ const RATIO_FLOOR: u64 = 64 << 10;
 struct RawEntry {
     index: usize,
     name: String,
+    /// `name` with `\` separators read as `/` (the layout is judged on this).
+    path_name: String,
     is_dir: bool,
     safe: bool,
     size: u64,
     compressed_size: u64,
+}
+
+/// A stored name with every `\` read as the folder separator `/` (borrowed when there is
+/// none). Only for judging an archive's layout: the writer still refuses backslashes.
+fn separators_normalised(name: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if name.contains(&b'\\') {
+        std::borrow::Cow::Owned(
+            name.iter()
+                .map(|&b| if b == b'\\' { b'/' } else { b })
+                .collect(),
+        )
+    } else {
+        std::borrow::Cow::Borrowed(name)
+    }
 }
 
 /// Why a stored name is unsafe to map to a path, if it is.

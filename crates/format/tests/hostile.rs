@@ -456,7 +456,8 @@ fn a09_absolute_paths_drive_letters_and_backslashes() {
     let cases: [(&str, &str, &str); 3] = [
         ("QQQQQQQQQQQ", "/etc/passwd", "absolute path"),
         ("QQQQQQQQQQR", "C:/evil.xml", "drive letter"),
-        ("QQQQQQQQQQS", "a\\..\\bb.xml", "backslash"),
+        // A backslash is read as a separator (Windows tools write it), so this is a `..` climb.
+        ("QQQQQQQQQQS", "a\\..\\bb.xml", "climbing out"),
     ];
     for (placeholder, _, _) in cases {
         zip.start_file(placeholder, deflated()).expect("entry");
@@ -472,6 +473,71 @@ fn a09_absolute_paths_drive_letters_and_backslashes() {
             "{evil}: {:?}",
             outcome.open
         );
+    }
+}
+
+/// Windows tools (PowerShell 5.1 Compress-Archive, .NET Framework before 4.6.1) store `\`
+/// as the folder separator; extractors read it as one, so the layout is the standard one
+/// and every entry reads. A name equal to another once separators are read is a duplicate.
+#[test]
+fn backslash_separators_are_folders_and_make_duplicates() {
+    let standard = standard();
+    let windows: Vec<String> = standard.iter().map(|(p, _)| p.replace('/', "\\")).collect();
+    // The writer normalises backslashes: write same-length placeholders, then patch them.
+    let placeholders: Vec<String> = windows
+        .iter()
+        .enumerate()
+        .map(|(index, name)| {
+            char::from(b'Q' + index as u8)
+                .to_string()
+                .repeat(name.len())
+        })
+        .collect();
+    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for (placeholder, (_, content)) in placeholders.iter().zip(&standard) {
+        zip.start_file(placeholder.as_str(), deflated())
+            .expect("entry");
+        zip.write_all(content).expect("write");
+    }
+    let copy = format!("{TOP}/DATA/h99100000182023062001000001.xml");
+    zip.start_file(copy.as_str(), deflated()).expect("entry");
+    zip.write_all(b"<ClinicalDocument/>").expect("write");
+    let mut bytes = zip.finish().expect("zip").into_inner();
+    for (placeholder, name) in placeholders.iter().zip(&windows) {
+        rename_raw(&mut bytes, placeholder.as_bytes(), name.as_bytes());
+    }
+
+    let mut archive = Archive::open(NAME, Cursor::new(bytes), LIMITS);
+    let roles: Vec<EntryRole> = archive.entries.iter().map(|e| e.role).collect();
+    assert_eq!(
+        roles,
+        [
+            EntryRole::Index,
+            EntryRole::Summary,
+            EntryRole::Data,
+            EntryRole::Claim,
+            EntryRole::Xsd,
+            EntryRole::Data
+        ],
+        "{:?}",
+        archive.entries
+    );
+    assert_eq!(
+        archive.entries[2].path.as_deref(),
+        Some("DATA/h99100000182023062001000001.xml")
+    );
+    // Names stay as stored (reading finds the entry by them).
+    assert_eq!(archive.entries[2].name, windows[2]);
+    // The only issue: the `/` copy of a `\` name is a duplicate.
+    assert_eq!(
+        archive.issues,
+        vec![ArchiveIssue::Unsafe {
+            entry: copy.clone(),
+            reason: format!("the same name as `{}` when case is ignored", windows[2]),
+        }]
+    );
+    for entry in archive.entries.clone().iter().take(5) {
+        assert!(archive.read(entry).is_ok(), "{entry:?}");
     }
 }
 
