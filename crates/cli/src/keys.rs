@@ -4,6 +4,7 @@
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use daiko_store::keyring::{MasterSource, append_master_key};
+use daiko_store::retention::RESCOPE_ACTION;
 
 use crate::Exit;
 use crate::admin::{DataDir, cli_entry, load_config, open_store, runtime};
@@ -26,6 +27,11 @@ pub enum KeysCommand {
     /// Encrypt blobs stored in plaintext by a version before S18 (run once after upgrading,
     /// with DAIKO_ALLOW_PLAINTEXT_LEGACY=1 until it has run).
     EncryptLegacy,
+    /// Seal blobs written before retention scopes existed (under an organisation's key) again
+    /// under the key of their retention scope (organisation × fiscal year of writing), so
+    /// that `daiko retention destroy` reaches them (S26). Safe while servers run; a second
+    /// run finds nothing to do.
+    Rescope,
 }
 
 fn source_text(s: &MasterSource) -> String {
@@ -121,6 +127,31 @@ pub fn run(data: &DataDir, cmd: KeysCommand) -> Result<Exit> {
                     }
                 }
                 Ok(Exit::Ok)
+            }
+            KeysCommand::Rescope => {
+                let entry = cli_entry(RESCOPE_ACTION, String::new(), String::new());
+                let r = store.rescope_blobs(&entry).await.map_err(|e| match e {
+                    daiko_store::retention::RetentionError::Store(e) => anyhow::anyhow!(e),
+                    e => anyhow::anyhow!("{} / {e}", e.message_ja()),
+                })?;
+                for (scope, n) in &r.moved {
+                    println!("{n} blobs sealed again under scope {scope}");
+                }
+                println!(
+                    "{} blobs moved into retention scopes, {} already scoped, {} left \
+                     (範囲鍵へ再暗号化 {} 件、対応済み {} 件、未対応 {} 件)",
+                    r.total(),
+                    r.already,
+                    r.left,
+                    r.total(),
+                    r.already,
+                    r.left
+                );
+                Ok(if r.left == 0 {
+                    Exit::Ok
+                } else {
+                    Exit::InputErrors
+                })
             }
             KeysCommand::EncryptLegacy => {
                 let r = store.encrypt_legacy_blobs().await?;

@@ -142,6 +142,18 @@ pub fn run(data: &DataDir, cmd: RetentionCommand) -> Result<Exit> {
                         counts.join(" ")
                     );
                 }
+                // S26: blobs written before scopes existed are not destroyed by scope.
+                for (org, n) in store.unscoped_blobs().await.map_err(refused)? {
+                    let number = store
+                        .org(&org)
+                        .await?
+                        .map(|o| o.number)
+                        .unwrap_or_default();
+                    println!(
+                        "{org} tenant={number} UNSCOPED blobs={n}: under the organisation key, \
+                         not destroyed by scope; run `daiko keys rescope` / 組織鍵のままで範囲廃棄の対象外"
+                    );
+                }
             }
             RetentionCommand::Destroy { tenant, scope } => {
                 let org = org_id(&store, &tenant).await?;

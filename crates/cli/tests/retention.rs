@@ -310,3 +310,79 @@ fn destruction_waits_for_a_second_admin_then_shreds_one_scope() {
         );
     });
 }
+
+/// Data written before retention scopes (an archive sealed under the organisation's own
+/// key): `retention due` reports it unscoped, `keys rescope` seals it again under its
+/// scope's key (the 年度 of receipt, 2015), after which the scope is listed with it and a
+/// second run has nothing to do.
+#[test]
+fn keys_rescope_brings_old_data_under_its_scope() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("data");
+    ok(daiko(
+        &dir,
+        &[
+            "init",
+            "--agency-number",
+            "99000010",
+            "--agency-name",
+            "代行",
+        ],
+        &[],
+    ));
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let org = rt.block_on(async {
+        let store = daiko_store::Store::open(&dir, None).await.expect("store");
+        let org = store
+            .add_org(OrgKind::Institution, "1310000001", "医療機関", &[])
+            .await
+            .expect("org");
+        let key = "archives/s-old.zip";
+        let sealed = store
+            .keyring()
+            .encrypt_value(&org.id, key.as_bytes(), b"old data")
+            .await
+            .expect("seal");
+        let path = store.blobs().root().join(key);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, sealed).expect("write");
+        sqlx::query(
+            "INSERT INTO submissions (id, receipt_no, org_id, channel, archive_name, sha256, \
+             size, blob_key, status, received_at) \
+             VALUES ('s-old', 'R-1', $1, 'api', 'a.zip', 'x', 1, $2, 'done', \
+             '2015-06-01T00:00:00Z')",
+        )
+        .bind(&org.id)
+        .bind(key)
+        .execute(store.pool())
+        .await
+        .expect("submission");
+        store.close().await;
+        org
+    });
+    let due = ok(daiko(&dir, &["retention", "due", "--all"], &[]));
+    assert!(
+        due.contains(&format!("{} tenant=1310000001 UNSCOPED blobs=1", org.id)),
+        "{due}"
+    );
+    assert!(!due.contains(&format!("{}/2015", org.id)), "{due}");
+    let out = ok(daiko(&dir, &["keys", "rescope"], &[]));
+    assert!(
+        out.contains(&format!("1 blobs sealed again under scope {}/2015", org.id)),
+        "{out}"
+    );
+    let due = ok(daiko(&dir, &["retention", "due", "--all"], &[]));
+    assert!(!due.contains("UNSCOPED"), "{due}");
+    assert!(
+        due.contains(&format!(
+            "{}/2015 tenant=1310000001 fiscal_year=2015 DUE",
+            org.id
+        )) && due.contains("archives=1"),
+        "{due}"
+    );
+    let again = ok(daiko(&dir, &["keys", "rescope"], &[]));
+    assert!(
+        again.contains("0 blobs moved into retention scopes, 1 already scoped, 0 left"),
+        "{again}"
+    );
+}

@@ -263,7 +263,23 @@ impl BlobWriter {
     }
 
     /// Makes the blob durable under its key and returns its hash and size.
-    pub async fn finish(mut self) -> Result<Written> {
+    pub async fn finish(self) -> Result<Written> {
+        self.complete(None)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("blob write not completed".into()))
+    }
+
+    /// Like [`BlobWriter::finish`], but replaces the blob only if its stored bytes still
+    /// hash (SHA-256, hex) to `sealed_sha256`, the ciphertext the caller read before
+    /// re-sealing it; answers `None` (nothing replaced, the new file discarded) when
+    /// something else rewrote the blob meanwhile. The check and the rename are not one
+    /// step: a rewrite between them (the time of one file read) would be replaced by the
+    /// re-sealed older content.
+    pub async fn finish_replacing(self, sealed_sha256: &str) -> Result<Option<Written>> {
+        self.complete(Some(sealed_sha256)).await
+    }
+
+    async fn complete(mut self, expect: Option<&str>) -> Result<Option<Written>> {
         let mut file = self
             .file
             .take()
@@ -279,16 +295,33 @@ impl BlobWriter {
                 .await
                 .map_err(io_err(parent))?;
         }
+        if let Some(expect) = expect {
+            let now = match tokio::fs::read(&self.path).await {
+                Ok(b) => hex::encode(Sha256::digest(&b)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+                Err(source) => {
+                    let _ = tokio::fs::remove_file(&self.tmp).await;
+                    return Err(StoreError::Io {
+                        path: self.path.clone(),
+                        source,
+                    });
+                }
+            };
+            if now != expect {
+                let _ = tokio::fs::remove_file(&self.tmp).await;
+                return Ok(None);
+            }
+        }
         tokio::fs::rename(&self.tmp, &self.path)
             .await
             .map_err(io_err(&self.path))?;
         if let Some(parent) = self.path.parent() {
             sync_dir(parent)?;
         }
-        Ok(Written {
+        Ok(Some(Written {
             sha256: hex::encode(std::mem::take(&mut self.hasher).finalize()),
             size: self.size,
-        })
+        }))
     }
 
     /// Abandons the write and removes the temporary file.

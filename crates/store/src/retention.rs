@@ -4,7 +4,9 @@
 //! key of a *retention scope* `<org id>/<fiscal year of writing>` (年度, April to March): the
 //! keyring's tenant string carries the scope, so no schema change was needed and reads are
 //! unchanged (the envelope names its key). Data written before scopes existed stays under the
-//! plain per-organisation key and is not destroyed by scope.
+//! plain per-organisation key until `daiko keys rescope` ([`Store::rescope_blobs`]) seals it
+//! again under the scope key of its fiscal year of writing; until then it is not destroyed
+//! by scope ([`Store::unscoped_blobs`] counts it).
 //!
 //! Retention years per data type and organisation live in the `retention` setting (JSON).
 //! A scope is *due* once the longest retention of the blob-bearing types has passed since
@@ -24,6 +26,10 @@
 //! ([`crate::backup::purge_destroyed`], audited `retention.backup_purge`); a restore applies
 //! destructions again ([`Store::reapply_destructions`]). Other processes stop using the keys
 //! at once: the keyring re-checks a scope key's row before each use.
+
+mod rescope;
+
+pub use rescope::{RESCOPE_ACTION, Rescoped};
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -245,6 +251,13 @@ pub struct Certificate {
     pub destroyed_at: String,
     pub requested_by: String,
     pub approved_by: String,
+    /// The blob keys of the destroyed items (not personal: names daiko chose), so that
+    /// copies sealed under another key reach their end too: a backup generation made
+    /// before `daiko keys rescope` holds them under the organisation's key, which is not
+    /// destroyed ([`crate::backup::purge_destroyed`] deletes them by name). Absent in
+    /// certificates written before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blobs: Vec<String>,
 }
 
 /// What a backup generation records about a destruction (in its sealed manifest), so that a
@@ -259,6 +272,9 @@ pub struct Destroyed {
     /// lists written before rosters were destroyed by scope.
     #[serde(default)]
     pub rosters: bool,
+    /// The blob keys destroyed ([`Certificate::blobs`]); absent in older lists.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blobs: Vec<String>,
 }
 
 impl From<&Certificate> for Destroyed {
@@ -269,6 +285,7 @@ impl From<&Certificate> for Destroyed {
             approval: c.approval.clone(),
             destroyed_at: c.destroyed_at.clone(),
             rosters: c.data_types.iter().any(|t| t == "rosters"),
+            blobs: c.blobs.clone(),
         }
     }
 }
@@ -527,13 +544,18 @@ impl Store {
             .map(|h| h.key_id)
     }
 
-    /// Items sealed under `key_ids`: submissions (archive + report) of `org` and deliveries
-    /// to it, and the records rows of those submissions.
+    /// Items sealed under `key_ids` (or named in `blobs`: a destruction applied again to a
+    /// restored generation made before `daiko keys rescope`): submissions (archive +
+    /// report) of `org` and deliveries to it, and the records rows of those submissions.
     async fn scope_items(
         &self,
         org: &str,
         key_ids: &[String],
+        blobs: &[String],
     ) -> Result<(Vec<Item>, Vec<String>, u64), RetentionError> {
+        let ours = |blob: &str, k: Option<String>| {
+            blobs.iter().any(|b| b == blob) || k.is_some_and(|k| key_ids.contains(&k))
+        };
         let mut items = Vec::new();
         let mut subs = Vec::new();
         let rows = sqlx::query(
@@ -547,9 +569,7 @@ impl Store {
             let id: String = r.try_get("id").map_err(StoreError::from)?;
             let blob: String = r.try_get("blob_key").map_err(StoreError::from)?;
             let report: Option<String> = r.try_get("report_key").map_err(StoreError::from)?;
-            if let Some(k) = self.blob_key_id(&blob).await
-                && key_ids.contains(&k)
-            {
+            if ours(&blob, self.blob_key_id(&blob).await) {
                 items.push(Item {
                     data_type: "archives",
                     id: id.clone(),
@@ -558,8 +578,7 @@ impl Store {
                 subs.push(id.clone());
             }
             if let Some(report) = report
-                && let Some(k) = self.blob_key_id(&report).await
-                && key_ids.contains(&k)
+                && ours(&report, self.blob_key_id(&report).await)
             {
                 items.push(Item {
                     data_type: "reports",
@@ -576,9 +595,7 @@ impl Store {
                 .map_err(StoreError::from)?;
         for r in rows {
             let blob: String = r.try_get("blob_key").map_err(StoreError::from)?;
-            if let Some(k) = self.blob_key_id(&blob).await
-                && key_ids.contains(&k)
-            {
+            if ours(&blob, self.blob_key_id(&blob).await) {
                 items.push(Item {
                     data_type: "deliveries",
                     id: r.try_get("id").map_err(StoreError::from)?,
@@ -741,7 +758,7 @@ impl Store {
                 .unwrap_or(5);
             // The fiscal year ends on 31 March of fy+1; retention counts from the next day.
             let due_from = format!("{:04}-04-01", i64::from(fy) + 1 + i64::from(years));
-            let (items, _, records) = self.scope_items(&org, &key_ids).await?;
+            let (items, _, records) = self.scope_items(&org, &key_ids, &[]).await?;
             let mut counts: BTreeMap<String, u64> = BTreeMap::new();
             for i in &items {
                 *counts.entry(i.data_type.to_string()).or_default() += 1;
@@ -910,7 +927,7 @@ impl Store {
                 .await
                 .map_err(StoreError::from)?
         };
-        let (items, subs, records) = self.scope_items(&org, &key_ids).await?;
+        let (items, subs, records) = self.scope_items(&org, &key_ids, &[]).await?;
         let mut counts: BTreeMap<String, u64> = BTreeMap::new();
         for i in &items {
             *counts.entry(i.data_type.to_string()).or_default() += 1;
@@ -938,6 +955,7 @@ impl Store {
             destroyed_at: now(),
             requested_by: a.requested_by.clone(),
             approved_by,
+            blobs: items.iter().map(|i| i.blob_key.clone()).collect(),
         };
         let mut tx = self.begin().await?;
         // The copies' counts are what the transaction changed, so they join the certificate
@@ -1036,7 +1054,7 @@ impl Store {
                     key_ids.push(k.clone());
                 }
             }
-            let (items, subs, records) = self.scope_items(&org, &key_ids).await?;
+            let (items, subs, records) = self.scope_items(&org, &key_ids, &d.blobs).await?;
             if !present && items.is_empty() && subs.is_empty() && !d.rosters {
                 continue;
             }

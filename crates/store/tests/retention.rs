@@ -530,6 +530,7 @@ async fn a_backup_racing_a_destruction_is_purged_and_restore_warns_when_it_canno
         destroyed_at: daiko_store::now(),
         requested_by: "admin1".into(),
         approved_by: "admin2".into(),
+        blobs: Vec::new(),
     };
     s.audit(&AuditEntry {
         action: retention::CERT_ACTION.into(),
@@ -1445,5 +1446,214 @@ async fn a_backup_racing_a_rosters_only_destruction_is_purged() {
             b"delivery 2021"
         );
         back.close().await;
+    }
+}
+
+/// Data written before retention scopes existed: an archive and a delivery sealed under
+/// the institution's plain organisation key (as older versions wrote them), so no scope
+/// lists them and `unscoped_blobs` counts them. `rescope_blobs` seals each again under the
+/// key of its fiscal year of writing (the submission's `received_at`, the delivery's
+/// `created_at`), audited, and a second run finds nothing; destroying the 2015 scope then
+/// makes the re-sealed archive's ciphertext unreadable while the 2016 delivery still reads.
+/// A backup generation made before the re-sealing (the archive under the organisation key,
+/// which is not destroyed) loses the archive by name: purged when its location is known,
+/// deleted again on restore when it is not.
+#[tokio::test]
+async fn data_sealed_under_an_organisation_key_is_rescoped_and_then_destroyed() {
+    use daiko_store::backup::{self, Generation, Target};
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (db, s) in testdb::stores(dir.path()).await.expect("stores") {
+        eprintln!("-- on {db}");
+        let data_dir = s.blobs().root().parent().expect("data dir").to_path_buf();
+        let keys = s.keyring().config().clone();
+        let org = s
+            .add_org(OrgKind::Institution, "1310000001", "医療機関", &[])
+            .await
+            .expect("org");
+        // As before scopes: sealed under the tenant `<org id>` itself.
+        for (key, plain) in [
+            ("sub/legacy.zip", &b"legacy personal data"[..]),
+            ("deliv/legacy.zip", &b"legacy delivery"[..]),
+        ] {
+            let sealed = s
+                .keyring()
+                .encrypt_value(&org.id, key.as_bytes(), plain)
+                .await
+                .expect("seal");
+            let path = s.blobs().root().join(key);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&path, sealed).expect("write");
+        }
+        let org_key: String = sqlx::query_scalar("SELECT id FROM data_keys WHERE tenant = $1")
+            .bind(&org.id)
+            .fetch_one(s.pool())
+            .await
+            .expect("organisation key");
+        add_submission(&s, "s-legacy", &org.id, "sub/legacy.zip", "R-9").await;
+        sqlx::query("UPDATE submissions SET received_at = $1 WHERE id = 's-legacy'")
+            .bind("2016-03-31T12:00:00Z")
+            .execute(s.pool())
+            .await
+            .expect("backdate submission");
+        sqlx::query(
+            "INSERT INTO deliveries (id, recipient_id, kind, archive_name, blob_key, sha256, \
+             records, created_at) VALUES ('d-legacy', $1, 3, 'd.zip', 'deliv/legacy.zip', 'x', \
+             1, '2016-04-01T00:00:00Z')",
+        )
+        .bind(&org.id)
+        .execute(s.pool())
+        .await
+        .expect("delivery");
+        let before = std::fs::read(s.blobs().root().join("sub/legacy.zip")).expect("copy");
+        // Generations made before the re-sealing: one known to the installation, one not.
+        let known = backup::create(
+            &s,
+            &data_dir,
+            &Target::Dir(dir.path().join(format!("{db}-rescope-bk"))),
+        )
+        .await
+        .expect("backup");
+        s.audit(&registered(&known.location)).await.expect("audit");
+        let missed = backup::create(
+            &s,
+            &data_dir,
+            &Target::Dir(dir.path().join(format!("{db}-rescope-unknown"))),
+        )
+        .await
+        .expect("backup");
+        let unscoped = s.unscoped_blobs().await.expect("unscoped");
+        assert_eq!(unscoped.get(&org.id), Some(&2), "{unscoped:?}");
+        assert!(
+            !s.retention_scopes("2026-12-04")
+                .await
+                .expect("scopes")
+                .iter()
+                .any(|x| x.org == org.id),
+            "no scope holds them yet"
+        );
+
+        let r = s.rescope_blobs(&entry("cli:op")).await.expect("rescope");
+        let (old_scope, new_scope) = (format!("{}/2015", org.id), format!("{}/2016", org.id));
+        assert_eq!(r.moved.get(&old_scope), Some(&1), "{r:?}");
+        assert_eq!(r.moved.get(&new_scope), Some(&1), "{r:?}");
+        assert_eq!(r.left, 0, "{r:?}");
+        assert!(s.unscoped_blobs().await.expect("unscoped").is_empty());
+        let audited: Vec<String> =
+            sqlx::query_scalar("SELECT detail FROM audit WHERE action = $1 ORDER BY seq")
+                .bind(retention::RESCOPE_ACTION)
+                .fetch_all(s.pool())
+                .await
+                .expect("audit");
+        assert_eq!(audited.len(), 1);
+        assert!(audited[0].contains("re-sealed 2 blobs"), "{audited:?}");
+        // Idempotent: nothing left to move.
+        let again = s.rescope_blobs(&entry("cli:op")).await.expect("again");
+        assert_eq!((again.total(), again.already, again.left), (0, 2, 0));
+        // Same contents, now under the scope keys; the organisation key stays for copies.
+        assert_eq!(
+            s.blobs().get("sub/legacy.zip").await.expect("reads"),
+            b"legacy personal data"
+        );
+        let rescoped = std::fs::read(s.blobs().root().join("sub/legacy.zip")).expect("copy");
+        assert_ne!(rescoped, before);
+        assert!(
+            s.keyring()
+                .decrypt("before", b"sub/legacy.zip", before)
+                .await
+                .is_ok()
+        );
+        let scopes = s.retention_scopes("2026-12-04").await.expect("scopes");
+        let old = scopes
+            .iter()
+            .find(|x| x.scope == old_scope)
+            .expect("2015 scope");
+        assert_eq!(old.counts.get("archives"), Some(&1), "{old:?}");
+        assert!(old.key_ids.iter().all(|k| *k != org_key));
+
+        let cert = destroy(&s, &old_scope).await;
+        assert_eq!(cert.counts.get("archives"), Some(&1), "{cert:?}");
+        assert_eq!(cert.counts.get("records"), Some(&1), "{cert:?}");
+        let err = s
+            .keyring()
+            .decrypt("rescoped", b"sub/legacy.zip", rescoped)
+            .await
+            .expect_err("the destroyed scope key must not open");
+        assert!(err.to_string().contains("not in the keyring"), "{err}");
+        assert!(!s.blobs().exists("sub/legacy.zip").await.expect("exists"));
+        assert_eq!(
+            s.blobs().get("deliv/legacy.zip").await.expect("2016 reads"),
+            b"legacy delivery"
+        );
+        let card: String =
+            sqlx::query_scalar("SELECT card_number FROM records WHERE submission_id = 's-legacy'")
+                .fetch_one(s.pool())
+                .await
+                .expect("record");
+        assert_eq!(card, "");
+        assert_eq!(cert.blobs, vec!["sub/legacy.zip".to_string()]);
+
+        // The known generation: the archive (under the organisation key there) is gone by
+        // name, the generation verifies; the unknown one gets it deleted on restore.
+        let purge = s
+            .backup_purges()
+            .await
+            .expect("purges")
+            .into_iter()
+            .find(|p| p.location == known.location)
+            .expect("purged");
+        assert!(!purge.failed(), "{purge:?}");
+        for (name, g, reapplied) in [("known", &known, false), ("missed", &missed, true)] {
+            let generation = Generation::Dir(std::path::PathBuf::from(&g.location));
+            let opened = backup::open(&generation, keys.clone())
+                .await
+                .expect("verifies");
+            let holds = opened
+                .manifest
+                .files
+                .iter()
+                .any(|f| f.name == "sub/legacy.zip");
+            assert_eq!(holds, reapplied, "{name}");
+            opened.close().await;
+            let url = match db {
+                "postgres" => Some(testdb::fresh_postgres_url().await.expect("pg")),
+                _ => None,
+            };
+            let r = dir.path().join(format!("{db}-rescope-restored-{name}"));
+            let restored = backup::restore(&generation, &r, url.as_deref(), keys.clone())
+                .await
+                .expect("restore");
+            let back = daiko_store::Store::open_with(&r, url.as_deref(), keys.clone())
+                .await
+                .expect("restored");
+            if reapplied {
+                // Its location lists no destruction: the certificate's record applies it.
+                assert!(restored.reapplied.is_empty(), "{:?}", restored.reapplied);
+                assert!(back.blobs().exists("sub/legacy.zip").await.expect("exists"));
+                let again = back
+                    .reapply_destructions(&[retention::Destroyed::from(&cert)], "test")
+                    .await
+                    .expect("reapply");
+                assert_eq!(again, vec![old_scope.clone()]);
+            }
+            assert!(
+                !back.blobs().exists("sub/legacy.zip").await.expect("exists"),
+                "{name}"
+            );
+            let card: String = sqlx::query_scalar(
+                "SELECT card_number FROM records WHERE submission_id = 's-legacy'",
+            )
+            .fetch_one(back.pool())
+            .await
+            .expect("record");
+            assert_eq!(card, "", "{name}");
+            assert_eq!(
+                back.blobs()
+                    .get("deliv/legacy.zip")
+                    .await
+                    .expect("2016 reads"),
+                b"legacy delivery"
+            );
+            back.close().await;
+        }
     }
 }

@@ -213,7 +213,9 @@ async fn purge_opened(opened: &Opened, d: &Destroyed) -> Result<(usize, usize, b
         .files
         .iter()
         .filter(|f| {
-            f.kind == FileKind::Blob && sealed_by.get(&f.path).is_some_and(|k| doomed.contains(k))
+            f.kind == FileKind::Blob
+                && (sealed_by.get(&f.path).is_some_and(|k| doomed.contains(k))
+                    || d.blobs.contains(&f.name))
         })
         .map(|f| f.name.clone())
         .collect();
