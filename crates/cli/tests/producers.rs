@@ -530,6 +530,53 @@ fn padded_totals(bytes: &[u8]) -> Vec<u8> {
     })
 }
 
+/// Blanks around the integer `value`s of the index, summary and claims: their XSD type
+/// (`xs:integer` amounts and counts) collapses white space, so xmllint reads ` 8700 ` as
+/// 8700. (Codes, `xs:token`, collapse too; daiko compares them as written: not covered.)
+fn blanks_around_collapsed_values(bytes: &[u8]) -> Vec<u8> {
+    const INTEGERS: [&str; 14] = [
+        "unitAmount",
+        "paymentAmount",
+        "claimAmount",
+        "calculatedAmount",
+        "paymentByOtherProgram",
+        "totalCostAmount",
+        "totalPaymentAmount",
+        "totalPaymentByOtherProgram",
+        "totalClaimAmount",
+        "totalSubjectCount",
+        "totalRecordCount",
+        "pointCountCompleted",
+        "pointCountIntended",
+        "paymentRate",
+    ];
+    text_map(bytes, |t| {
+        if t.contains(NS_CDA) {
+            return t.to_owned();
+        }
+        map_tags(t, |tag| {
+            let name = tag
+                .trim_start_matches('<')
+                .split([' ', '/', '>', '\n', '\t'])
+                .next()
+                .unwrap_or("");
+            let mut tag = tag.to_owned();
+            let mut blank = |attribute: &str| {
+                let key = format!(" {attribute}=\"");
+                if let Some(at) = tag.find(&key) {
+                    let v = at + key.len();
+                    let end = v + tag[v..].find('"').expect("quote");
+                    tag = format!("{} {} {}", &tag[..v], &tag[v..end], &tag[end..]);
+                }
+            };
+            if INTEGERS.contains(&name) {
+                blank("value");
+            }
+            tag
+        })
+    })
+}
+
 /// The 6-digit window amounts (`chargeType*/amount`, `paymentFor*/amount`) without padding.
 fn unpadded_amounts(bytes: &[u8]) -> Vec<u8> {
     text_map(bytes, |t| {
@@ -906,6 +953,11 @@ fn valid_packings() -> Vec<Packing> {
         packing(
             "integer totals with leading zeros",
             transformed(padded_totals),
+        ),
+        // XSD Part 2 §4.3.6: xs:integer collapses white space.
+        packing(
+            "blanks around integer values (index, summary, claims)",
+            transformed(blanks_around_collapsed_values),
         ),
     ]
 }

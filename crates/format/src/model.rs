@@ -184,7 +184,12 @@ impl Money {
 }
 
 /// Parses an unsigned decimal integer as written in the files (ASCII digits only).
+///
+/// Blanks around the digits are not part of the number: the schemas type every value read
+/// this way (amounts, counts, rates, points) as `xs:integer`, whose white space collapses,
+/// so xmllint reads `value=" 8700 "` as 8700. The raw string stays in the model.
 pub fn parse_uint(s: &str) -> Option<u64> {
+    let s = s.trim_matches([' ', '\t', '\n', '\r']);
     if s.is_empty() || s.len() > 18 || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -559,4 +564,26 @@ pub enum Document {
     Cda(Box<ClinicalDocument>),
     CheckupClaim(Box<CheckupClaim>),
     GuidanceClaim(Box<GuidanceClaim>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_ignore_the_blanks_xml_schema_collapses() {
+        assert_eq!(parse_uint("8700"), Some(8700));
+        assert_eq!(parse_uint(" 8700 "), Some(8700));
+        assert_eq!(parse_uint("\t000008700\r\n"), Some(8700));
+        assert_eq!(Money::yen(0).amount(), Some(0));
+        let m = Money {
+            value: " 16000 ".into(),
+            currency: None,
+        };
+        assert_eq!(m.amount(), Some(16000));
+        assert_eq!(m.value, " 16000 ", "the model keeps the value as written");
+        for bad in ["", " ", "8 700", "８７００", "-1", "+1", "1.0", "\u{3000}1"] {
+            assert_eq!(parse_uint(bad), None, "{bad:?}");
+        }
+    }
 }
