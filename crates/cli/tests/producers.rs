@@ -1213,6 +1213,18 @@ fn archive_noise_from_desktop_systems_is_judged_by_the_catalogue() {
                 &["A-03"],
                 false,
             ),
+            // FORMAT.md §2.3, CHECKS.md A-10: names are ASCII (AR); the stray file is
+            // also unknown (A-06, W).
+            (
+                "a Japanese file name in DATA",
+                packing(
+                    "",
+                    with(vec![(format!("{base}/DATA/メモ.txt"), b"memo".to_vec())]),
+                ),
+                "rejected",
+                &["A-10", "A-06"],
+                false,
+            ),
             // FORMAT.md §2.1 names the files `ix08_V08.xml`, `DATA/h….xml`: an upper-case
             // extension is another name. A-04 (no index, AR), A-08 (no data and no claim
             // files, AR) and A-06 for each unknown file (W).
@@ -1316,6 +1328,55 @@ fn producer_defects_get_the_prescribed_codes() {
             |_, b| prefixed(b, NS_CDA, "hl7", false),
             "rejected",
             &["X-02", "S-08", "M-14"],
+        ),
+        // XML 1.0 §2.8: the declaration must open the document; a newline before it is
+        // not well-formed (X-01, AR for the index).
+        (
+            "a newline before the index's XML declaration",
+            &checkup,
+            |n, b| {
+                if n == "ix08_V08.xml" {
+                    [&b"\n"[..], b].concat()
+                } else {
+                    b.to_vec()
+                }
+            },
+            "rejected",
+            &["X-01"],
+        ),
+        // X-01 for a data file returns its pair (FR 01).
+        (
+            "NUL padding after the CDA's root element",
+            &guidance,
+            |n, b| {
+                if n.starts_with("DATA/") {
+                    [b, &b"\0\0\0\0"[..]].concat()
+                } else {
+                    b.to_vec()
+                }
+            },
+            "rejected",
+            &["X-01", "S-08"],
+        ),
+        (
+            "a guidance claim written in UTF-16",
+            &guidance,
+            |n, b| {
+                if n.starts_with("CLAIMS/") {
+                    let t = std::str::from_utf8(b)
+                        .expect("utf-8")
+                        .replace("encoding=\"UTF-8\"", "encoding=\"UTF-16\"");
+                    let mut out = vec![0xFF, 0xFE];
+                    for unit in t.encode_utf16() {
+                        out.extend(unit.to_le_bytes());
+                    }
+                    out
+                } else {
+                    b.to_vec()
+                }
+            },
+            "rejected",
+            &["A-10"],
         ),
         // FORMAT.md §2.3, CHECKS.md A-10: XML must be UTF-8 (AR).
         (
