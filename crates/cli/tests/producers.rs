@@ -1414,3 +1414,63 @@ fn producer_defects_get_the_prescribed_codes() {
         expect(name, &v, verdict, codes, source, false);
     }
 }
+
+#[test]
+fn guidance_prefix_letters_are_judged_by_p02() {
+    let Some(shared) = shared() else {
+        eprintln!("skipped: ../shared not present");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut sources = vec![example(&shared, "guidance", GUIDANCE, "20230811")];
+    sources.extend(
+        generated_2024(dir.path())
+            .into_iter()
+            .filter(|s| s.base.ends_with("_2")),
+    );
+    // FORMAT.md §2.1: guidance prefix letters are not confirmed; accept `h` or `g` for
+    // DATA and pair on the suffix. CHECKS.md P-02: DATA `h`/`g`, CLAIMS `c` (or `p`, the
+    // letter a secondary source gives); `g` is no claim prefix (FR 01).
+    let cases: [(&str, &str, &str, &[&str]); 4] = [
+        ("g", "c", "accepted", &[]),
+        ("g", "p", "accepted", &[]),
+        ("h", "p", "accepted", &[]),
+        ("g", "g", "rejected", &["P-02", "S-08"]),
+    ];
+    let mut n = 400;
+    for source in &sources {
+        for (data, claim, verdict, codes) in cases {
+            n += 1;
+            let renamed: Vec<(String, Vec<u8>)> = source
+                .files
+                .iter()
+                .map(|(name, bytes)| {
+                    let name = if let Some(rest) = name.strip_prefix("DATA/h") {
+                        format!("DATA/{data}{rest}")
+                    } else if let Some(rest) = name.strip_prefix("CLAIMS/c") {
+                        format!("CLAIMS/{claim}{rest}")
+                    } else {
+                        name.clone()
+                    };
+                    (name, bytes.clone())
+                })
+                .collect();
+            let p = Packing {
+                name: "prefixes",
+                items: Box::new(move |base, _| standard(base, &renamed)),
+                style: Style::default(),
+            };
+            let path = pack(dir.path(), source, &p, n);
+            let v = check(&path, &source.reception, &source.agency);
+            // A generated archive has one guidance person: a returned pair rejects it too.
+            expect(
+                &format!("DATA/{data}…, CLAIMS/{claim}…"),
+                &v,
+                verdict,
+                codes,
+                source,
+                false,
+            );
+        }
+    }
+}
