@@ -1354,11 +1354,14 @@ impl<'a, 'l> Reader<'a, 'l> {
         };
         if lt > start {
             // Layout between child elements (the most common text): no run and no node,
-            // unless a CDATA section follows and may continue it.
+            // unless a CDATA section follows and may continue it. Layout before a start
+            // tag is such layout too: that element is a child, so the start tag would drop
+            // the run at once (and mark the parent the same way).
             let layout =
                 self.run.is_none() && self.b.get(lt + 1) != Some(&b'!') && lt == start + spaces;
+            let child_next = self.b.get(lt + 1).copied().is_some_and(is_name_start);
             match self.stack.last() {
-                Some(f) if layout && f.has_element_child => {
+                Some(f) if layout && (f.has_element_child || child_next) => {
                     let parent = f.node;
                     self.mark_dropped(parent);
                 }
