@@ -463,7 +463,27 @@ struct Frame {
     scope_len: usize,
     /// [`Reader::binding_head`] before this element's declarations.
     binding_head: u32,
+    /// [`Reader::default_ns`] before this element's declarations.
+    default_ns: u32,
     has_element_child: bool,
+}
+
+/// A qualified name read at the cursor: its byte range and where its colon is (0: none;
+/// a name never starts with one), so that no later step looks for the colon again.
+#[derive(Debug, Clone, Copy)]
+struct QName {
+    start: usize,
+    colon: usize,
+    end: usize,
+}
+
+/// An attribute of the start tag being read.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    name: QName,
+    value: Str,
+    /// A namespace declaration (`xmlns` or `xmlns:…`), found while reading the name.
+    declaration: bool,
 }
 
 /// A text run being collected (character data, references and CDATA sections up to the
@@ -493,9 +513,12 @@ struct Reader<'a, 'l> {
     /// The innermost binding in [`FlatDocument::bindings`] in scope (for the elements).
     binding_head: u32,
     run: Option<TextRun>,
-    /// Attributes of the start tag being read: qualified name, value, whether it is a
-    /// namespace declaration.
-    pending: Vec<((usize, usize), Str)>,
+    /// The default namespace in scope (the binding of the empty prefix in
+    /// [`Reader::scope`], kept apart so that unprefixed elements need no search), or
+    /// [`NO_NS`].
+    default_ns: u32,
+    /// Attributes of the start tag being read.
+    pending: Vec<Pending>,
 }
 
 fn refuse<T>(at: usize, reason: &'static str) -> Result<T, Refused> {
@@ -514,9 +537,52 @@ fn is_xml_space(t: &str) -> bool {
 
 /// Whether a qualified attribute name is a namespace declaration (`xmlns` or `xmlns:…`).
 #[inline]
-fn is_declaration(qn: &str) -> bool {
-    let b = qn.as_bytes();
-    same_bytes(b.get(..5).unwrap_or(&[]), b"xmlns") && (b.len() == 5 || b.get(5) == Some(&b':'))
+fn is_declaration(b: &[u8], name: QName) -> bool {
+    b.get(name.start..name.start + 5) == Some(b"xmlns".as_slice())
+        && (name.end == name.start + 5 || name.colon == name.start + 5)
+}
+
+/// The number of XML white space bytes at `k`. Every byte up to 0x20 is one (space, tab,
+/// LF, CR): [`Reader::new`] refused the other control characters. Eight bytes a step, as
+/// layout is mostly runs of spaces.
+#[inline(always)]
+fn spaces_at(b: &[u8], k: usize) -> usize {
+    let mut at = k;
+    while let Some(w) = word_at(b, at) {
+        // The high bit of each byte above 0x20: (low seven bits + 0x5F) carries into it
+        // when they exceed 0x20 (no carry leaves the byte), or it is set already.
+        let other = (((w & !HIGHS) + 0x5F5F_5F5F_5F5F_5F5F) | w) & HIGHS;
+        if other != 0 {
+            return at - k + (other.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    at - k
+        + b.get(at..)
+            .unwrap_or(&[])
+            .iter()
+            .take_while(|&&c| is_space(c))
+            .count()
+}
+
+/// Eight bytes from `k` as one little-endian word (the first byte lowest), if there are
+/// eight.
+#[inline(always)]
+fn word_at(b: &[u8], k: usize) -> Option<u64> {
+    b.get(k..k + 8)
+        .and_then(|w| <[u8; 8]>::try_from(w).ok())
+        .map(u64::from_le_bytes)
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `x` that is zero, and possibly of bytes above (more
+/// significant than) a zero byte, never below the lowest zero byte: so the lowest bit set
+/// is exact, and a zero byte is always marked.
+#[inline(always)]
+fn zero_bytes(x: u64) -> u64 {
+    x.wrapping_sub(ONES) & !x & HIGHS
 }
 
 fn is_name_start(c: u8) -> bool {
@@ -559,8 +625,15 @@ impl<'a, 'l> Reader<'a, 'l> {
         // the rest of the reader free of these tests.
         // Chunks folded without an early exit, so that the test compiles to vector code.
         let control = |c: u8| c < 0x20 && c != b'\t' && c != b'\n' && c != b'\r';
+        // A cheaper test first (below 0x20 but LF: tab and CR are rare), the exact one
+        // only on the chunks it flags.
+        let suspect = |chunk: &[u8]| {
+            chunk
+                .iter()
+                .fold(false, |seen, &c| seen | ((c < 0x20) & (c != b'\n')))
+        };
         if b.chunks(64)
-            .any(|chunk| chunk.iter().fold(false, |seen, &c| seen | control(c)))
+            .any(|chunk| suspect(chunk) && chunk.iter().fold(false, |seen, &c| seen | control(c)))
         {
             let at = b.iter().position(|&c| control(c)).unwrap_or(0);
             return refuse(at, "a control character");
@@ -591,6 +664,7 @@ impl<'a, 'l> Reader<'a, 'l> {
             scope: vec![("xml", 0)],
             binding_head: NO_BINDING,
             run: None,
+            default_ns: NO_NS,
             pending: Vec::with_capacity(8),
         })
     }
@@ -760,41 +834,45 @@ impl<'a, 'l> Reader<'a, 'l> {
         }
     }
 
-    /// A qualified name at the cursor: `(start, end)`, with at most one inner colon.
-    fn qname(&mut self) -> Result<(usize, usize), Refused> {
+    /// A qualified name at the cursor, with at most one inner colon.
+    #[inline]
+    fn qname(&mut self) -> Result<QName, Refused> {
         let start = self.i;
-        let rest = self.rest();
-        if !rest.first().copied().is_some_and(is_name_start) {
+        let b = self.b;
+        if !b.get(start).copied().is_some_and(is_name_start) {
             return refuse(start, "an unusual name");
         }
-        // One pass: the name's end, its first colon and whether there is another.
-        let mut len = 1;
+        // Name characters other than `:` (one table load and one test a byte), then at
+        // most one colon and a second part.
+        let plain = |k: usize| b.get(k).is_some_and(|&c| NAME_CHARS[c as usize] == 1);
+        let mut k = start + 1;
+        while plain(k) {
+            k += 1;
+        }
         let mut colon = 0;
-        let mut colons = 0u32;
-        while let Some(&c) = rest.get(len) {
-            match NAME_CHARS[c as usize] {
-                0 => break,
-                COLON => {
-                    if colons == 0 {
-                        colon = len;
-                    }
-                    colons += 1;
-                }
-                _ => {}
+        if b.get(k) == Some(&b':') {
+            colon = k;
+            k += 1;
+            if !b.get(k).copied().is_some_and(is_name_start) {
+                return refuse(colon, "an unusual name");
             }
-            len += 1;
-        }
-        self.i = start + len;
-        if colons > 0 {
-            let after_start = rest.get(colon + 1).copied().filter(|_| colon + 1 < len);
-            if !after_start.is_some_and(is_name_start) || colons > 1 {
-                return refuse(start + colon, "an unusual name");
+            k += 1;
+            while plain(k) {
+                k += 1;
+            }
+            if b.get(k) == Some(&b':') {
+                return refuse(colon, "an unusual name");
             }
         }
-        if self.at(0).is_some_and(|c| !c.is_ascii()) {
-            return refuse(self.i, "a name outside ASCII");
+        self.i = k;
+        if b.get(k).is_some_and(|c| !c.is_ascii()) {
+            return refuse(k, "a name outside ASCII");
         }
-        Ok((start, self.i))
+        Ok(QName {
+            start,
+            colon,
+            end: k,
+        })
     }
 
     fn slice(&self, (s, e): (usize, usize)) -> &'a str {
@@ -832,8 +910,16 @@ impl<'a, 'l> Reader<'a, 'l> {
         self.i += 1;
         let qname = self.qname()?;
         self.pending.clear();
+        let mut declarations = false;
         let scope_len = self.scope.len();
         let binding_head = self.binding_head;
+        let default_ns = self.default_ns;
+        // Attributes go straight into the tree, resolved in the scope the element starts
+        // in, until a namespace declaration (which may change that scope), a prefix that
+        // scope does not bind, or a prefixed duplicate turns up: then they are all done
+        // again after the declarations, as written below.
+        let attrs_start = self.doc.attrs.len();
+        let mut direct = true;
         let empty = loop {
             let spaced = self.skip_spaces();
             match self.at(0) {
@@ -852,84 +938,86 @@ impl<'a, 'l> Reader<'a, 'l> {
                 return refuse(self.i, "too many attributes");
             }
             let name = self.qname()?;
-            self.skip_spaces();
-            if self.at(0) != Some(b'=') {
-                return refuse(self.i, "an attribute without a value");
+            // `=` right after the name is the usual way.
+            if self.at(0) == Some(b'=') {
+                self.i += 1;
+            } else {
+                self.skip_spaces();
+                if self.at(0) != Some(b'=') {
+                    return refuse(self.i, "an attribute without a value");
+                }
+                self.i += 1;
+                self.skip_spaces();
             }
-            self.i += 1;
-            self.skip_spaces();
             let Some(quote) = self.at(0).filter(|q| *q == b'"' || *q == b'\'') else {
                 return refuse(self.i, "an unquoted attribute value");
             };
             let value_start = self.i + 1;
-            let Some(value_end) = memchr::memchr(quote, self.b.get(value_start..).unwrap_or(&[]))
-                .map(|p| value_start + p)
-            else {
+            let Some((value_end, special)) = self.value_end(value_start, quote) else {
                 return refuse(self.i, "an unclosed attribute value");
             };
-            let value = self.attribute_value(value_start, value_end)?;
+            let value = if special {
+                self.attribute_value(value_start, value_end)?
+            } else {
+                Self::input_str(value_start, value_end)
+            };
             self.i = value_end + 1;
-            let qn = self.b.get(name.0..name.1).unwrap_or(&[]);
+            let b = self.b;
+            let declaration = is_declaration(b, name);
+            if direct
+                && !declaration
+                && let Some((ns, local)) = self.resolve(name, false)
+            {
+                // The same namespace and local name as an earlier one (unprefixed:
+                // the same name as written, refused; prefixed: done again below).
+                let lb = b.get(local.0..local.1).unwrap_or(&[]);
+                let doc = &self.doc;
+                let twice = doc
+                    .attrs
+                    .get(attrs_start..)
+                    .unwrap_or(&[])
+                    .iter()
+                    .any(|a| a.ns == ns && same_bytes(doc.bytes(a.local), lb));
+                if twice && ns == NO_NS {
+                    return refuse(name.start, "an attribute written twice");
+                }
+                if !twice {
+                    self.doc.attrs.push(AttrData {
+                        local: Self::input_str(local.0, local.1),
+                        ns,
+                        value,
+                    });
+                    self.pending.push(Pending {
+                        name,
+                        value,
+                        declaration,
+                    });
+                    continue;
+                }
+            }
+            direct = false;
+            let qn = b.get(name.start..name.end).unwrap_or(&[]);
             if self
                 .pending
                 .iter()
-                .any(|(n, _)| same_bytes(self.b.get(n.0..n.1).unwrap_or(&[]), qn))
+                .any(|p| same_bytes(b.get(p.name.start..p.name.end).unwrap_or(&[]), qn))
             {
-                return refuse(name.0, "an attribute written twice");
+                return refuse(name.start, "an attribute written twice");
             }
-            self.pending.push((name, value));
+            declarations |= declaration;
+            self.pending.push(Pending {
+                name,
+                value,
+                declaration,
+            });
         };
         // Namespace declarations first: they apply to the element and all its attributes.
-        for k in 0..self.pending.len() {
-            let Some(&(name, value)) = self.pending.get(k) else {
-                break;
-            };
-            let qn = self.slice(name);
-            if !is_declaration(qn) {
-                continue;
-            }
-            let (prefix, prefix_range) = match qn.get(6..) {
-                None => ("", Self::input_str(name.1, name.1)),
-                Some(p) => (p, Self::input_str(name.0 + 6, name.1)),
-            };
-            if prefix == "xml" || prefix == "xmlns" {
-                return refuse(name.0, "a declaration of a reserved prefix");
-            }
-            let uri: std::borrow::Cow<'a, str> = if value.start == OWNED {
-                std::borrow::Cow::Owned(self.doc.str(value).to_owned())
-            } else {
-                std::borrow::Cow::Borrowed(
-                    self.text
-                        .get(value.start as usize..value.end as usize)
-                        .unwrap_or(""),
-                )
-            };
-            if same(&uri, NS_XML) || same(&uri, "http://www.w3.org/2000/xmlns/") {
-                return refuse(name.0, "a reserved namespace name");
-            }
-            if uri.is_empty() && !prefix.is_empty() {
-                return refuse(name.0, "an empty namespace for a prefix");
-            }
-            // `xmlns=""` binds the empty namespace name, which roxmltree reports as
-            // `Some("")`, so it is kept as a name like any other.
-            let index = if let Some(at) = self.doc.namespaces.iter().position(|n| same(n, &uri)) {
-                at as u32
-            } else {
-                if self.doc.namespaces.len() >= MAX_NAMESPACES {
-                    return refuse(name.0, "too many namespaces");
-                }
-                self.doc.namespaces.push(uri);
-                (self.doc.namespaces.len() - 1) as u32
-            };
-            self.scope.push((prefix, index));
-            self.doc.bindings.push(Binding {
-                prefix: prefix_range,
-                ns: index,
-                prev: self.binding_head,
-            });
-            self.binding_head = (self.doc.bindings.len() - 1) as u32;
+        if declarations {
+            self.declare()?;
         }
-        let (element_ns, local) = self.resolve(qname, true)?;
+        let Some((element_ns, local)) = self.resolve(qname, true) else {
+            return refuse(qname.start, "an undeclared prefix");
+        };
         // The element node; a parent that gets its first element child drops the layout
         // text it had so far.
         let first_element_child = match self.stack.last_mut() {
@@ -963,22 +1051,65 @@ impl<'a, 'l> Reader<'a, 'l> {
             self.flush_text()?;
         }
         let id = self.doc.nodes.len() as u32;
-        let attrs_start = self.doc.attrs.len() as u32;
+        if !direct {
+            self.attrs_again(attrs_start)?;
+        }
+        let parent = self.stack.last().map_or(0, |f| f.node);
+        self.doc.nodes.push(NodeData {
+            value: Self::input_str(local.0, local.1),
+            ns: element_ns,
+            parent,
+            end: id + 1,
+            attrs_start: attrs_start as u32,
+            attrs_end: self.doc.attrs.len() as u32,
+            pos: lt as u32,
+            scope: self.binding_head,
+            dropped: false,
+        });
+        self.count_check()?;
+        if empty {
+            self.scope.truncate(scope_len);
+            self.binding_head = binding_head;
+            self.default_ns = default_ns;
+        } else {
+            self.stack.push(Frame {
+                node: id,
+                qname: (qname.start, qname.end),
+                scope_len,
+                binding_head,
+                default_ns,
+                has_element_child: false,
+            });
+        }
+        Ok(())
+    }
+
+    /// The attributes of the start tag being read, into the tree from `attrs_start` on,
+    /// resolved in the scope after its declarations.
+    fn attrs_again(&mut self, attrs_start: usize) -> Result<(), Refused> {
+        self.doc.attrs.truncate(attrs_start);
         for k in 0..self.pending.len() {
-            let Some(&(name, value)) = self.pending.get(k) else {
+            let Some(&Pending {
+                name,
+                value,
+                declaration,
+            }) = self.pending.get(k)
+            else {
                 break;
             };
-            if is_declaration(self.slice(name)) {
+            if declaration {
                 continue;
             }
-            let (ns, local) = self.resolve(name, false)?;
+            let Some((ns, local)) = self.resolve(name, false) else {
+                return refuse(name.start, "an undeclared prefix");
+            };
             // Unprefixed names were compared as written above; only prefixed ones can
             // name the same attribute through two prefixes of one namespace.
             if ns != NO_NS
                 && self
                     .doc
                     .attrs
-                    .get(attrs_start as usize..)
+                    .get(attrs_start..)
                     .unwrap_or(&[])
                     .iter()
                     .any(|a| {
@@ -989,7 +1120,7 @@ impl<'a, 'l> Reader<'a, 'l> {
                             )
                     })
             {
-                return refuse(name.0, "an attribute written twice");
+                return refuse(name.start, "an attribute written twice");
             }
             self.doc.attrs.push(AttrData {
                 local: Self::input_str(local.0, local.1),
@@ -997,57 +1128,123 @@ impl<'a, 'l> Reader<'a, 'l> {
                 value,
             });
         }
-        let parent = self.stack.last().map_or(0, |f| f.node);
-        self.doc.nodes.push(NodeData {
-            value: Self::input_str(local.0, local.1),
-            ns: element_ns,
-            parent,
-            end: id + 1,
-            attrs_start,
-            attrs_end: self.doc.attrs.len() as u32,
-            pos: lt as u32,
-            scope: self.binding_head,
-            dropped: false,
-        });
-        self.count_check()?;
-        if empty {
-            self.scope.truncate(scope_len);
-            self.binding_head = binding_head;
-        } else {
-            self.stack.push(Frame {
-                node: id,
-                qname,
-                scope_len,
-                binding_head,
-                has_element_child: false,
+        Ok(())
+    }
+
+    /// Where the attribute value starting at `from` ends (the position of its closing
+    /// `quote`), and whether it holds a byte that only [`Reader::attribute_value`] reads
+    /// right (`<`, `&`, or a byte below 0x20: tab, LF or CR). Eight bytes a step: the
+    /// values are short, and one pass replaces a `memchr` call and a second scan.
+    #[inline]
+    fn value_end(&self, from: usize, quote: u8) -> Option<(usize, bool)> {
+        let b = self.b;
+        let quotes = ONES * u64::from(quote);
+        let mut k = from;
+        while let Some(w) = word_at(b, k) {
+            let at_quote = zero_bytes(w ^ quotes);
+            // Every special byte is marked; a mark can be wrong only above a right one.
+            let special = zero_bytes(w ^ (ONES * u64::from(b'<')))
+                | zero_bytes(w ^ (ONES * u64::from(b'&')))
+                | (w.wrapping_sub(ONES * 0x20) & !w & HIGHS);
+            if at_quote != 0 {
+                let n = at_quote.trailing_zeros() / 8;
+                let below = special & ((1u64 << (n * 8)) - 1);
+                return Some((k + n as usize, below != 0));
+            }
+            if special != 0 {
+                let rest = b.get(k..)?;
+                return memchr::memchr(quote, rest).map(|p| (k + p, true));
+            }
+            k += 8;
+        }
+        let mut special = false;
+        while let Some(&c) = b.get(k) {
+            if c == quote {
+                return Some((k, special));
+            }
+            special |= c == b'<' || c == b'&' || c < 0x20;
+            k += 1;
+        }
+        None
+    }
+
+    /// The namespace declarations of the start tag being read, into the scope.
+    fn declare(&mut self) -> Result<(), Refused> {
+        for k in 0..self.pending.len() {
+            let Some(&Pending {
+                name,
+                value,
+                declaration,
+            }) = self.pending.get(k)
+            else {
+                break;
+            };
+            if !declaration {
+                continue;
+            }
+            let qn = self.slice((name.start, name.end));
+            let (prefix, prefix_range) = match qn.get(6..) {
+                None => ("", Self::input_str(name.end, name.end)),
+                Some(p) => (p, Self::input_str(name.start + 6, name.end)),
+            };
+            if prefix == "xml" || prefix == "xmlns" {
+                return refuse(name.start, "a declaration of a reserved prefix");
+            }
+            let uri: std::borrow::Cow<'a, str> = if value.start == OWNED {
+                std::borrow::Cow::Owned(self.doc.str(value).to_owned())
+            } else {
+                std::borrow::Cow::Borrowed(
+                    self.text
+                        .get(value.start as usize..value.end as usize)
+                        .unwrap_or(""),
+                )
+            };
+            if same(&uri, NS_XML) || same(&uri, "http://www.w3.org/2000/xmlns/") {
+                return refuse(name.start, "a reserved namespace name");
+            }
+            if uri.is_empty() && !prefix.is_empty() {
+                return refuse(name.start, "an empty namespace for a prefix");
+            }
+            // `xmlns=""` binds the empty namespace name, which roxmltree reports as
+            // `Some("")`, so it is kept as a name like any other.
+            let index = if let Some(at) = self.doc.namespaces.iter().position(|n| same(n, &uri)) {
+                at as u32
+            } else {
+                if self.doc.namespaces.len() >= MAX_NAMESPACES {
+                    return refuse(name.start, "too many namespaces");
+                }
+                self.doc.namespaces.push(uri);
+                (self.doc.namespaces.len() - 1) as u32
+            };
+            if prefix.is_empty() {
+                self.default_ns = index;
+            }
+            self.scope.push((prefix, index));
+            self.doc.bindings.push(Binding {
+                prefix: prefix_range,
+                ns: index,
+                prev: self.binding_head,
             });
+            self.binding_head = (self.doc.bindings.len() - 1) as u32;
         }
         Ok(())
     }
 
     /// The namespace and local-name range of a qualified name in the current scope. An
     /// unprefixed attribute has no namespace; an unprefixed element takes the default one.
-    fn resolve(
-        &self,
-        (s, e): (usize, usize),
-        element: bool,
-    ) -> Result<(u32, (usize, usize)), Refused> {
-        let qn = self.b.get(s..e).unwrap_or(&[]);
-        let (prefix, local) = match qn.iter().position(|&c| c == b':') {
-            Some(c) => (qn.get(..c).unwrap_or(&[]), (s + c + 1, e)),
-            None if !element => return Ok((NO_NS, (s, e))),
-            None => (&[][..], (s, e)),
-        };
-        match self
-            .scope
+    /// (`None`: an undeclared prefix.)
+    #[inline(always)]
+    fn resolve(&self, name: QName, element: bool) -> Option<(u32, (usize, usize))> {
+        if name.colon == 0 {
+            let ns = if element { self.default_ns } else { NO_NS };
+            return Some((ns, (name.start, name.end)));
+        }
+        let prefix = self.b.get(name.start..name.colon).unwrap_or(&[]);
+        self.scope
             .iter()
             .rev()
             .find(|(p, _)| same_bytes(p.as_bytes(), prefix))
-        {
-            Some(&(_, ns)) => Ok((ns, local)),
-            None if prefix.is_empty() => Ok((NO_NS, local)),
-            None => refuse(s, "an undeclared prefix"),
-        }
+            .map(|&(_, ns)| (ns, (name.colon + 1, name.end)))
     }
 
     /// An attribute value `start..end` (between the quotes): as written when it holds no
@@ -1141,20 +1338,30 @@ impl<'a, 'l> Reader<'a, 'l> {
     /// markup (a child, an end tag, a comment, a processing instruction or CDATA).
     fn content_step(&mut self) -> Result<(), Refused> {
         let start = self.i;
-        let Some(lt) = memchr::memchr(b'<', self.rest()).map(|p| start + p) else {
-            return refuse(start, "an element is not closed");
+        // White space first: when `<` follows it, the text is layout and no search for
+        // `<` is needed (most texts are the short layout between child elements).
+        let spaces = spaces_at(self.b, start);
+        let lt = if self.b.get(start + spaces) == Some(&b'<') {
+            start + spaces
+        } else {
+            let from = start + spaces;
+            let Some(lt) =
+                memchr::memchr(b'<', self.b.get(from..).unwrap_or(&[])).map(|p| from + p)
+            else {
+                return refuse(start, "an element is not closed");
+            };
+            lt
         };
         if lt > start {
             // Layout between child elements (the most common text): no run and no node,
-            // unless a CDATA section follows and may continue it.
-            let layout = self.run.is_none()
-                && self.b.get(lt + 1) != Some(&b'!')
-                && self
-                    .b
-                    .get(start..lt)
-                    .is_some_and(|t| t.iter().all(|&c| is_space(c)));
+            // unless a CDATA section follows and may continue it. Layout before a start
+            // tag is such layout too: that element is a child, so the start tag would drop
+            // the run at once (and mark the parent the same way).
+            let layout =
+                self.run.is_none() && self.b.get(lt + 1) != Some(&b'!') && lt == start + spaces;
+            let child_next = self.b.get(lt + 1).copied().is_some_and(is_name_start);
             match self.stack.last() {
-                Some(f) if layout && f.has_element_child => {
+                Some(f) if layout && (f.has_element_child || child_next) => {
                     let parent = f.node;
                     self.mark_dropped(parent);
                 }
@@ -1287,7 +1494,15 @@ impl<'a, 'l> Reader<'a, 'l> {
 
     /// Ends the text run: a text node, unless it is layout in an element that has element
     /// children (or empty).
+    #[inline]
     fn flush_text(&mut self) -> Result<(), Refused> {
+        if self.run.is_none() {
+            return Ok(());
+        }
+        self.flush_run()
+    }
+
+    fn flush_run(&mut self) -> Result<(), Refused> {
         let Some(run) = self.run.take() else {
             return Ok(());
         };
@@ -1341,8 +1556,37 @@ impl<'a, 'l> Reader<'a, 'l> {
     fn end_tag(&mut self) -> Result<(), Refused> {
         self.flush_text()?;
         let lt = self.i;
+        // The usual end tag: the start tag's name as written, then `>` (what the general
+        // way below accepts the same way: a name the start tag had, ended by `>`).
+        if let Some(frame) = self.stack.last() {
+            let (s, e) = frame.qname;
+            let at = lt + 2;
+            let b = self.b;
+            if b.get(at + (e - s)) == Some(&b'>')
+                && same_bytes(
+                    b.get(at..at + (e - s)).unwrap_or(&[]),
+                    b.get(s..e).unwrap_or(&[]),
+                )
+            {
+                self.i = at + (e - s) + 1;
+                let node = frame.node;
+                let scope_len = frame.scope_len;
+                let binding_head = frame.binding_head;
+                let default_ns = frame.default_ns;
+                self.stack.pop();
+                let end = self.doc.nodes.len() as u32;
+                if let Some(n) = self.doc.nodes.get_mut(node as usize) {
+                    n.end = end;
+                }
+                self.scope.truncate(scope_len);
+                self.binding_head = binding_head;
+                self.default_ns = default_ns;
+                return Ok(());
+            }
+        }
         self.i += 2;
         let name = self.qname()?;
+        let name = (name.start, name.end);
         self.skip_spaces();
         if self.at(0) != Some(b'>') {
             return refuse(self.i, "an unusual end tag");
@@ -1363,6 +1607,7 @@ impl<'a, 'l> Reader<'a, 'l> {
         }
         self.scope.truncate(frame.scope_len);
         self.binding_head = frame.binding_head;
+        self.default_ns = frame.default_ns;
         Ok(())
     }
 }
@@ -1576,6 +1821,68 @@ mod tests {
             "<a xmlns:xml='urn:other'/>",
             "<a xmlns:p=''/>",
             "<ä/>",
+        ] {
+            assert!(agree(text).is_err(), "{text:?} is accepted");
+        }
+    }
+
+    #[test]
+    fn the_fast_paths_agree_with_roxmltree() {
+        // Attribute values of every length around the eight-byte steps, with a byte that
+        // needs decoding (or a quote of the other kind) at every position.
+        for len in 0..20 {
+            for at in 0..=len {
+                for special in [
+                    "&amp;", "\t", "\n", "\r\n", "'", "\"", "&#x3042;", "あ", "<",
+                ] {
+                    let mut value = "v".repeat(len);
+                    value.insert_str(at, special);
+                    for quote in ['"', '\''] {
+                        let text = format!("<a x={quote}{value}{quote} y='1'/>");
+                        let _ = agree(&text);
+                    }
+                }
+            }
+        }
+        // Layout of every length before tags, texts and end tags.
+        for n in 0..20 {
+            let pad = " ".repeat(n);
+            for text in [
+                format!("<a>{pad}<b/>{pad}</a>"),
+                format!("<a>{pad}x{pad}<b/></a>"),
+                format!("<a>\n{pad}\t<b/>\r\n{pad}</a>"),
+                format!("<a>{pad}<![CDATA[ ]]>{pad}</a>"),
+                format!("<a><b/>{pad}あ</a>"),
+            ] {
+                agree(&text).unwrap_or_else(|e| panic!("{text:?} refused: {e}"));
+            }
+        }
+        for text in [
+            // A prefix declared after the attribute that uses it, on the same element.
+            "<a p:x='1' xmlns:p='urn:p'/>",
+            "<a xmlns:p='urn:1'><b p:x='1' xmlns:p='urn:2'/><c p:x='2'/></a>",
+            // Two prefixes of one namespace, one rebound on the element: no duplicate.
+            "<a xmlns:p='urn:1' xmlns:q='urn:1'><b p:x='1' q:x='2' xmlns:q='urn:2'/></a>",
+            // The default namespace changed and restored.
+            "<a xmlns='urn:1'><b xmlns='urn:2'><c/></b><d/><e xmlns='urn:3'/><f/></a>",
+            "<p:a xmlns:p='urn:p'><p:b></p:b ><p:c></p:c></p:a>",
+            "<a><b></b\n></a>",
+            "<a x = '1'\ty\n=\n\"2\"/>",
+        ] {
+            agree(text).unwrap_or_else(|e| panic!("{text:?} refused: {e}"));
+        }
+        for text in [
+            "<a xmlns:p='urn:1' xmlns:q='urn:1'><b p:x='1' q:x='2'/></a>",
+            "<a x='1' y='2' x='3'/>",
+            "<a p:x='1'/>",
+            "<a><b></bb></a>",
+            "<a><b></b:c></a>",
+            "<a><bc></b></a>",
+            "<a:b:c/>",
+            "<a:/>",
+            "<a x:='1'/>",
+            "<a>\u{7}<b/></a>",
+            "<a x='\u{1}'/>",
         ] {
             assert!(agree(text).is_err(), "{text:?} is accepted");
         }
