@@ -766,6 +766,11 @@ pub fn worker(data: &DataDir, args: WorkerArgs) -> Result<Exit> {
                 .map(daiko_pipeline::scan::Scanner::new);
             set.spawn(daiko_pipeline::worker::run(store.clone(), cfg, rx.clone()));
         }
+        set.spawn(daiko_server::backup_purge_worker(
+            store.clone(),
+            format!("{}:{}:purge", hostname(), std::process::id()),
+            rx.clone(),
+        ));
         if config.clamd.is_none() {
             eprintln!(
                 "warning: malware scanning is off: set scan.clamd (or DAIKO_SCAN_CLAMD) in production (S21)"

@@ -302,12 +302,18 @@ pub fn approvals(data: &DataDir, cmd: ApprovalsCommand) -> Result<Exit> {
             "{} {} ({}): {}",
             done.approval.status, done.approval.id, done.approval.kind, done.approval.summary
         );
+        let executed = done.outcome.is_some();
         if let Some(o) = done.outcome {
             if let Some(pw) = o.get("initial_password").and_then(|v| v.as_str()) {
                 println!("initial password (shown once; must be changed at first login): {pw}");
             } else {
                 println!("{o}");
             }
+        }
+        // S26: the destruction queued its backup purge; without a running server nothing
+        // else would run it, so this process does (a server's worker may take it first).
+        if done.approval.kind == daiko_store::retention::KIND && executed {
+            crate::retention::purge_backups(&store, false).await?;
         }
         Ok(Exit::Ok)
     })

@@ -44,8 +44,47 @@ pub enum RetentionCommand {
         #[arg(long)]
         scope: i32,
     },
-    /// Destruction certificates (from the audit trail).
+    /// Destruction certificates (from the audit trail), what they did to the backups and the
+    /// backup purges still pending.
     Certificates,
+    /// Run the pending backup purges of destructions now, retries not yet due and failed
+    /// ones included (`serve` runs them by itself; this is for installations without a
+    /// running server, or after bringing an unreachable location back).
+    PurgeBackups,
+}
+
+/// Runs the ready backup purges (`at_once`: all pending) and prints what each did; answers
+/// whether every one completed.
+pub async fn purge_backups(store: &Store, at_once: bool) -> Result<bool> {
+    let env = |k: &str| std::env::var(k).ok();
+    let owner = format!("cli:{}", std::process::id());
+    let mut all_done = true;
+    for run in store
+        .run_backup_purges(&owner, &env, at_once)
+        .await
+        .map_err(refused)?
+    {
+        all_done &= run.done;
+        for o in &run.outcomes {
+            println!(
+                "backup purge {}: {} {}",
+                run.approval,
+                o.location(),
+                o.detail(&run.scope)
+            );
+        }
+        println!(
+            "backup purge {} attempt {}: {}",
+            run.approval,
+            run.attempt,
+            if run.done {
+                "done / 完了"
+            } else {
+                "NOT complete, retried later / 未完了（後で再試行）: daiko retention purge-backups"
+            }
+        );
+    }
+    Ok(all_done)
 }
 
 fn refused(e: RetentionError) -> anyhow::Error {
@@ -183,6 +222,13 @@ pub fn run(data: &DataDir, cmd: RetentionCommand) -> Result<Exit> {
                         c.approval
                     );
                 }
+                // Backup purges still to run (a worker of `serve` or `purge-backups`).
+                for p in store.pending_backup_purges().await.map_err(refused)? {
+                    println!(
+                        "backup purge PENDING/未完了 scope={} approval={} state={} attempts={} next={} {}",
+                        p.scope, p.approval, p.state, p.attempts, p.run_after, p.last_error
+                    );
+                }
                 // What each destruction did to the backups (S25): failures are severity=high.
                 for p in store.backup_purges().await.map_err(refused)? {
                     println!(
@@ -193,6 +239,11 @@ pub fn run(data: &DataDir, cmd: RetentionCommand) -> Result<Exit> {
                         if p.failed() { "UNREACHABLE/未消去 " } else { "" },
                         p.detail
                     );
+                }
+            }
+            RetentionCommand::PurgeBackups => {
+                if !purge_backups(&store, true).await? {
+                    return Ok(Exit::InputErrors);
                 }
             }
         }

@@ -42,6 +42,19 @@ fn backup_path(out: &str) -> std::path::PathBuf {
     std::path::PathBuf::from(line.trim())
 }
 
+fn copy_tree(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).expect("mkdir");
+    for e in std::fs::read_dir(src).expect("read dir") {
+        let e = e.expect("entry");
+        let to = dst.join(e.file_name());
+        if e.file_type().expect("type").is_dir() {
+            copy_tree(&e.path(), &to);
+        } else {
+            std::fs::copy(e.path(), &to).expect("copy");
+        }
+    }
+}
+
 const SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
 #[test]
@@ -207,12 +220,33 @@ fn destruction_waits_for_a_second_admin_then_shreds_one_scope() {
     std::fs::rename(&bk2, &moved).expect("move");
     let code = daiko_server::auth::totp_code(SECRET, jiff::Timestamp::now().as_second() as u64)
         .expect("code");
-    ok(daiko(
+    // Without a running server, the approving command runs the queued backup purge itself.
+    let approved = ok(daiko(
         &dir,
         &["approvals", "approve", &id, "--as", "boss", "--totp", &code],
         &[("DAIKO_PASSWORD", "Boss-Own-Pass-2026")],
     ));
+    assert!(approved.contains("NOT complete"), "{approved}");
     let certs = ok(daiko(&dir, &["retention", "certificates"], &[]));
+    // Not complete (a location is offline): pending, retried later.
+    let pending = certs
+        .lines()
+        .find(|l| l.contains("PENDING"))
+        .unwrap_or_else(|| panic!("no pending purge in {certs}"));
+    assert!(
+        pending.contains("state=queued") && pending.contains("attempts=1"),
+        "{pending}"
+    );
+    // Run at once while the location is still away: still not complete (exit 1).
+    let again = daiko(&dir, &["retention", "purge-backups"], &[]);
+    assert_eq!(again.status.code(), Some(1), "{}", text(&again));
+    let certs = ok(daiko(&dir, &["retention", "certificates"], &[]));
+    assert!(certs.contains("attempts=2"), "{certs}");
+    let certs: String = certs
+        .lines()
+        .filter(|l| !l.contains("PENDING"))
+        .map(|l| format!("{l}\n"))
+        .collect();
     assert!(certs.contains(&format!("scope={}/2015", org.id)), "{certs}");
     assert!(certs.contains("approved_by=boss"), "{certs}");
     assert!(certs.contains("archives=1"), "{certs}");
@@ -309,6 +343,29 @@ fn destruction_waits_for_a_second_admin_then_shreds_one_scope() {
             "executed"
         );
     });
+    // The location is back (a copy: the newer backup made `moved` a known location too):
+    // `retention purge-backups` completes the purge, nothing pending.
+    copy_tree(&moved, &bk2);
+    let out = ok(daiko(&dir, &["retention", "purge-backups"], &[]));
+    assert!(out.contains("done / 完了"), "{out}");
+    let certs = ok(daiko(&dir, &["retention", "certificates"], &[]));
+    assert!(!certs.contains("PENDING"), "{certs}");
+    ok(daiko(
+        &dir,
+        &[
+            "backup",
+            "verify",
+            bk2.join(g_off.file_name().expect("name"))
+                .to_str()
+                .expect("utf-8"),
+        ],
+        &[],
+    ));
+    assert!(
+        !bk2.join(g_off.file_name().expect("name"))
+            .join("blobs/archives/s-old.zip")
+            .exists()
+    );
 }
 
 /// Data written before retention scopes (an archive sealed under the organisation's own

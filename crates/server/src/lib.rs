@@ -257,6 +257,14 @@ fn spawn_background(
             }
         });
     }
+    if state.config.workers > 0 {
+        // S26: backup purges queued by destructions run here, not in the approving request.
+        tasks.spawn(backup_purge_worker(
+            state.store.clone(),
+            format!("{}:{}:purge", hostname(), std::process::id()),
+            shutdown.clone(),
+        ));
+    }
     let store = state.store.clone();
     let anchors = state.config.data_dir.join("audit.anchors");
     let mut rx = shutdown.clone();
@@ -277,6 +285,33 @@ fn spawn_background(
             }
         }
     });
+}
+
+/// Runs the backup purges destructions queue (S26, `Store::run_backup_purges`) until
+/// `shutdown`: woken by new jobs, and once a minute for the retries (with backoff) of
+/// purges that could not reach every generation. `serve` and `daiko worker` run one.
+pub async fn backup_purge_worker(
+    store: daiko_store::Store,
+    owner: String,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let env = |k: &str| std::env::var(k).ok();
+    loop {
+        match store.run_backup_purges(&owner, &env, false).await {
+            Ok(runs) => {
+                for r in runs.iter().filter(|r| !r.done) {
+                    tracing::warn!(approval = %r.approval, attempt = r.attempt,
+                        "backup purge not complete; retried later");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "backup purge failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
+            _ = store.job_added() => {}
+            r = shutdown.changed() => if r.is_err() || *shutdown.borrow() { break },
+        }
+    }
 }
 
 /// The pipeline worker configuration for worker `n` of this process.

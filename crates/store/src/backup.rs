@@ -207,6 +207,11 @@ pub struct Manifest {
     /// applies them again. `None`: made by a version before this record existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destroyed: Option<Vec<Destroyed>>,
+    /// Files a purge replaced (older names of rewritten files, deleted blobs): no longer
+    /// part of the generation, deleted after the manifest naming their successors was
+    /// written, and again by any later purge should that have been interrupted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub superseded: Vec<String>,
 }
 
 impl Manifest {
@@ -244,6 +249,10 @@ struct KeysFile {
 fn sha256_hex(b: &[u8]) -> String {
     hex::encode(Sha256::digest(b))
 }
+
+/// The keys a purge writes before the manifest that authenticates them; renamed over
+/// `keys.json` once that manifest is in place (see [`purge`]).
+const KEYS_NEXT: &str = "keys.json.next";
 
 fn context(generation: &str, path: &str) -> Vec<u8> {
     format!("daiko-backup-v1/{generation}/{path}").into_bytes()
@@ -783,6 +792,7 @@ async fn fill(
         tables,
         files,
         destroyed: Some(destroyed),
+        superseded: Vec::new(),
     };
     let body = serde_json::to_vec_pretty(&manifest)
         .map_err(|e| StoreError::Corrupt(format!("manifest: {e}")))?;
@@ -942,6 +952,12 @@ pub struct Opened {
     keys_file: KeysFile,
     /// Path of each blob checked → the data key id sealing it.
     blob_keys: std::sync::Mutex<BTreeMap<String, String>>,
+    /// The generation's keys when they are those of `keys.json.next` (a purge interrupted
+    /// after its manifest was written, before the rename over `keys.json`).
+    keys_next: Option<Vec<u8>>,
+    /// Whether a `keys.json.next` lies beside a `keys.json` that is current (a purge
+    /// interrupted before its manifest was written): left over, to be deleted.
+    stale_next: bool,
 }
 
 impl Opened {
@@ -1017,7 +1033,36 @@ async fn open_manifest(generation: &Generation, keys: KeyringConfig) -> Result<O
     ) else {
         return Err(BackupError::NotAGeneration(generation.location()));
     };
-    let keys_file: KeysFile = serde_json::from_slice(&keys_bytes)
+    // A purge writes `keys.json.next`, then the manifest, then renames: the manifest
+    // authenticates one of the two (S26, crash-safe purge).
+    let next = generation.get(KEYS_NEXT).await?;
+    match open_with_keys(generation, keys.clone(), &keys_bytes, &sealed_manifest).await {
+        Ok(mut o) => {
+            o.stale_next = next.is_some();
+            Ok(o)
+        }
+        Err(BackupError::Tampered(what)) => match next {
+            Some(next) => {
+                let mut o = open_with_keys(generation, keys, &next, &sealed_manifest)
+                    .await
+                    .map_err(|_| BackupError::Tampered(what))?;
+                o.keys_next = Some(next);
+                Ok(o)
+            }
+            None => Err(BackupError::Tampered(what)),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+async fn open_with_keys(
+    generation: &Generation,
+    keys: KeyringConfig,
+    keys_bytes: &[u8],
+    sealed_manifest: &[u8],
+) -> Result<Opened> {
+    let sealed_manifest = sealed_manifest.to_vec();
+    let keys_file: KeysFile = serde_json::from_slice(keys_bytes)
         .map_err(|_| BackupError::Tampered("keys.json".into()))?;
     let scratch = std::env::temp_dir().join(format!("daiko-backup-keys-{}", new_id()));
     std::fs::create_dir_all(&scratch).map_err(io(&scratch))?;
@@ -1060,7 +1105,7 @@ async fn open_manifest(generation: &Generation, keys: KeyringConfig) -> Result<O
         let manifest: Manifest = serde_json::from_slice(&body)
             .map_err(|_| BackupError::Tampered("manifest.enc".into()))?;
         if manifest.generation != keys_file.generation
-            || manifest.keys_sha256 != sha256_hex(&keys_bytes)
+            || manifest.keys_sha256 != sha256_hex(keys_bytes)
         {
             return Err(BackupError::Tampered("keys.json".into()));
         }
@@ -1071,6 +1116,8 @@ async fn open_manifest(generation: &Generation, keys: KeyringConfig) -> Result<O
             scratch: scratch.clone(),
             keys_file: keys_file.clone(),
             blob_keys: std::sync::Mutex::new(BTreeMap::new()),
+            keys_next: None,
+            stale_next: false,
         })
     }
     .await;

@@ -299,6 +299,35 @@ impl Destroyed {
     }
 }
 
+/// The job kind purging a destruction's backups (subject: the approval id).
+pub const BACKUP_PURGE_JOB: &str = "backup_purge";
+/// Attempts of a backup purge before it stays `failed` (about a day and a half of retries).
+pub const BACKUP_PURGE_ATTEMPTS: i64 = 14;
+
+/// One run of a backup purge job ([`Store::run_backup_purges`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PurgeRun {
+    pub approval: String,
+    /// The destroyed scope (empty when its certificate could not be read).
+    pub scope: String,
+    pub attempt: i64,
+    /// Every generation purged (or holding nothing of the scope): the job is done.
+    pub done: bool,
+    pub outcomes: Vec<crate::backup::PurgeOutcome>,
+}
+
+/// A backup purge not finished ([`Store::pending_backup_purges`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingPurge {
+    pub approval: String,
+    pub scope: String,
+    /// `queued`, `running` or `failed` (attempts exhausted).
+    pub state: String,
+    pub attempts: i64,
+    pub run_after: String,
+    pub last_error: String,
+}
+
 /// One `retention.backup_purge` audit row, for `daiko retention certificates`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackupPurge {
@@ -971,6 +1000,9 @@ impl Store {
             serde_json::to_string(&cert).map_err(|e| RetentionError::Policy(e.to_string()))?
         );
         self.audit_in(&mut tx, &entry).await?;
+        // The backups are purged by a durable job queued in the same transaction (run by
+        // `serve`'s purge worker, or `daiko retention purge-backups`), retried until done.
+        self.enqueue_in(&mut tx, BACKUP_PURGE_JOB, &a.id).await?;
         tx.commit().await?;
         self.keyring().forget(&key_ids);
         for i in &items {
@@ -984,18 +1016,145 @@ impl Store {
             &format!("destroyed {scope}: {}", cert.manifest_sha256),
         )
         .await?;
-        // The backup generations the installation made still hold the wrapped keys: purge
-        // them now (S3 reached with the credentials of this process's environment). Each
-        // generation's outcome is audited; one that cannot be reached is `severity=high`.
-        let env = |k: &str| std::env::var(k).ok();
-        for o in crate::backup::purge_destroyed(self, &Destroyed::from(&cert), &env).await {
+        Ok(cert)
+    }
+
+    /// Purges the backups of the destruction approved as `approval` (its certificate must
+    /// exist): every generation at every known location ([`crate::backup::purge_destroyed`],
+    /// S3 reached with the credentials `env` gives), each outcome audited
+    /// `retention.backup_purge` (not purged: `severity=high`) as `audit`.
+    pub async fn purge_backups_of(
+        &self,
+        approval: &str,
+        audit: &AuditEntry,
+        env: &(dyn Fn(&str) -> Option<String> + Sync),
+    ) -> Result<(String, Vec<crate::backup::PurgeOutcome>), RetentionError> {
+        let cert = self
+            .destruction_certificates()
+            .await?
+            .into_iter()
+            .map(|(_, c)| c)
+            .find(|c| c.approval == approval)
+            .ok_or_else(|| RetentionError::NotApproved(approval.to_string()))?;
+        let outcomes = crate::backup::purge_destroyed(self, &Destroyed::from(&cert), env).await;
+        for o in &outcomes {
             let mut entry = audit.clone();
             entry.action = BACKUP_PURGE_ACTION.into();
             entry.target = o.location().to_string();
-            entry.detail = o.detail(&scope);
+            entry.detail = o.detail(&cert.scope);
             self.audit(&entry).await?;
         }
-        Ok(cert)
+        Ok((cert.scope, outcomes))
+    }
+
+    /// Runs the queued backup purges that are ready (`at_once`: every pending one, failed
+    /// ones and those waiting for their retry included) as worker `owner`. A purge with a
+    /// location or generation not purged is retried with backoff (1 minute doubling up to 6
+    /// hours, [`BACKUP_PURGE_ATTEMPTS`] attempts), each attempt audited; then it stays
+    /// `failed` (listed by [`Store::pending_backup_purges`]) until run again.
+    pub async fn run_backup_purges(
+        &self,
+        owner: &str,
+        env: &(dyn Fn(&str) -> Option<String> + Sync),
+        at_once: bool,
+    ) -> Result<Vec<PurgeRun>, RetentionError> {
+        if at_once {
+            self.retry_failed_jobs(BACKUP_PURGE_JOB).await?;
+            sqlx::query("UPDATE jobs SET run_after = $1 WHERE kind = $2 AND state = 'queued'")
+                .bind(now())
+                .bind(BACKUP_PURGE_JOB)
+                .execute(self.pool())
+                .await
+                .map_err(StoreError::from)?;
+        }
+        let lease = std::time::Duration::from_secs(3600);
+        let audit = AuditEntry {
+            actor: "system".into(),
+            role: "system".into(),
+            source: format!("job:{BACKUP_PURGE_JOB}"),
+            ..Default::default()
+        };
+        let mut runs = Vec::new();
+        while let Some(job) = self.claim_job(owner, &[BACKUP_PURGE_JOB], lease).await? {
+            let renew = {
+                let (store, job) = (self.clone(), job.clone());
+                tokio::spawn(async move {
+                    loop {
+                        tokio::time::sleep(lease / 3).await;
+                        if !matches!(store.renew_lease(&job, lease).await, Ok(true)) {
+                            return;
+                        }
+                    }
+                })
+            };
+            let r = self.purge_backups_of(&job.subject, &audit, env).await;
+            renew.abort();
+            let error = match &r {
+                Ok((_, o)) => o
+                    .iter()
+                    .filter(|o| matches!(o, crate::backup::PurgeOutcome::Failed { .. }))
+                    .map(|o| o.location().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                Err(e) => e.to_string(),
+            };
+            let done = error.is_empty();
+            if done {
+                let mut tx = self.begin().await?;
+                if self.complete_job_in(&mut tx, &job).await? {
+                    tx.commit().await?;
+                }
+            } else {
+                let shift = u32::try_from(job.attempts.clamp(1, 10) - 1).unwrap_or(0);
+                let backoff = std::time::Duration::from_secs((60u64 << shift).min(6 * 3600));
+                let msg = format!("not purged / 未消去: {error}");
+                self.fail_job(&job, &msg, backoff, BACKUP_PURGE_ATTEMPTS)
+                    .await?;
+            }
+            let (scope, outcomes) = r.unwrap_or_default();
+            runs.push(PurgeRun {
+                approval: job.subject.clone(),
+                scope,
+                attempt: job.attempts,
+                done,
+                outcomes,
+            });
+        }
+        Ok(runs)
+    }
+
+    /// Backup purges not finished: queued (waiting for a retry), running, or failed after
+    /// their last attempt.
+    pub async fn pending_backup_purges(&self) -> Result<Vec<PendingPurge>, RetentionError> {
+        let rows = sqlx::query(
+            "SELECT subject, state, attempts, run_after, last_error FROM jobs \
+             WHERE kind = $1 AND state <> 'done' ORDER BY id",
+        )
+        .bind(BACKUP_PURGE_JOB)
+        .fetch_all(self.pool())
+        .await
+        .map_err(StoreError::from)?;
+        let certs = self.destruction_certificates().await?;
+        let mut out = Vec::new();
+        for r in rows {
+            let approval: String = r.try_get("subject").map_err(StoreError::from)?;
+            out.push(PendingPurge {
+                scope: certs
+                    .iter()
+                    .find(|(_, c)| c.approval == approval)
+                    .map(|(_, c)| c.scope.clone())
+                    .unwrap_or_default(),
+                approval,
+                state: r.try_get("state").map_err(StoreError::from)?,
+                attempts: r.try_get("attempts").map_err(StoreError::from)?,
+                run_after: r.try_get("run_after").map_err(StoreError::from)?,
+                last_error: r
+                    .try_get::<Option<String>, _>("last_error")
+                    .map_err(StoreError::from)?
+                    .unwrap_or_default(),
+            });
+        }
+        Ok(out)
     }
 
     /// `retention.backup_purge` rows, oldest first.

@@ -206,9 +206,20 @@ async fn destroy(s: &daiko_store::Store, scope: &str) -> retention::Certificate 
             .expect("decide"),
         Decision::Decided(_)
     ));
-    s.execute_destruction(&a.id, &entry("admin2"))
+    let cert = s
+        .execute_destruction(&a.id, &entry("admin2"))
         .await
-        .expect("destroy")
+        .expect("destroy");
+    purge_backups(s).await;
+    cert
+}
+
+/// Runs the queued backup purges (what `serve`'s purge worker does).
+async fn purge_backups(s: &daiko_store::Store) -> Vec<retention::PurgeRun> {
+    let env = |k: &str| std::env::var(k).ok();
+    s.run_backup_purges("test-worker", &env, false)
+        .await
+        .expect("purge backups")
 }
 
 /// Two scopes of one institution, with a submission (and its record) in each; answers the
@@ -1073,6 +1084,7 @@ async fn rosters_of_a_year_without_scoped_data_are_destroyed_after_their_retenti
             .execute_destruction(&a.id, &entry("admin2"))
             .await
             .expect("destroy");
+        purge_backups(&s).await;
         assert_eq!(cert.scope, scope);
         assert!(cert.key_ids.is_empty(), "{cert:?}");
         assert_eq!(cert.data_types, vec!["rosters".to_string()]);
@@ -1295,6 +1307,7 @@ async fn rosters_shorter_than_their_scope_are_destroyed_first_keys_later() {
             .execute_destruction(&a.id, &entry("admin2"))
             .await
             .expect("destroy rosters");
+        purge_backups(&s).await;
         assert_eq!(cert.scope, scope);
         assert!(cert.key_ids.is_empty(), "{cert:?}");
         assert_eq!(cert.data_types, vec!["rosters".to_string()]);
@@ -1654,6 +1667,227 @@ async fn data_sealed_under_an_organisation_key_is_rescoped_and_then_destroyed() 
                 b"legacy delivery"
             );
             back.close().await;
+        }
+    }
+}
+
+/// Copies a folder tree (a backup generation) file by file.
+fn copy_tree(src: &std::path::Path, dst: &std::path::Path) {
+    std::fs::create_dir_all(dst).expect("mkdir");
+    for e in std::fs::read_dir(src).expect("read dir") {
+        let e = e.expect("entry");
+        let to = dst.join(e.file_name());
+        if e.file_type().expect("type").is_dir() {
+            copy_tree(&e.path(), &to);
+        } else {
+            std::fs::copy(e.path(), &to).expect("copy");
+        }
+    }
+}
+
+/// The files of a folder tree, relative.
+fn files_of(root: &std::path::Path) -> std::collections::BTreeSet<String> {
+    fn walk(
+        d: &std::path::Path,
+        root: &std::path::Path,
+        out: &mut std::collections::BTreeSet<String>,
+    ) {
+        for e in std::fs::read_dir(d).expect("read dir") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                walk(&p, root, out);
+            } else if let Ok(r) = p.strip_prefix(root) {
+                out.insert(r.display().to_string());
+            }
+        }
+    }
+    let mut out = std::collections::BTreeSet::new();
+    walk(root, root, &mut out);
+    out
+}
+
+/// S26: the backup purge is a job queued in the destruction's transaction, not run by the
+/// approval: until a worker runs it the generations are untouched and it is listed pending;
+/// a location it cannot reach keeps it queued with a later retry (audited high), and once
+/// the location is back it completes. A purge interrupted before its manifest is written
+/// leaves the old generation verifying, after it the new one; the next purge finishes it.
+#[tokio::test]
+async fn backup_purge_is_a_retried_job_and_an_interrupted_purge_leaves_a_verifying_generation() {
+    use daiko_store::backup::{self, Generation, Target};
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (db, s) in testdb::stores(dir.path()).await.expect("stores") {
+        eprintln!("-- on {db}");
+        let data_dir = s.blobs().root().parent().expect("data dir").to_path_buf();
+        let keys = s.keyring().config().clone();
+        let (old_scope, _new_scope, _copied) = two_scopes(&s).await;
+        let g1 = backup::create(
+            &s,
+            &data_dir,
+            &Target::Dir(dir.path().join(format!("{db}-bk"))),
+        )
+        .await
+        .expect("backup");
+        s.audit(&registered(&g1.location)).await.expect("audit");
+        let g1_path = std::path::PathBuf::from(&g1.location);
+        let gen_name = g1_path.file_name().expect("name").to_owned();
+        let before = dir.path().join(format!("{db}-before"));
+        copy_tree(&g1_path, &before);
+        let off = dir.path().join(format!("{db}-off"));
+        let g_off = backup::create(&s, &data_dir, &Target::Dir(off.clone()))
+            .await
+            .expect("backup");
+        s.audit(&registered(&g_off.location)).await.expect("audit");
+        let moved = dir.path().join(format!("{db}-off-moved"));
+        std::fs::rename(&off, &moved).expect("move");
+
+        let a = s
+            .request_destruction(&old_scope, "2026-12-04", &entry("admin1"))
+            .await
+            .expect("request");
+        s.decide_approval(&a.id, "admin2", true, "past retention", &entry("admin2"))
+            .await
+            .expect("decide");
+        let cert = s
+            .execute_destruction(&a.id, &entry("admin2"))
+            .await
+            .expect("destroy");
+        // Not purged by the approval: queued.
+        assert!(s.backup_purges().await.expect("purges").is_empty());
+        assert!(g1_path.join("blobs/sub/old.zip").exists());
+        let pending = s.pending_backup_purges().await.expect("pending");
+        assert_eq!(pending.len(), 1, "{pending:?}");
+        assert_eq!(
+            (pending[0].scope.as_str(), pending[0].state.as_str()),
+            (old_scope.as_str(), "queued")
+        );
+        assert_eq!(pending[0].approval, cert.approval);
+
+        // First run: the known folder purged, the moved one not: queued for a later retry.
+        let runs = purge_backups(&s).await;
+        assert_eq!(runs.len(), 1, "{runs:?}");
+        assert!(!runs[0].done);
+        assert!(!g1_path.join("blobs/sub/old.zip").exists());
+        let pending = s.pending_backup_purges().await.expect("pending");
+        assert_eq!(pending.len(), 1);
+        assert_eq!(
+            (pending[0].state.as_str(), pending[0].attempts),
+            ("queued", 1)
+        );
+        assert!(pending[0].run_after > daiko_store::now(), "{pending:?}");
+        assert!(
+            pending[0].last_error.contains(&format!("{db}-off")),
+            "{pending:?}"
+        );
+        let purges = s.backup_purges().await.expect("purges");
+        assert!(purges.iter().any(|p| p.failed()), "{purges:?}");
+        assert!(
+            purges
+                .iter()
+                .any(|p| p.location == g1.location && !p.failed())
+        );
+        // Not due yet: a worker leaves it.
+        assert!(purge_backups(&s).await.is_empty());
+        // The location is back; run at once (`daiko retention purge-backups`): done.
+        std::fs::rename(&moved, &off).expect("move back");
+        let env = |k: &str| std::env::var(k).ok();
+        let runs = s
+            .run_backup_purges("cli", &env, true)
+            .await
+            .expect("purge at once");
+        assert_eq!(runs.len(), 1);
+        assert!(runs[0].done, "{runs:?}");
+        assert!(s.pending_backup_purges().await.expect("pending").is_empty());
+        let o = backup::open(
+            &Generation::Dir(g_off.location.clone().into()),
+            keys.clone(),
+        )
+        .await
+        .expect("the retried generation verifies");
+        assert!(!o.manifest.files.iter().any(|f| f.name == "sub/old.zip"));
+        o.close().await;
+
+        // Interrupted purges, rebuilt from the files before and after.
+        let after = files_of(&g1_path);
+        let old_files = files_of(&before);
+        let new_only: Vec<&String> = after.difference(&old_files).collect();
+        let old_only: Vec<&String> = old_files.difference(&after).collect();
+        assert!(!new_only.is_empty() && old_only.iter().any(|f| f.as_str() == "blobs/sub/old.zip"));
+        // (a) New files and keys.json.next written, the manifest not yet: the old generation.
+        let a_gen = dir.path().join(format!("{db}-int-a")).join(&gen_name);
+        copy_tree(&before, &a_gen);
+        for f in &new_only {
+            let to = a_gen.join(f);
+            std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+            std::fs::copy(g1_path.join(f), to).expect("copy");
+        }
+        std::fs::copy(g1_path.join("keys.json"), a_gen.join("keys.json.next")).expect("copy");
+        let o = backup::open(&Generation::Dir(a_gen.clone()), keys.clone())
+            .await
+            .expect("interrupted before the manifest: the old generation verifies");
+        assert!(o.manifest.files.iter().any(|f| f.name == "sub/old.zip"));
+        o.close().await;
+        // (b) The manifest written, keys.json not yet renamed, old files not yet deleted.
+        let b_gen = dir.path().join(format!("{db}-int-b")).join(&gen_name);
+        copy_tree(&g1_path, &b_gen);
+        for f in &old_only {
+            let to = b_gen.join(f);
+            std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+            std::fs::copy(before.join(f), to).expect("copy");
+        }
+        std::fs::copy(before.join("keys.json"), b_gen.join("keys.json")).expect("copy");
+        std::fs::copy(g1_path.join("keys.json"), b_gen.join("keys.json.next")).expect("copy");
+        let o = backup::open(&Generation::Dir(b_gen.clone()), keys.clone())
+            .await
+            .expect("interrupted after the manifest: the new generation verifies");
+        assert!(!o.manifest.files.iter().any(|f| f.name == "sub/old.zip"));
+        o.close().await;
+        // A tampered keys.json.next is not taken.
+        let c_gen = dir.path().join(format!("{db}-int-c")).join(&gen_name);
+        copy_tree(&b_gen, &c_gen);
+        std::fs::write(c_gen.join("keys.json.next"), b"{}").expect("write");
+        assert!(
+            backup::open(&Generation::Dir(c_gen.clone()), keys.clone())
+                .await
+                .is_err()
+        );
+        std::fs::remove_dir_all(c_gen.parent().expect("parent")).expect("rm");
+
+        // The next purge of those locations finishes both.
+        for g in [&a_gen, &b_gen] {
+            s.audit(&registered(&g.display().to_string()))
+                .await
+                .expect("audit");
+        }
+        let (_, outcomes) = s
+            .purge_backups_of(&cert.approval, &entry("cli:op"), &env)
+            .await
+            .expect("purge again");
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| !matches!(o, backup::PurgeOutcome::Failed { .. })),
+            "{outcomes:?}"
+        );
+        for g in [&a_gen, &b_gen] {
+            let o = backup::open(&Generation::Dir(g.clone()), keys.clone())
+                .await
+                .expect("verifies");
+            let listed: std::collections::BTreeSet<String> =
+                o.manifest.files.iter().map(|f| f.path.clone()).collect();
+            o.close().await;
+            assert!(!g.join("keys.json.next").exists(), "{g:?}");
+            assert!(!g.join("blobs/sub/old.zip").exists(), "{g:?}");
+            let kj = std::fs::read_to_string(g.join("keys.json")).expect("keys");
+            assert!(!kj.contains(&format!("\"{old_scope}\"")), "{g:?}");
+            // Nothing left but the keys, the manifest and the files it lists (and, for (a),
+            // the files of the interrupted run, which name nothing of the scope).
+            for f in files_of(g) {
+                let known = f == "keys.json" || f == "manifest.enc" || listed.contains(&f);
+                assert!(
+                    known || (g == &a_gen && new_only.contains(&&f)),
+                    "{g:?}: {f}"
+                );
+            }
         }
     }
 }

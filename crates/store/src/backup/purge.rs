@@ -26,9 +26,9 @@ use std::path::Path;
 use sqlx::{Connection, Row};
 
 use super::{
-    BackupError, FileEntry, FileKind, Generation, KeysFile, Manifest, Opened, Result, TableCount,
-    Target, context, generation_names, io, open, open_manifest, private_dir, sha256_hex,
-    sqlite_contents,
+    BackupError, FileEntry, FileKind, Generation, KEYS_NEXT, KeysFile, Manifest, Opened, Result,
+    TableCount, Target, context, generation_names, io, open, open_manifest, private_dir,
+    sha256_hex, sqlite_contents,
 };
 use crate::keyring::{CHUNK_SIZE, DataKey, KeyringConfig, Sealer};
 use crate::retention::{Destroyed, parse_scope};
@@ -233,6 +233,8 @@ async fn purge_opened(opened: &Opened, d: &Destroyed) -> Result<(usize, usize, b
         .is_some_and(|l| l.iter().any(|x| x.approval == d.approval));
     // Rosters are rows, not keys: whether the generation holds any is known only once its
     // database has been edited below (nothing is written before).
+    // What an interrupted purge left: finished first (the generation verified as it is).
+    settle(opened).await?;
     if n_keys == 0 && removed.is_empty() && listed && !d.rosters {
         return Ok((0, 0, false));
     }
@@ -245,12 +247,16 @@ async fn purge_opened(opened: &Opened, d: &Destroyed) -> Result<(usize, usize, b
         .data_key(&opened.keys_file.manifest_key)
         .await?;
     let dk = &dk;
+    // Rewritten files get new names: the old ones stay until the new manifest is written.
+    let nonce = new_id();
     let reseal = |f: &FileEntry, plain: Vec<u8>| {
         let f = f.clone();
+        let path = successor(&f.path, &nonce);
         async move {
-            let sealed = seal(dk, &context(name, &f.path), &plain)?;
-            generation.put(&f.path, &sealed).await?;
+            let sealed = seal(dk, &context(name, &path), &plain)?;
+            generation.put(&path, &sealed).await?;
             Ok::<_, BackupError>(FileEntry {
+                path,
                 size: sealed.len() as u64,
                 sha256: sha256_hex(&sealed),
                 plain_size: plain.len() as u64,
@@ -383,27 +389,65 @@ async fn purge_opened(opened: &Opened, d: &Destroyed) -> Result<(usize, usize, b
     if !listed {
         destroyed.push(d.clone());
     }
+    // Every file of the old manifest the new one does not name: rewritten ones' old names
+    // and the deleted blobs.
+    let kept: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    let superseded: Vec<String> = m
+        .files
+        .iter()
+        .filter(|f| !kept.contains(f.path.as_str()))
+        .map(|f| f.path.clone())
+        .collect();
     let manifest = Manifest {
         keys_sha256: sha256_hex(&keys),
         tables,
         files,
         destroyed: Some(destroyed),
+        superseded: superseded.clone(),
         ..m.clone()
     };
     let body = serde_json::to_vec_pretty(&manifest)
         .map_err(|e| StoreError::Corrupt(format!("manifest: {e}")))?;
     let sealed = seal(dk, &context(name, "manifest"), &body)?;
-    // The database was replaced above; the keys, then the manifest that authenticates them.
-    generation.put("keys.json", &keys).await?;
+    // The new files were written above under new names; then the new keys beside the old
+    // ones, then the manifest (one atomic replacement: a rename in a folder, one PUT on S3)
+    // switches the generation from the old files to the new. Interrupted before it, the old
+    // generation verifies; after it, the new one does ([`super::open`] takes the keys the
+    // manifest names, `keys.json` or `keys.json.next`). Only then are the old files deleted.
+    generation.put(KEYS_NEXT, &keys).await?;
     generation.put("manifest.enc", &sealed).await?;
-    for f in m
-        .files
-        .iter()
-        .filter(|f| f.kind == FileKind::Blob && removed.contains(&f.name))
-    {
-        generation.remove(&f.path).await?;
+    generation.put("keys.json", &keys).await?;
+    generation.remove(KEYS_NEXT).await?;
+    for p in &superseded {
+        generation.remove(p).await?;
     }
     Ok((n_keys, removed.len(), true))
+}
+
+/// The name a rewritten file takes: its original name with a new suffix.
+fn successor(path: &str, nonce: &str) -> String {
+    let base = path.split_once('~').map_or(path, |(b, _)| b);
+    format!("{base}~{nonce}")
+}
+
+/// Completes what an interrupted purge of this (verified) generation left: the keys the
+/// manifest authenticates renamed over `keys.json`, a `keys.json.next` the manifest does not
+/// name deleted, and the files the manifest lists as superseded deleted.
+async fn settle(opened: &Opened) -> Result<()> {
+    let g = &opened.generation;
+    if let Some(keys) = &opened.keys_next {
+        g.put("keys.json", keys).await?;
+    }
+    if opened.keys_next.is_some() || opened.stale_next {
+        g.remove(KEYS_NEXT).await?;
+    }
+    let m = &opened.manifest;
+    for p in &m.superseded {
+        if !m.files.iter().any(|f| &f.path == p) {
+            g.remove(p).await?;
+        }
+    }
+    Ok(())
 }
 
 /// [`crate::retention::destroy_copies`]'s roster deletes on the JSON lines of a PostgreSQL
