@@ -532,7 +532,7 @@ fn padded_totals(bytes: &[u8]) -> Vec<u8> {
 
 /// Blanks around the integer `value`s of the index, summary and claims: their XSD type
 /// (`xs:integer` amounts and counts) collapses white space, so xmllint reads ` 8700 ` as
-/// 8700. (Codes, `xs:token`, collapse too; daiko compares them as written: not covered.)
+/// 8700. (Codes, `xs:token`, collapse too: [`blanks_around_codes`].)
 fn blanks_around_collapsed_values(bytes: &[u8]) -> Vec<u8> {
     const INTEGERS: [&str; 14] = [
         "unitAmount",
@@ -571,6 +571,30 @@ fn blanks_around_collapsed_values(bytes: &[u8]) -> Vec<u8> {
             };
             if INTEGERS.contains(&name) {
                 blank("value");
+            }
+            tag
+        })
+    })
+}
+
+/// Blanks (a space and a tab character reference) around every code of the index, summary
+/// and claims: `@code`, `@currency` and `@unit` are `codedSimpleValue`, a restriction of
+/// `xs:token` (co08_V08.xsd), whose white space collapses, so xmllint reads `" 1&#9;"`
+/// as `1`. The CDAs are left alone (their codes are the CDA reader's).
+fn blanks_around_codes(bytes: &[u8]) -> Vec<u8> {
+    text_map(bytes, |t| {
+        if t.contains(NS_CDA) {
+            return t.to_owned();
+        }
+        map_tags(t, |tag| {
+            let mut tag = tag.to_owned();
+            for attribute in ["code", "currency", "unit"] {
+                let key = format!(" {attribute}=\"");
+                if let Some(at) = tag.find(&key) {
+                    let v = at + key.len();
+                    let end = v + tag[v..].find('"').expect("quote");
+                    tag = format!("{} {}&#9;{}", &tag[..v], &tag[v..end], &tag[end..]);
+                }
             }
             tag
         })
@@ -958,6 +982,11 @@ fn valid_packings() -> Vec<Packing> {
         packing(
             "blanks around integer values (index, summary, claims)",
             transformed(blanks_around_collapsed_values),
+        ),
+        // XSD Part 2 §4.3.6: xs:token collapses white space (every code of co08_V08.xsd).
+        packing(
+            "blanks around codes (index, summary, claims)",
+            transformed(blanks_around_codes),
         ),
     ]
 }
@@ -1394,6 +1423,55 @@ fn producer_defects_get_the_prescribed_codes() {
             },
             "rejected",
             &["A-10"],
+        ),
+        // co08_V08.xsd: 被保険者証等番号 is an xs:string (maxLength 20), which keeps white
+        // space: a trailing blank is schema-valid but a different number from the CDA's.
+        (
+            "a blank after the claim's insurance card number (xs:string)",
+            &checkup,
+            |n, b| {
+                if n.starts_with("CLAIMS/") {
+                    text_map(b, |t| {
+                        t.replace("extension=\"１２３４５\"", "extension=\"１２３４５ \"")
+                    })
+                } else {
+                    b.to_vec()
+                }
+            },
+            "rejected",
+            &["P-04", "S-08", "M-14"],
+        ),
+        // co08_V08.xsd: 受診券整理番号 is an xs:string pattern [0-9]{11}; a blank breaks it.
+        (
+            "a blank after the claim's checkup voucher number (xs:string)",
+            &checkup,
+            |n, b| {
+                if n.starts_with("CLAIMS/") {
+                    text_map(b, |t| {
+                        t.replace("extension=\"23100000001\"", "extension=\"23100000001 \"")
+                    })
+                } else {
+                    b.to_vec()
+                }
+            },
+            "rejected",
+            &["X-02", "H-09", "P-04", "S-08", "M-14"],
+        ),
+        // co08_V08.xsd: the index date is an xs:string pattern (YYYYMMDD).
+        (
+            "a blank before the index's creation date (xs:string)",
+            &checkup,
+            |n, b| {
+                if n == "ix08_V08.xml" {
+                    text_map(b, |t| {
+                        t.replace("value=\"20230620\"", "value=\" 20230620\"")
+                    })
+                } else {
+                    b.to_vec()
+                }
+            },
+            "rejected",
+            &["X-02", "I-02"],
         ),
     ];
     let mut n = 300;

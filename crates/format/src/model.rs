@@ -5,6 +5,11 @@
 //! reproduces the producer's spelling (padded or unpadded amounts), and the checks can
 //! report the exact value that is wrong. Typed accessors (`*_value()`) parse on demand.
 //!
+//! "As written" means as XML Schema reads it: in the index, summary and claims, values
+//! whose XSD type collapses white space (`xs:token` codes, `xs:integer` counts and
+//! amounts) are read collapsed (`code=" 1 "` is `1`); `xs:string` values (dates, ids,
+//! OIDs, 6-digit window amounts and rates, names) are kept exactly.
+//!
 //! An absent optional element is `None`; an element present with an absent attribute is
 //! `Some(..)` with an empty string only where the schema makes the attribute required
 //! (the schema check reports it).
@@ -552,7 +557,12 @@ pub struct ClinicalDocument {
 impl ClinicalDocument {
     /// Whether this is a guidance document (報告区分 2x).
     pub fn is_guidance(&self) -> bool {
-        self.code.as_ref().is_some_and(|c| c.code.starts_with('2'))
+        // `cs` (xs:token): blanks before the code are not part of it.
+        self.code.as_ref().is_some_and(|c| {
+            c.code
+                .trim_start_matches([' ', '\t', '\n', '\r'])
+                .starts_with('2')
+        })
     }
 }
 

@@ -310,9 +310,13 @@ pub fn kind_of<D: XmlDocument>(doc: &D) -> Result<(DocumentKind, Option<Generati
         if name != "ClinicalDocument" {
             return Err(unknown());
         }
+        // 報告区分 `code/@code` is an HL7 `cs` (an xs:token): leading blanks collapse.
         let guidance = child(root, "code")
             .and_then(|c| c.attribute(None, "code"))
-            .is_some_and(|c| c.starts_with('2'));
+            .is_some_and(|c| {
+                c.trim_start_matches([' ', '\t', '\n', '\r'])
+                    .starts_with('2')
+            });
         let kind = if guidance {
             DocumentKind::GuidanceCda
         } else {
@@ -366,6 +370,41 @@ fn opt_attr<'a, N: XmlNode<'a>>(n: Option<N>, name: &str) -> Option<String> {
     n.and_then(|n| n.attribute(None, name)).map(str::to_string)
 }
 
+/// An attribute value as XML Schema sees it when its type collapses white space
+/// (`xs:token`-derived codes, `xs:integer` counts and amounts): blanks (space, tab, CR, LF)
+/// at either end removed and inner runs made one space. xmllint accepts `code=" 1 "` as
+/// `1`, so the checks must judge it as `1`. Types derived from `xs:string` (dates, OIDs,
+/// ids, 6-digit window amounts and rates, free text) preserve white space: they are read
+/// with [`attr`], as written, so a blank there is still reported.
+pub(crate) fn collapse(v: &str) -> String {
+    const BLANKS: [char; 4] = [' ', '\t', '\n', '\r'];
+    let t = v.trim_matches(BLANKS);
+    if !t.contains(['\t', '\n', '\r']) && !t.contains("  ") {
+        return t.to_string();
+    }
+    let mut out = String::with_capacity(t.len());
+    for word in t.split(BLANKS).filter(|w| !w.is_empty()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+/// An attribute of an optional element whose type collapses white space, collapsed
+/// ([`collapse`]), or the empty string.
+fn token_attr<'a, N: XmlNode<'a>>(n: Option<N>, name: &str) -> String {
+    n.and_then(|n| n.attribute(None, name))
+        .map(collapse)
+        .unwrap_or_default()
+}
+
+/// An attribute whose type collapses white space, collapsed, when present.
+fn opt_token_attr<'a, N: XmlNode<'a>>(n: Option<N>, name: &str) -> Option<String> {
+    n.and_then(|n| n.attribute(None, name)).map(collapse)
+}
+
 /// The direct text of an element (text nodes joined, as written). Layout text the flat
 /// tree keeps no node for is part of it: such a tree is marked inexact.
 fn text_of<'a, N: XmlNode<'a>>(n: N) -> String {
@@ -397,15 +436,38 @@ fn opt_id<'a, N: XmlNode<'a>>(n: Option<N>) -> Option<Id> {
     n.map(|n| id_of(Some(n)))
 }
 
+/// A `Common.MonetaryAmount` / `Common.TotalMonetaryAmount`: `@value` is an `xs:integer`
+/// and `@currency` a token (`Code.Currency`); both collapse.
 fn money_of<'a, N: XmlNode<'a>>(n: Option<N>) -> Money {
     Money {
-        value: attr(n, "value"),
-        currency: opt_attr(n, "currency"),
+        value: token_attr(n, "value"),
+        currency: opt_token_attr(n, "currency"),
     }
 }
 
 fn opt_money<'a, N: XmlNode<'a>>(n: Option<N>) -> Option<Money> {
     n.map(|n| money_of(Some(n)))
+}
+
+/// A `Common.ChargeMonetaryAmount` (window amounts): `@value` is `chargeMonetaryAmount`,
+/// an `xs:string` pattern `[0-9]{6}` that keeps blanks (kept as written); `@currency`
+/// collapses.
+fn charge_money_of<'a, N: XmlNode<'a>>(n: Option<N>) -> Money {
+    Money {
+        value: attr(n, "value"),
+        currency: opt_token_attr(n, "currency"),
+    }
+}
+
+/// The code of a claim's `Common.OtherObservation`: `@code` is `codedSimpleValue`
+/// (`xs:token`), `@codeSystem` an OID (`xs:string`). The CDA's own codes go through
+/// [`code_of`], as written.
+fn claim_code_of<'a, N: XmlNode<'a>>(n: Option<N>) -> Code {
+    Code {
+        code: token_attr(n, "code"),
+        code_system: opt_attr(n, "codeSystem"),
+        display_name: opt_attr(n, "displayName"),
+    }
 }
 
 fn code_of<'a, N: XmlNode<'a>>(n: Option<N>) -> Code {
@@ -443,12 +505,12 @@ fn expect_root<'a, D: XmlDocument>(doc: &'a D, name: &str) -> Result<D::Node<'a>
 pub fn read_index<D: XmlDocument>(doc: &D) -> Result<Index, FormatError> {
     let r = expect_root(doc, "index")?;
     Ok(Index {
-        interaction_type: attr(child(r, "interactionType"), "code"),
+        interaction_type: token_attr(child(r, "interactionType"), "code"),
         creation_time: attr(child(r, "creationTime"), "value"),
         sender: id_of(at(r, &["sender", "id"])),
         receiver: child(r, "receiver").map(|rc| id_of(child(rc, "id"))),
-        service_event_type: attr(child(r, "serviceEventType"), "code"),
-        total_record_count: attr(child(r, "totalRecordCount"), "value"),
+        service_event_type: token_attr(child(r, "serviceEventType"), "code"),
+        total_record_count: token_attr(child(r, "totalRecordCount"), "value"),
     })
 }
 
@@ -456,8 +518,8 @@ pub fn read_index<D: XmlDocument>(doc: &D) -> Result<Index, FormatError> {
 pub fn read_summary<D: XmlDocument>(doc: &D) -> Result<Summary, FormatError> {
     let r = expect_root(doc, "summary")?;
     Ok(Summary {
-        service_event_type: attr(child(r, "serviceEventType"), "code"),
-        total_subject_count: attr(child(r, "totalSubjectCount"), "value"),
+        service_event_type: token_attr(child(r, "serviceEventType"), "code"),
+        total_subject_count: token_attr(child(r, "totalSubjectCount"), "value"),
         total_cost_amount: money_of(child(r, "totalCostAmount")),
         total_payment_amount: money_of(child(r, "totalPaymentAmount")),
         total_payment_by_other_program: opt_money(child(r, "totalPaymentByOtherProgram")),
@@ -485,17 +547,18 @@ fn subject_of<'a, N: XmlNode<'a>>(n: Option<N>) -> SubjectPerson {
         name: child(n, "name").map(text_of).unwrap_or_default(),
         addr: child(n, "addr").map(address_of).unwrap_or_default(),
         birth_time: attr(child(n, "birthTime"), "value"),
-        gender: attr(child(n, "administrativeGender"), "code"),
+        gender: token_attr(child(n, "administrativeGender"), "code"),
     }
 }
 
 fn charge_of<'a, N: XmlNode<'a>>(n: N) -> Charge {
     Charge {
-        code: attr(Some(n), "code"),
-        amount: opt_money(child(n, "amount")),
+        code: token_attr(Some(n), "code"),
+        amount: child(n, "amount").map(|a| charge_money_of(Some(a))),
         rate: child(n, "rate").map(|r| Rate {
+            // chargeRate: xs:string [0-9]{6}, kept as written; Code.Unit collapses.
             value: attr(Some(r), "value"),
-            unit: opt_attr(Some(r), "unit"),
+            unit: opt_token_attr(Some(r), "unit"),
         }),
     }
 }
@@ -503,9 +566,9 @@ fn charge_of<'a, N: XmlNode<'a>>(n: N) -> Charge {
 fn adjudication_of<'a, N: XmlNode<'a>>(n: N) -> Adjudication {
     let reason = child(n, "reason");
     Adjudication {
-        interaction_type: attr(child(n, "interactionType"), "code"),
+        interaction_type: token_attr(child(n, "interactionType"), "code"),
         record_date: attr(child(n, "recordDate"), "value"),
-        reason_code: attr(reason, "code"),
+        reason_code: token_attr(reason, "code"),
         reason_text: reason.and_then(|r| child(r, "text")).map(text_of),
     }
 }
@@ -535,24 +598,28 @@ pub fn read_checkup_claim<D: XmlDocument>(doc: &D) -> Result<CheckupClaim, Forma
     let settlement = match child(r, "settlement") {
         None => CheckupSettlement::default(),
         Some(s) => CheckupSettlement {
-            claim_type: attr(child(s, "claimType"), "code"),
-            commission_type: attr(child(s, "commissionType"), "code"),
+            claim_type: token_attr(child(s, "claimType"), "code"),
+            commission_type: token_attr(child(s, "commissionType"), "code"),
             unit_price_basic: child(s, "unitPriceBasic").map(|u| money_of(child(u, "amount"))),
             unit_price_detail: children(s, "unitPriceDetail")
                 .map(|u| DetailPrice {
                     amount: money_of(child(u, "amount")),
-                    code: attr(child(u, "observation"), "code"),
+                    code: token_attr(child(u, "observation"), "code"),
                 })
                 .collect(),
             unit_price_other: children(s, "unitPriceOther")
                 .map(|u| OtherPrice {
                     amount: money_of(child(u, "amount")),
-                    item: child(u, "observation").map(|o| code_of(Some(o))),
+                    item: child(u, "observation").map(|o| claim_code_of(Some(o))),
                 })
                 .collect(),
-            payment_for_basic: child(s, "paymentForBasic").map(|p| money_of(child(p, "amount"))),
-            payment_for_detail: child(s, "paymentForDetail").map(|p| money_of(child(p, "amount"))),
-            payment_for_other: child(s, "paymentForOther").map(|p| money_of(child(p, "amount"))),
+            // Common.Payment: a 6-digit window amount.
+            payment_for_basic: child(s, "paymentForBasic")
+                .map(|p| charge_money_of(child(p, "amount"))),
+            payment_for_detail: child(s, "paymentForDetail")
+                .map(|p| charge_money_of(child(p, "amount"))),
+            payment_for_other: child(s, "paymentForOther")
+                .map(|p| charge_money_of(child(p, "amount"))),
             unit_amount: money_of(child(s, "unitAmount")),
             payment_amount: money_of(child(s, "paymentAmount")),
             payment_by_other_program: opt_money(child(s, "paymentByOtherProgram")),
@@ -560,7 +627,7 @@ pub fn read_checkup_claim<D: XmlDocument>(doc: &D) -> Result<CheckupClaim, Forma
         },
     };
     Ok(CheckupClaim {
-        service_event_type: attr(at(r, &["encounter", "serviceEventType"]), "code"),
+        service_event_type: token_attr(at(r, &["encounter", "serviceEventType"]), "code"),
         subject: subject_of(child(r, "subjectPerson")),
         card,
         settlement,
@@ -590,25 +657,29 @@ pub fn read_guidance_claim<D: XmlDocument>(doc: &D) -> Result<GuidanceClaim, For
             let payment = child(s, "payment");
             GuidanceSettlement {
                 unit_price: money_of(at(s, &["unitPrice", "amount"])),
+                // Common.Percentage: `percentage` is an xs:integer, Code.Unit a token.
                 payment_rate: Rate {
-                    value: attr(rate, "value"),
-                    unit: opt_attr(rate, "unit"),
+                    value: token_attr(rate, "value"),
+                    unit: opt_token_attr(rate, "unit"),
                 },
                 point_count_completed: child(s, "pointCountCompleted")
-                    .map(|p| attr(Some(p), "value")),
+                    .map(|p| token_attr(Some(p), "value")),
                 point_count_intended: child(s, "pointCountIntended")
-                    .map(|p| attr(Some(p), "value")),
+                    .map(|p| token_attr(Some(p), "value")),
                 calculated_amount: money_of(child(s, "calculatedAmount")),
-                payment_status: attr(payment.and_then(|p| child(p, "status")), "code"),
+                payment_status: token_attr(payment.and_then(|p| child(p, "status")), "code"),
                 payment_amount: money_of(payment.and_then(|p| child(p, "amount"))),
                 claim_amount: money_of(child(s, "claimAmount")),
             }
         }
     };
     Ok(GuidanceClaim {
-        service_event_type: attr(encounter.and_then(|e| child(e, "serviceEventType")), "code"),
-        guidance_level: attr(encounter.and_then(|e| child(e, "guidanceLevel")), "code"),
-        guidance_timing: attr(encounter.and_then(|e| child(e, "guidanceTiming")), "code"),
+        service_event_type: token_attr(
+            encounter.and_then(|e| child(e, "serviceEventType")),
+            "code",
+        ),
+        guidance_level: token_attr(encounter.and_then(|e| child(e, "guidanceLevel")), "code"),
+        guidance_timing: token_attr(encounter.and_then(|e| child(e, "guidanceTiming")), "code"),
         subject: subject_of(child(r, "subjectPerson")),
         card,
         settlement,
@@ -1074,6 +1145,73 @@ mod tests {
         assert_eq!(ix.sender.extension, "9910000018");
         assert_eq!(ix.receiver, None);
         assert_eq!(ix.total_record_count, "0002", "kept as written");
+    }
+
+    #[test]
+    fn values_whose_type_collapses_white_space_are_read_as_the_schema_reads_them() {
+        assert_eq!(collapse(" 1 "), "1");
+        assert_eq!(collapse("\t01\r\n"), "01");
+        assert_eq!(collapse(" a \t b "), "a b", "inner runs become one space");
+        assert_eq!(collapse("   "), "");
+        let ix = format!(
+            "<index xmlns='{NS_2007}'><interactionType code=' 1 '/>\
+             <creationTime value=' 20230620'/><sender><id root='1.2.392.200119.6.102' \
+             extension=' 9910000018'/></sender><serviceEventType code='1&#9;'/>\
+             <totalRecordCount value=' 2 '/></index>"
+        );
+        let ix = read_index(&parse_default(&ix).expect("parse")).expect("index");
+        assert_eq!(ix.interaction_type, "1");
+        assert_eq!(ix.service_event_type, "1");
+        assert_eq!(ix.total_record_count, "2");
+        // xs:string (date, id): kept, so the checks still see the blank.
+        assert_eq!(ix.creation_time, " 20230620");
+        assert_eq!(ix.sender.extension, " 9910000018");
+        let claim = format!(
+            "<healthGuidanceClaim xmlns='{NS_2007}'><encounter><serviceEventType code=' 1'/>\
+             <guidanceLevel code='2 '/><guidanceTiming code=' 1 '/></encounter>\
+             <subjectPerson><administrativeGender code=' 2 '/></subjectPerson>\
+             <healthGuidanceCard><copayment code=' 2 '><amount value=' 01000' currency=' JPY'/>\
+             </copayment></healthGuidanceCard><settlement><paymentRate value=' 100 ' unit=' % '/>\
+             <payment><status code=' 1 '/><amount value=' 0 '/></payment></settlement>\
+             <agencyAdjudicationResult><interactionType code=' 4'/><recordDate value='20230701 '/>\
+             <reason code=' 01 '/></agencyAdjudicationResult></healthGuidanceClaim>"
+        );
+        let g = read_guidance_claim(&parse_default(&claim).expect("parse")).expect("claim");
+        assert_eq!(
+            (
+                g.service_event_type.as_str(),
+                g.guidance_level.as_str(),
+                g.guidance_timing.as_str()
+            ),
+            ("1", "2", "1")
+        );
+        assert_eq!(g.subject.gender, "2");
+        let copay = g.card.copayment.expect("copayment");
+        assert_eq!(copay.code, "2");
+        let amount = copay.amount.expect("amount");
+        assert_eq!(
+            amount.value, " 01000",
+            "chargeMonetaryAmount is an xs:string"
+        );
+        assert_eq!(amount.currency.as_deref(), Some("JPY"));
+        assert_eq!(g.settlement.payment_rate.value, "100");
+        assert_eq!(g.settlement.payment_rate.unit.as_deref(), Some("%"));
+        assert_eq!(g.settlement.payment_status, "1");
+        assert_eq!(g.settlement.payment_amount.value, "0");
+        let a = g.agency_adjudication.expect("adjudication");
+        assert_eq!(
+            (a.interaction_type.as_str(), a.reason_code.as_str()),
+            ("4", "01")
+        );
+        assert_eq!(a.record_date, "20230701 ", "a date is an xs:string");
+        let cda = |code: &str| {
+            format!(
+                "<ClinicalDocument xmlns='urn:hl7-org:v3'><code code='{code}'/></ClinicalDocument>"
+            )
+        };
+        let kind = |t: &str| kind_of(&parse_default(t).expect("parse")).ok();
+        assert_eq!(kind(&cda(" 21 ")), Some((DocumentKind::GuidanceCda, None)));
+        assert_eq!(kind(&cda(" 10")), Some((DocumentKind::CheckupCda, None)));
     }
 
     #[test]

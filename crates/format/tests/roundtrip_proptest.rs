@@ -5,6 +5,10 @@
 //! (`<`, `&`, quotes, tabs, CR, LF) and Japanese text. Where the model documents a
 //! normalisation (address text is trimmed; `branchCode` exists only in 2024; the CDA
 //! body keeps no layout whitespace between elements) the generated models respect it.
+//! Values whose XSD type collapses white space (codes of type `xs:token`, `xs:integer`
+//! counts and amounts of the index, summary and claims) are generated collapsed
+//! ([`collapsed`]): `" 1 "` and `"1"` are one value to the schema and to the reader.
+//! `xs:string` values (dates, ids, OIDs, window amounts and rates, names) keep any blanks.
 
 use daiko_format::model::*;
 use daiko_format::xml::{Element, Node, XmlStr};
@@ -21,12 +25,29 @@ fn trimmed() -> impl Strategy<Value = String> {
     text().prop_map(|s| s.trim().to_string())
 }
 
+/// A string in the value space of a type that collapses white space (XSD Part 2
+/// §4.3.6): no blank at either end, no tab, CR or LF, no run of spaces.
+fn collapsed() -> impl Strategy<Value = String> {
+    text().prop_map(|s| {
+        s.split([' ', '\t', '\n', '\r'])
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
+}
+
 fn id() -> impl Strategy<Value = Id> {
     (text(), text()).prop_map(|(root, extension)| Id { root, extension })
 }
 
+/// An `xs:integer` amount with its `Code.Currency` token: both collapse.
 fn money() -> impl Strategy<Value = Money> {
-    (text(), of(text())).prop_map(|(value, currency)| Money { value, currency })
+    (collapsed(), of(collapsed())).prop_map(|(value, currency)| Money { value, currency })
+}
+
+/// A 6-digit window amount (`xs:string`, kept as written) with its currency token.
+fn charge_money() -> impl Strategy<Value = Money> {
+    (text(), of(collapsed())).prop_map(|(value, currency)| Money { value, currency })
 }
 
 fn code() -> impl Strategy<Value = Code> {
@@ -37,20 +58,39 @@ fn code() -> impl Strategy<Value = Code> {
     })
 }
 
+/// A claim's additional-item code: `@code` a token, `@codeSystem` an OID (`xs:string`).
+fn claim_code() -> impl Strategy<Value = Code> {
+    (collapsed(), of(text()), of(text())).prop_map(|(code, code_system, display_name)| Code {
+        code,
+        code_system,
+        display_name,
+    })
+}
+
 fn address() -> impl Strategy<Value = Address> {
     (trimmed(), of(text())).prop_map(|(text, postal_code)| Address { text, postal_code })
 }
 
+/// A 6-digit co-payment rate (`xs:string`) with its `Code.Unit` token.
 fn rate() -> impl Strategy<Value = Rate> {
-    (text(), of(text())).prop_map(|(value, unit)| Rate { value, unit })
+    (text(), of(collapsed())).prop_map(|(value, unit)| Rate { value, unit })
+}
+
+/// 支払割合: an `xs:integer` percentage with its unit token.
+fn percentage() -> impl Strategy<Value = Rate> {
+    (collapsed(), of(collapsed())).prop_map(|(value, unit)| Rate { value, unit })
 }
 
 fn charge() -> impl Strategy<Value = Charge> {
-    (text(), of(money()), of(rate())).prop_map(|(code, amount, rate)| Charge { code, amount, rate })
+    (collapsed(), of(charge_money()), of(rate())).prop_map(|(code, amount, rate)| Charge {
+        code,
+        amount,
+        rate,
+    })
 }
 
 fn adjudication() -> impl Strategy<Value = Adjudication> {
-    (text(), text(), text(), of(text())).prop_map(
+    (collapsed(), text(), collapsed(), of(text())).prop_map(
         |(interaction_type, record_date, reason_code, reason_text)| Adjudication {
             interaction_type,
             record_date,
@@ -70,7 +110,7 @@ fn subject() -> impl Strategy<Value = SubjectPerson> {
         text(),
         address(),
         text(),
-        text(),
+        collapsed(),
     )
         .prop_map(
             |(
@@ -100,36 +140,50 @@ fn subject() -> impl Strategy<Value = SubjectPerson> {
 }
 
 fn index() -> impl Strategy<Value = Index> {
-    (text(), text(), id(), of(id()), text(), text()).prop_map(
-        |(
-            interaction_type,
-            creation_time,
-            sender,
-            receiver,
-            service_event_type,
-            total_record_count,
-        )| Index {
-            interaction_type,
-            creation_time,
-            sender,
-            receiver,
-            service_event_type,
-            total_record_count,
-        },
+    (
+        collapsed(),
+        text(),
+        id(),
+        of(id()),
+        collapsed(),
+        collapsed(),
     )
+        .prop_map(
+            |(
+                interaction_type,
+                creation_time,
+                sender,
+                receiver,
+                service_event_type,
+                total_record_count,
+            )| Index {
+                interaction_type,
+                creation_time,
+                sender,
+                receiver,
+                service_event_type,
+                total_record_count,
+            },
+        )
 }
 
 fn summary() -> impl Strategy<Value = Summary> {
-    (text(), text(), money(), money(), of(money()), money()).prop_map(
-        |(s, n, cost, pay, other, claim)| Summary {
+    (
+        collapsed(),
+        collapsed(),
+        money(),
+        money(),
+        of(money()),
+        money(),
+    )
+        .prop_map(|(s, n, cost, pay, other, claim)| Summary {
             service_event_type: s,
             total_subject_count: n,
             total_cost_amount: cost,
             total_payment_amount: pay,
             total_payment_by_other_program: other,
             total_claim_amount: claim,
-        },
-    )
+        })
 }
 
 fn checkup_claim() -> impl Strategy<Value = CheckupClaim> {
@@ -157,16 +211,16 @@ fn checkup_claim() -> impl Strategy<Value = CheckupClaim> {
             },
         );
     let settlement = (
-        (text(), text(), of(money())),
+        (collapsed(), collapsed(), of(money())),
         prop::collection::vec(
-            (money(), text()).prop_map(|(amount, code)| DetailPrice { amount, code }),
+            (money(), collapsed()).prop_map(|(amount, code)| DetailPrice { amount, code }),
             0..3,
         ),
         prop::collection::vec(
-            (money(), of(code())).prop_map(|(amount, item)| OtherPrice { amount, item }),
+            (money(), of(claim_code())).prop_map(|(amount, item)| OtherPrice { amount, item }),
             0..3,
         ),
-        (of(money()), of(money()), of(money())),
+        (of(charge_money()), of(charge_money()), of(charge_money())),
         (money(), money(), of(money()), money()),
     )
         .prop_map(
@@ -194,7 +248,7 @@ fn checkup_claim() -> impl Strategy<Value = CheckupClaim> {
             },
         );
     (
-        text(),
+        collapsed(),
         subject(),
         card,
         settlement,
@@ -232,11 +286,11 @@ fn guidance_claim() -> impl Strategy<Value = GuidanceClaim> {
     );
     let settlement = (
         money(),
-        rate(),
-        of(text()),
-        of(text()),
+        percentage(),
+        of(collapsed()),
+        of(collapsed()),
         money(),
-        text(),
+        collapsed(),
         money(),
         money(),
     )
@@ -264,7 +318,7 @@ fn guidance_claim() -> impl Strategy<Value = GuidanceClaim> {
             },
         );
     (
-        (text(), text(), text()),
+        (collapsed(), collapsed(), collapsed()),
         subject(),
         card,
         settlement,
