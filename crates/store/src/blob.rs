@@ -204,6 +204,22 @@ impl BlobStore {
     }
 }
 
+/// The advisory lock (`flock`) on the blob folder itself that orders blob replacements
+/// across processes sharing the folder (S26): ordinary writes take it shared around their
+/// rename, a compare-and-replace ([`BlobWriter::finish_replacing`]) exclusive around its
+/// check and rename. `None` where the folder cannot be opened as a file (not Unix): no lock.
+async fn folder_lock(root: PathBuf, exclusive: bool) -> Result<Option<std::fs::File>> {
+    tokio::task::spawn_blocking(move || {
+        let Ok(f) = std::fs::File::open(&root) else {
+            return Ok(None);
+        };
+        if exclusive { f.lock() } else { f.lock_shared() }.map_err(io_err(&root))?;
+        Ok(Some(f))
+    })
+    .await
+    .map_err(|e| StoreError::Corrupt(format!("blob folder lock task failed: {e}")))?
+}
+
 /// A blob being written. Dropping it without [`BlobWriter::finish`] leaves only a file in
 /// `tmp/`, which is never read.
 pub struct BlobWriter {
@@ -272,9 +288,9 @@ impl BlobWriter {
     /// Like [`BlobWriter::finish`], but replaces the blob only if its stored bytes still
     /// hash (SHA-256, hex) to `sealed_sha256`, the ciphertext the caller read before
     /// re-sealing it; answers `None` (nothing replaced, the new file discarded) when
-    /// something else rewrote the blob meanwhile. The check and the rename are not one
-    /// step: a rewrite between them (the time of one file read) would be replaced by the
-    /// re-sealed older content.
+    /// something else rewrote the blob meanwhile. The check and the rename happen under
+    /// the blob folder's exclusive lock ([`folder_lock`]), and every other write renames
+    /// under its shared lock, in this process or another: no write lands between them.
     pub async fn finish_replacing(self, sealed_sha256: &str) -> Result<Option<Written>> {
         self.complete(Some(sealed_sha256)).await
     }
@@ -295,6 +311,17 @@ impl BlobWriter {
                 .await
                 .map_err(io_err(parent))?;
         }
+        // Held until the rename is durable: shared for a write, exclusive for a replacement
+        // that compares first (so that no write renames between its check and its rename).
+        let root = self
+            .tmp
+            .parent()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf);
+        let _lock = match root {
+            Some(root) => folder_lock(root, expect.is_some()).await?,
+            None => None,
+        };
         if let Some(expect) = expect {
             let now = match tokio::fs::read(&self.path).await {
                 Ok(b) => hex::encode(Sha256::digest(&b)),

@@ -1891,3 +1891,104 @@ async fn backup_purge_is_a_retried_job_and_an_interrupted_purge_leaves_a_verifyi
         }
     }
 }
+
+/// S26 `rescope`: a blob re-sealed by compare-and-replace cannot have a write land between
+/// its check and its rename. Both sides take the blob folder's lock: while a replacement
+/// holds it (its check done, its rename not yet), an ordinary write waits and then wins;
+/// while a write is renaming, the replacement waits, then finds the blob changed and leaves
+/// it. Without the lock each would finish at once.
+#[tokio::test]
+async fn no_write_lands_between_a_rescope_check_and_its_rename() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (db, s) in testdb::stores(dir.path()).await.expect("stores") {
+        eprintln!("-- on {db}");
+        let org = s
+            .add_org(OrgKind::Institution, "1310000009", "医療機関", &[])
+            .await
+            .expect("org");
+        let scope = format!("{}/2015", org.id);
+        s.blobs()
+            .put_for(&org.id, "sub/raced.zip", b"version 1")
+            .await
+            .expect("v1");
+        let root = s.blobs().root().to_path_buf();
+        let hash = |b: &[u8]| {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(b))
+        };
+        let wait = std::time::Duration::from_millis(300);
+
+        // A replacement in its window (exclusive lock held): a write waits for it.
+        let lock = std::fs::File::open(&root).expect("open folder");
+        lock.lock().expect("exclusive");
+        let writer = {
+            let s = s.clone();
+            let org = org.id.clone();
+            tokio::spawn(
+                async move { s.blobs().put_for(&org, "sub/raced.zip", b"version 2").await },
+            )
+        };
+        tokio::time::sleep(wait).await;
+        assert!(
+            !writer.is_finished(),
+            "a write renamed inside a replacement's window"
+        );
+        drop(lock);
+        writer.await.expect("join").expect("v2 written");
+        assert_eq!(
+            s.blobs().get("sub/raced.zip").await.expect("read"),
+            b"version 2"
+        );
+
+        // A write renaming (shared lock held): the replacement waits, then sees the change.
+        let stale = hash(b"not what is stored");
+        let lock = std::fs::File::open(&root).expect("open folder");
+        lock.lock_shared().expect("shared");
+        let replacer = {
+            let s = s.clone();
+            let scope = scope.clone();
+            tokio::spawn(async move {
+                let mut w = s
+                    .blobs()
+                    .writer_for(&scope, "sub/raced.zip", u64::MAX)
+                    .await?;
+                w.write(b"version 1 re-sealed").await?;
+                w.finish_replacing(&stale).await
+            })
+        };
+        tokio::time::sleep(wait).await;
+        assert!(
+            !replacer.is_finished(),
+            "a replacement checked while a write renamed"
+        );
+        drop(lock);
+        assert!(replacer.await.expect("join").expect("replace").is_none());
+        assert_eq!(
+            s.blobs().get("sub/raced.zip").await.expect("read"),
+            b"version 2"
+        );
+
+        // Unchanged since read: replaced, under the scope key.
+        let current = std::fs::read(root.join("sub/raced.zip")).expect("read raw");
+        let mut w = s
+            .blobs()
+            .writer_for(&scope, "sub/raced.zip", u64::MAX)
+            .await
+            .expect("writer");
+        w.write(b"version 2").await.expect("write");
+        assert!(
+            w.finish_replacing(&hash(&current))
+                .await
+                .expect("replace")
+                .is_some()
+        );
+        assert_eq!(
+            s.blobs().get("sub/raced.zip").await.expect("read"),
+            b"version 2"
+        );
+        assert_ne!(
+            std::fs::read(root.join("sub/raced.zip")).expect("raw"),
+            current
+        );
+    }
+}

@@ -9,8 +9,10 @@
 //! Each blob is re-sealed like any write (a new file in `tmp/`, synced, renamed over the
 //! old one), so readers see the old or the new envelope, never a mix, and the organisation
 //! key stays readable for copies (older backup generations). A blob rewritten while it was
-//! being re-sealed is left as it is ([`crate::blob::BlobWriter::finish_replacing`]); a run
-//! again finds only what is left. Servers may keep running.
+//! being re-sealed is left as it is ([`crate::blob::BlobWriter::finish_replacing`]: the
+//! check and the rename under the blob folder's exclusive lock, which every write takes
+//! shared around its rename, so no write lands between them); a run again finds only what
+//! is left. Servers may keep running.
 
 use std::collections::BTreeMap;
 
