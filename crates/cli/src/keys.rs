@@ -173,8 +173,8 @@ pub fn run(data: &DataDir, cmd: KeysCommand) -> Result<Exit> {
                         "keys.encrypt_legacy",
                         String::new(),
                         format!(
-                            "encrypted {total}, already {}, agency key {agency_key}",
-                            r.already
+                            "encrypted {total}, already {}, left {}, agency key {agency_key}",
+                            r.already, r.left
                         ),
                     ))
                     .await?;
@@ -183,6 +183,13 @@ pub fn run(data: &DataDir, cmd: KeysCommand) -> Result<Exit> {
                 }
                 println!("{total} blobs encrypted, {} already encrypted", r.already);
                 println!("agency media key file: {agency_key}");
+                if r.left > 0 {
+                    println!(
+                        "{} blobs rewritten meanwhile were left; run it again / 処理中に書き換えられた {} 件は未処理です。再実行してください",
+                        r.left, r.left
+                    );
+                    return Ok(Exit::InputErrors);
+                }
                 Ok(Exit::Ok)
             }
         }

@@ -1207,32 +1207,36 @@ pub fn open_envelope(
 /// What [`crate::Store::encrypt_legacy_blobs`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LegacyEncryption {
-    /// Blobs encrypted, per tenant.
+    /// Blobs encrypted, per tenant: the retention scope `<org id>/<fiscal year of writing>`
+    /// of an organisation's blob (S26), the agency otherwise.
     pub encrypted: BTreeMap<String, u64>,
     /// Blobs that already were envelopes.
     pub already: u64,
+    /// Blobs rewritten by something else while being encrypted: left as they are (an
+    /// envelope now, or found again by the next run).
+    pub left: u64,
 }
 
 impl crate::Store {
     /// Encrypts every blob written in plaintext before S18, under the data key of the tenant
     /// it belongs to (a submission's archive and report: the sender; a delivery: the
-    /// recipient; anything else: the agency). Each blob is replaced atomically; running it
+    /// recipient; anything else: the agency). An organisation's blob goes to the retention
+    /// scope of the fiscal year in which it was written (the submission's `received_at`,
+    /// the delivery's `created_at`), as `daiko keys rescope` places it (S26), so that the
+    /// scope's destruction reaches it. Each blob is replaced atomically, and only if it is
+    /// still what was read ([`crate::blob::BlobWriter::finish_replacing`]); running it
     /// again finds nothing to do.
     pub async fn encrypt_legacy_blobs(&self) -> Result<LegacyEncryption> {
-        let mut owners: HashMap<String, String> = HashMap::new();
-        for (sql, col) in [
-            ("SELECT blob_key AS k, org_id AS t FROM submissions", "t"),
-            (
-                "SELECT report_key AS k, org_id AS t FROM submissions WHERE report_key IS NOT NULL",
-                "t",
-            ),
-            (
-                "SELECT blob_key AS k, recipient_id AS t FROM deliveries",
-                "t",
-            ),
+        // Blob key → (owner, time of writing).
+        let mut owners: HashMap<String, (String, String)> = HashMap::new();
+        for sql in [
+            "SELECT blob_key AS k, org_id AS t, received_at AS w FROM submissions",
+            "SELECT report_key AS k, org_id AS t, received_at AS w FROM submissions \
+             WHERE report_key IS NOT NULL",
+            "SELECT blob_key AS k, recipient_id AS t, created_at AS w FROM deliveries",
         ] {
             for r in sqlx::query(sql).fetch_all(self.pool()).await? {
-                owners.insert(r.try_get("k")?, r.try_get(col)?);
+                owners.insert(r.try_get("k")?, (r.try_get("t")?, r.try_get("w")?));
             }
         }
         let root = self.blobs().root().to_path_buf();
@@ -1275,12 +1279,20 @@ impl crate::Store {
                         path: path.clone(),
                         source,
                     })?;
-                let tenant = owners
-                    .get(&key)
-                    .map(String::as_str)
-                    .unwrap_or(AGENCY_TENANT);
-                self.blobs().put_for(tenant, &key, &bytes).await?;
-                *out.encrypted.entry(tenant.to_string()).or_default() += 1;
+                let tenant = match owners.get(&key) {
+                    Some((org, at)) => match crate::retention::fiscal_year(at) {
+                        Some(fy) => format!("{org}/{fy}"),
+                        None => org.clone(),
+                    },
+                    None => AGENCY_TENANT.to_string(),
+                };
+                let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+                let mut w = self.blobs().writer_for(&tenant, &key, u64::MAX).await?;
+                w.write(&bytes).await?;
+                match w.finish_replacing(&digest).await? {
+                    Some(_) => *out.encrypted.entry(tenant).or_default() += 1,
+                    None => out.left += 1,
+                }
             }
         }
         Ok(out)

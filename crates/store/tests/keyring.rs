@@ -610,6 +610,13 @@ async fn legacy_blobs_are_encrypted_under_their_owners_keys() {
         .await
         .unwrap();
         tx.commit().await.unwrap();
+        // Received in 2016-01 (年度 2015), long before the current year.
+        sqlx::query(
+            "UPDATE submissions SET received_at = '2016-01-10T09:00:00Z' WHERE id = 'old1'",
+        )
+        .execute(s.pool())
+        .await
+        .unwrap();
         // As a version before S18 left them: plaintext files.
         let root = s.blobs().root().to_path_buf();
         std::fs::create_dir_all(root.join("archives")).unwrap();
@@ -621,7 +628,10 @@ async fn legacy_blobs_are_encrypted_under_their_owners_keys() {
 
         let r = s.encrypt_legacy_blobs().await.unwrap();
         assert_eq!(r.already, 1);
-        assert_eq!(r.encrypted.get(&inst.id), Some(&1));
+        // Sealed into the scope of its 年度 of receipt (S26), not the current year's.
+        let scope = format!("{}/2015", inst.id);
+        assert_eq!(r.encrypted.get(&scope), Some(&1), "{r:?}");
+        assert_eq!(r.left, 0);
         assert_eq!(r.encrypted.get(AGENCY_TENANT), Some(&1));
         assert_eq!(grep(&root, MARKER), Vec::<PathBuf>::new());
         assert_eq!(
@@ -635,10 +645,16 @@ async fn legacy_blobs_are_encrypted_under_their_owners_keys() {
         .unwrap()
         .unwrap()
         .key_id;
-        assert_eq!(
-            s.keyring().data_key(&id).await.unwrap().tenant(),
-            daiko_store::retention::write_scope(&inst.id, &daiko_store::now())
-        );
+        assert_eq!(s.keyring().data_key(&id).await.unwrap().tenant(), scope);
+        // So the 2015 scope lists it and its destruction would reach it.
+        let listed = s
+            .retention_scopes("2026-12-04")
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|x| x.scope == scope)
+            .expect("2015 scope listed");
+        assert_eq!(listed.counts.get("archives"), Some(&1), "{listed:?}");
         // Running it again finds nothing to do.
         let again = s.encrypt_legacy_blobs().await.unwrap();
         assert!(again.encrypted.is_empty());
