@@ -669,7 +669,9 @@ impl StoredEntry {
     /// per-entry limit), must match the declared size and the CRC-32. The issues are the
     /// ones [`Archive::read`] has always given, with the same messages: the decoder chain
     /// is the ZIP library's own (a buffered reader, flate2's deflate decoder, a CRC-32
-    /// reader that fails past the declared size), rebuilt over the bytes in memory.
+    /// reader that fails past the declared size), rebuilt over the bytes in memory. A
+    /// deflated entry is first inflated in one call by this thread's reused decoder, which
+    /// is taken only when the entry is clean (see `inflate_clean`).
     pub fn inflate(self) -> Result<Vec<u8>, ArchiveIssue> {
         match self.content {
             StoredContent::Inflated(bytes) => Ok(bytes),
@@ -686,20 +688,58 @@ impl StoredEntry {
                     declared,
                     limit,
                 ),
-                StoredMethod::Deflated => inflate_checked(
-                    CheckedReader::new(
-                        // The bytes are in memory: the slice is the decoder's buffer
-                        // (no 8 KiB buffer allocated and filled per entry).
-                        flate2::bufread::DeflateDecoder::new(compressed.as_slice()),
-                        crc32,
+                StoredMethod::Deflated => match inflate_clean(&compressed, declared, crc32) {
+                    Some(bytes) => Ok(bytes),
+                    // Anything else (a corrupt, truncated, oversized or short stream, a
+                    // CRC-32 mismatch) goes through the library's chain, which words
+                    // the issue exactly as before.
+                    None => inflate_checked(
+                        CheckedReader::new(
+                            // The bytes are in memory: the slice is the decoder's buffer
+                            // (no 8 KiB buffer allocated and filled per entry).
+                            flate2::bufread::DeflateDecoder::new(compressed.as_slice()),
+                            crc32,
+                            declared,
+                        ),
+                        &self.name,
                         declared,
+                        limit,
                     ),
-                    &self.name,
-                    declared,
-                    limit,
-                ),
+                },
             },
         }
+    }
+}
+
+thread_local! {
+    /// This thread's deflate decoder, reset between entries: setting one up zeroes several
+    /// kilobytes of state, once per thread instead of once per entry.
+    static INFLATER: std::cell::Cell<Option<flate2::Decompress>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// The clean case in one call: a deflate stream that ends, inflating to exactly `declared`
+/// bytes whose CRC-32 is `crc32`, decoded with this thread's reused decoder straight into
+/// a buffer of `declared` + 1 bytes (never zeroed first; bounded, as `declared` ≤ the
+/// per-entry limit here). Deflate decoding is deterministic, so the library's chain would
+/// give the same bytes and no issue; for anything else this gives `None` and the caller
+/// takes that chain, so every issue and message stays its own.
+fn inflate_clean(compressed: &[u8], declared: u64, crc32: u32) -> Option<Vec<u8>> {
+    let declared = usize::try_from(declared).ok()?;
+    let mut out = Vec::with_capacity(declared.checked_add(1)?);
+    let mut decoder = INFLATER
+        .with(std::cell::Cell::take)
+        .unwrap_or_else(|| flate2::Decompress::new(false));
+    decoder.reset(false);
+    let status = decoder.decompress_vec(compressed, &mut out, flate2::FlushDecompress::Finish);
+    INFLATER.with(|cell| cell.set(Some(decoder)));
+    match status {
+        Ok(flate2::Status::StreamEnd)
+            if out.len() == declared && crc32fast::hash(&out) == crc32 =>
+        {
+            Some(out)
+        }
+        _ => None,
     }
 }
 
