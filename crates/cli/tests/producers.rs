@@ -601,6 +601,59 @@ fn blanks_around_codes(bytes: &[u8]) -> Vec<u8> {
     })
 }
 
+/// Blanks (a space and a tab character reference) around the CDA values whose HL7 type
+/// collapses white space (datatypes-base_hcgv08.xsd): every `@code` (`cs`, an `xs:token`:
+/// document, section, gender, function, item, interpretation and method codes, CD/CO
+/// values), PQ `@value` (`real`, a union of `xs:decimal` and `xs:double`) and `@unit`
+/// (`cs`), INT `@value` (`xs:integer`), and the reference range's `low`/`high`. Left as
+/// written: timestamps (`ts`, an `xs:string` pattern: `effectiveTime`, `time`,
+/// `birthTime`, the voucher's `time/high`), `@codeSystem` (`uid`), `@displayName` (`st`).
+fn blanks_around_cda_values(bytes: &[u8]) -> Vec<u8> {
+    text_map(bytes, |t| {
+        if !t.contains(NS_CDA) {
+            return t.to_owned();
+        }
+        let mut in_range = false;
+        map_tags(t, |tag| {
+            let name = tag
+                .trim_start_matches('<')
+                .split([' ', '/', '>', '\n', '\t', '\r'])
+                .next()
+                .unwrap_or("");
+            let local = name.rsplit(':').next().unwrap_or(name);
+            if local == "referenceRange" {
+                in_range = !tag.starts_with("</");
+            }
+            if tag.starts_with("</") {
+                return tag.to_owned();
+            }
+            let xsi_type = tag
+                .find("type=\"")
+                .map(|at| &tag[at + 6..])
+                .and_then(|r| r.split('"').next())
+                .map(|ty| ty.rsplit(':').next().unwrap_or(ty))
+                .unwrap_or("");
+            let attributes: &[&str] = match local {
+                "value" if matches!(xsi_type, "PQ" | "INT") => &["value", "unit"],
+                "low" | "high" if in_range => &["value", "unit"],
+                "value" if !matches!(xsi_type, "CD" | "CO") => &[],
+                "effectiveTime" | "time" | "birthTime" | "low" | "high" => &[],
+                _ => &["code"],
+            };
+            let mut tag = tag.to_owned();
+            for attribute in attributes {
+                let key = format!(" {attribute}=\"");
+                if let Some(at) = tag.find(&key) {
+                    let v = at + key.len();
+                    let end = v + tag[v..].find('"').expect("quote");
+                    tag = format!("{} {}&#9;{}", &tag[..v], &tag[v..end], &tag[end..]);
+                }
+            }
+            tag
+        })
+    })
+}
+
 /// The 6-digit window amounts (`chargeType*/amount`, `paymentFor*/amount`) without padding.
 fn unpadded_amounts(bytes: &[u8]) -> Vec<u8> {
     text_map(bytes, |t| {
@@ -987,6 +1040,11 @@ fn valid_packings() -> Vec<Packing> {
         packing(
             "blanks around codes (index, summary, claims)",
             transformed(blanks_around_codes),
+        ),
+        // XSD Part 2 §4.3.6: cs (xs:token), real and int collapse (datatypes-base_hcgv08.xsd).
+        packing(
+            "blanks around CDA codes, quantities and integers",
+            transformed(blanks_around_cda_values),
         ),
     ]
 }

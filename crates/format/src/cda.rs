@@ -40,13 +40,18 @@ use crate::model::{Address, VoucherParticipant};
 use crate::model::{
     CdaAuthor, CdaOrganization, ClinicalDocument, Code, Id, Patient, Section, ServiceEvent, oid,
 };
+use crate::read::collapsed;
 use crate::tree::{XmlDocument, XmlNode};
 use crate::xml::{Element, Node, XmlStr, intern};
+
+/// The blanks XML Schema's `collapse` removes around a value.
+const BLANKS: [char; 4] = [' ', '\t', '\n', '\r'];
 
 /// A result value (`observation/value`) by its `xsi:type`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
-    /// 数値 `PQ`: `value` and `unit` as written; `null_flavor` for 測定不能.
+    /// 数値 `PQ`: `value` (`real`) and `unit` (`cs`) as XML Schema reads them (blanks
+    /// collapsed); `null_flavor` for 測定不能.
     Pq {
         value: Option<String>,
         unit: Option<String>,
@@ -243,29 +248,33 @@ fn value_of<'a, V: View<'a>>(e: V) -> Value {
     let written = e.xsi_type().unwrap_or_default();
     // `xsi:type="v3:PQ"` when the producer bound the HL7 namespace to a prefix.
     let local = written.rsplit(':').next().unwrap_or(written);
+    // As written: `uid`, `st` (xs:string). Collapsed as XML Schema reads them: PQ
+    // `@value` (`real`, xs:decimal|xs:double), `@unit` and `@code` (`cs`, xs:token), INT
+    // `@value` (xs:integer), `@nullFlavor` (a `cs` enumeration).
     let get = |n: &str| e.get(n).map(str::to_string);
+    let token = |n: &str| e.get(n).map(|v| collapsed(v).into_owned());
     match local {
         "PQ" => Value::Pq {
-            value: get("value"),
-            unit: get("unit"),
-            null_flavor: get("nullFlavor"),
+            value: token("value"),
+            unit: token("unit"),
+            null_flavor: token("nullFlavor"),
         },
         "CD" | "CO" => Value::Coded {
             ordered: local == "CO",
             code: Code {
-                code: e.get("code").unwrap_or_default().to_string(),
+                code: token("code").unwrap_or_default(),
                 code_system: get("codeSystem"),
                 display_name: get("displayName"),
             },
-            null_flavor: get("nullFlavor"),
+            null_flavor: token("nullFlavor"),
         },
         "ST" => Value::St {
             text: e.raw_text(),
-            null_flavor: get("nullFlavor"),
+            null_flavor: token("nullFlavor"),
         },
         "INT" => Value::Int {
-            value: get("value"),
-            null_flavor: get("nullFlavor"),
+            value: token("value"),
+            null_flavor: token("nullFlavor"),
         },
         _ => Value::Other {
             xsi_type: written.to_string(),
@@ -322,7 +331,7 @@ impl Observation {
         self.code.is_none()
     }
 
-    /// The first PQ value's number as written, when there is one.
+    /// The first PQ value's number (collapsed, as XML Schema reads it), when there is one.
     pub fn pq_value(&self) -> Option<&str> {
         self.values.iter().find_map(|v| match v {
             Value::Pq { value, .. } => value.as_deref(),
@@ -505,14 +514,14 @@ pub fn acts(doc: &crate::model::ClinicalDocument) -> Vec<Act> {
 fn collect_acts(act: &Element, path: String, section: &str, out: &mut Vec<Act>) {
     let code_of = |e: &Element| {
         e.get("code").map(|c| Code {
-            code: c.to_string(),
+            code: collapsed(c).into_owned(),
             code_system: e.get("codeSystem").map(str::to_string),
             display_name: e.get("displayName").map(str::to_string),
         })
     };
     let view = Act {
         section: section.to_string(),
-        mood: act.get("moodCode").unwrap_or_default().to_string(),
+        mood: collapsed(act.get("moodCode").unwrap_or_default()).into_owned(),
         code: act.first("code").and_then(code_of),
         effective_time: act
             .first("effectiveTime")
@@ -577,7 +586,9 @@ fn flatten_members<'a, V: View<'a>>(
             }
             _ => continue,
         };
-        let relation = c.get("typeCode").unwrap_or(default_relation);
+        let relation = c
+            .get("typeCode")
+            .map_or(default_relation, |t| t.trim_matches(BLANKS));
         for inner in c.elements() {
             member_path.clear();
             member_path.push_str(path);
@@ -611,8 +622,11 @@ fn view_of<'a, V: View<'a>>(
         path: path.to_string(),
         section: section.to_string(),
         code: None,
-        negated: matches!(obs.get("negationInd"), Some("true" | "1")),
-        mood: obs.get("moodCode").unwrap_or_default().to_string(),
+        // `bl` (xs:boolean) and `cs`: both collapse.
+        negated: obs
+            .get("negationInd")
+            .is_some_and(|n| matches!(&*collapsed(n), "true" | "1")),
+        mood: collapsed(obs.get("moodCode").unwrap_or_default()).into_owned(),
         values: Vec::new(),
         interpretation: Vec::new(),
         methods: Vec::new(),
@@ -627,7 +641,7 @@ fn view_of<'a, V: View<'a>>(
                     && let Some(code) = c.get("code")
                 {
                     view.code = Some(Code {
-                        code: code.to_string(),
+                        code: collapsed(code).into_owned(),
                         code_system: c.get("codeSystem").map(str::to_string),
                         display_name: c.get("displayName").map(str::to_string),
                     });
@@ -636,10 +650,10 @@ fn view_of<'a, V: View<'a>>(
             "value" => view.values.push(value_of(c)),
             "interpretationCode" => view
                 .interpretation
-                .push(c.get("code").unwrap_or_default().to_string()),
+                .push(collapsed(c.get("code").unwrap_or_default()).into_owned()),
             "methodCode" => view
                 .methods
-                .push(c.get("code").unwrap_or_default().to_string()),
+                .push(collapsed(c.get("code").unwrap_or_default()).into_owned()),
             "author" if view.author_name.is_none() => {
                 view.author_name = c
                     .first("assignedAuthor")
@@ -653,7 +667,7 @@ fn view_of<'a, V: View<'a>>(
                     value
                         .and_then(|v| v.first(name))
                         .and_then(|b| b.get("value"))
-                        .map(str::to_string)
+                        .map(|v| collapsed(v).into_owned())
                 };
                 view.reference_range = Some((bound("low"), bound("high")));
             }
@@ -1365,5 +1379,58 @@ mod tests {
             }
         }
         assert!(seen > 0, "no DATA files under {}", root.display());
+    }
+
+    /// Values whose HL7 type collapses white space (`cs`, `real`, `int`, `bl`) are read as
+    /// XML Schema sees them; `uid`, `st` and ST text are kept as written.
+    #[test]
+    fn collapsing_types_are_read_collapsed_and_strings_as_written() {
+        let text = r#"<ClinicalDocument xmlns="urn:hl7-org:v3" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+  <code code=" 10&#9;"/>
+  <recordTarget><patientRole><patient><administrativeGenderCode code="&#9;1 "/></patient></patientRole></recordTarget>
+  <participant typeCode=" HLD"><functionCode code=" 1&#9;"/></participant>
+  <component><structuredBody><component><section><code code=" 01010 "/>
+    <entry><observation moodCode=" EVN " negationInd=" false&#9;">
+      <code code=" 3F015000002327101&#9;" codeSystem=" 1.2.392.200119.6.1005" displayName=" 中性脂肪 "/>
+      <value xsi:type="PQ" value="&#10; 132&#9;" unit=" mg/dL "/>
+      <value xsi:type="CD" code=" H&#9;" codeSystem="2.16.840.1.113883.5.83" nullFlavor=" NI "/>
+      <value xsi:type="INT" value=" 6 "/>
+      <value xsi:type="ST"> 異常なし </value>
+      <interpretationCode code=" N "/><methodCode code="&#9;3F01510000"/>
+      <referenceRange><observationRange><value xsi:type="IVL_PQ"><low value=" 30 "/><high value="149&#9;"/></value></observationRange></referenceRange>
+    </observation></entry>
+  </section></component></structuredBody></component>
+</ClinicalDocument>"#;
+        let obs = assert_same_views(text);
+        let doc = parse(text, &ParseLimits::default()).expect("parse");
+        let cda = read_cda(&doc).expect("read");
+        assert_eq!(cda.code.as_ref().map(|c| c.code.as_str()), Some("10"));
+        assert_eq!(cda.patient.gender.code, "1");
+        assert_eq!(cda.vouchers.len(), 1);
+        assert_eq!(cda.vouchers[0].function_code, "1");
+        assert_eq!(cda.sections[0].code.code, "01010");
+        let o = &obs[0];
+        assert_eq!(
+            (o.section.as_str(), o.mood.as_str(), o.negated),
+            ("01010", "EVN", false)
+        );
+        let code = o.code.as_ref().expect("code");
+        assert_eq!(code.code, "3F015000002327101");
+        assert_eq!(code.code_system.as_deref(), Some(" 1.2.392.200119.6.1005"));
+        assert_eq!(code.display_name.as_deref(), Some(" 中性脂肪 "));
+        assert_eq!(o.pq_value(), Some("132"));
+        assert_eq!(o.out_of_range_flag(), Some("H"));
+        assert!(matches!(&o.values[0], Value::Pq { unit: Some(u), .. } if u == "mg/dL"));
+        assert_eq!(o.values[1].null_flavor(), Some("NI"));
+        assert!(matches!(&o.values[2], Value::Int { value: Some(v), .. } if v == "6"));
+        assert!(matches!(&o.values[3], Value::St { text, .. } if text == " 異常なし "));
+        assert_eq!(
+            (o.interpretation.clone(), o.methods.clone()),
+            (vec!["N".to_string()], vec!["3F01510000".to_string()])
+        );
+        assert_eq!(
+            o.reference_range,
+            Some((Some("30".into()), Some("149".into())))
+        );
     }
 }

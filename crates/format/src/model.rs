@@ -7,8 +7,11 @@
 //!
 //! "As written" means as XML Schema reads it: in the index, summary and claims, values
 //! whose XSD type collapses white space (`xs:token` codes, `xs:integer` counts and
-//! amounts) are read collapsed (`code=" 1 "` is `1`); `xs:string` values (dates, ids,
-//! OIDs, 6-digit window amounts and rates, names) are kept exactly.
+//! amounts) are read collapsed (`code=" 1 "` is `1`); so are the CDA header's codes (HL7
+//! `cs`) and, in [`crate::cda`]'s views, the body's codes, PQ values and units and INT
+//! values. `xs:string` values (dates and timestamps, ids, OIDs, 6-digit window amounts
+//! and rates, names, display names, ST text) are kept exactly; body `entries` keep the
+//! elements as written.
 //!
 //! An absent optional element is `None`; an element present with an absent attribute is
 //! `Some(..)` with an empty string only where the schema makes the attribute required

@@ -377,10 +377,17 @@ fn opt_attr<'a, N: XmlNode<'a>>(n: Option<N>, name: &str) -> Option<String> {
 /// ids, 6-digit window amounts and rates, free text) preserve white space: they are read
 /// with [`attr`], as written, so a blank there is still reported.
 pub(crate) fn collapse(v: &str) -> String {
+    collapsed(v).into_owned()
+}
+
+/// [`collapse`] without a copy when nothing is to change inside the value (the common
+/// case, also when only outer blanks are trimmed): the checker's hot path reads every
+/// CDA value through it.
+pub(crate) fn collapsed(v: &str) -> std::borrow::Cow<'_, str> {
     const BLANKS: [char; 4] = [' ', '\t', '\n', '\r'];
     let t = v.trim_matches(BLANKS);
     if !t.contains(['\t', '\n', '\r']) && !t.contains("  ") {
-        return t.to_string();
+        return std::borrow::Cow::Borrowed(t);
     }
     let mut out = String::with_capacity(t.len());
     for word in t.split(BLANKS).filter(|w| !w.is_empty()) {
@@ -389,7 +396,7 @@ pub(crate) fn collapse(v: &str) -> String {
         }
         out.push_str(word);
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 /// An attribute of an optional element whose type collapses white space, collapsed
@@ -460,8 +467,7 @@ fn charge_money_of<'a, N: XmlNode<'a>>(n: Option<N>) -> Money {
 }
 
 /// The code of a claim's `Common.OtherObservation`: `@code` is `codedSimpleValue`
-/// (`xs:token`), `@codeSystem` an OID (`xs:string`). The CDA's own codes go through
-/// [`code_of`], as written.
+/// (`xs:token`), `@codeSystem` an OID (`xs:string`).
 fn claim_code_of<'a, N: XmlNode<'a>>(n: Option<N>) -> Code {
     Code {
         code: token_attr(n, "code"),
@@ -470,9 +476,11 @@ fn claim_code_of<'a, N: XmlNode<'a>>(n: Option<N>) -> Code {
     }
 }
 
+/// A CDA code (`CD`/`CE`/`CS`): `@code` is an HL7 `cs` (`xs:token`) and collapses;
+/// `@codeSystem` (`uid`) and `@displayName` (`st`) are `xs:string`s, kept as written.
 fn code_of<'a, N: XmlNode<'a>>(n: Option<N>) -> Code {
     Code {
-        code: attr(n, "code"),
+        code: token_attr(n, "code"),
         code_system: opt_attr(n, "codeSystem"),
         display_name: opt_attr(n, "displayName"),
     }
@@ -733,7 +741,7 @@ fn patient_of<'a, N: XmlNode<'a>>(n: Option<N>) -> Patient {
 fn voucher_of<'a, N: XmlNode<'a>>(n: N) -> VoucherParticipant {
     let entity = child(n, "associatedEntity");
     VoucherParticipant {
-        function_code: attr(child(n, "functionCode"), "code"),
+        function_code: token_attr(child(n, "functionCode"), "code"),
         expiry: child(n, "time")
             .and_then(|t| child(t, "high"))
             .map(|h| attr(Some(h), "value")),
@@ -764,9 +772,9 @@ pub(crate) fn body_sections<'a, N: XmlNode<'a>>(root: N) -> impl Iterator<Item =
         .filter_map(|c| child(c, "section"))
 }
 
-/// The section code (`code/@code`) as [`read_cda`] reads it.
+/// The section code (`code/@code`, a `cs`: collapsed) as [`read_cda`] reads it.
 pub(crate) fn section_code<'a, N: XmlNode<'a>>(section: N) -> String {
-    attr(child(section, "code"), "code")
+    token_attr(child(section, "code"), "code")
 }
 
 /// Reads a `ClinicalDocument` root (checkup or guidance).
@@ -809,7 +817,7 @@ fn read_cda_with<D: XmlDocument>(
         title: child(r, "title").map(text_of),
         effective_time: attr(child(r, "effectiveTime"), "value"),
         confidentiality: code_of(child(r, "confidentialityCode")),
-        language: opt_attr(child(r, "languageCode"), "code"),
+        language: opt_token_attr(child(r, "languageCode"), "code"),
         patient: patient_of(at(r, &["recordTarget", "patientRole"])),
         authors: children(r, "author")
             .map(|a| CdaAuthor {
@@ -820,7 +828,10 @@ fn read_cda_with<D: XmlDocument>(
             })
             .collect(),
         vouchers: children(r, "participant")
-            .filter(|p| p.attribute(None, "typeCode") == Some("HLD"))
+            .filter(|p| {
+                p.attribute(None, "typeCode")
+                    .is_some_and(|t| collapsed(t) == "HLD")
+            })
             .map(voucher_of)
             .collect(),
         service_event,

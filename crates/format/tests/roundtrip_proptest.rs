@@ -6,8 +6,9 @@
 //! normalisation (address text is trimmed; `branchCode` exists only in 2024; the CDA
 //! body keeps no layout whitespace between elements) the generated models respect it.
 //! Values whose XSD type collapses white space (codes of type `xs:token`, `xs:integer`
-//! counts and amounts of the index, summary and claims) are generated collapsed
-//! ([`collapsed`]): `" 1 "` and `"1"` are one value to the schema and to the reader.
+//! counts and amounts of the index, summary and claims, the CDA header's `cs` codes) are
+//! generated collapsed ([`collapsed`]): `" 1 "` and `"1"` are one value to the schema and
+//! to the reader.
 //! `xs:string` values (dates, ids, OIDs, window amounts and rates, names) keep any blanks.
 
 use daiko_format::model::*;
@@ -50,8 +51,10 @@ fn charge_money() -> impl Strategy<Value = Money> {
     (text(), of(collapsed())).prop_map(|(value, currency)| Money { value, currency })
 }
 
+/// A CDA code: `@code` an HL7 `cs` (a token, collapses), `@codeSystem` a `uid` and
+/// `@displayName` an `st` (`xs:string`s, kept as written).
 fn code() -> impl Strategy<Value = Code> {
-    (text(), of(text()), of(text())).prop_map(|(code, code_system, display_name)| Code {
+    (collapsed(), of(text()), of(text())).prop_map(|(code, code_system, display_name)| Code {
         code,
         code_system,
         display_name,
@@ -453,7 +456,7 @@ fn cda() -> impl Strategy<Value = ClinicalDocument> {
             gender,
             birth_time,
         });
-    let voucher = (text(), of(text()), id(), of(id())).prop_map(
+    let voucher = (collapsed(), of(text()), id(), of(id())).prop_map(
         |(function_code, expiry, id, scoping_organization)| VoucherParticipant {
             function_code,
             expiry,
@@ -477,7 +480,7 @@ fn cda() -> impl Strategy<Value = ClinicalDocument> {
             of(text()),
             text(),
             code(),
-            of(text()),
+            of(collapsed()),
         ),
         patient,
         prop::collection::vec(
