@@ -242,7 +242,16 @@ pub fn run(data: &DataDir, cmd: RetentionCommand) -> Result<Exit> {
                 }
             }
             RetentionCommand::PurgeBackups => {
-                if !purge_backups(&store, true).await? {
+                let done = purge_backups(&store, true).await?;
+                // Still pending: incomplete, or being run by another process's worker.
+                let pending = store.pending_backup_purges().await.map_err(refused)?;
+                for p in &pending {
+                    println!(
+                        "backup purge PENDING/未完了 scope={} approval={} state={} attempts={}",
+                        p.scope, p.approval, p.state, p.attempts
+                    );
+                }
+                if !done || !pending.is_empty() {
                     return Ok(Exit::InputErrors);
                 }
             }

@@ -377,6 +377,14 @@ impl Generation {
         }
     }
 
+    /// Every file of the generation (relative paths with `/`), listed or not.
+    async fn files(&self) -> Result<Vec<String>> {
+        match self {
+            Generation::Dir(d) => blob_keys(d),
+            Generation::S3 { target, name } => target.files_of(name).await,
+        }
+    }
+
     /// The target holding this generation and the generation's name.
     fn parent(&self) -> Option<(Target, String)> {
         match self {

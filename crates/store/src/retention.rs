@@ -1075,7 +1075,25 @@ impl Store {
             ..Default::default()
         };
         let mut runs = Vec::new();
-        while let Some(job) = self.claim_job(owner, &[BACKUP_PURGE_JOB], lease).await? {
+        loop {
+            // One purge at a time across processes (two rewriting one S3 generation from the
+            // same manifest would undo each other; folder generations are locked as well):
+            // while another worker holds a live lease on one, this one leaves them.
+            let busy: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM jobs WHERE kind = $1 AND state = 'running' \
+                 AND lease_until > $2",
+            )
+            .bind(BACKUP_PURGE_JOB)
+            .bind(now())
+            .fetch_one(self.pool())
+            .await
+            .map_err(StoreError::from)?;
+            if busy > 0 {
+                break;
+            }
+            let Some(job) = self.claim_job(owner, &[BACKUP_PURGE_JOB], lease).await? else {
+                break;
+            };
             let renew = {
                 let (store, job) = (self.clone(), job.clone());
                 tokio::spawn(async move {

@@ -1761,6 +1761,35 @@ async fn backup_purge_is_a_retried_job_and_an_interrupted_purge_leaves_a_verifyi
             (old_scope.as_str(), "queued")
         );
         assert_eq!(pending[0].approval, cert.approval);
+        // Another process's worker holds it (a live lease): this one leaves every purge.
+        let other = s
+            .claim_job(
+                "other-process",
+                &[retention::BACKUP_PURGE_JOB],
+                std::time::Duration::from_secs(3600),
+            )
+            .await
+            .expect("claim")
+            .expect("the purge job");
+        // (a second destruction's purge, queued meanwhile, waits too)
+        s.enqueue(retention::BACKUP_PURGE_JOB, "another-approval")
+            .await
+            .expect("enqueue");
+        assert!(purge_backups(&s).await.is_empty());
+        assert_eq!(
+            s.pending_backup_purges().await.expect("pending")[0].state,
+            "running"
+        );
+        sqlx::query("DELETE FROM jobs WHERE subject = 'another-approval'")
+            .execute(s.pool())
+            .await
+            .expect("delete");
+        // That worker died: once its lease has run out, the purge is taken over.
+        sqlx::query("UPDATE jobs SET lease_until = '2000-01-01T00:00:00Z' WHERE id = $1")
+            .bind(other.id)
+            .execute(s.pool())
+            .await
+            .expect("expire");
 
         // First run: the known folder purged, the moved one not: queued for a later retry.
         let runs = purge_backups(&s).await;
@@ -1771,7 +1800,7 @@ async fn backup_purge_is_a_retried_job_and_an_interrupted_purge_leaves_a_verifyi
         assert_eq!(pending.len(), 1);
         assert_eq!(
             (pending[0].state.as_str(), pending[0].attempts),
-            ("queued", 1)
+            ("queued", 2)
         );
         assert!(pending[0].run_after > daiko_store::now(), "{pending:?}");
         assert!(
@@ -1858,10 +1887,23 @@ async fn backup_purge_is_a_retried_job_and_an_interrupted_purge_leaves_a_verifyi
                 .await
                 .expect("audit");
         }
-        let (_, outcomes) = s
-            .purge_backups_of(&cert.approval, &entry("cli:op"), &env)
-            .await
-            .expect("purge again");
+        // A purge of a folder generation waits for another one's lock on it.
+        let lock = std::fs::File::open(&a_gen).expect("open generation");
+        lock.lock().expect("lock");
+        let again = {
+            let (s, approval) = (s.clone(), cert.approval.clone());
+            tokio::spawn(async move {
+                let env = |k: &str| std::env::var(k).ok();
+                s.purge_backups_of(&approval, &entry("cli:op"), &env).await
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(
+            !again.is_finished(),
+            "purged a generation another purge holds"
+        );
+        drop(lock);
+        let (_, outcomes) = again.await.expect("join").expect("purge again");
         assert!(
             outcomes
                 .iter()
@@ -1879,14 +1921,14 @@ async fn backup_purge_is_a_retried_job_and_an_interrupted_purge_leaves_a_verifyi
             assert!(!g.join("blobs/sub/old.zip").exists(), "{g:?}");
             let kj = std::fs::read_to_string(g.join("keys.json")).expect("keys");
             assert!(!kj.contains(&format!("\"{old_scope}\"")), "{g:?}");
-            // Nothing left but the keys, the manifest and the files it lists (and, for (a),
-            // the files of the interrupted run, which name nothing of the scope).
+            // Nothing left but the keys, the manifest and the files it lists (the files of
+            // the attempt interrupted before its manifest in (a) deleted too).
             for f in files_of(g) {
                 let known = f == "keys.json" || f == "manifest.enc" || listed.contains(&f);
-                assert!(
-                    known || (g == &a_gen && new_only.contains(&&f)),
-                    "{g:?}: {f}"
-                );
+                assert!(known, "{g:?}: {f}");
+            }
+            if g == &a_gen {
+                assert!(new_only.iter().all(|f| !listed.contains(*f)), "{g:?}");
             }
         }
     }

@@ -184,6 +184,12 @@ pub(super) async fn purge_generation(
     keys: KeyringConfig,
     d: &Destroyed,
 ) -> Result<(usize, usize, bool)> {
+    // One purge of a folder generation at a time, in any process: two rewriting it from the
+    // same old manifest would each drop the other's files and destruction.
+    let _lock = match generation {
+        Generation::Dir(p) => folder_lock(p.clone()).await?,
+        Generation::S3 { .. } => None,
+    };
     let opened = open(generation, keys).await?;
     let r = purge_opened(&opened, d).await;
     opened.close().await;
@@ -247,7 +253,8 @@ async fn purge_opened(opened: &Opened, d: &Destroyed) -> Result<(usize, usize, b
         .data_key(&opened.keys_file.manifest_key)
         .await?;
     let dk = &dk;
-    // Rewritten files get new names: the old ones stay until the new manifest is written.
+    // Rewritten files get new names (`<name>.purge-<id>`): the old ones stay until the new
+    // manifest is written.
     let nonce = new_id();
     let reseal = |f: &FileEntry, plain: Vec<u8>| {
         let f = f.clone();
@@ -424,11 +431,28 @@ async fn purge_opened(opened: &Opened, d: &Destroyed) -> Result<(usize, usize, b
     Ok((n_keys, removed.len(), true))
 }
 
+/// An exclusive advisory lock (`flock`) on a generation's folder, held while it is purged;
+/// `None` when the folder cannot be opened (the purge then reports why).
+async fn folder_lock(dir: std::path::PathBuf) -> Result<Option<std::fs::File>> {
+    tokio::task::spawn_blocking(move || {
+        let Ok(f) = std::fs::File::open(&dir) else {
+            return Ok(None);
+        };
+        f.lock().map_err(io(&dir))?;
+        Ok(Some(f))
+    })
+    .await
+    .map_err(|e| BackupError::Store(StoreError::Corrupt(format!("lock task failed: {e}"))))?
+}
+
 /// The name a rewritten file takes: its original name with a new suffix.
 fn successor(path: &str, nonce: &str) -> String {
-    let base = path.split_once('~').map_or(path, |(b, _)| b);
-    format!("{base}~{nonce}")
+    let base = path.split_once(SUCCESSOR).map_or(path, |(b, _)| b);
+    format!("{base}{SUCCESSOR}{nonce}")
 }
+
+/// What the name of a file rewritten by a purge carries (characters safe as S3 keys).
+const SUCCESSOR: &str = ".purge-";
 
 /// Completes what an interrupted purge of this (verified) generation left: the keys the
 /// manifest authenticates renamed over `keys.json`, a `keys.json.next` the manifest does not
@@ -442,9 +466,16 @@ async fn settle(opened: &Opened) -> Result<()> {
         g.remove(KEYS_NEXT).await?;
     }
     let m = &opened.manifest;
+    let listed: BTreeSet<&str> = m.files.iter().map(|f| f.path.as_str()).collect();
     for p in &m.superseded {
-        if !m.files.iter().any(|f| &f.path == p) {
+        if !listed.contains(p.as_str()) {
             g.remove(p).await?;
+        }
+    }
+    // Files an attempt interrupted before its manifest wrote, which no manifest names.
+    for f in g.files().await? {
+        if f.contains(SUCCESSOR) && !listed.contains(f.as_str()) {
+            g.remove(&f).await?;
         }
     }
     Ok(())

@@ -267,6 +267,17 @@ impl S3Target {
             .map_err(|e| self.remote(dir, e))
     }
 
+    /// The objects of generation `name`, relative to it.
+    pub(super) async fn files_of(&self, name: &str) -> Result<Vec<String>> {
+        let base = format!("{}/", self.key(name).as_ref());
+        Ok(self
+            .objects_under(name)
+            .await?
+            .iter()
+            .filter_map(|p| p.as_ref().strip_prefix(&base).map(str::to_string))
+            .collect())
+    }
+
     /// Whether any object of generation `name` exists (complete or not).
     pub(super) async fn has_any(&self, name: &str) -> Result<bool> {
         Ok(!self.objects_under(name).await?.is_empty())
