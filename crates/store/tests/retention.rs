@@ -1887,23 +1887,32 @@ async fn backup_purge_is_a_retried_job_and_an_interrupted_purge_leaves_a_verifyi
                 .await
                 .expect("audit");
         }
-        // A purge of a folder generation waits for another one's lock on it.
+        // A purge of a folder generation waits for another one's lock on it: (a) alone,
+        // purged as `create` purges its own generation.
+        let manifest_a = std::fs::read(a_gen.join("manifest.enc")).expect("manifest");
         let lock = std::fs::File::open(&a_gen).expect("open generation");
         lock.lock().expect("lock");
-        let again = {
-            let (s, approval) = (s.clone(), cert.approval.clone());
+        let first = {
+            let (s, g) = (s.clone(), Generation::Dir(a_gen.clone()));
             tokio::spawn(async move {
-                let env = |k: &str| std::env::var(k).ok();
-                s.purge_backups_of(&approval, &entry("cli:op"), &env).await
+                backup::purge_raced(&s, &g, &std::collections::BTreeSet::new()).await
             })
         };
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
         assert!(
-            !again.is_finished(),
+            !first.is_finished(),
             "purged a generation another purge holds"
         );
+        assert_eq!(
+            std::fs::read(a_gen.join("manifest.enc")).expect("manifest"),
+            manifest_a
+        );
         drop(lock);
-        let (_, outcomes) = again.await.expect("join").expect("purge again");
+        assert!(first.await.expect("join").expect("purge (a)"));
+        let (_, outcomes) = s
+            .purge_backups_of(&cert.approval, &entry("cli:op"), &env)
+            .await
+            .expect("purge again");
         assert!(
             outcomes
                 .iter()
