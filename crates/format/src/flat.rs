@@ -351,16 +351,26 @@ impl<'d, 'a> FlatNode<'d, 'a> {
     }
     /// The value of the attribute with this namespace (`None`: no namespace) and local name.
     pub fn attribute(&self, namespace: Option<&str>, local: &str) -> Option<&'d str> {
-        // The wanted namespace as this document's index, once per look-up.
-        let ns = match namespace {
-            None => NO_NS,
-            Some(uri) => self.doc.namespace_index(uri)?,
-        };
         let doc = self.doc;
-        self.attribute_data()
-            .iter()
-            .find(|a| a.ns == ns && same_bytes(doc.bytes(a.local), local.as_bytes()))
-            .map(|a| doc.str(a.value))
+        let attrs = self.attribute_data();
+        let want = local.as_bytes();
+        let found = match namespace {
+            None => attrs
+                .iter()
+                .find(|a| a.ns == NO_NS && same_bytes(doc.bytes(a.local), want)),
+            // The wanted namespace as this document's index, looked up only when a
+            // prefixed attribute of that local name is there (most elements have none, and
+            // the validator asks every element for `xsi:type`).
+            Some(uri) => {
+                let mut index = None;
+                attrs.iter().find(|a| {
+                    a.ns != NO_NS
+                        && same_bytes(doc.bytes(a.local), want)
+                        && *index.get_or_insert_with(|| doc.namespace_index(uri)) == Some(a.ns)
+                })
+            }
+        };
+        found.map(|a| doc.str(a.value))
     }
     /// The value of the first attribute named `local` whose namespace `accept` takes.
     pub fn find_attribute(
