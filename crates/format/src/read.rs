@@ -389,6 +389,27 @@ pub(crate) fn collapse(v: &str) -> String {
 /// CDA value through it.
 pub(crate) fn collapsed(v: &str) -> std::borrow::Cow<'_, str> {
     const BLANKS: [char; 4] = [' ', '\t', '\n', '\r'];
+    // One pass over the bytes for the usual value (no outer blank, no tab/CR/LF, no double
+    // space): the profile showed trim + two `contains` scans at ≈ 2 % of the checker.
+    let mut after_space = true;
+    let mut plain = !v.is_empty();
+    for &b in v.as_bytes() {
+        match b {
+            b' ' if after_space => {
+                plain = false;
+                break;
+            }
+            b' ' => after_space = true,
+            b'\t' | b'\n' | b'\r' => {
+                plain = false;
+                break;
+            }
+            _ => after_space = false,
+        }
+    }
+    if plain && !after_space {
+        return std::borrow::Cow::Borrowed(v);
+    }
     let t = v.trim_matches(BLANKS);
     if !t.contains(['\t', '\n', '\r']) && !t.contains("  ") {
         return std::borrow::Cow::Borrowed(t);
@@ -1195,6 +1216,33 @@ mod tests {
         assert_eq!(ix.sender.extension, "9910000018");
         assert_eq!(ix.receiver, None);
         assert_eq!(ix.total_record_count, "0002", "kept as written");
+    }
+
+    /// The one-pass shortcut of [`collapsed`] agrees with XML Schema's collapse (split on
+    /// blanks, join with one space) on every string of up to 5 characters over blanks,
+    /// ASCII and a Japanese letter.
+    #[test]
+    fn collapsed_agrees_with_split_and_join_on_every_short_string() {
+        let alphabet = [' ', '\t', '\n', '\r', 'a', 'あ'];
+        let mut strings = vec![String::new()];
+        for _ in 0..6 {
+            let mut longer = Vec::new();
+            for s in &strings {
+                for c in alphabet {
+                    let mut t = s.clone();
+                    t.push(c);
+                    longer.push(t);
+                }
+            }
+            for s in &strings {
+                let expected: Vec<&str> = s
+                    .split([' ', '\t', '\n', '\r'])
+                    .filter(|w| !w.is_empty())
+                    .collect();
+                assert_eq!(collapsed(s), expected.join(" "), "{s:?}");
+            }
+            strings = longer;
+        }
     }
 
     #[test]
