@@ -254,8 +254,8 @@ pub static CATALOGUE: &[Check] = &[
         None,
         "XSDフォルダの欠落・相違",
         "XSD folder missing or different",
-        "受付には当機関のスキーマを使います。作成ソフトの出力設定でXSDフォルダを含めてください。",
-        "The agency validates with its own schemas; include the XSD folder in your software's output.",
+        "受付は当機関のスキーマで行うため警告のみです。作成ソフトの出力設定で、提出年度の公式スキーマ一式をそのままXSDフォルダに含めてください。",
+        "Only a warning: the agency validates with its own schemas. Include the official schema set of the submission's fiscal year, unchanged, in the XSD folder of your software's output.",
     ),
     row(
         "A-08",

@@ -44,7 +44,7 @@ use crate::stages::items::{ItemCheckInput, check_items};
 use crate::stages::record::{ClaimDoc, RecordInput, Skipped};
 use crate::stages::summary::ClaimTotals;
 use crate::stages::xml::{Expected, TreeReader, check_file, parse_file, reader_failure};
-use crate::stages::{archive, duplicates, header, index, master, pairing, summary, transport};
+use crate::stages::{archive, duplicates, header, index, master, pairing, summary, transport, xsd};
 use daiko_format::archive::{Archive, ArchiveIssue, ArchiveName, Entry, EntryRole, StoredEntry};
 use daiko_format::model::{DocumentKind, Generation, Index, Summary};
 use daiko_format::read;
@@ -107,6 +107,8 @@ pub fn check_archive<R: Read + Seek>(
     );
     // A: what the archive reader found, and the file counts.
     archive::issue_findings(&file_name, &zip.issues, &mut head);
+    // Where A-07 "different" goes once the index has told the generation.
+    let xsd_at = head.len();
     let opened = !zip
         .issues
         .iter()
@@ -196,6 +198,12 @@ pub fn check_archive<R: Read + Seek>(
                 Err(e) => head.push(reader_failure(&file, &e)),
             }
         }
+    }
+    // a shipped XSD folder compared with the official set of the index's generation.
+    if opened {
+        let mut found = Vec::new();
+        xsd::xsd_folder(&mut zip, &file_name, generation, &mut found);
+        head.splice(xsd_at..xsd_at, found);
     }
     apply_overrides(&mut head, config);
     sink.begin(&info_block);

@@ -241,6 +241,205 @@ fn a07_xsd_folder_missing() {
     assert_absent(&checkup(1).check(), "A-07");
 }
 
+/// The A-07 findings of `f`'s check.
+fn a07s(f: &Fixture) -> Vec<daiko_check::Finding> {
+    f.check()
+        .findings
+        .into_iter()
+        .filter(|x| x.code == "A-07")
+        .collect()
+}
+
+/// `f` with its XSD files replaced by `files`.
+fn with_xsd(mut f: Fixture, files: Vec<(String, Vec<u8>)>) -> Fixture {
+    f.extra.retain(|(p, _)| !p.starts_with("XSD/"));
+    f.extra.extend(files);
+    f
+}
+
+#[test]
+fn a07_official_set_and_crlf_copies_are_not_different() {
+    let (Some(set18), Some(set24)) = (
+        official_xsd(Generation::G2018),
+        official_xsd(Generation::G2024),
+    ) else {
+        eprintln!("skipped: ../shared/reference/xsd not present");
+        return;
+    };
+    assert!(a07s(&with_xsd(checkup(1), set18.clone())).is_empty());
+    assert!(a07s(&with_xsd(checkup_2024(1), set24)).is_empty());
+    // A producer's copy with CRLF everywhere, a BOM on one file, upper-case letters in a
+    // name (Windows): the same set.
+    let crlf: Vec<(String, Vec<u8>)> = set18
+        .iter()
+        .map(|(p, b)| {
+            let text = String::from_utf8_lossy(b)
+                .replace("\r\n", "\n")
+                .replace('\n', "\r\n");
+            let mut bytes = text.into_bytes();
+            if p.ends_with("ix08_V08.xsd") {
+                bytes.splice(0..0, *b"\xEF\xBB\xBF");
+            }
+            let p = p.replace("coreschemas/", "CoreSchemas/");
+            (p, bytes)
+        })
+        .collect();
+    assert_ne!(crlf, set18);
+    let r = with_xsd(checkup(1), crlf).check();
+    assert_absent(&r, "A-07");
+    assert!(problems(&r).is_empty(), "{}", dump(&r));
+}
+
+#[test]
+fn a07_xsd_folder_different() {
+    let (Some(set18), Some(set24)) = (
+        official_xsd(Generation::G2018),
+        official_xsd(Generation::G2024),
+    ) else {
+        eprintln!("skipped: ../shared/reference/xsd not present");
+        return;
+    };
+    // The FY2024 set in a 2018 archive: one warning for the archive, naming the files.
+    let f = with_xsd(checkup(1), set24);
+    let found = a07s(&f);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].outcome, Outcome::W);
+    assert_eq!(found[0].location, "XSD/");
+    let en = &found[0].message_en;
+    assert!(en.contains("FY2018–FY2023"), "{en}");
+    assert!(
+        en.contains("changed: XSD/cc08_V08.xsd, XSD/co08_V08.xsd, XSD/gc08_V08.xsd and 2 more"),
+        "{en}"
+    );
+    assert!(!en.contains("missing:") && !en.contains("extra:"), "{en}");
+    assert!(
+        found[0].message_ja.contains("内容相違: XSD/cc08_V08.xsd"),
+        "{}",
+        found[0].message_ja
+    );
+    assert_eq!(f.check().verdict, Verdict::Accepted);
+    // And the FY2018 set in a 2024 archive.
+    assert_eq!(a07s(&with_xsd(checkup_2024(1), set18.clone())).len(), 1);
+
+    // One file edited.
+    let mut edited = set18.clone();
+    let hc = edited
+        .iter_mut()
+        .find(|(p, _)| p == "XSD/hc08_V08.xsd")
+        .expect("hc08 in the set");
+    hc.1.extend_from_slice(b"<!-- local change -->");
+    let found = a07s(&with_xsd(checkup(1), edited));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].message_en.contains(
+            "differs from the official V08 schema set for FY2018–FY2023 (changed: XSD/hc08_V08.xsd); the agency validates with its own schemas"
+        ),
+        "{}",
+        found[0].message_en
+    );
+
+    // One file missing, one extra.
+    let mut fewer: Vec<_> = set18
+        .iter()
+        .filter(|(p, _)| p != "XSD/gc08_V08.xsd")
+        .cloned()
+        .collect();
+    fewer.push(("XSD/readme.txt".into(), b"schemas\n".to_vec()));
+    let found = a07s(&with_xsd(checkup(1), fewer));
+    assert_eq!(found.len(), 1, "{found:?}");
+    let en = &found[0].message_en;
+    assert!(
+        en.contains("(missing: XSD/gc08_V08.xsd; extra: XSD/readme.txt)"),
+        "{en}"
+    );
+    assert!(
+        found[0]
+            .message_ja
+            .contains("不足: XSD/gc08_V08.xsd、余分: XSD/readme.txt")
+    );
+
+    // A folder of placeholders only.
+    let found = a07s(&with_xsd(
+        checkup(1),
+        vec![("XSD/readme.txt".into(), b"x".to_vec())],
+    ));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].message_en.contains("missing: XSD/cc08_V08.xsd, XSD/co08_V08.xsd, XSD/coreschemas/datatypes-base_hcgv08.xsd and 8 more"), "{}", found[0].message_en);
+}
+
+#[test]
+fn a07_unsafe_xsd_entry_is_a09_only_and_unknown_generation_tries_both_sets() {
+    let (Some(set18), Some(set24)) = (
+        official_xsd(Generation::G2018),
+        official_xsd(Generation::G2024),
+    ) else {
+        eprintln!("skipped: ../shared/reference/xsd not present");
+        return;
+    };
+    // A second copy of hc08 under a case-folded name is A-09 (AR); it is not compared.
+    let mut twice = set18.clone();
+    twice.push(("XSD/HC08_V08.xsd".into(), b"<other/>".to_vec()));
+    let r = with_xsd(checkup(1), twice).check();
+    assert_outcome(&r, "A-09", Outcome::AR, None);
+    assert_absent(&r, "A-07");
+
+    // An hc08 compressing 3 MiB of blanks past the ratio bound is A-09 (AR), not read or
+    // compared; 3 MiB of varied bytes is larger than any official file: changed, unread.
+    for (bytes, unsafe_entry) in [
+        (vec![b' '; 3 << 20], true),
+        (
+            (0u32..3 << 20)
+                .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+                .collect::<Vec<u8>>(),
+            false,
+        ),
+    ] {
+        let mut big = set18.clone();
+        big.iter_mut()
+            .find(|(p, _)| p == "XSD/hc08_V08.xsd")
+            .expect("hc08 in the set")
+            .1 = bytes;
+        let f = with_xsd(checkup(1), big);
+        let r = f.check();
+        if unsafe_entry {
+            assert_outcome(&r, "A-09", Outcome::AR, None);
+            assert_absent(&r, "A-07");
+        } else {
+            assert_absent(&r, "A-09");
+            let found = a07s(&f);
+            assert_eq!(found.len(), 1, "{found:?}");
+            assert!(
+                found[0].message_en.contains("(changed: XSD/hc08_V08.xsd)"),
+                "{}",
+                found[0].message_en
+            );
+        }
+    }
+
+    // Without an index the generation is unknown: either official set is fine …
+    for set in [set18.clone(), set24.clone()] {
+        let mut f = with_xsd(checkup(1), set);
+        f.index = None;
+        let r = f.check();
+        assert_found(&r, "A-04");
+        assert_absent(&r, "A-07");
+    }
+    // … a set matching neither is reported against the closer one.
+    let mut edited = set24;
+    edited.retain(|(p, _)| p != "XSD/su08_V08.xsd");
+    let mut f = with_xsd(checkup(1), edited);
+    f.index = None;
+    let found = a07s(&f);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].message_en.contains(
+            "matches no official V08 schema set (against the closest, for FY2024 onwards: missing: XSD/su08_V08.xsd)"
+        ),
+        "{}",
+        found[0].message_en
+    );
+}
+
 #[test]
 fn a08_no_data_files() {
     let mut f = checkup(1);

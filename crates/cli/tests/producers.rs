@@ -735,6 +735,8 @@ struct Source {
     agency: String,
     /// Codes every packing of this source gets (the example's own M-14).
     own: &'static [&'static str],
+    /// The folder of its generation's official XSD set in ../shared/reference/xsd.
+    xsd: &'static str,
 }
 
 fn example(shared: &Path, kind: &str, base: &str, reception: &str) -> Source {
@@ -756,6 +758,7 @@ fn example(shared: &Path, kind: &str, base: &str, reception: &str) -> Source {
         agency: "99000010".to_owned(),
         // The checkup example judges メタボ 1 with one risk: daiko rightly warns (M-14).
         own: if kind == "checkup" { &["M-14"] } else { &[] },
+        xsd: "2018",
     }
 }
 
@@ -817,6 +820,7 @@ fn generated_2024(dir: &Path) -> Vec<Source> {
                 base,
                 files,
                 own: &[],
+                xsd: "2024",
             }
         })
         .collect()
@@ -1215,7 +1219,11 @@ fn archive_noise_from_desktop_systems_is_judged_by_the_catalogue() {
             }) as Layout
         };
         let mut xsd = Vec::new();
-        files_under(&shared.join("reference/xsd/2018"), "XSD/", &mut xsd);
+        files_under(
+            &shared.join("reference/xsd").join(source.xsd),
+            "XSD/",
+            &mut xsd,
+        );
         let cases: Vec<(&str, Packing, &str, &[&str], bool)> = vec![
             // CHECKS.md A-06 "no other files — AR (unknown files: W)": stray files inside
             // the top folder only warn.
@@ -1246,7 +1254,7 @@ fn archive_noise_from_desktop_systems_is_judged_by_the_catalogue() {
                 false,
             ),
             // CHECKS.md A-07: the producer's XSD folder is tolerated and never used; with
-            // it, no A-07.
+            // the official set of the archive's generation, no A-07.
             (
                 "XSD folder with coreschemas (ORCA)",
                 packing(
@@ -1341,6 +1349,118 @@ fn archive_noise_from_desktop_systems_is_judged_by_the_catalogue() {
             let path = pack(dir.path(), &source, &p, n);
             let v = check(&path, &source.reception, &source.agency);
             expect(name, &v, verdict, codes, &source, xsd);
+        }
+    }
+}
+
+/// CHECKS.md A-07 "W if missing/different": a shipped XSD folder is compared with the
+/// official V08 set of the archive's generation (line endings and a BOM aside); a
+/// difference is one warning for the archive naming what differs.
+#[test]
+fn shipped_xsd_folders_are_compared_with_the_official_set() {
+    let Some(shared) = shared() else {
+        eprintln!("skipped: ../shared not present");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut n = 400;
+    for source in sources(&shared, dir.path()) {
+        let set = |folder: &str| {
+            let mut xsd = Vec::new();
+            files_under(&shared.join("reference/xsd").join(folder), "XSD/", &mut xsd);
+            xsd
+        };
+        let own = set(source.xsd);
+        let other = set(if source.xsd == "2018" { "2024" } else { "2018" });
+        let crlf_copies: Vec<(String, Vec<u8>)> = own
+            .iter()
+            .map(|(name, bytes)| {
+                let text = String::from_utf8_lossy(bytes)
+                    .replace("\r\n", "\n")
+                    .replace('\n', "\r\n");
+                (name.clone(), text.into_bytes())
+            })
+            .collect();
+        let edited: Vec<(String, Vec<u8>)> = own
+            .iter()
+            .map(|(name, bytes)| {
+                let mut bytes = bytes.clone();
+                if name == "XSD/hc08_V08.xsd" {
+                    bytes.extend_from_slice(b"<!-- edited -->\r\n");
+                }
+                (name.clone(), bytes)
+            })
+            .collect();
+        let missing: Vec<(String, Vec<u8>)> = own
+            .iter()
+            .filter(|(name, _)| name != "XSD/coreschemas/voc_hcgv08.xsd")
+            .cloned()
+            .collect();
+        let label = if source.xsd == "2018" {
+            "FY2018–FY2023"
+        } else {
+            "FY2024 onwards"
+        };
+        // (case, the XSD files shipped, the A-07 message expected).
+        type Case<'a> = (&'a str, Vec<(String, Vec<u8>)>, Option<String>);
+        let cases: Vec<Case> = vec![
+            ("the official set", own.clone(), None),
+            ("CRLF copies of the official set", crlf_copies, None),
+            (
+                "the other generation's set",
+                other,
+                Some(format!(
+                    "official V08 schema set for {label} (changed: XSD/cc08_V08.xsd, XSD/co08_V08.xsd, XSD/gc08_V08.xsd and 2 more)"
+                )),
+            ),
+            (
+                "one file edited",
+                edited,
+                Some(format!(
+                    "official V08 schema set for {label} (changed: XSD/hc08_V08.xsd)"
+                )),
+            ),
+            (
+                "one file missing",
+                missing,
+                Some(format!(
+                    "official V08 schema set for {label} (missing: XSD/coreschemas/voc_hcgv08.xsd)"
+                )),
+            ),
+        ];
+        for (case, xsd, message) in cases {
+            n += 1;
+            let files = source.files.clone();
+            let p = packing(
+                "",
+                Box::new(move |b: &str, _: &Files| {
+                    files
+                        .iter()
+                        .chain(xsd.iter())
+                        .map(|(name, bytes)| item(format!("{b}/{name}"), bytes.clone()))
+                        .collect()
+                }),
+            );
+            let path = pack(dir.path(), &source, &p, n);
+            let v = check(&path, &source.reception, &source.agency);
+            let expected: &[&str] = if message.is_some() { &["A-07"] } else { &[] };
+            expect(case, &v, "accepted", expected, &source, true);
+            if let Some(message) = message {
+                let lines: Vec<&str> = v.report.lines().filter(|l| l.contains("A-07")).collect();
+                assert_eq!(
+                    lines.len(),
+                    1,
+                    "{} / {case}: one A-07{}",
+                    source.label,
+                    v.report
+                );
+                assert!(
+                    lines[0].contains(&message) && lines[0].contains("\"XSD/\""),
+                    "{} / {case}: expected `{message}`{}",
+                    source.label,
+                    v.report
+                );
+            }
         }
     }
 }

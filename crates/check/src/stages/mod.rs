@@ -18,3 +18,5 @@ pub mod record;
 pub mod summary;
 pub mod transport;
 pub mod xml;
+pub mod xsd;
+pub mod xsd_table;
