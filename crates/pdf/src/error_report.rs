@@ -198,7 +198,9 @@ pub fn error_report_pdf(
                 Column::new(t("対処", "How to fix"), 19.5),
             ],
             SMALL,
-        );
+        )
+        // The closing 以上 stays on the page of the last finding.
+        .keep_after(6.0 + BODY.line_height());
         let mut sorted: Vec<&Finding> = report.findings.iter().collect();
         sorted.sort_by_key(|f| std::cmp::Reverse(f.severity)); // stable: keeps order within
         for (i, f) in sorted.iter().enumerate() {

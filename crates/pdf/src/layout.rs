@@ -171,6 +171,9 @@ pub struct Table {
     pub rows: Vec<Vec<Cell>>,
     pub header: bool,
     pub style: Style,
+    /// Height kept free below the last row (e.g. for a closing 以上), so that what
+    /// follows the table never stands alone on a page of its own.
+    pub keep_after: f32,
 }
 
 impl Table {
@@ -180,7 +183,14 @@ impl Table {
             rows: Vec::new(),
             header: true,
             style,
+            keep_after: 0.0,
         }
+    }
+    /// Keeps `pt` of height free below the last row: when it does not fit, the last
+    /// row moves to the next page (under the repeated header) with what follows.
+    pub fn keep_after(mut self, pt: f32) -> Table {
+        self.keep_after = pt.max(0.0);
+        self
     }
     /// A row of plain cells.
     pub fn push_texts<S: Into<String>>(&mut self, texts: impl IntoIterator<Item = S>) {
@@ -468,11 +478,18 @@ impl<'f> Layout<'f> {
             self.draw_row(h, 0..h.lines, lh, true);
         }
         let mut fresh = true; // no body row on this page yet
-        for row in &rows {
+        let last = rows.len().saturating_sub(1);
+        for (r, row) in rows.iter().enumerate() {
             let mut done = 0;
             while done < row.lines {
                 let need = row_height(row.lines - done, lh);
-                if self.y + need <= self.bottom() + 0.01 {
+                // The last row takes the table's tail with it, unless it opens a page.
+                let tail = if r == last && !fresh {
+                    table.keep_after
+                } else {
+                    0.0
+                };
+                if self.y + need + tail <= self.bottom() + 0.01 {
                     self.draw_row(row, done..row.lines, lh, false);
                     done = row.lines;
                     fresh = false;
