@@ -814,15 +814,31 @@ struct DataReader;
 
 impl TreeReader for DataReader {
     type Out = Result<
-        (
-            daiko_format::model::ClinicalDocument,
-            Vec<daiko_format::cda::Observation>,
-        ),
+        (daiko_format::model::ClinicalDocument, LentObservations),
         daiko_format::FormatError,
     >;
     fn read<D: daiko_format::tree::XmlDocument>(&self, doc: &D, _: DocumentKind) -> Self::Out {
         let read = read::read_cda_without_entries(doc)?;
-        Ok((read, daiko_format::cda::observations_in(doc)))
+        let mut observations = LentObservations(SPARE_OBSERVATIONS.take());
+        daiko_format::cda::observations_into(doc, &mut observations.0);
+        Ok((read, observations))
+    }
+}
+
+thread_local! {
+    /// The observation vector of this worker's previous data file, whose strings the
+    /// next file's observations overwrite instead of allocating their own (about half
+    /// of a record's allocations otherwise).
+    static SPARE_OBSERVATIONS: std::cell::Cell<Vec<daiko_format::cda::Observation>> =
+        const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// A data file's observations, given back to [`SPARE_OBSERVATIONS`] when the record is done.
+struct LentObservations(Vec<daiko_format::cda::Observation>);
+
+impl Drop for LentObservations {
+    fn drop(&mut self) {
+        SPARE_OBSERVATIONS.set(std::mem::take(&mut self.0));
     }
 }
 
@@ -1014,7 +1030,7 @@ fn check_record(mut job: Job, shared: &Shared<'_>) -> RecordResult {
     let items_input = ItemCheckInput {
         file: &job.data_path,
         doc: &doc,
-        observations: &observations,
+        observations: &observations.0,
         checkup_claim: match &claim {
             Some(ClaimDoc::Checkup(c)) => Some(c),
             _ => None,

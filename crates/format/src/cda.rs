@@ -283,6 +283,50 @@ fn value_of<'a, V: View<'a>>(e: V) -> Value {
     }
 }
 
+/// Overwrites `slot` with the value `e` as [`value_of`] reads it, reusing its strings
+/// when it is of the same type.
+fn fill_value<'a, V: View<'a>>(slot: &mut Value, e: V) {
+    let written = e.xsi_type().unwrap_or_default();
+    let local = written.rsplit(':').next().unwrap_or(written);
+    let token = |s: &mut Option<String>, n: &str| set_opt(s, e.get(n).map(collapsed).as_deref());
+    match (local, slot) {
+        (
+            "PQ",
+            Value::Pq {
+                value,
+                unit,
+                null_flavor,
+            },
+        ) => {
+            token(value, "value");
+            token(unit, "unit");
+            token(null_flavor, "nullFlavor");
+        }
+        (
+            "CD" | "CO",
+            Value::Coded {
+                ordered,
+                code,
+                null_flavor,
+            },
+        ) => {
+            *ordered = local == "CO";
+            set(
+                &mut code.code,
+                &e.get("code").map(collapsed).unwrap_or_default(),
+            );
+            set_opt(&mut code.code_system, e.get("codeSystem"));
+            set_opt(&mut code.display_name, e.get("displayName"));
+            token(null_flavor, "nullFlavor");
+        }
+        ("INT", Value::Int { value, null_flavor }) => {
+            token(value, "value");
+            token(null_flavor, "nullFlavor");
+        }
+        (_, slot) => *slot = value_of(e),
+    }
+}
+
 /// One observation with where it sits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Observation {
@@ -321,6 +365,23 @@ pub struct GroupMember {
 }
 
 impl Observation {
+    /// An observation with no code, value or path (a slot to fill).
+    fn empty() -> Self {
+        Observation {
+            path: String::new(),
+            section: String::new(),
+            code: None,
+            negated: false,
+            mood: String::new(),
+            values: Vec::new(),
+            interpretation: Vec::new(),
+            methods: Vec::new(),
+            author_name: None,
+            reference_range: None,
+            group: None,
+        }
+    }
+
     /// The item code string (`""` for a group container).
     pub fn item_code(&self) -> &str {
         self.code.as_ref().map_or("", |c| c.code.as_str())
@@ -390,12 +451,14 @@ impl Observation {
 pub fn observations(doc: &crate::model::ClinicalDocument) -> Vec<Observation> {
     let mut out =
         Vec::with_capacity(doc.sections.iter().map(|s| s.entries.len()).sum::<usize>() + 8);
+    let mut sink = Sink::new(&mut out);
     let mut path = String::with_capacity(128);
     for (si, section) in doc.sections.iter().enumerate() {
         for (ei, entry) in section.entries.iter().enumerate() {
-            flatten_entry(entry, si, ei, &section.code.code, &mut path, &mut out);
+            flatten_entry(entry, si, ei, &section.code.code, &mut path, &mut sink);
         }
     }
+    sink.finish();
     out
 }
 
@@ -405,25 +468,72 @@ pub fn observations(doc: &crate::model::ClinicalDocument) -> Vec<Observation> {
 /// [`crate::read::read_cda_without_entries`] when only the views of the body are needed.
 /// A document whose root is not `ClinicalDocument` has no observations.
 pub fn observations_in<D: XmlDocument>(doc: &D) -> Vec<Observation> {
+    let mut out = Vec::new();
+    observations_into(doc, &mut out);
+    out
+}
+
+/// [`observations_in`] written into `out`, which holds exactly the document's
+/// observations afterwards. The observations already in `out` (of an earlier document)
+/// are overwritten position by position, keeping their strings' and vectors' buffers:
+/// a worker that keeps one vector for the documents it reads allocates little more than
+/// for the first one.
+pub fn observations_into<D: XmlDocument>(doc: &D, out: &mut Vec<Observation>) {
+    let mut sink = Sink::new(out);
     let root = doc.root();
-    if XmlNode::name(root) != "ClinicalDocument" {
-        return Vec::new();
-    }
-    let is_entry = |c: &D::Node<'_>| c.is_element() && XmlNode::name(*c) == "entry";
-    let sections: Vec<D::Node<'_>> = crate::read::body_sections(root).collect();
-    let entries: usize = sections
-        .iter()
-        .map(|s| s.children().filter(is_entry).count())
-        .sum();
-    let mut out = Vec::with_capacity(entries + 8);
-    let mut path = String::with_capacity(128);
-    for (si, section) in sections.into_iter().enumerate() {
-        let code = crate::read::section_code(section);
-        for (ei, entry) in section.children().filter(is_entry).enumerate() {
-            flatten_entry(entry, si, ei, &code, &mut path, &mut out);
+    if XmlNode::name(root) == "ClinicalDocument" {
+        let is_entry = |c: &D::Node<'_>| c.is_element() && XmlNode::name(*c) == "entry";
+        let mut path = String::with_capacity(128);
+        for (si, section) in crate::read::body_sections(root).enumerate() {
+            let code = crate::read::section_code(section);
+            for (ei, entry) in section.children().filter(is_entry).enumerate() {
+                flatten_entry(entry, si, ei, &code, &mut path, &mut sink);
+            }
         }
     }
-    out
+    sink.finish();
+}
+
+/// Where the flattened observations go: the next position of a vector, reusing the
+/// observation already there.
+struct Sink<'v> {
+    out: &'v mut Vec<Observation>,
+    len: usize,
+}
+
+impl<'v> Sink<'v> {
+    fn new(out: &'v mut Vec<Observation>) -> Self {
+        Sink { out, len: 0 }
+    }
+
+    /// The slot of the next observation (an earlier one to overwrite, or an empty one).
+    fn next(&mut self) -> &mut Observation {
+        if self.len == self.out.len() {
+            self.out.push(Observation::empty());
+        }
+        self.len += 1;
+        &mut self.out[self.len - 1]
+    }
+
+    /// Drops what an earlier, longer document left after the last observation.
+    fn finish(self) {
+        self.out.truncate(self.len);
+    }
+}
+
+/// `s` becomes `v`, in its own buffer.
+fn set(s: &mut String, v: &str) {
+    s.clear();
+    s.push_str(v);
+}
+
+/// `s` becomes `v`, in its own buffer when it has one.
+fn set_opt(s: &mut Option<String>, v: Option<&str>) {
+    match (s.as_mut(), v) {
+        (Some(s), Some(v)) => set(s, v),
+        (None, Some(v)) => *s = Some(v.to_string()),
+        (_, None) => *s = None,
+    }
 }
 
 /// Appends `[n]` (1-based position) without the formatting machinery.
@@ -453,7 +563,7 @@ fn flatten_entry<'a, V: View<'a>>(
     ei: usize,
     section: &str,
     path: &mut String,
-    out: &mut Vec<Observation>,
+    out: &mut Sink<'_>,
 ) {
     path.clear();
     path.push_str("/ClinicalDocument/component/structuredBody/component");
@@ -550,14 +660,15 @@ fn collect_acts(act: &Element, path: String, section: &str, out: &mut Vec<Act>) 
 }
 
 /// Pushes an observation and then its `entryRelationship` members (depth first).
+/// `group` is the relation (`COMP`, `RSON`) and the container's path.
 fn flatten_observation<'a, V: View<'a>>(
     obs: V,
     path: &str,
     section: &str,
-    group: Option<GroupMember>,
-    out: &mut Vec<Observation>,
+    group: Option<(&str, &str)>,
+    out: &mut Sink<'_>,
 ) {
-    out.push(view_of(obs, path, section, group));
+    fill_observation(out.next(), obs, path, section, group);
     flatten_members(obs, path, section, out);
 }
 
@@ -565,12 +676,7 @@ fn flatten_observation<'a, V: View<'a>>(
 /// and `component/observation` of an organizer), with the container as their group.
 /// Recursion follows the element nesting, which the parser bounds
 /// ([`crate::read::ParseLimits::max_depth`]).
-fn flatten_members<'a, V: View<'a>>(
-    container: V,
-    path: &str,
-    section: &str,
-    out: &mut Vec<Observation>,
-) {
+fn flatten_members<'a, V: View<'a>>(container: V, path: &str, section: &str, out: &mut Sink<'_>) {
     let mut rel_index = 0usize;
     let mut comp_index = 0usize;
     let mut member_path = String::new();
@@ -599,11 +705,7 @@ fn flatten_members<'a, V: View<'a>>(
             member_path.push_str(inner.name());
             match inner.name() {
                 "observation" => {
-                    let group = GroupMember {
-                        relation: relation.to_string(),
-                        container_path: path.to_string(),
-                    };
-                    flatten_observation(inner, &member_path, section, Some(group), out);
+                    flatten_observation(inner, &member_path, section, Some((relation, path)), out)
                 }
                 "act" | "organizer" => flatten_members(inner, &member_path, section, out),
                 _ => {}
@@ -612,56 +714,99 @@ fn flatten_members<'a, V: View<'a>>(
     }
 }
 
-fn view_of<'a, V: View<'a>>(
+/// Overwrites `view` (every field) with the observation `obs`, reusing its buffers.
+fn fill_observation<'a, V: View<'a>>(
+    view: &mut Observation,
     obs: V,
-    path: &str,
-    section: &str,
-    group: Option<GroupMember>,
-) -> Observation {
-    let mut view = Observation {
-        path: path.to_string(),
-        section: section.to_string(),
-        code: None,
-        // `bl` (xs:boolean) and `cs`: both collapse.
-        negated: obs
-            .get("negationInd")
-            .is_some_and(|n| matches!(&*collapsed(n), "true" | "1")),
-        mood: collapsed(obs.get("moodCode").unwrap_or_default()).into_owned(),
-        values: Vec::new(),
-        interpretation: Vec::new(),
-        methods: Vec::new(),
-        author_name: None,
-        reference_range: None,
+    path_: &str,
+    section_: &str,
+    group_: Option<(&str, &str)>,
+) {
+    // Destructured so that a new field cannot be left holding an earlier document's value.
+    let Observation {
+        path,
+        section,
+        code,
+        negated,
+        mood,
+        values,
+        interpretation,
+        methods,
+        author_name,
+        reference_range,
         group,
-    };
+    } = view;
+    set(path, path_);
+    set(section, section_);
+    // `bl` (xs:boolean) and `cs`: both collapse.
+    *negated = obs
+        .get("negationInd")
+        .is_some_and(|n| matches!(&*collapsed(n), "true" | "1"));
+    set(mood, &collapsed(obs.get("moodCode").unwrap_or_default()));
+    match (group.as_mut(), group_) {
+        (Some(g), Some((relation, container))) => {
+            set(&mut g.relation, relation);
+            set(&mut g.container_path, container);
+        }
+        (None, Some((relation, container))) => {
+            *group = Some(GroupMember {
+                relation: relation.to_string(),
+                container_path: container.to_string(),
+            })
+        }
+        (_, None) => *group = None,
+    }
+    let mut has_code = false;
+    let mut has_author = false;
+    let mut has_range = false;
+    let mut n_values = 0usize;
+    interpretation.clear();
+    methods.clear();
     for c in obs.elements() {
         match c.name() {
             "code" => {
-                if view.code.is_none()
-                    && let Some(code) = c.get("code")
-                {
-                    view.code = Some(Code {
-                        code: collapsed(code).into_owned(),
-                        code_system: c.get("codeSystem").map(str::to_string),
-                        display_name: c.get("displayName").map(str::to_string),
-                    });
+                if !has_code && let Some(value) = c.get("code") {
+                    has_code = true;
+                    let value = collapsed(value);
+                    let system = c.get("codeSystem");
+                    let display = c.get("displayName");
+                    match code.as_mut() {
+                        Some(code) => {
+                            set(&mut code.code, &value);
+                            set_opt(&mut code.code_system, system);
+                            set_opt(&mut code.display_name, display);
+                        }
+                        None => {
+                            *code = Some(Code {
+                                code: value.into_owned(),
+                                code_system: system.map(str::to_string),
+                                display_name: display.map(str::to_string),
+                            })
+                        }
+                    }
                 }
             }
-            "value" => view.values.push(value_of(c)),
-            "interpretationCode" => view
-                .interpretation
-                .push(collapsed(c.get("code").unwrap_or_default()).into_owned()),
-            "methodCode" => view
-                .methods
-                .push(collapsed(c.get("code").unwrap_or_default()).into_owned()),
-            "author" if view.author_name.is_none() => {
-                view.author_name = c
+            "value" => {
+                match values.get_mut(n_values) {
+                    Some(slot) => fill_value(slot, c),
+                    None => values.push(value_of(c)),
+                }
+                n_values += 1;
+            }
+            "interpretationCode" => {
+                interpretation.push(collapsed(c.get("code").unwrap_or_default()).into_owned())
+            }
+            "methodCode" => methods.push(collapsed(c.get("code").unwrap_or_default()).into_owned()),
+            "author" if !has_author => {
+                has_author = true;
+                *author_name = c
                     .first("assignedAuthor")
                     .and_then(|a| a.first("assignedPerson"))
                     .and_then(|p| p.first("name"))
                     .map(View::raw_text);
             }
-            "referenceRange" if view.reference_range.is_none() => {
+            "referenceRange" if !has_range => {
+                has_range = true;
                 let value = c.first("observationRange").and_then(|r| r.first("value"));
                 let bound = |name: &str| {
                     value
@@ -669,12 +814,21 @@ fn view_of<'a, V: View<'a>>(
                         .and_then(|b| b.get("value"))
                         .map(|v| collapsed(v).into_owned())
                 };
-                view.reference_range = Some((bound("low"), bound("high")));
+                *reference_range = Some((bound("low"), bound("high")));
             }
             _ => {}
         }
     }
-    view
+    values.truncate(n_values);
+    if !has_code {
+        *code = None;
+    }
+    if !has_author {
+        *author_name = None;
+    }
+    if !has_range {
+        *reference_range = None;
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1218,12 +1372,63 @@ mod tests {
     use super::*;
     use crate::read::{ParseLimits, parse, read_cda, read_cda_without_entries};
 
+    /// An observation with every field set, as an earlier document may leave it.
+    fn earlier_observation() -> Observation {
+        let code = Code {
+            code: "9N001000000000001".into(),
+            code_system: Some("1.2.392.200119.6.1005".into()),
+            display_name: Some("身長".into()),
+        };
+        Observation {
+            path: "/ClinicalDocument/earlier".into(),
+            section: "01010".into(),
+            code: Some(code.clone()),
+            negated: true,
+            mood: "GOL".into(),
+            values: vec![
+                Value::Pq {
+                    value: Some("170.5".into()),
+                    unit: Some("cm".into()),
+                    null_flavor: Some("NI".into()),
+                },
+                Value::Coded {
+                    ordered: true,
+                    code,
+                    null_flavor: Some("UNK".into()),
+                },
+                Value::Int {
+                    value: Some("3".into()),
+                    null_flavor: Some("NA".into()),
+                },
+                Value::St {
+                    text: "earlier".into(),
+                    null_flavor: Some("OTH".into()),
+                },
+            ],
+            interpretation: vec!["H".into()],
+            methods: vec!["1".into()],
+            author_name: Some("earlier".into()),
+            reference_range: Some((Some("1".into()), Some("2".into()))),
+            group: Some(GroupMember {
+                relation: "RSON".into(),
+                container_path: "/ClinicalDocument/container".into(),
+            }),
+        }
+    }
+
     /// Both routes to the observations (owned entries, parsed tree) give the same views.
     fn assert_same_views(text: &str) -> Vec<Observation> {
         let doc = parse(text, &ParseLimits::default()).expect("parse");
         let full = read_cda(&doc).expect("read");
         let owned = observations(&full);
         assert_eq!(observations_in(&doc), owned);
+        // Written over an earlier document's observations (every field set, every value
+        // type), more and fewer of them than this document has.
+        for n in [0, 1, owned.len() + 3] {
+            let mut reused = vec![earlier_observation(); n];
+            observations_into(&doc, &mut reused);
+            assert_eq!(reused, owned);
+        }
         let head = read_cda_without_entries(&doc).expect("read head");
         assert!(head.sections.iter().all(|s| s.entries.is_empty()));
         let mut without: ClinicalDocument = full.clone();
