@@ -586,18 +586,7 @@ fn blanks_around_codes(bytes: &[u8]) -> Vec<u8> {
         if t.contains(NS_CDA) {
             return t.to_owned();
         }
-        map_tags(t, |tag| {
-            let mut tag = tag.to_owned();
-            for attribute in ["code", "currency", "unit"] {
-                let key = format!(" {attribute}=\"");
-                if let Some(at) = tag.find(&key) {
-                    let v = at + key.len();
-                    let end = v + tag[v..].find('"').expect("quote");
-                    tag = format!("{} {}&#9;{}", &tag[..v], &tag[v..end], &tag[end..]);
-                }
-            }
-            tag
-        })
+        map_tags(t, |tag| blanks_around(tag, &["code", "currency", "unit"]))
     })
 }
 
@@ -640,18 +629,23 @@ fn blanks_around_cda_values(bytes: &[u8]) -> Vec<u8> {
                 "effectiveTime" | "time" | "birthTime" | "low" | "high" => &[],
                 _ => &["code"],
             };
-            let mut tag = tag.to_owned();
-            for attribute in attributes {
-                let key = format!(" {attribute}=\"");
-                if let Some(at) = tag.find(&key) {
-                    let v = at + key.len();
-                    let end = v + tag[v..].find('"').expect("quote");
-                    tag = format!("{} {}&#9;{}", &tag[..v], &tag[v..end], &tag[end..]);
-                }
-            }
-            tag
+            blanks_around(tag, attributes)
         })
     })
+}
+
+/// `tag` with a space before and a tab reference after the value of each named attribute.
+fn blanks_around(tag: &str, attributes: &[&str]) -> String {
+    let mut tag = tag.to_owned();
+    for attribute in attributes {
+        let key = format!(" {attribute}=\"");
+        if let Some(at) = tag.find(&key) {
+            let v = at + key.len();
+            let end = v + tag[v..].find('"').expect("quote");
+            tag = format!("{} {}&#9;{}", &tag[..v], &tag[v..end], &tag[end..]);
+        }
+    }
+    tag
 }
 
 /// The 6-digit window amounts (`chargeType*/amount`, `paymentFor*/amount`) without padding.
